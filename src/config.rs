@@ -1,0 +1,162 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then `VEEDOR_*`
+//! environment variables. The defaults make a first run work with nothing set.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Upper bound of pooled database connections.
+    pub database_max_connections: u32,
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// Public URL of this instance, used in links and to decide on `Secure` cookies.
+    pub base_url: String,
+    /// `smtp://`, `smtps://` or `smtp+starttls://` URL; empty writes mail to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// Directory that receives `.eml` files when no SMTP URL is set.
+    pub mail_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// `tracing` filter directive, e.g. `info,veedor=debug`.
+    pub log_filter: String,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: i64,
+    /// A session ends this many hours after login, however active.
+    pub session_absolute_hours: i64,
+    /// Lifetime of a new API token unless the request asks for less.
+    pub token_default_days: i64,
+    /// Longest lifetime an API token may be given.
+    pub token_max_days: i64,
+    /// How long a verified bearer token is trusted without asking the database again; bounds
+    /// how late a revocation or a disabled user takes effect on other replicas.
+    pub auth_cache_seconds: u64,
+    /// Failed logins per account within the window before further attempts are refused.
+    pub login_max_failures_per_account: u64,
+    /// Failed logins per client address within the window before further attempts are refused.
+    pub login_max_failures_per_address: u64,
+    /// Sliding window of the login rate limit, in minutes.
+    pub login_window_minutes: i64,
+    /// Trust the first address of `X-Forwarded-For` (only behind a reverse proxy).
+    pub trust_proxy: bool,
+    /// Largest plausible growth of a KPI over its baseline in twelve months (realism check).
+    pub realism_max_yearly_growth: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://veedor.db?mode=rwc".into(),
+            database_max_connections: 16,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            mail_dir: PathBuf::from("mail"),
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+            max_body_bytes: 1024 * 1024,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            token_default_days: 90,
+            token_max_days: 365,
+            auth_cache_seconds: 5,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 30,
+            login_window_minutes: 15,
+            trust_proxy: false,
+            realism_max_yearly_growth: 3.0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` (or `VEEDOR_CONFIG`) if given, then the
+    /// environment.
+    pub fn load(file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let file = file.or_else(|| std::env::var_os("VEEDOR_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("VEEDOR_").ignore(&["CONFIG", "TEST_DATABASE_URL"]))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| ConfigError::Invalid { field, message: message.into() };
+        let base = url::Url::parse(&self.base_url).map_err(|e| invalid("base_url", &e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(invalid("base_url", "must be an http or https URL"));
+        }
+        if let Some(smtp) = self.smtp_url.as_deref().filter(|s| !s.is_empty()) {
+            let url = url::Url::parse(smtp).map_err(|e| invalid("smtp_url", &e.to_string()))?;
+            if !matches!(url.scheme(), "smtp" | "smtps" | "smtp+starttls") {
+                return Err(invalid("smtp_url", "scheme must be smtp, smtps or smtp+starttls"));
+            }
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(invalid("database_url", "must start with sqlite: or postgres://"));
+        }
+        if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
+            return Err(invalid("session_idle_minutes", "session lifetimes must be positive"));
+        }
+        if self.token_default_days <= 0 || self.token_default_days > self.token_max_days {
+            return Err(invalid("token_default_days", "must be positive and at most token_max_days"));
+        }
+        if !(self.realism_max_yearly_growth.is_finite() && self.realism_max_yearly_growth > 1.0) {
+            return Err(invalid("realism_max_yearly_growth", "must be a number above 1"));
+        }
+        if self.database_max_connections == 0 {
+            return Err(invalid("database_max_connections", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    pub fn session_idle(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.session_idle_minutes)
+    }
+
+    pub fn session_absolute(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.session_absolute_hours)
+    }
+
+    pub fn auth_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth_cache_seconds)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

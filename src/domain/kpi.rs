@@ -1,0 +1,284 @@
+//! KPIs: what a valid indicator looks like, and the realism check on its target (SPEC §1.4).
+//!
+//! Realism rule: the target implies a growth factor over the baseline (target ÷ baseline when
+//! higher is better, baseline ÷ target when lower is better). The factor the contract term
+//! can plausibly deliver is `max_yearly_growth ^ (term_months / 12)`, with terms shorter than
+//! a month counted as one month. A target beyond it is flagged for review; so is a target
+//! whose baseline is missing or zero, since its growth cannot be judged. Flags never block.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    Violations,
+    enums::{Aggregation, Channel, KpiDirection, KpiUnit},
+    text,
+};
+
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KpiInput {
+    pub name: String,
+    /// The objective this KPI serves ("not measuring for the sake of measuring").
+    pub objective: String,
+    pub unit: KpiUnit,
+    pub direction: KpiDirection,
+    /// Value before the engagement started, if known.
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    /// Target per period; for `within_band`, the lower edge of the band.
+    pub target: f64,
+    /// Upper edge of the band; only for `within_band`.
+    #[serde(default)]
+    pub target_upper: Option<f64>,
+    /// Beyond this value the KPI is amber. For `within_band`, a distance outside the band.
+    pub warning_threshold: f64,
+    /// Beyond this value the KPI is red. For `within_band`, a distance outside the band.
+    pub critical_threshold: f64,
+    pub aggregation: Aggregation,
+    /// Channels the agency reports this KPI broken down by.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    /// Whether values below zero are meaningful (e.g. net sentiment).
+    #[serde(default)]
+    pub allow_negative: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidKpi(pub KpiInput);
+
+impl KpiInput {
+    pub fn validate(mut self) -> Result<ValidKpi, Violations> {
+        let mut v = Violations::new();
+        if let Some(name) = v.check(text::required("name", &self.name, 120)) {
+            self.name = name;
+        }
+        if let Some(objective) = v.check(text::required("objective", &self.objective, 1000)) {
+            self.objective = objective;
+        }
+        let numbers = [
+            ("baseline", self.baseline),
+            ("target", Some(self.target)),
+            ("target_upper", self.target_upper),
+            ("warning_threshold", Some(self.warning_threshold)),
+            ("critical_threshold", Some(self.critical_threshold)),
+        ];
+        for (field, value) in numbers {
+            match value {
+                Some(x) if !x.is_finite() => v.add(field, "not_finite", "must be a finite number"),
+                Some(x) if x < 0.0 && !self.allow_negative => {
+                    v.add(field, "negative", "must not be negative unless allow_negative is set")
+                }
+                _ => {}
+            }
+        }
+        let (t, w, c) = (self.target, self.warning_threshold, self.critical_threshold);
+        match self.direction {
+            KpiDirection::HigherIsBetter => {
+                if w > t {
+                    v.add("warning_threshold", "threshold_order", "must not exceed target when higher is better");
+                }
+                if c > w {
+                    v.add("critical_threshold", "threshold_order", "must not exceed warning_threshold when higher is better");
+                }
+            }
+            KpiDirection::LowerIsBetter => {
+                if w < t {
+                    v.add("warning_threshold", "threshold_order", "must not be below target when lower is better");
+                }
+                if c < w {
+                    v.add("critical_threshold", "threshold_order", "must not be below warning_threshold when lower is better");
+                }
+            }
+            KpiDirection::WithinBand => {
+                match self.target_upper {
+                    None => v.add("target_upper", "required", "a band needs its upper edge"),
+                    Some(upper) if upper <= t => v.add("target_upper", "band_order", "must be above target"),
+                    Some(_) => {}
+                }
+                if w < 0.0 {
+                    v.add("warning_threshold", "negative", "is a distance outside the band and must not be negative");
+                }
+                if c < w {
+                    v.add("critical_threshold", "threshold_order", "must not be below warning_threshold");
+                }
+            }
+        }
+        if self.direction != KpiDirection::WithinBand && self.target_upper.is_some() {
+            v.add("target_upper", "not_applicable", "only a within_band KPI has an upper edge");
+        }
+        for (i, channel) in self.channels.iter().enumerate() {
+            if self.channels[..i].contains(channel) {
+                v.add(format!("channels[{i}]"), "duplicate", format!("{channel} is listed twice"));
+            }
+        }
+        v.finish(ValidKpi(self))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RealismIssue {
+    /// The target needs more growth than the term can plausibly deliver.
+    ImplausibleGrowth,
+    /// Without a (non-zero) baseline the target's growth cannot be judged.
+    NoBaseline,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RealismFlag {
+    pub issue: RealismIssue,
+    /// Growth factor the target implies over the baseline, when it can be computed.
+    pub implied_factor: Option<f64>,
+    /// Largest factor considered plausible within the term.
+    pub plausible_factor: f64,
+    pub message: String,
+}
+
+/// Flags a KPI target whose implied growth over the baseline is implausible within a term of
+/// `term_days`, given the largest plausible growth in twelve months.
+pub fn realism(
+    direction: KpiDirection,
+    baseline: Option<f64>,
+    target: f64,
+    term_days: i64,
+    max_yearly_growth: f64,
+) -> Option<RealismFlag> {
+    let months = (term_days as f64 / 30.4375).max(1.0);
+    let plausible = max_yearly_growth.powf(months / 12.0);
+    let implied = match (direction, baseline) {
+        (KpiDirection::WithinBand, _) => return None,
+        (_, None) => None,
+        (KpiDirection::HigherIsBetter, Some(b)) if b > 0.0 => Some(target / b),
+        (KpiDirection::HigherIsBetter, Some(_)) if target <= 0.0 => return None,
+        (KpiDirection::LowerIsBetter, Some(b)) if target > 0.0 => Some(b / target),
+        (KpiDirection::LowerIsBetter, Some(b)) if b <= 0.0 => return None,
+        (_, Some(_)) => Some(f64::INFINITY),
+    };
+    match implied {
+        None => Some(RealismFlag {
+            issue: RealismIssue::NoBaseline,
+            implied_factor: None,
+            plausible_factor: plausible,
+            message: "no baseline: the growth this target implies cannot be judged".into(),
+        }),
+        Some(f) if f > plausible => Some(RealismFlag {
+            issue: RealismIssue::ImplausibleGrowth,
+            implied_factor: f.is_finite().then_some(f),
+            plausible_factor: plausible,
+            message: if f.is_finite() {
+                format!("the target implies a factor of {f:.2} over the baseline; at most {plausible:.2} is plausible within the term")
+            } else {
+                "the target implies unbounded change from a zero baseline".into()
+            },
+        }),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn followers() -> KpiInput {
+        KpiInput {
+            name: " Seguidores Instagram ".into(),
+            objective: "Notoriedad de marca entre 25-40".into(),
+            unit: KpiUnit::Count,
+            direction: KpiDirection::HigherIsBetter,
+            baseline: Some(10_000.0),
+            target: 12_000.0,
+            target_upper: None,
+            warning_threshold: 11_000.0,
+            critical_threshold: 10_000.0,
+            aggregation: Aggregation::Last,
+            channels: vec![Channel::Instagram],
+            allow_negative: false,
+        }
+    }
+
+    fn fields(k: KpiInput) -> Vec<String> {
+        k.validate().err().map(|v| v.0.into_iter().map(|f| f.field).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_valid_kpi_passes_trimmed() {
+        assert_eq!(followers().validate().unwrap().0.name, "Seguidores Instagram");
+    }
+
+    #[test]
+    fn every_kpi_names_its_objective() {
+        assert_eq!(fields(KpiInput { objective: "   ".into(), ..followers() }), ["objective"]);
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered_by_direction() {
+        assert_eq!(fields(KpiInput { warning_threshold: 13_000.0, ..followers() }), ["warning_threshold"]);
+        assert_eq!(fields(KpiInput { critical_threshold: 11_500.0, ..followers() }), ["critical_threshold"]);
+        let response_time = KpiInput {
+            direction: KpiDirection::LowerIsBetter,
+            unit: KpiUnit::Hours,
+            baseline: Some(10.0),
+            target: 2.0,
+            warning_threshold: 4.0,
+            critical_threshold: 8.0,
+            ..followers()
+        };
+        assert!(response_time.clone().validate().is_ok());
+        assert_eq!(fields(KpiInput { critical_threshold: 3.0, ..response_time }), ["critical_threshold"]);
+    }
+
+    #[test]
+    fn bands_need_an_upper_edge_and_only_bands_have_one() {
+        let band = KpiInput {
+            direction: KpiDirection::WithinBand,
+            target: 20.0,
+            target_upper: Some(30.0),
+            warning_threshold: 2.0,
+            critical_threshold: 5.0,
+            ..followers()
+        };
+        assert!(band.clone().validate().is_ok());
+        assert_eq!(fields(KpiInput { target_upper: None, ..band.clone() }), ["target_upper"]);
+        assert_eq!(fields(KpiInput { target_upper: Some(10.0), ..band }), ["target_upper"]);
+        assert_eq!(fields(KpiInput { target_upper: Some(1.0), ..followers() }), ["target_upper"]);
+    }
+
+    #[test]
+    fn negative_and_non_finite_numbers() {
+        assert_eq!(fields(KpiInput { baseline: Some(-1.0), ..followers() }), ["baseline"]);
+        assert!(KpiInput { baseline: Some(-1.0), allow_negative: true, ..followers() }.validate().is_ok());
+        assert_eq!(fields(KpiInput { target: f64::NAN, ..followers() }), ["target"]);
+        assert_eq!(fields(KpiInput { channels: vec![Channel::X, Channel::X], ..followers() }), ["channels[1]"]);
+    }
+
+    #[test]
+    fn realism_allows_steady_growth_and_flags_magic_promises() {
+        let year = 365;
+        assert_eq!(realism(KpiDirection::HigherIsBetter, Some(10_000.0), 25_000.0, year, 3.0), None);
+        let magic = realism(KpiDirection::HigherIsBetter, Some(10_000.0), 1_000_000.0, year, 3.0).unwrap();
+        assert_eq!(magic.issue, RealismIssue::ImplausibleGrowth);
+        assert_eq!(magic.implied_factor, Some(100.0));
+        // A quarter may plausibly deliver 3^(0.25) ≈ 1.32: +50 % is flagged, +20 % is not.
+        assert!(realism(KpiDirection::HigherIsBetter, Some(100.0), 150.0, 91, 3.0).is_some());
+        assert!(realism(KpiDirection::HigherIsBetter, Some(100.0), 120.0, 91, 3.0).is_none());
+        // Terms shorter than a month count as a month.
+        assert_eq!(realism(KpiDirection::HigherIsBetter, Some(100.0), 105.0, 3, 3.0), None);
+    }
+
+    #[test]
+    fn realism_for_lower_is_better_and_edge_cases() {
+        let quarter = 91;
+        assert!(realism(KpiDirection::LowerIsBetter, Some(24.0), 2.0, quarter, 3.0).is_some());
+        assert!(realism(KpiDirection::LowerIsBetter, Some(24.0), 20.0, quarter, 3.0).is_none());
+        let to_zero = realism(KpiDirection::LowerIsBetter, Some(24.0), 0.0, quarter, 3.0).unwrap();
+        assert_eq!((to_zero.issue, to_zero.implied_factor), (RealismIssue::ImplausibleGrowth, None));
+        assert_eq!(realism(KpiDirection::HigherIsBetter, None, 5.0, 365, 3.0).unwrap().issue, RealismIssue::NoBaseline);
+        assert_eq!(
+            realism(KpiDirection::HigherIsBetter, Some(0.0), 5.0, 365, 3.0).unwrap().issue,
+            RealismIssue::ImplausibleGrowth
+        );
+        assert_eq!(realism(KpiDirection::HigherIsBetter, Some(0.0), 0.0, 365, 3.0), None);
+        assert_eq!(realism(KpiDirection::WithinBand, Some(1.0), 500.0, 365, 3.0), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! Pure domain rules of Veedor: plain types in, plain results out. Nothing here knows about
+//! HTTP or the database, so every rule is unit-tested on its own.
+
+pub mod confidentiality;
+pub mod engagement;
+pub mod enums;
+pub mod governance;
+pub mod kpi;
+pub mod money;
+pub mod scope;
+pub mod team;
+pub mod text;
+pub mod user;
+pub mod vendor;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One reason why an input was refused, naming the field it concerns (a JSON path such as
+/// `contacts[1].email`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Every problem found in one input, so that a client can fix them all at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations(pub Vec<FieldError>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        let mut v = Self::new();
+        v.add(field, code, message);
+        v
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), code: code.into(), message: message.into() });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Ok(value) when nothing was found, the collected violations otherwise.
+    pub fn finish<T>(self, value: T) -> Result<T, Violations> {
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
+    }
+
+    /// Runs a check that may fail, recording its violation and returning the parsed value.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,166 @@
+//! The application error, mapped once to an RFC 9457 `application/problem+json` answer.
+//!
+//! Everything below the HTTP layer returns [`AppError`]; anything unexpected is logged with its
+//! full cause chain and answered as a generic 500.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{FieldError, Violations, engagement::InvalidTransition};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request could not be read at all (malformed JSON, bad query string).
+    #[error("{detail}")]
+    Malformed { detail: String, errors: Vec<FieldError> },
+    /// The request was read but some fields are invalid.
+    #[error("validation failed")]
+    Invalid(Vec<FieldError>),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid e-mail or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (a duplicate, a forbidden transition).
+    #[error("{detail}")]
+    Conflict { detail: String, errors: Vec<FieldError> },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI reference identifying the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// One entry per offending field, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        AppError::Conflict { detail: message.clone(), errors: vec![FieldError::new(field, code, message)] }
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn forbidden(why: impl Into<String>) -> Self {
+        AppError::Forbidden(why.into())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            AppError::Malformed { .. } => (StatusCode::BAD_REQUEST, "malformed-request", "Malformed request"),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Invalid input"),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+            AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials", "Invalid credentials"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            AppError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+            }
+            AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        let detail = match &self {
+            AppError::Internal(err) => {
+                tracing::error!(error = ?err, "request failed");
+                "the request could not be completed; it has been logged".to_string()
+            }
+            AppError::Invalid(errors) => {
+                format!("{} field(s) are invalid", errors.len())
+            }
+            other => other.to_string(),
+        };
+        let errors = match self {
+            AppError::Invalid(errors) => errors,
+            AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } => errors,
+            _ => Vec::new(),
+        };
+        let retry_after = match &self {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let problem = Problem { kind: format!("/problems/{slug}"), title: title.into(), status: status.as_u16(), detail, errors };
+        problem_response(status, &problem, retry_after)
+    }
+}
+
+/// Serialises a problem document with its media type.
+pub fn problem_response(status: StatusCode, problem: &Problem, retry_after: Option<u64>) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+impl From<Violations> for AppError {
+    fn from(v: Violations) -> Self {
+        AppError::Invalid(v.0)
+    }
+}
+
+impl From<InvalidTransition> for AppError {
+    fn from(e: InvalidTransition) -> Self {
+        AppError::conflict("action", "invalid_transition", e.to_string())
+    }
+}
+
+/// Unique indexes (PostgreSQL names the index, SQLite the last column), and the request field
+/// each protects.
+const UNIQUE_FIELDS: &[(&str, &str, &str, &str)] = &[
+    ("ix_vendors_name_key", "vendors.name_key", "name", "a vendor with this name already exists"),
+    ("ix_users_email", "users.email", "email", "a user with this e-mail already exists"),
+    ("ix_kpis_engagement_id_name_key", "kpis.name_key", "name", "this engagement already has a KPI with this name"),
+    ("ix_team_members_engagement_id_user_id", "team_members.user_id", "user_id", "the user is already on the team"),
+];
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+            for (index, column, field, text) in UNIQUE_FIELDS {
+                if message.contains(index) || message.contains(column) {
+                    return AppError::conflict(field, "duplicate", *text);
+                }
+            }
+            return AppError::conflict("body", "duplicate", "an object with these values already exists");
+        }
+        AppError::Internal(anyhow::Error::new(err))
+    }
+}

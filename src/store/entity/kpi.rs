@@ -1,0 +1,31 @@
+//! The `kpis` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "kpis")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub engagement_id: Uuid,
+    pub name: String,
+    pub name_key: String,
+    pub objective: String,
+    pub unit: String,
+    pub direction: String,
+    pub baseline: Option<f64>,
+    pub target: f64,
+    pub target_upper: Option<f64>,
+    pub warning_threshold: f64,
+    pub critical_threshold: f64,
+    pub aggregation: String,
+    pub channels: Json,
+    pub allow_negative: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
