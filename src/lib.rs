@@ -1,5 +1,16 @@
 //! Veedor: governance of outsourced social-media and community management.
 
+pub mod app;
+pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod db;
+pub mod demo;
 pub mod domain;
+pub mod error;
+pub mod http;
+pub mod policy;
+pub mod store;
+pub mod telemetry;
+pub mod views;

@@ -6,7 +6,11 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn fk(from_table: &'static str, from_col: &'static str, to_table: &'static str) -> ForeignKeyCreateStatement {
+fn fk(
+    from_table: &'static str,
+    from_col: &'static str,
+    to_table: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from_table}_{from_col}"))
         .from(from_table, from_col)
@@ -17,7 +21,8 @@ fn fk(from_table: &'static str, from_col: &'static str, to_table: &'static str) 
 
 fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("ix_{table}_{}", cols.join("_"))).table(table);
+    stmt.name(format!("ix_{table}_{}", cols.join("_")))
+        .table(table);
     for col in cols {
         stmt.col(*col);
     }
@@ -46,7 +51,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("vendors", &["name_key"], true)).await?;
+        m.create_index(index("vendors", &["name_key"], true))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -67,7 +73,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("users", &["email"], true)).await?;
-        m.create_index(index("users", &["vendor_id"], false)).await?;
+        m.create_index(index("users", &["vendor_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -97,8 +104,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("engagements", &["vendor_id"], false)).await?;
-        m.create_index(index("engagements", &["owner_id"], false)).await?;
+        m.create_index(index("engagements", &["vendor_id"], false))
+            .await?;
+        m.create_index(index("engagements", &["owner_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -115,7 +124,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("scope_items", &["engagement_id"], false)).await?;
+        m.create_index(index("scope_items", &["engagement_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -130,8 +140,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("team_members", &["engagement_id", "user_id"], true)).await?;
-        m.create_index(index("team_members", &["user_id"], false)).await?;
+        m.create_index(index("team_members", &["engagement_id", "user_id"], true))
+            .await?;
+        m.create_index(index("team_members", &["user_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -157,7 +169,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("kpis", &["engagement_id", "name_key"], true)).await?;
+        m.create_index(index("kpis", &["engagement_id", "name_key"], true))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -174,7 +187,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("sessions", &["user_id"], false)).await?;
+        m.create_index(index("sessions", &["user_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -192,8 +206,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("api_tokens", &["token_hash"], true)).await?;
-        m.create_index(index("api_tokens", &["user_id"], false)).await?;
+        m.create_index(index("api_tokens", &["token_hash"], true))
+            .await?;
+        m.create_index(index("api_tokens", &["user_id"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -206,8 +222,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("login_attempts", &["email_key", "at"], false)).await?;
-        m.create_index(index("login_attempts", &["ip", "at"], false)).await?;
+        m.create_index(index("login_attempts", &["email_key", "at"], false))
+            .await?;
+        m.create_index(index("login_attempts", &["ip", "at"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -225,9 +243,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("audit_events", &["object_type", "object_id"], false)).await?;
-        m.create_index(index("audit_events", &["actor_id"], false)).await?;
-        m.create_index(index("audit_events", &["engagement_id"], false)).await?;
+        m.create_index(index("audit_events", &["object_type", "object_id"], false))
+            .await?;
+        m.create_index(index("audit_events", &["actor_id"], false))
+            .await?;
+        m.create_index(index("audit_events", &["engagement_id"], false))
+            .await?;
 
         // The audit log is append-only: the database itself refuses to change or delete a row.
         let db = m.get_connection();
@@ -270,7 +291,8 @@ impl MigrationTrait for Migration {
             "users",
             "vendors",
         ] {
-            m.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().to_owned())
+                .await?;
         }
         if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             m.get_connection()

@@ -38,7 +38,11 @@ impl ScopeItemInput {
         if let Some(q) = self.quantity_per_period
             && !(1..=100_000).contains(&q)
         {
-            v.add("quantity_per_period", "out_of_range", "must be between 1 and 100000");
+            v.add(
+                "quantity_per_period",
+                "out_of_range",
+                "must be between 1 and 100000",
+            );
         }
         v.finish(ValidScopeItem(self))
     }
@@ -57,9 +61,26 @@ mod tests {
             quantity_per_period: Some(12),
         };
         let valid = ok.clone().validate().unwrap().0;
-        assert_eq!((valid.description.as_str(), valid.deliverables[0].as_str()), ("Contenidos para Instagram", "12 publicaciones"));
-        let bad = ScopeItemInput { description: "".into(), deliverables: vec!["".into()], quantity_per_period: Some(0), ..ok };
-        let fields: Vec<_> = bad.validate().unwrap_err().0.into_iter().map(|f| f.field).collect();
-        assert_eq!(fields, ["description", "deliverables[0]", "quantity_per_period"]);
+        assert_eq!(
+            (valid.description.as_str(), valid.deliverables[0].as_str()),
+            ("Contenidos para Instagram", "12 publicaciones")
+        );
+        let bad = ScopeItemInput {
+            description: "".into(),
+            deliverables: vec!["".into()],
+            quantity_per_period: Some(0),
+            ..ok
+        };
+        let fields: Vec<_> = bad
+            .validate()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["description", "deliverables[0]", "quantity_per_period"]
+        );
     }
 }

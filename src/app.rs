@@ -1,0 +1,152 @@
+//! Builds the application from a configuration: database, shared state, router and listener.
+//! `main` and the tests start Veedor the same way, through [`Application::build`].
+
+use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    middleware::{from_fn, from_fn_with_state},
+};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    auth::{self, token::TokenCache},
+    clock::{Clock, SystemClock},
+    config::Config,
+    db, http, telemetry,
+};
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState(Arc<StateInner>);
+
+pub struct StateInner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    /// Verified bearer tokens, briefly (see `auth::token`).
+    pub tokens: TokenCache,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl Deref for AppState {
+    type Target = StateInner;
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let tokens = auth::token::cache(config.auth_cache_ttl());
+        Self(Arc::new(StateInner {
+            db,
+            config,
+            clock,
+            tokens,
+            metrics: telemetry::metrics_handle(),
+        }))
+    }
+}
+
+/// The whole HTTP application for a state.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = http::api_router().split_for_parts();
+    let api = api.layer(from_fn_with_state(state.clone(), auth::authenticate));
+    Router::new()
+        .merge(api)
+        .merge(http::ops::router())
+        .merge(http::docs::router(openapi))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(from_fn(telemetry::track_metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A built, listening, not yet serving Veedor.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database_url, config.database_max_connections)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        db::migrate(&db).await.context("applying migrations")?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        Ok(Self {
+            listener,
+            state: AppState::new(db, config, clock),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.db.clone().close().await.ok();
+        Ok(())
+    }
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,177 @@
+//! Who is calling: bearer tokens for scripts and vendors, server-side sessions for browsers.
+//!
+//! The `authenticate` middleware resolves the caller once per request and leaves a
+//! [`Principal`] in the request's extensions; handlers take it as an extractor, which answers
+//! 401 when there is none. What a principal may do is decided in `crate::policy`.
+
+pub mod login;
+pub mod password;
+pub mod secret;
+pub mod session;
+pub mod token;
+
+use axum::{
+    extract::{FromRequestParts, Request, State},
+    http::{HeaderMap, Method, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use axum_extra::extract::CookieJar;
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    domain::{
+        confidentiality::Viewer,
+        enums::{Language, Role},
+    },
+    error::{AppError, AppResult},
+    store::{audit::Actor, entity::user},
+    views::parse,
+};
+
+/// Header carrying the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The authenticated user as the rest of the application sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub vendor_id: Option<Uuid>,
+    pub language: Language,
+    pub timezone: String,
+}
+
+impl TryFrom<&user::Model> for Identity {
+    type Error = anyhow::Error;
+    fn try_from(u: &user::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: parse("role", &u.role)?,
+            vendor_id: u.vendor_id,
+            language: parse("language", &u.language)?,
+            timezone: u.timezone.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthMethod {
+    Session {
+        session_id: String,
+        csrf_token: String,
+    },
+    Token {
+        token_id: Uuid,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: Identity,
+    pub via: AuthMethod,
+}
+
+impl Principal {
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            user_id: self.user.id,
+            role: self.user.role,
+            vendor_id: self.user.vendor_id,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: Some(self.user.id),
+            label: self.user.email.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> AppResult<Self> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Resolves the caller, if any. A bearer token that does not check out is refused outright;
+/// a stale session cookie just leaves the request anonymous.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match resolve(&state, request.headers(), request.method()).await {
+        Ok(Some(principal)) => {
+            request.extensions_mut().insert(principal);
+        }
+        Ok(None) => {}
+        Err(err) => return err.into_response(),
+    }
+    next.run(request).await
+}
+
+async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> AppResult<Option<Principal>> {
+    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(AppError::Unauthenticated)?;
+        return token::authenticate(state, presented).await.map(Some);
+    }
+    let jar = CookieJar::from_headers(headers);
+    let Some(cookie) = jar.get(session::COOKIE) else {
+        return Ok(None);
+    };
+    let Some(principal) = session::authenticate(state, cookie.value()).await? else {
+        return Ok(None);
+    };
+    if !is_safe(method) {
+        check_csrf(headers, &principal)?;
+    }
+    Ok(Some(principal))
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Synchronizer-token CSRF defence: a cookie-authenticated write must echo the session's
+/// CSRF token in a header, which another site's page cannot read or set.
+fn check_csrf(headers: &HeaderMap, principal: &Principal) -> AppResult<()> {
+    let AuthMethod::Session { csrf_token, .. } = &principal.via else {
+        return Ok(());
+    };
+    let presented = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if secret::constant_time_eq(presented, csrf_token) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "missing or wrong X-CSRF-Token header for a cookie-authenticated write",
+        ))
+    }
+}

@@ -1,0 +1,439 @@
+//! A realistic demo: Almacenes Brisa, a Spanish retailer, outsources its community
+//! management to the agency Marea Digital. Loading it twice changes nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    domain::{
+        engagement::{BriefInput, EngagementInput, Transition},
+        enums::{
+            Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, Language, Role,
+            ScopeFunction, TeamRole,
+        },
+        kpi::KpiInput,
+        scope::ScopeItemInput,
+        team::TeamMemberInput,
+        user::NewUserInput,
+        vendor::{Contact, VendorInput},
+    },
+    error::AppError,
+    store::{audit::Actor, engagements, kpis, scope, team, users, vendors},
+};
+
+const VENDOR: &str = "Marea Digital";
+
+/// (e-mail, name, role, password) of the demo accounts.
+const ACCOUNTS: [(&str, &str, Role, &str); 4] = [
+    (
+        "admin@brisa.example",
+        "Carmen Ortega",
+        Role::Admin,
+        "veedor-demo-admin",
+    ),
+    (
+        "lead@brisa.example",
+        "Javier Soler",
+        Role::Lead,
+        "veedor-demo-lead",
+    ),
+    (
+        "direccion@brisa.example",
+        "Elena Ruiz",
+        Role::Executive,
+        "veedor-demo-exec",
+    ),
+    (
+        "lucia@marea.example",
+        "Lucía Navarro",
+        Role::Vendor,
+        "veedor-demo-vendor",
+    ),
+];
+
+fn credentials() -> String {
+    let mut text = String::from("Demo accounts (change these passwords outside a demo):\n");
+    for (email, name, role, password) in ACCOUNTS {
+        text.push_str(&format!("  {role:<9} {email:<26} {password:<20} {name}\n"));
+    }
+    text
+}
+
+fn kpi(
+    name: &str,
+    objective: &str,
+    unit: KpiUnit,
+    direction: KpiDirection,
+    numbers: [f64; 4],
+    aggregation: Aggregation,
+    channels: &[Channel],
+) -> KpiInput {
+    let [baseline, target, warning_threshold, critical_threshold] = numbers;
+    KpiInput {
+        name: name.into(),
+        objective: objective.into(),
+        unit,
+        direction,
+        baseline: Some(baseline),
+        target,
+        target_upper: None,
+        warning_threshold,
+        critical_threshold,
+        aggregation,
+        channels: channels.to_vec(),
+        allow_negative: false,
+    }
+}
+
+fn scope_item(
+    function: ScopeFunction,
+    description: &str,
+    deliverables: &[&str],
+    quantity: Option<i32>,
+) -> ScopeItemInput {
+    ScopeItemInput {
+        function,
+        description: description.into(),
+        deliverables: deliverables.iter().map(|d| d.to_string()).collect(),
+        quantity_per_period: quantity,
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| anyhow::anyhow!("bad demo date"))
+}
+
+/// Loads the demo unless it is there already; returns what to tell the person running it.
+pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let result = load_inner(db, now).await;
+    result.map_err(|e| anyhow::anyhow!("loading the demo: {e}"))
+}
+
+async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<String, AppError> {
+    if users::find_by_email(db, ACCOUNTS[0].0).await?.is_some() {
+        return Ok(format!("The demo is already loaded.\n{}", credentials()));
+    }
+    let actor = Actor::system("demo");
+    let vendor = vendors::create(
+        db,
+        now,
+        &actor,
+        VendorInput {
+            name: VENDOR.into(),
+            legal_name: Some("Marea Comunicación Digital S.L.".into()),
+            tax_id: Some("B87654321".into()),
+            website: Some("https://marea.example".into()),
+            contacts: vec![
+                Contact {
+                    name: "Lucía Navarro".into(),
+                    email: "lucia@marea.example".into(),
+                    phone: Some("+34 910 000 111".into()),
+                    role: Some("Directora de cuentas".into()),
+                },
+                Contact {
+                    name: "Pablo Gil".into(),
+                    email: "pablo@marea.example".into(),
+                    phone: None,
+                    role: Some("Community manager".into()),
+                },
+            ],
+            notes: Some("Agencia seleccionada en el concurso de 2025.".into()),
+        },
+    )
+    .await?;
+    let mut ids = Vec::new();
+    for (email, name, role, password) in ACCOUNTS {
+        let created = users::create(
+            db,
+            now,
+            &actor,
+            NewUserInput {
+                email: email.into(),
+                name: name.into(),
+                role,
+                vendor_id: (role == Role::Vendor).then_some(vendor.id),
+                language: Language::Es,
+                timezone: "Europe/Madrid".into(),
+                password: Some(password.into()),
+            },
+        )
+        .await?;
+        ids.push(created.user.id);
+    }
+    let (lead, executive, agency) = (ids[1], ids[2], ids[3]);
+
+    let community = engagements::create(
+        db,
+        now,
+        &actor,
+        EngagementInput {
+            vendor_id: vendor.id,
+            title: "Gestión de comunidad y contenidos 2026–2027".into(),
+            brief: BriefInput {
+                want: "Más conversación con clientas y clientes de 25 a 45 años y una atención en redes que responda el mismo día.".into(),
+                can_be_done: "Instagram, Facebook y TikTok con calendario editorial mensual; atención al cliente en horario comercial; informe mensual.".into(),
+                budget_minor: Some(700_000),
+            },
+            confidentiality: Confidentiality::Internal,
+            monthly_fee_minor: 650_000,
+            currency: "EUR".into(),
+            start_date: date(2026, 1, 1)?,
+            end_date: date(2027, 6, 30)?,
+            timezone: "Europe/Madrid".into(),
+            cadence: Cadence::Monthly,
+            due_offset_days: 5,
+            owner_id: Some(lead),
+        },
+    )
+    .await?;
+    for item in [
+        scope_item(
+            ScopeFunction::ListeningMonitoring,
+            "Escucha activa de la marca y la competencia",
+            &["Informe semanal de menciones", "Alerta inmediata de crisis"],
+            Some(4),
+        ),
+        scope_item(
+            ScopeFunction::ContentCreation,
+            "Contenidos para Instagram, Facebook y TikTok",
+            &["Calendario editorial mensual", "Publicaciones y stories"],
+            Some(40),
+        ),
+        scope_item(
+            ScopeFunction::CommunityDynamization,
+            "Dinamización de la comunidad y colaboraciones",
+            &["Dos acciones con creadores al mes"],
+            Some(2),
+        ),
+        scope_item(
+            ScopeFunction::CustomerCare,
+            "Atención al cliente en redes sociales",
+            &[
+                "Respuesta en horario comercial",
+                "Escalado de incidencias a tiendas",
+            ],
+            None,
+        ),
+        scope_item(
+            ScopeFunction::Reporting,
+            "Informe mensual contra los KPI acordados",
+            &["Informe mensual", "Reunión de seguimiento"],
+            Some(1),
+        ),
+    ] {
+        scope::create(db, now, &actor, &community, item).await?;
+    }
+    let growth = 3.0;
+    for k in [
+        kpi(
+            "Tasa de engagement Instagram",
+            "Aumentar la conversación con clientes de 25 a 45 años",
+            KpiUnit::Percent,
+            KpiDirection::HigherIsBetter,
+            [2.1, 3.0, 2.6, 2.2],
+            Aggregation::Average,
+            &[Channel::Instagram],
+        ),
+        kpi(
+            "Alcance mensual",
+            "Dar a conocer la nueva colección",
+            KpiUnit::Count,
+            KpiDirection::HigherIsBetter,
+            [380_000.0, 500_000.0, 450_000.0, 400_000.0],
+            Aggregation::Sum,
+            &[Channel::Instagram, Channel::Facebook, Channel::Tiktok],
+        ),
+        kpi(
+            "Tiempo medio de primera respuesta",
+            "Atención al cliente ágil en redes",
+            KpiUnit::Hours,
+            KpiDirection::LowerIsBetter,
+            [9.0, 2.0, 4.0, 8.0],
+            Aggregation::Average,
+            &[],
+        ),
+        kpi(
+            "Menciones negativas sin respuesta",
+            "Proteger la reputación de la marca",
+            KpiUnit::Count,
+            KpiDirection::LowerIsBetter,
+            [40.0, 15.0, 20.0, 30.0],
+            Aggregation::Sum,
+            &[],
+        ),
+        kpi(
+            "Tráfico web desde redes",
+            "Llevar tráfico cualificado a la tienda online",
+            KpiUnit::Count,
+            KpiDirection::HigherIsBetter,
+            [42_000.0, 60_000.0, 52_000.0, 45_000.0],
+            Aggregation::Sum,
+            &[Channel::Instagram, Channel::Facebook],
+        ),
+        kpi(
+            "Conversiones atribuidas a redes",
+            "Ventas online atribuibles a redes sociales",
+            KpiUnit::Count,
+            KpiDirection::HigherIsBetter,
+            [310.0, 420.0, 370.0, 330.0],
+            Aggregation::Sum,
+            &[],
+        ),
+        KpiInput {
+            allow_negative: true,
+            ..kpi(
+                "Sentimiento neto",
+                "Mejorar la percepción de la marca",
+                KpiUnit::Score,
+                KpiDirection::HigherIsBetter,
+                [18.0, 25.0, 20.0, 12.0],
+                Aggregation::Last,
+                &[],
+            )
+        },
+        kpi(
+            "Publicaciones aprobadas a tiempo",
+            "Cumplir el calendario editorial acordado",
+            KpiUnit::Percent,
+            KpiDirection::HigherIsBetter,
+            [85.0, 95.0, 90.0, 80.0],
+            Aggregation::Average,
+            &[],
+        ),
+    ] {
+        kpis::create(db, now, &actor, &community, k, growth).await?;
+    }
+    for (user_id, team_role) in [
+        (lead, TeamRole::Lead),
+        (executive, TeamRole::Executive),
+        (agency, TeamRole::AgencyContact),
+    ] {
+        team::add(
+            db,
+            now,
+            &actor,
+            &community,
+            TeamMemberInput { user_id, team_role },
+        )
+        .await?;
+    }
+    engagements::transition(
+        db,
+        now,
+        &actor,
+        community.id,
+        Transition::Activate,
+        Some("Contrato firmado".into()),
+        growth,
+    )
+    .await?;
+
+    let crisis = engagements::create(
+        db,
+        now,
+        &actor,
+        EngagementInput {
+            vendor_id: vendor.id,
+            title: "Escucha y respuesta ante crisis de reputación".into(),
+            brief: BriefInput {
+                want: "Detectar a tiempo cualquier crisis de reputación y responder con una voz coordinada.".into(),
+                can_be_done: "Monitorización 24/7 y protocolo de crisis con el equipo legal y de comunicación.".into(),
+                budget_minor: Some(300_000),
+            },
+            confidentiality: Confidentiality::Confidential,
+            monthly_fee_minor: 280_000,
+            currency: "EUR".into(),
+            start_date: date(2027, 1, 1)?,
+            end_date: date(2027, 12, 31)?,
+            timezone: "Europe/Madrid".into(),
+            cadence: Cadence::Quarterly,
+            due_offset_days: 10,
+            owner_id: Some(lead),
+        },
+    )
+    .await?;
+    for item in [
+        scope_item(
+            ScopeFunction::ListeningMonitoring,
+            "Monitorización 24/7 de menciones de riesgo",
+            &["Alerta en menos de 30 minutos"],
+            None,
+        ),
+        scope_item(
+            ScopeFunction::CrisisResponse,
+            "Protocolo y gabinete de crisis",
+            &["Protocolo revisado", "Simulacro trimestral"],
+            Some(1),
+        ),
+    ] {
+        scope::create(db, now, &actor, &crisis, item).await?;
+    }
+    for k in [
+        kpi(
+            "Tiempo de detección de crisis",
+            "Detectar las crisis antes de que escalen",
+            KpiUnit::Minutes,
+            KpiDirection::LowerIsBetter,
+            [90.0, 30.0, 45.0, 60.0],
+            Aggregation::Average,
+            &[],
+        ),
+        kpi(
+            "Seguidores TikTok",
+            "Presencia de marca entre público joven",
+            KpiUnit::Count,
+            KpiDirection::HigherIsBetter,
+            [2_000.0, 200_000.0, 150_000.0, 100_000.0],
+            Aggregation::Last,
+            &[Channel::Tiktok],
+        ),
+        kpi(
+            "Simulacros realizados",
+            "Equipo preparado ante una crisis",
+            KpiUnit::Count,
+            KpiDirection::HigherIsBetter,
+            [0.0, 1.0, 1.0, 0.0],
+            Aggregation::Sum,
+            &[],
+        ),
+    ] {
+        kpis::create(db, now, &actor, &crisis, k, growth).await?;
+    }
+    team::add(
+        db,
+        now,
+        &actor,
+        &crisis,
+        TeamMemberInput {
+            user_id: lead,
+            team_role: TeamRole::Lead,
+        },
+    )
+    .await?;
+    team::add(
+        db,
+        now,
+        &actor,
+        &crisis,
+        TeamMemberInput {
+            user_id: agency,
+            team_role: TeamRole::AgencyContact,
+        },
+    )
+    .await?;
+    engagements::transition(
+        db,
+        now,
+        &actor,
+        crisis.id,
+        Transition::Submit,
+        Some("Pendiente de aprobación de dirección".into()),
+        growth,
+    )
+    .await?;
+
+    Ok(format!(
+        "Demo loaded: {VENDOR}, two engagements, eleven KPIs.\n{}",
+        credentials()
+    ))
+}

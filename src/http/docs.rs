@@ -1,0 +1,63 @@
+//! The OpenAPI document and an interactive documentation page (Swagger UI) whose assets are
+//! compiled into the binary: no CDN, so it works offline.
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::Path,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{app::AppState, error::AppError};
+
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "swagger-ui-bundle.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+    ),
+    (
+        "swagger-ui.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+    ),
+    (
+        "init.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/swagger-ui/init.js"),
+    ),
+];
+
+const INDEX: &str = include_str!("../../assets/swagger-ui/index.html");
+
+pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    let document = Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    Router::new()
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+            }),
+        )
+        .route("/api/docs", get(|| async { axum::response::Html(INDEX) }))
+        .route("/api/docs/{file}", get(asset))
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, mime, body)) => {
+            let mut response = (*body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            );
+            response
+        }
+        None => AppError::NotFound.into_response(),
+    }
+}

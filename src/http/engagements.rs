@@ -1,0 +1,211 @@
+//! Engagements (the contracts), their status transitions and governance assessment.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        confidentiality::Visibility,
+        engagement::{EngagementInput, EngagementPatch, Transition},
+        enums::EngagementStatus,
+        governance::{Finding, GovernanceReport},
+    },
+    error::{AppResult, Problem},
+    policy::{self, engagement::Action},
+    store::{
+        engagements::{self, ListFilter},
+        pagination::PageRequest,
+    },
+    views::{EngagementView, Page},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update))
+        .routes(routes!(transition))
+        .routes(routes!(governance))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EngagementQuery {
+    pub status: Option<EngagementStatus>,
+    pub vendor_id: Option<Uuid>,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// Engagements I may see.
+#[utoipa::path(
+    get, path = "/api/v1/engagements", tag = "engagements", params(EngagementQuery),
+    responses((status = 200, body = Page<EngagementView>))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<EngagementQuery>,
+) -> AppResult<Json<Page<EngagementView>>> {
+    let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
+    let filter = ListFilter {
+        status: q.status,
+        vendor_id: q.vendor_id,
+    };
+    Ok(Json(
+        engagements::list(&state.db, &principal.viewer(), filter, page).await?,
+    ))
+}
+
+/// Open an engagement as a draft (admins and leads).
+#[utoipa::path(
+    post, path = "/api/v1/engagements", tag = "engagements",
+    request_body = EngagementInput,
+    responses(
+        (status = 201, body = EngagementView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<EngagementInput>,
+) -> AppResult<(StatusCode, Json<EngagementView>)> {
+    policy::engagement::create(&principal.viewer())?;
+    let m = engagements::create(&state.db, state.clock.now(), &principal.actor(), input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EngagementView::new(&m, Visibility::Full)?),
+    ))
+}
+
+/// One engagement (vendors get the vendor view).
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}", tag = "engagements",
+    responses(
+        (status = 200, body = EngagementView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<EngagementView>> {
+    let (m, visibility) =
+        engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
+    Ok(Json(EngagementView::new(&m, visibility)?))
+}
+
+/// Change an engagement. Once active, fee, currency, term and reporting rhythm change only by
+/// amendment (409).
+#[utoipa::path(
+    patch, path = "/api/v1/engagements/{id}", tag = "engagements",
+    request_body = EngagementPatch,
+    responses(
+        (status = 200, body = EngagementView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An amendment is needed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<EngagementPatch>,
+) -> AppResult<Json<EngagementView>> {
+    engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
+    let m =
+        engagements::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
+    Ok(Json(EngagementView::new(&m, Visibility::Full)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub action: Transition,
+    /// Why, for the audit log.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionResponse {
+    pub engagement: EngagementView,
+    /// Governance warnings that did not block the change.
+    pub warnings: Vec<Finding>,
+}
+
+/// Move an engagement through draft → pending approval → active → suspended / ended.
+/// Activation requires the governance rules to pass (422 listing what is missing).
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/transitions", tag = "engagements",
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, body = TransitionResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Governance rules not met", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn transition(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<TransitionRequest>,
+) -> AppResult<Json<TransitionResponse>> {
+    engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
+    let reason = crate::domain::text::optional("reason", body.reason.as_deref(), 2000)
+        .map_err(|e| crate::error::AppError::Invalid(vec![e]))?;
+    let growth = state.config.realism_max_yearly_growth;
+    let outcome = engagements::transition(
+        &state.db,
+        state.clock.now(),
+        &principal.actor(),
+        id,
+        body.action,
+        reason,
+        growth,
+    )
+    .await?;
+    Ok(Json(TransitionResponse {
+        engagement: EngagementView::new(&outcome.engagement, Visibility::Full)?,
+        warnings: outcome.warnings,
+    }))
+}
+
+/// The governance assessment: what blocks activation and what deserves a warning.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/governance", tag = "engagements",
+    responses(
+        (status = 200, body = GovernanceReport),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn governance(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<GovernanceReport>> {
+    let (m, _) =
+        engagements::load(&state.db, &principal.viewer(), id, Action::ReadGovernance).await?;
+    let report = engagements::governance(
+        &state.db,
+        &m,
+        state.clock.now(),
+        state.config.realism_max_yearly_growth,
+    )
+    .await?;
+    Ok(Json(report))
+}

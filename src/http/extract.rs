@@ -1,0 +1,233 @@
+//! Request extractors whose every rejection is a problem document naming the field:
+//! JSON bodies (unknown fields refused, size limited), query strings and path parameters.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request, rejection::PathRejection},
+    http::{StatusCode, header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{domain::FieldError, error::AppError};
+
+/// A JSON body deserialised into `T`.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::Malformed {
+                    detail: rejection.body_text(),
+                    errors: Vec::new(),
+                }
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserialises JSON, reporting the path of the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = field_name(&path, &message);
+                AppError::Invalid(vec![FieldError::new(
+                    field,
+                    data_code(&message),
+                    strip_position(&message),
+                )])
+            }
+            _ => AppError::Malformed {
+                detail: format!("the body is not valid JSON: {message}"),
+                errors: vec![FieldError::new(
+                    if path == "." {
+                        "body".to_string()
+                    } else {
+                        path
+                    },
+                    "malformed_json",
+                    message,
+                )],
+            },
+        }
+    })?;
+    de.end().map_err(|e| AppError::Malformed {
+        detail: format!("the body is not valid JSON: {e}"),
+        errors: vec![FieldError::new("body", "malformed_json", e.to_string())],
+    })?;
+    Ok(value)
+}
+
+/// Combines the path where deserialisation failed with the field a serde message names
+/// (serde reports unknown and missing fields on the enclosing object).
+fn field_name(path: &str, message: &str) -> String {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    let base = if path == "." { "" } else { path };
+    match named {
+        Some(name) if base == name || base.ends_with(&format!(".{name}")) => base.to_string(),
+        Some(name) if base.is_empty() => name.to_string(),
+        Some(name) => format!("{base}.{name}"),
+        None if base.is_empty() => "body".to_string(),
+        None => base.to_string(),
+    }
+}
+
+fn data_code(message: &str) -> &'static str {
+    if message.starts_with("unknown field") {
+        "unknown_field"
+    } else if message.starts_with("missing field") {
+        "required"
+    } else if message.starts_with("unknown variant") {
+        "invalid_value"
+    } else {
+        "invalid_type"
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// A query string deserialised into `T`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                AppError::Invalid(vec![FieldError::new(
+                    field_name(&path, &message),
+                    data_code(&message),
+                    message,
+                )])
+            })
+    }
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// Path parameters; a malformed one (say, not a UUID) is a 400 naming the parameter.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_error(rejection)),
+        }
+    }
+}
+
+fn path_error(rejection: PathRejection) -> AppError {
+    let field = match &rejection {
+        PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+            axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
+            | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+            _ => "path".to_string(),
+        },
+        _ => "path".to_string(),
+    };
+    let detail = rejection.body_text();
+    AppError::Malformed {
+        detail: detail.clone(),
+        errors: vec![FieldError::new(field, "invalid_path_parameter", detail)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::user::NewUserInput;
+
+    fn fields(body: &str) -> Vec<(String, String)> {
+        match parse_json::<NewUserInput>(body.as_bytes()) {
+            Err(AppError::Invalid(errors)) | Err(AppError::Malformed { errors, .. }) => {
+                errors.into_iter().map(|e| (e.field, e.code)).collect()
+            }
+            other => panic!("unexpected {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn json_problems_name_their_field() {
+        let ok = r#"{"email":"a@b.co","name":"A","role":"lead"}"#;
+        assert!(parse_json::<NewUserInput>(ok.as_bytes()).is_ok());
+        assert_eq!(
+            fields(r#"{"email":"a@b.co","name":"A","role":"lead","x":1}"#),
+            [("x".into(), "unknown_field".into())]
+        );
+        assert_eq!(
+            fields(r#"{"email":"a@b.co","name":"A"}"#),
+            [("role".into(), "required".into())]
+        );
+        assert_eq!(
+            fields(r#"{"email":"a@b.co","name":"A","role":"king"}"#),
+            [("role".into(), "invalid_value".into())]
+        );
+        assert_eq!(
+            fields(r#"{"email":5,"name":"A","role":"lead"}"#),
+            [("email".into(), "invalid_type".into())]
+        );
+        assert_eq!(
+            fields(r#"{"email":"#),
+            [("email".into(), "malformed_json".into())]
+        );
+        assert_eq!(
+            fields(r#"{"email":"a@b.co","name":"A","role":"lead"} trailing"#)[0].1,
+            "malformed_json"
+        );
+    }
+
+    #[test]
+    fn nested_fields_get_their_full_path() {
+        let body = r#"{"name":"M","contacts":[{"name":"L","email":"l@m.co","fax":"1"}]}"#;
+        match parse_json::<crate::domain::vendor::VendorInput>(body.as_bytes()) {
+            Err(AppError::Invalid(errors)) => assert_eq!(errors[0].field, "contacts[0].fax"),
+            other => panic!("unexpected {:?}", other.map(|_| ())),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! KPIs of an engagement.
+
+use axum::{Json, extract::State, http::StatusCode};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::kpi::KpiInput,
+    error::{AppResult, Problem},
+    policy::engagement::Action,
+    store::{engagements, kpis},
+    views::KpiView,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, replace, delete))
+}
+
+/// The engagement's KPIs, each with its realism flag.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/kpis", tag = "engagements",
+    responses((status = 200, body = Vec<KpiView>), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Vec<KpiView>>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
+    Ok(Json(
+        kpis::list(&state.db, &e, state.config.realism_max_yearly_growth).await?,
+    ))
+}
+
+/// Agree a KPI (draft or pending engagements; later by amendment).
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/kpis", tag = "engagements",
+    request_body = KpiInput,
+    responses(
+        (status = 201, body = KpiView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<KpiInput>,
+) -> AppResult<(StatusCode, Json<KpiView>)> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
+    let growth = state.config.realism_max_yearly_growth;
+    let kpi = kpis::create(
+        &state.db,
+        state.clock.now(),
+        &principal.actor(),
+        &e,
+        input,
+        growth,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(kpi)))
+}
+
+/// One KPI.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements",
+    responses((status = 200, body = KpiView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<Json<KpiView>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
+    let k = kpis::get(&state.db, e.id, kpi_id).await?;
+    Ok(Json(kpis::view(
+        &e,
+        &k,
+        state.config.realism_max_yearly_growth,
+    )?))
+}
+
+/// Replace a KPI.
+#[utoipa::path(
+    put, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements",
+    request_body = KpiInput,
+    responses(
+        (status = 200, body = KpiView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<KpiInput>,
+) -> AppResult<Json<KpiView>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
+    let growth = state.config.realism_max_yearly_growth;
+    Ok(Json(
+        kpis::replace(
+            &state.db,
+            state.clock.now(),
+            &principal.actor(),
+            &e,
+            kpi_id,
+            input,
+            growth,
+        )
+        .await?,
+    ))
+}
+
+/// Remove a KPI.
+#[utoipa::path(
+    delete, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
+    kpis::delete(
+        &state.db,
+        state.clock.now(),
+        &principal.actor(),
+        &e,
+        kpi_id,
+        state.config.realism_max_yearly_growth,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

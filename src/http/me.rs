@@ -1,0 +1,103 @@
+//! The current user.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::ApiJson;
+use crate::{
+    app::AppState,
+    auth::{AuthMethod, Principal},
+    domain::enums::{Language, Role},
+    error::{AppResult, Problem},
+    store::users,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub vendor_id: Option<Uuid>,
+    pub language: Language,
+    pub timezone: String,
+    /// `session` or `token`.
+    pub authenticated_by: String,
+    /// For session callers: the token to send in `X-CSRF-Token` on writes.
+    pub csrf_token: Option<String>,
+}
+
+/// Who am I?
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "auth",
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn me(principal: Principal) -> Json<MeResponse> {
+    let (authenticated_by, csrf_token) = match principal.via {
+        AuthMethod::Session { csrf_token, .. } => ("session", Some(csrf_token)),
+        AuthMethod::Token { .. } => ("token", None),
+    };
+    let u = principal.user;
+    Json(MeResponse {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        role: u.role,
+        vendor_id: u.vendor_id,
+        language: u.language,
+        timezone: u.timezone,
+        authenticated_by: authenticated_by.into(),
+        csrf_token,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change my password; my other sessions end.
+#[utoipa::path(
+    post, path = "/api/v1/me/password", tag = "auth",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password or weak new one", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    let keep = match &principal.via {
+        AuthMethod::Session { session_id, .. } => Some(session_id.as_str()),
+        AuthMethod::Token { .. } => None,
+    };
+    users::change_password(
+        &state.db,
+        state.clock.now(),
+        &principal.actor(),
+        principal.user.id,
+        keep,
+        body.current_password,
+        body.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,128 @@
+//! Personal API tokens.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    error::{AppError, AppResult, Problem},
+    policy,
+    store::{
+        pagination::{PageQuery, PageRequest},
+        tokens,
+    },
+    views::{Page, TokenView},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for, e.g. "Reporting script".
+    pub name: String,
+    /// Lifetime in days (default and maximum from the configuration).
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedTokenResponse {
+    #[serde(flatten)]
+    pub token: TokenView,
+    /// The bearer secret. Shown this once; store it now.
+    pub secret: String,
+}
+
+/// My tokens (admins: everyone's).
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens", params(PageQuery),
+    responses((status = 200, body = Page<TokenView>))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<TokenView>>> {
+    let page = PageRequest::try_from(&q)?;
+    Ok(Json(
+        tokens::list(
+            &state.db,
+            policy::token::list_scope(&principal.viewer()),
+            page,
+        )
+        .await?,
+    ))
+}
+
+/// Issue a token for myself; the secret is in this answer only.
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens",
+    request_body = NewToken,
+    responses(
+        (status = 201, body = IssuedTokenResponse),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<NewToken>,
+) -> AppResult<(StatusCode, Json<IssuedTokenResponse>)> {
+    let max = state.config.token_max_days;
+    let days = body
+        .expires_in_days
+        .unwrap_or(state.config.token_default_days);
+    if !(1..=max).contains(&days) {
+        return Err(AppError::invalid(
+            "expires_in_days",
+            "out_of_range",
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    let issued = tokens::issue(
+        &state.db,
+        state.clock.now(),
+        &principal.actor(),
+        principal.user.id,
+        &body.name,
+        days,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedTokenResponse {
+            token: TokenView::from(&issued.token),
+            secret: issued.secret,
+        }),
+    ))
+}
+
+/// Revoke a token; it stops working at once.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
+    let token = tokens::get(&state.db, id).await?;
+    policy::token::manage(&principal.viewer(), token.user_id)?;
+    let digest = tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token).await?;
+    state.tokens.invalidate(&digest);
+    Ok(StatusCode::NO_CONTENT)
+}

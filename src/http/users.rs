@@ -1,0 +1,128 @@
+//! User accounts (admins manage them).
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        enums::Role,
+        user::{NewUserInput, UserPatch},
+    },
+    error::{AppResult, Problem},
+    policy,
+    store::{pagination::PageRequest, users},
+    views::{Page, UserView},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub role: Option<Role>,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// List users (admins and leads).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users", params(UserQuery),
+    responses(
+        (status = 200, body = Page<UserView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<UserQuery>,
+) -> AppResult<Json<Page<UserView>>> {
+    policy::user::list(&principal.viewer())?;
+    let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
+    Ok(Json(users::list(&state.db, page, q.role).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUserResponse {
+    pub user: UserView,
+    /// The generated password, when none was given. Shown this once.
+    pub password: Option<String>,
+}
+
+/// Create a user (admins).
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "users",
+    request_body = NewUserInput,
+    responses(
+        (status = 201, body = CreatedUserResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<NewUserInput>,
+) -> AppResult<(StatusCode, Json<CreatedUserResponse>)> {
+    policy::user::write(&principal.viewer(), None)?;
+    let created = users::create(&state.db, state.clock.now(), &principal.actor(), input).await?;
+    let body = CreatedUserResponse {
+        user: UserView::try_from(&created.user)?,
+        password: created.generated_password,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// One user.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", tag = "users",
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<UserView>> {
+    policy::user::read(&principal.viewer(), id)?;
+    Ok(Json(UserView::try_from(&users::get(&state.db, id).await?)?))
+}
+
+/// Change a user (admins); `active: false` disables the account at once.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users",
+    request_body = UserPatch,
+    responses(
+        (status = 200, body = UserView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> AppResult<Json<UserView>> {
+    policy::user::write(&principal.viewer(), Some(id))?;
+    let updated =
+        users::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
+    // Role or status changes must not wait for cached tokens to expire on this replica.
+    state.tokens.invalidate_all();
+    Ok(Json(UserView::try_from(&updated)?))
+}

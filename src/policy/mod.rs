@@ -1,0 +1,9 @@
+//! Authorization, one module per resource, deny by default. Each decides from the caller and
+//! the object's facts, and answers 404 when the caller may not even see the object, 403 when
+//! they may see it but not do this.
+
+pub mod audit;
+pub mod engagement;
+pub mod token;
+pub mod user;
+pub mod vendor;

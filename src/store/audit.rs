@@ -1,0 +1,189 @@
+//! The append-only audit log: who changed what, when, with the object before and after.
+//! Entries are written in the transaction of the change they describe; the database refuses
+//! updates and deletes of existing entries.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::store::entity::audit_event;
+
+/// Who made a change: a user, or the system itself (command line, jobs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub id: Option<Uuid>,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn system(label: &str) -> Self {
+        Self {
+            id: None,
+            label: label.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub action: &'static str,
+    pub object_type: &'static str,
+    pub object_id: String,
+    pub engagement_id: Option<Uuid>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl AuditEntry {
+    pub fn new(action: &'static str, object_type: &'static str, object_id: impl ToString) -> Self {
+        Self {
+            action,
+            object_type,
+            object_id: object_id.to_string(),
+            engagement_id: None,
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn engagement(mut self, id: Uuid) -> Self {
+        self.engagement_id = Some(id);
+        self
+    }
+
+    pub fn before(mut self, value: &impl Serialize) -> Self {
+        self.before = serde_json::to_value(value).ok();
+        self
+    }
+
+    pub fn after(mut self, value: &impl Serialize) -> Self {
+        self.after = serde_json::to_value(value).ok();
+        self
+    }
+}
+
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    entry: AuditEntry,
+) -> Result<(), DbErr> {
+    audit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        at: Set(at),
+        actor_id: Set(actor.id),
+        actor_label: Set(actor.label.chars().take(320).collect()),
+        action: Set(entry.action.into()),
+        object_type: Set(entry.object_type.into()),
+        object_id: Set(entry.object_id),
+        engagement_id: Set(entry.engagement_id),
+        before: Set(entry.before),
+        after: Set(entry.after),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// An audit entry as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEventView {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub engagement_id: Option<Uuid>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl From<&audit_event::Model> for AuditEventView {
+    fn from(m: &audit_event::Model) -> Self {
+        Self {
+            id: m.id,
+            at: m.at,
+            actor_id: m.actor_id,
+            actor_label: m.actor_label.clone(),
+            action: m.action.clone(),
+            object_type: m.object_type.clone(),
+            object_id: m.object_id.clone(),
+            engagement_id: m.engagement_id,
+            before: m.before.clone(),
+            after: m.after.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub engagement_id: Option<Uuid>,
+}
+
+/// Newest entries first. `hide_secrets_from` leaves out entries about secret engagements on
+/// which that user is neither owner nor team member.
+pub async fn list(
+    db: &sea_orm::DatabaseConnection,
+    hide_secrets_from: Option<Uuid>,
+    filter: AuditFilter,
+    page: super::pagination::PageRequest,
+) -> crate::error::AppResult<crate::views::Page<AuditEventView>> {
+    use sea_orm::{
+        ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+    };
+
+    use super::entity::{engagement, team_member};
+
+    let mut q = audit_event::Entity::find()
+        .order_by_desc(audit_event::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(before) = page.after {
+        q = q.filter(audit_event::Column::Id.lt(before));
+    }
+    if let Some(t) = filter.object_type {
+        q = q.filter(audit_event::Column::ObjectType.eq(t));
+    }
+    if let Some(id) = filter.object_id {
+        q = q.filter(audit_event::Column::ObjectId.eq(id));
+    }
+    if let Some(actor) = filter.actor_id {
+        q = q.filter(audit_event::Column::ActorId.eq(actor));
+    }
+    if let Some(e) = filter.engagement_id {
+        q = q.filter(audit_event::Column::EngagementId.eq(e));
+    }
+    if let Some(user_id) = hide_secrets_from {
+        let foreign_secrets = Query::select()
+            .column(engagement::Column::Id)
+            .from(engagement::Entity)
+            .and_where(engagement::Column::Confidentiality.eq("secret"))
+            .cond_where(
+                Condition::any()
+                    .add(engagement::Column::OwnerId.is_null())
+                    .add(engagement::Column::OwnerId.ne(user_id)),
+            )
+            .and_where(
+                engagement::Column::Id.not_in_subquery(
+                    Query::select()
+                        .column(team_member::Column::EngagementId)
+                        .from(team_member::Entity)
+                        .and_where(team_member::Column::UserId.eq(user_id))
+                        .to_owned(),
+                ),
+            )
+            .to_owned();
+        q = q.filter(
+            Condition::any()
+                .add(audit_event::Column::EngagementId.is_null())
+                .add(audit_event::Column::EngagementId.not_in_subquery(foreign_secrets)),
+        );
+    }
+    let rows = q.all(db).await?;
+    Ok(page.page(rows, |r| r.id, |r| Ok(AuditEventView::from(r)))?)
+}

@@ -1,0 +1,495 @@
+//! Engagements: creation, changes, listing within the caller's visibility, governance
+//! assessment and status transitions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Expr, Query},
+};
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Actor, AuditEntry},
+    entity::{engagement, kpi, scope_item, team_member, user, vendor},
+    pagination::PageRequest,
+};
+use crate::{
+    domain::{
+        Violations,
+        confidentiality::{EngagementAccess, ListingScope, Viewer, Visibility, listing_scope},
+        engagement::{
+            ActivationRefused, BriefInput, Editability, EngagementInput, EngagementPatch,
+            Transition, ValidEngagement, activate, amended_terms, editability, next_status,
+        },
+        enums::{Confidentiality, EngagementStatus, Role},
+        governance::{self, EngagementFacts, Finding, GovernanceReport, KpiFacts, OwnerFacts},
+    },
+    error::{AppError, AppResult},
+    policy,
+    views::{EngagementView, Page, parse},
+};
+
+/// Whether `user_id` sits on the engagement's team.
+pub async fn on_team<C: ConnectionTrait>(
+    db: &C,
+    engagement_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<bool> {
+    Ok(team_member::Entity::find()
+        .filter(team_member::Column::EngagementId.eq(engagement_id))
+        .filter(team_member::Column::UserId.eq(user_id))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// The visibility facts of an engagement for one viewer. Team membership is looked up only
+/// when it can change the answer, which keeps the common read to one query.
+pub async fn access<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    m: &engagement::Model,
+) -> AppResult<EngagementAccess> {
+    let mut access = EngagementAccess {
+        vendor_id: m.vendor_id,
+        confidentiality: parse("confidentiality", &m.confidentiality)?,
+        owner_id: m.owner_id,
+        viewer_on_team: false,
+    };
+    if crate::domain::confidentiality::visibility(viewer, &access) != Visibility::Full
+        && viewer.role != Role::Admin
+    {
+        access.viewer_on_team = on_team(db, m.id, viewer.user_id).await?;
+    }
+    Ok(access)
+}
+
+/// Loads an engagement and checks that the viewer may perform `action` on it (404 when the
+/// viewer may not even see it).
+pub async fn load<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+    action: policy::engagement::Action,
+) -> AppResult<(engagement::Model, Visibility)> {
+    let m = engagement::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let access = access(db, viewer, &m).await?;
+    let visibility = policy::engagement::authorize(viewer, action, &access)?;
+    Ok((m, visibility))
+}
+
+fn scope_condition(scope: &ListingScope) -> Condition {
+    let insider = |user_id: Uuid| {
+        Condition::any()
+            .add(engagement::Column::OwnerId.eq(user_id))
+            .add(
+                engagement::Column::Id.in_subquery(
+                    Query::select()
+                        .column(team_member::Column::EngagementId)
+                        .from(team_member::Entity)
+                        .and_where(team_member::Column::UserId.eq(user_id))
+                        .to_owned(),
+                ),
+            )
+    };
+    match scope {
+        ListingScope::All => Condition::all(),
+        ListingScope::NotSecretOrInsider(user_id) => Condition::any()
+            .add(engagement::Column::Confidentiality.ne(Confidentiality::Secret.to_string()))
+            .add(insider(*user_id)),
+        ListingScope::InsiderOnly(user_id) => insider(*user_id),
+        ListingScope::Vendor {
+            user_id,
+            vendor_id,
+            open_levels,
+        } => Condition::all()
+            .add(engagement::Column::VendorId.eq(*vendor_id))
+            .add(
+                Condition::any()
+                    .add(
+                        engagement::Column::Confidentiality
+                            .is_in(open_levels.iter().map(|l| l.to_string())),
+                    )
+                    .add(insider(*user_id)),
+            ),
+        ListingScope::Nothing => Condition::all().add(Expr::cust("1 = 0")),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<EngagementStatus>,
+    pub vendor_id: Option<Uuid>,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: ListFilter,
+    page: PageRequest,
+) -> AppResult<Page<EngagementView>> {
+    let mut query = engagement::Entity::find()
+        .filter(scope_condition(&listing_scope(viewer)))
+        .order_by_asc(engagement::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(after) = page.after {
+        query = query.filter(engagement::Column::Id.gt(after));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(engagement::Column::Status.eq(status.to_string()));
+    }
+    if let Some(vendor_id) = filter.vendor_id {
+        query = query.filter(engagement::Column::VendorId.eq(vendor_id));
+    }
+    let rows = query.all(db).await?;
+    let full = viewer.role != Role::Vendor;
+    let visibility = if full {
+        Visibility::Full
+    } else {
+        Visibility::VendorView
+    };
+    Ok(page.page(rows, |m| m.id, |m| EngagementView::new(m, visibility))?)
+}
+
+/// Checks the references of an engagement: the vendor exists, the owner is an active lead
+/// or admin.
+async fn check_references<C: ConnectionTrait>(
+    db: &C,
+    e: &EngagementInput,
+    vendor_changed: bool,
+) -> AppResult<()> {
+    let mut v = Violations::new();
+    if vendor_changed
+        && vendor::Entity::find_by_id(e.vendor_id)
+            .one(db)
+            .await?
+            .is_none()
+    {
+        v.add("vendor_id", "unknown", "no such vendor");
+    }
+    if let Some(owner_id) = e.owner_id {
+        match user::Entity::find_by_id(owner_id).one(db).await? {
+            None => v.add("owner_id", "unknown", "no such user"),
+            Some(u) if !matches!(parse::<Role>("role", &u.role)?, Role::Lead | Role::Admin) => v
+                .add(
+                    "owner_id",
+                    "owner_not_internal_lead",
+                    "the internal owner must be a lead or an admin",
+                ),
+            Some(u) if !u.active => v.add(
+                "owner_id",
+                "owner_inactive",
+                "the user's account is disabled",
+            ),
+            Some(_) => {}
+        }
+    }
+    v.finish(()).map_err(AppError::from)
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: EngagementInput,
+) -> AppResult<engagement::Model> {
+    let ValidEngagement(e) = input.validate()?;
+    let txn = db.begin().await?;
+    check_references(&txn, &e, true).await?;
+    let id = Uuid::now_v7();
+    let model = engagement::ActiveModel {
+        id: Set(id),
+        vendor_id: Set(e.vendor_id),
+        title: Set(e.title),
+        brief_want: Set(e.brief.want),
+        brief_feasible: Set(e.brief.can_be_done),
+        brief_budget_minor: Set(e.brief.budget_minor),
+        confidentiality: Set(e.confidentiality.to_string()),
+        monthly_fee_minor: Set(e.monthly_fee_minor),
+        currency: Set(e.currency),
+        start_date: Set(e.start_date),
+        end_date: Set(e.end_date),
+        timezone: Set(e.timezone),
+        cadence: Set(e.cadence.to_string()),
+        due_offset_days: Set(e.due_offset_days),
+        owner_id: Set(e.owner_id),
+        status: Set(EngagementStatus::Draft.to_string()),
+        status_changed_at: Set(now),
+        created_by: Set(actor.id.unwrap_or(Uuid::nil())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let view = EngagementView::new(&model, Visibility::Full)?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("engagement.create", "engagement", id)
+            .engagement(id)
+            .after(&view),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+fn as_input(m: &engagement::Model) -> AppResult<EngagementInput> {
+    Ok(EngagementInput {
+        vendor_id: m.vendor_id,
+        title: m.title.clone(),
+        brief: BriefInput {
+            want: m.brief_want.clone(),
+            can_be_done: m.brief_feasible.clone(),
+            budget_minor: m.brief_budget_minor,
+        },
+        confidentiality: parse("confidentiality", &m.confidentiality)?,
+        monthly_fee_minor: m.monthly_fee_minor,
+        currency: m.currency.clone(),
+        start_date: m.start_date,
+        end_date: m.end_date,
+        timezone: m.timezone.clone(),
+        cadence: parse("cadence", &m.cadence)?,
+        due_offset_days: m.due_offset_days,
+        owner_id: m.owner_id,
+    })
+}
+
+/// Refuses direct changes to what, once the engagement is active, only an amendment may
+/// change (`what` names it in the answer).
+pub fn ensure_open(m: &engagement::Model, field: &str, what: &str) -> AppResult<()> {
+    match editability(parse("status", &m.status)?) {
+        Editability::Open => Ok(()),
+        Editability::AmendmentsOnly => Err(AppError::conflict(
+            field,
+            "amendment_required",
+            format!(
+                "the engagement is {}: changes to its {what} are amendments and need approval",
+                m.status
+            ),
+        )),
+        Editability::Closed => Err(AppError::conflict(
+            field,
+            "engagement_ended",
+            "the engagement has ended and can no longer change",
+        )),
+    }
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: Uuid,
+    patch: EngagementPatch,
+) -> AppResult<engagement::Model> {
+    let txn = db.begin().await?;
+    let current = engagement::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before_input = as_input(&current)?;
+    let ValidEngagement(after_input) = patch.apply(before_input.clone()).validate()?;
+    let amended = amended_terms(&before_input, &after_input);
+    match editability(parse("status", &current.status)?) {
+        Editability::Closed => ensure_open(&current, "status", "terms")?,
+        Editability::AmendmentsOnly if !amended.is_empty() => {
+            ensure_open(&current, amended[0], &amended.join(", "))?
+        }
+        _ => {}
+    }
+    check_references(&txn, &after_input, false).await?;
+    let before = EngagementView::new(&current, Visibility::Full)?;
+    let e = after_input;
+    let mut active: engagement::ActiveModel = current.into();
+    active.title = Set(e.title);
+    active.brief_want = Set(e.brief.want);
+    active.brief_feasible = Set(e.brief.can_be_done);
+    active.brief_budget_minor = Set(e.brief.budget_minor);
+    active.confidentiality = Set(e.confidentiality.to_string());
+    active.monthly_fee_minor = Set(e.monthly_fee_minor);
+    active.currency = Set(e.currency);
+    active.start_date = Set(e.start_date);
+    active.end_date = Set(e.end_date);
+    active.timezone = Set(e.timezone);
+    active.cadence = Set(e.cadence.to_string());
+    active.due_offset_days = Set(e.due_offset_days);
+    active.owner_id = Set(e.owner_id);
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    let after = EngagementView::new(&updated, Visibility::Full)?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("engagement.update", "engagement", id)
+            .engagement(id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Gathers the facts the governance rules need and assesses them.
+pub async fn governance<C: ConnectionTrait>(
+    db: &C,
+    m: &engagement::Model,
+    now: DateTime<Utc>,
+    max_yearly_growth: f64,
+) -> AppResult<GovernanceReport> {
+    let owner = match m.owner_id {
+        Some(id) => user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|u| {
+                Ok::<_, anyhow::Error>(OwnerFacts {
+                    role: parse("role", &u.role)?,
+                    active: u.active,
+                })
+            })
+            .transpose()?,
+        None => None,
+    };
+    let member_ids: Vec<Uuid> = team_member::Entity::find()
+        .filter(team_member::Column::EngagementId.eq(m.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.user_id)
+        .collect();
+    let team_roles = user::Entity::find()
+        .filter(user::Column::Id.is_in(member_ids))
+        .all(db)
+        .await?
+        .iter()
+        .map(|u| parse("role", &u.role))
+        .collect::<anyhow::Result<Vec<Role>>>()?;
+    let kpis = kpi::Entity::find()
+        .filter(kpi::Column::EngagementId.eq(m.id))
+        .order_by_asc(kpi::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(|k| {
+            Ok(KpiFacts {
+                id: k.id,
+                name: k.name.clone(),
+                objective: k.objective.clone(),
+                direction: parse("direction", &k.direction)?,
+                baseline: k.baseline,
+                target: k.target,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let scope_items = scope_item::Entity::find()
+        .filter(scope_item::Column::EngagementId.eq(m.id))
+        .count(db)
+        .await? as usize;
+    let facts = EngagementFacts {
+        start_date: m.start_date,
+        end_date: m.end_date,
+        owner,
+        team_roles,
+        kpis,
+        scope_items,
+    };
+    Ok(governance::assess(
+        &facts,
+        local_today(m, now),
+        max_yearly_growth,
+    ))
+}
+
+/// Today's date in the engagement's time zone.
+fn local_today(m: &engagement::Model, now: DateTime<Utc>) -> chrono::NaiveDate {
+    match m.timezone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => now.with_timezone(&tz).date_naive(),
+        Err(_) => now.date_naive(),
+    }
+}
+
+pub struct TransitionOutcome {
+    pub engagement: engagement::Model,
+    pub warnings: Vec<Finding>,
+}
+
+/// Moves an engagement to its next status. Activation goes through
+/// [`crate::domain::engagement::activate`], the single gate the approval workflow will wrap.
+/// The status is changed with a compare-and-set, so two concurrent transitions cannot both
+/// succeed.
+pub async fn transition(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: Uuid,
+    action: Transition,
+    reason: Option<String>,
+    max_yearly_growth: f64,
+) -> AppResult<TransitionOutcome> {
+    let txn = db.begin().await?;
+    let current = engagement::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let from: EngagementStatus = parse("status", &current.status)?;
+    let (to, warnings) = if action == Transition::Activate {
+        let report = governance(&txn, &current, now, max_yearly_growth).await?;
+        activate(from, &report).map_err(|refused| match refused {
+            ActivationRefused::Transition(t) => AppError::from(t),
+            ActivationRefused::Blocked(blockers) => {
+                AppError::Invalid(blockers.iter().map(Into::into).collect())
+            }
+        })?
+    } else {
+        (next_status(from, action)?, Vec::new())
+    };
+    let changed = engagement::Entity::update_many()
+        .col_expr(engagement::Column::Status, Expr::value(to.to_string()))
+        .col_expr(engagement::Column::StatusChangedAt, Expr::value(now))
+        .col_expr(engagement::Column::UpdatedAt, Expr::value(now))
+        .filter(engagement::Column::Id.eq(id))
+        .filter(engagement::Column::Status.eq(from.to_string()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "action",
+            "concurrent_change",
+            "the engagement changed meanwhile; reload and retry",
+        ));
+    }
+    let updated = engagement::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let entry = AuditEntry::new(audit_action(action), "engagement", id)
+        .engagement(id)
+        .before(&serde_json::json!({ "status": from }))
+        .after(&serde_json::json!({ "status": to, "reason": reason, "warnings": warnings }));
+    audit::record(&txn, now, actor, entry).await?;
+    txn.commit().await?;
+    Ok(TransitionOutcome {
+        engagement: updated,
+        warnings,
+    })
+}
+
+fn audit_action(action: Transition) -> &'static str {
+    match action {
+        Transition::Submit => "engagement.submit",
+        Transition::Withdraw => "engagement.withdraw",
+        Transition::Activate => "engagement.activate",
+        Transition::Suspend => "engagement.suspend",
+        Transition::Resume => "engagement.resume",
+        Transition::End => "engagement.end",
+    }
+}

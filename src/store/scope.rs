@@ -1,0 +1,143 @@
+//! Scope items of an engagement. Once the engagement is active they change only by amendment.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Actor, AuditEntry},
+    engagements::ensure_open,
+    entity::{engagement, scope_item},
+};
+use crate::{
+    domain::scope::{ScopeItemInput, ValidScopeItem},
+    error::{AppError, AppResult},
+    views::ScopeItemView,
+};
+
+pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec<ScopeItemView>> {
+    let rows = scope_item::Entity::find()
+        .filter(scope_item::Column::EngagementId.eq(engagement_id))
+        .order_by_asc(scope_item::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(ScopeItemView::try_from)
+        .collect::<anyhow::Result<_>>()?)
+}
+
+async fn find(
+    db: &impl sea_orm::ConnectionTrait,
+    engagement_id: Uuid,
+    item_id: Uuid,
+) -> AppResult<scope_item::Model> {
+    scope_item::Entity::find_by_id(item_id)
+        .filter(scope_item::Column::EngagementId.eq(engagement_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn deliverables(items: &[String]) -> AppResult<serde_json::Value> {
+    Ok(serde_json::to_value(items).map_err(anyhow::Error::from)?)
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    input: ScopeItemInput,
+) -> AppResult<ScopeItemView> {
+    ensure_open(e, "scope", "scope")?;
+    let ValidScopeItem(item) = input.validate()?;
+    let txn = db.begin().await?;
+    let model = scope_item::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        engagement_id: Set(e.id),
+        function: Set(item.function.to_string()),
+        description: Set(item.description),
+        deliverables: Set(deliverables(&item.deliverables)?),
+        quantity_per_period: Set(item.quantity_per_period),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let view = ScopeItemView::try_from(&model)?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("scope_item.create", "scope_item", model.id)
+            .engagement(e.id)
+            .after(&view),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+pub async fn replace(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    item_id: Uuid,
+    input: ScopeItemInput,
+) -> AppResult<ScopeItemView> {
+    let txn = db.begin().await?;
+    let current = find(&txn, e.id, item_id).await?;
+    ensure_open(e, "scope", "scope")?;
+    let ValidScopeItem(item) = input.validate()?;
+    let before = ScopeItemView::try_from(&current)?;
+    let mut active: scope_item::ActiveModel = current.into();
+    active.function = Set(item.function.to_string());
+    active.description = Set(item.description);
+    active.deliverables = Set(deliverables(&item.deliverables)?);
+    active.quantity_per_period = Set(item.quantity_per_period);
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    let after = ScopeItemView::try_from(&updated)?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("scope_item.update", "scope_item", item_id)
+            .engagement(e.id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+pub async fn delete(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    item_id: Uuid,
+) -> AppResult<()> {
+    let txn = db.begin().await?;
+    let current = find(&txn, e.id, item_id).await?;
+    ensure_open(e, "scope", "scope")?;
+    let before = ScopeItemView::try_from(&current)?;
+    scope_item::Entity::delete_by_id(item_id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("scope_item.delete", "scope_item", item_id)
+            .engagement(e.id)
+            .before(&before),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! User accounts: creation, changes, password changes.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Actor, AuditEntry},
+    entity::{session, user, vendor},
+    pagination::PageRequest,
+};
+use crate::{
+    auth::password,
+    domain::{
+        Violations,
+        enums::Role,
+        text,
+        user::{NewUserInput, UserPatch, role_vendor},
+    },
+    error::{AppError, AppResult},
+    views::{Page, UserView, parse},
+};
+
+pub struct CreatedUser {
+    pub user: user::Model,
+    /// Set when the password was generated: shown once, never stored in clear.
+    pub generated_password: Option<String>,
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    input: NewUserInput,
+) -> AppResult<CreatedUser> {
+    let input = input.validate()?;
+    let mut v = Violations::new();
+    if let Some(vendor_id) = input.vendor_id
+        && vendor::Entity::find_by_id(vendor_id)
+            .one(db)
+            .await?
+            .is_none()
+    {
+        v.add("vendor_id", "unknown", "no such vendor");
+    }
+    if find_by_email(db, &input.email).await?.is_some() {
+        return Err(AppError::conflict(
+            "email",
+            "duplicate",
+            "a user with this e-mail already exists",
+        ));
+    }
+    v.finish(())?;
+    let generated_password = input.password.is_none().then(password::generate);
+    let clear = input
+        .password
+        .clone()
+        .or_else(|| generated_password.clone())
+        .unwrap_or_default();
+    let password_hash = password::hash(clear).await?;
+    let txn = db.begin().await?;
+    let user = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(input.email),
+        name: Set(input.name),
+        role: Set(input.role.to_string()),
+        vendor_id: Set(input.vendor_id),
+        language: Set(input.language.to_string()),
+        timezone: Set(input.timezone),
+        password_hash: Set(password_hash),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let view = UserView::try_from(&user)?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("user.create", "user", user.id).after(&view),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(CreatedUser {
+        user,
+        generated_password,
+    })
+}
+
+pub async fn find_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?)
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<user::Model> {
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    page: PageRequest,
+    role: Option<Role>,
+) -> AppResult<Page<UserView>> {
+    let mut query = user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(after) = page.after {
+        query = query.filter(user::Column::Id.gt(after));
+    }
+    if let Some(role) = role {
+        query = query.filter(user::Column::Role.eq(role.to_string()));
+    }
+    let rows = query.all(db).await?;
+    Ok(page.page(rows, |u| u.id, |u| UserView::try_from(u))?)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: Uuid,
+    patch: UserPatch,
+) -> AppResult<user::Model> {
+    let txn = db.begin().await?;
+    let current = get(&txn, id).await?;
+    let before = UserView::try_from(&current)?;
+    let mut v = Violations::new();
+    let role = patch.role.unwrap_or(before.role);
+    let vendor_id = patch.vendor_id.unwrap_or(current.vendor_id);
+    v.check(role_vendor(role, vendor_id));
+    if let Some(vendor_id) = vendor_id
+        && patch.vendor_id.is_some()
+        && vendor::Entity::find_by_id(vendor_id)
+            .one(&txn)
+            .await?
+            .is_none()
+    {
+        v.add("vendor_id", "unknown", "no such vendor");
+    }
+    let name = match patch.name.as_deref() {
+        Some(n) => v.check(text::required("name", n, 200)),
+        None => Some(current.name.clone()),
+    };
+    let timezone = match patch.timezone.as_deref() {
+        Some(tz) => v.check(text::timezone("timezone", tz)),
+        None => Some(current.timezone.clone()),
+    };
+    if actor.id == Some(id) && (patch.active == Some(false) || role != before.role) {
+        v.add(
+            "role",
+            "self_lockout",
+            "admins cannot disable themselves or change their own role",
+        );
+    }
+    v.finish(())?;
+    let active_flag = patch.active.unwrap_or(current.active);
+    let mut active: user::ActiveModel = current.into();
+    active.name = Set(name.unwrap_or_default());
+    active.role = Set(role.to_string());
+    active.vendor_id = Set(vendor_id);
+    active.language = Set(patch.language.unwrap_or(before.language).to_string());
+    active.timezone = Set(timezone.unwrap_or_default());
+    active.active = Set(active_flag);
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    if !updated.active || role != before.role {
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    let after = UserView::try_from(&updated)?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("user.update", "user", id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Changes the caller's own password after checking the current one; every other session
+/// of the user ends.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user_id: Uuid,
+    keep_session: Option<&str>,
+    current_password: String,
+    new_password: String,
+) -> AppResult<()> {
+    let current = get(db, user_id).await?;
+    if !password::verify(current_password, Some(current.password_hash.clone())).await? {
+        return Err(AppError::invalid(
+            "current_password",
+            "wrong_password",
+            "is not the current password",
+        ));
+    }
+    crate::domain::user::password("new_password", &new_password, &current.email)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
+    let hash = password::hash(new_password).await?;
+    let txn = db.begin().await?;
+    let mut active: user::ActiveModel = current.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    let mut others = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
+    if let Some(keep) = keep_session {
+        others = others.filter(session::Column::Id.ne(keep));
+    }
+    others.exec(&txn).await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("user.password_change", "user", user_id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The role stored for a user id, for callers that only need that.
+pub async fn role_of<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> AppResult<Option<(Role, bool, Option<Uuid>)>> {
+    let Some(u) = user::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some((parse("role", &u.role)?, u.active, u.vendor_id)))
+}
