@@ -43,13 +43,7 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> Self {
         let tokens = auth::token::cache(config.auth_cache_ttl());
-        Self(Arc::new(StateInner {
-            db,
-            config,
-            clock,
-            tokens,
-            metrics: telemetry::metrics_handle(),
-        }))
+        Self(Arc::new(StateInner { db, config, clock, tokens, metrics: telemetry::metrics_handle() }))
     }
 }
 
@@ -86,13 +80,8 @@ impl Application {
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         db::migrate(&db).await.context("applying migrations")?;
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .with_context(|| format!("binding {}", config.bind))?;
-        Ok(Self {
-            listener,
-            state: AppState::new(db, config, clock),
-        })
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        Ok(Self { listener, state: AppState::new(db, config, clock) })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -104,14 +93,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         self.state.db.clone().close().await.ok();
         Ok(())
     }

@@ -19,11 +19,7 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "veedor",
-    version,
-    about = "Governance of outsourced social-media and community management"
-)]
+#[command(name = "veedor", version, about = "Governance of outsourced social-media and community management")]
 pub struct Cli {
     /// TOML configuration file (also `VEEDOR_CONFIG`); environment variables override it.
     #[arg(long, global = true)]
@@ -86,10 +82,7 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -120,10 +113,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             let conn = db::connect(&config.database_url, 1).await?;
             db::migrate(&conn).await?;
-            println!(
-                "migrations applied to {}",
-                app::redact(&config.database_url)
-            );
+            println!("migrations applied to {}", app::redact(&config.database_url));
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(config, args).await,
@@ -143,28 +133,19 @@ async fn create_user(config: Config, args: UserCreate) -> anyhow::Result<()> {
         None => None,
         Some(v) => Some(match v.parse::<uuid::Uuid>() {
             Ok(id) => id,
-            Err(_) => vendors::list(
-                &conn,
-                crate::store::pagination::PageRequest {
-                    after: None,
-                    limit: 200,
-                },
-                None,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .items
-            .into_iter()
-            .find(|x| x.name == v)
-            .map(|x| x.id)
-            .with_context(|| format!("no vendor named {v:?}"))?,
+            Err(_) => vendors::list(&conn, crate::store::pagination::PageRequest { after: None, limit: 200 }, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .items
+                .into_iter()
+                .find(|x| x.name == v)
+                .map(|x| x.id)
+                .with_context(|| format!("no vendor named {v:?}"))?,
         }),
     };
     let password = if args.password_stdin {
         let mut buf = String::new();
-        std::io::stdin()
-            .read_to_string(&mut buf)
-            .context("reading the password from stdin")?;
+        std::io::stdin().read_to_string(&mut buf).context("reading the password from stdin")?;
         Some(buf.trim_end_matches(['\r', '\n']).to_string())
     } else {
         None
@@ -178,13 +159,8 @@ async fn create_user(config: Config, args: UserCreate) -> anyhow::Result<()> {
         timezone: args.timezone,
         password,
     };
-    let created = users::create(&conn, SystemClock.now(), &Actor::system("cli"), input)
-        .await
-        .map_err(describe)?;
-    println!(
-        "created {} ({}) with id {}",
-        created.user.email, created.user.role, created.user.id
-    );
+    let created = users::create(&conn, SystemClock.now(), &Actor::system("cli"), input).await.map_err(describe)?;
+    println!("created {} ({}) with id {}", created.user.email, created.user.role, created.user.id);
     if let Some(p) = created.generated_password {
         println!("password (shown once): {p}");
     }
@@ -194,14 +170,10 @@ async fn create_user(config: Config, args: UserCreate) -> anyhow::Result<()> {
 /// Turns a refused input into a readable message for the terminal.
 fn describe(e: crate::error::AppError) -> anyhow::Error {
     match e {
-        crate::error::AppError::Invalid(errors)
-        | crate::error::AppError::Conflict { errors, .. }
+        crate::error::AppError::Invalid(errors) | crate::error::AppError::Conflict { errors, .. }
             if !errors.is_empty() =>
         {
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect();
+            let lines: Vec<String> = errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
             anyhow::anyhow!(lines.join("; "))
         }
         other => anyhow::anyhow!("{other}"),

@@ -90,10 +90,7 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] Box<figment::Error>),
     #[error("configuration: {field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
 }
 
 impl Config {
@@ -114,48 +111,28 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, message: &str| ConfigError::Invalid {
-            field,
-            message: message.into(),
-        };
-        let base =
-            url::Url::parse(&self.base_url).map_err(|e| invalid("base_url", &e.to_string()))?;
+        let invalid = |field, message: &str| ConfigError::Invalid { field, message: message.into() };
+        let base = url::Url::parse(&self.base_url).map_err(|e| invalid("base_url", &e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(invalid("base_url", "must be an http or https URL"));
         }
         if let Some(smtp) = self.smtp_url.as_deref().filter(|s| !s.is_empty()) {
             let url = url::Url::parse(smtp).map_err(|e| invalid("smtp_url", &e.to_string()))?;
             if !matches!(url.scheme(), "smtp" | "smtps" | "smtp+starttls") {
-                return Err(invalid(
-                    "smtp_url",
-                    "scheme must be smtp, smtps or smtp+starttls",
-                ));
+                return Err(invalid("smtp_url", "scheme must be smtp, smtps or smtp+starttls"));
             }
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
-        {
-            return Err(invalid(
-                "database_url",
-                "must start with sqlite: or postgres://",
-            ));
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(invalid("database_url", "must start with sqlite: or postgres://"));
         }
         if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
-            return Err(invalid(
-                "session_idle_minutes",
-                "session lifetimes must be positive",
-            ));
+            return Err(invalid("session_idle_minutes", "session lifetimes must be positive"));
         }
         if self.token_default_days <= 0 || self.token_default_days > self.token_max_days {
-            return Err(invalid(
-                "token_default_days",
-                "must be positive and at most token_max_days",
-            ));
+            return Err(invalid("token_default_days", "must be positive and at most token_max_days"));
         }
         if !(self.realism_max_yearly_growth.is_finite() && self.realism_max_yearly_growth > 1.0) {
-            return Err(invalid(
-                "realism_max_yearly_growth",
-                "must be a number above 1",
-            ));
+            return Err(invalid("realism_max_yearly_growth", "must be a number above 1"));
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));

@@ -8,8 +8,8 @@ use crate::{
     domain::{
         engagement::{BriefInput, EngagementInput, Transition},
         enums::{
-            Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, Language, Role,
-            ScopeFunction, TeamRole,
+            Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, Language, Role, ScopeFunction,
+            TeamRole,
         },
         kpi::KpiInput,
         scope::ScopeItemInput,
@@ -25,30 +25,10 @@ const VENDOR: &str = "Marea Digital";
 
 /// (e-mail, name, role, password) of the demo accounts.
 const ACCOUNTS: [(&str, &str, Role, &str); 4] = [
-    (
-        "admin@brisa.example",
-        "Carmen Ortega",
-        Role::Admin,
-        "veedor-demo-admin",
-    ),
-    (
-        "lead@brisa.example",
-        "Javier Soler",
-        Role::Lead,
-        "veedor-demo-lead",
-    ),
-    (
-        "direccion@brisa.example",
-        "Elena Ruiz",
-        Role::Executive,
-        "veedor-demo-exec",
-    ),
-    (
-        "lucia@marea.example",
-        "Lucía Navarro",
-        Role::Vendor,
-        "veedor-demo-vendor",
-    ),
+    ("admin@brisa.example", "Carmen Ortega", Role::Admin, "veedor-demo-admin"),
+    ("lead@brisa.example", "Javier Soler", Role::Lead, "veedor-demo-lead"),
+    ("direccion@brisa.example", "Elena Ruiz", Role::Executive, "veedor-demo-exec"),
+    ("lucia@marea.example", "Lucía Navarro", Role::Vendor, "veedor-demo-vendor"),
 ];
 
 fn credentials() -> String {
@@ -208,10 +188,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
         scope_item(
             ScopeFunction::CustomerCare,
             "Atención al cliente en redes sociales",
-            &[
-                "Respuesta en horario comercial",
-                "Escalado de incidencias a tiendas",
-            ],
+            &["Respuesta en horario comercial", "Escalado de incidencias a tiendas"],
             None,
         ),
         scope_item(
@@ -303,19 +280,10 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
     ] {
         kpis::create(db, now, &actor, &community, k, growth).await?;
     }
-    for (user_id, team_role) in [
-        (lead, TeamRole::Lead),
-        (executive, TeamRole::Executive),
-        (agency, TeamRole::AgencyContact),
-    ] {
-        team::add(
-            db,
-            now,
-            &actor,
-            &community,
-            TeamMemberInput { user_id, team_role },
-        )
-        .await?;
+    for (user_id, team_role) in
+        [(lead, TeamRole::Lead), (executive, TeamRole::Executive), (agency, TeamRole::AgencyContact)]
+    {
+        team::add(db, now, &actor, &community, TeamMemberInput { user_id, team_role }).await?;
     }
     engagements::transition(
         db,
@@ -399,28 +367,9 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
     ] {
         kpis::create(db, now, &actor, &crisis, k, growth).await?;
     }
-    team::add(
-        db,
-        now,
-        &actor,
-        &crisis,
-        TeamMemberInput {
-            user_id: lead,
-            team_role: TeamRole::Lead,
-        },
-    )
-    .await?;
-    team::add(
-        db,
-        now,
-        &actor,
-        &crisis,
-        TeamMemberInput {
-            user_id: agency,
-            team_role: TeamRole::AgencyContact,
-        },
-    )
-    .await?;
+    team::add(db, now, &actor, &crisis, TeamMemberInput { user_id: lead, team_role: TeamRole::Lead }).await?;
+    team::add(db, now, &actor, &crisis, TeamMemberInput { user_id: agency, team_role: TeamRole::AgencyContact })
+        .await?;
     engagements::transition(
         db,
         now,
@@ -432,8 +381,5 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
     )
     .await?;
 
-    Ok(format!(
-        "Demo loaded: {VENDOR}, two engagements, eleven KPIs.\n{}",
-        credentials()
-    ))
+    Ok(format!("Demo loaded: {VENDOR}, two engagements, eleven KPIs.\n{}", credentials()))
 }

@@ -17,10 +17,7 @@ use crate::domain::{FieldError, Violations, engagement::InvalidTransition};
 pub enum AppError {
     /// The request could not be read at all (malformed JSON, bad query string).
     #[error("{detail}")]
-    Malformed {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    Malformed { detail: String, errors: Vec<FieldError> },
     /// The request was read but some fields are invalid.
     #[error("validation failed")]
     Invalid(Vec<FieldError>),
@@ -34,10 +31,7 @@ pub enum AppError {
     NotFound,
     /// The request conflicts with the current state (a duplicate, a forbidden transition).
     #[error("{detail}")]
-    Conflict {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    Conflict { detail: String, errors: Vec<FieldError> },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -67,10 +61,7 @@ pub struct Problem {
 impl AppError {
     pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        AppError::Conflict {
-            detail: message.clone(),
-            errors: vec![FieldError::new(field, code, message)],
-        }
+        AppError::Conflict { detail: message.clone(), errors: vec![FieldError::new(field, code, message)] }
     }
 
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
@@ -83,49 +74,19 @@ impl AppError {
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            AppError::Malformed { .. } => (
-                StatusCode::BAD_REQUEST,
-                "malformed-request",
-                "Malformed request",
-            ),
-            AppError::Invalid(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation-error",
-                "Invalid input",
-            ),
-            AppError::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "Authentication required",
-            ),
-            AppError::BadCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "bad-credentials",
-                "Invalid credentials",
-            ),
+            AppError::Malformed { .. } => (StatusCode::BAD_REQUEST, "malformed-request", "Malformed request"),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Invalid input"),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+            AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials", "Invalid credentials"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            AppError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-            ),
-            AppError::UnsupportedMediaType(_) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-            ),
-            AppError::RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-            ),
-            AppError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-            ),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            AppError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+            }
+            AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
 }
@@ -152,30 +113,18 @@ impl IntoResponse for AppError {
             AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } => errors,
             _ => Vec::new(),
         };
-        let problem = Problem {
-            kind: format!("/problems/{slug}"),
-            title: title.into(),
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
+        let problem =
+            Problem { kind: format!("/problems/{slug}"), title: title.into(), status: status.as_u16(), detail, errors };
         problem_response(status, &problem, retry_after)
     }
 }
 
 /// Serialises a problem document with its media type.
-pub fn problem_response(
-    status: StatusCode,
-    problem: &Problem,
-    retry_after: Option<u64>,
-) -> Response {
+pub fn problem_response(status: StatusCode, problem: &Problem, retry_after: Option<u64>) -> Response {
     let body = serde_json::to_vec(problem).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     if let Some(secs) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -197,30 +146,10 @@ impl From<InvalidTransition> for AppError {
 /// Unique indexes (PostgreSQL names the index, SQLite the last column), and the request field
 /// each protects.
 const UNIQUE_FIELDS: &[(&str, &str, &str, &str)] = &[
-    (
-        "ix_vendors_name_key",
-        "vendors.name_key",
-        "name",
-        "a vendor with this name already exists",
-    ),
-    (
-        "ix_users_email",
-        "users.email",
-        "email",
-        "a user with this e-mail already exists",
-    ),
-    (
-        "ix_kpis_engagement_id_name_key",
-        "kpis.name_key",
-        "name",
-        "this engagement already has a KPI with this name",
-    ),
-    (
-        "ix_team_members_engagement_id_user_id",
-        "team_members.user_id",
-        "user_id",
-        "the user is already on the team",
-    ),
+    ("ix_vendors_name_key", "vendors.name_key", "name", "a vendor with this name already exists"),
+    ("ix_users_email", "users.email", "email", "a user with this e-mail already exists"),
+    ("ix_kpis_engagement_id_name_key", "kpis.name_key", "name", "this engagement already has a KPI with this name"),
+    ("ix_team_members_engagement_id_user_id", "team_members.user_id", "user_id", "the user is already on the team"),
 ];
 
 impl From<DbErr> for AppError {
@@ -231,11 +160,7 @@ impl From<DbErr> for AppError {
                     return AppError::conflict(field, "duplicate", *text);
                 }
             }
-            return AppError::conflict(
-                "body",
-                "duplicate",
-                "an object with these values already exists",
-            );
+            return AppError::conflict("body", "duplicate", "an object with these values already exists");
         }
         AppError::Internal(anyhow::Error::new(err))
     }

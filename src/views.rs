@@ -11,8 +11,8 @@ use crate::{
     domain::{
         confidentiality::Visibility,
         enums::{
-            Aggregation, Cadence, Channel, Confidentiality, EngagementStatus, KpiDirection,
-            KpiUnit, Language, Role, ScopeFunction, TeamRole,
+            Aggregation, Cadence, Channel, Confidentiality, EngagementStatus, KpiDirection, KpiUnit, Language, Role,
+            ScopeFunction, TeamRole,
         },
         kpi::RealismFlag,
         vendor::Contact,
@@ -22,9 +22,7 @@ use crate::{
 
 /// Parses a stored enumeration; a value the code does not know is a broken invariant.
 pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> anyhow::Result<T> {
-    value
-        .parse()
-        .map_err(|_| anyhow::anyhow!("stored {column} {value:?} is not a known value"))
+    value.parse().map_err(|_| anyhow::anyhow!("stored {column} {value:?} is not a known value"))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -128,9 +126,7 @@ impl EngagementView {
             brief: BriefView {
                 want: m.brief_want.clone(),
                 can_be_done: m.brief_feasible.clone(),
-                budget_minor: m
-                    .brief_budget_minor
-                    .filter(|_| visibility.shows_internal_fields()),
+                budget_minor: m.brief_budget_minor.filter(|_| visibility.shows_internal_fields()),
             },
             confidentiality: parse("confidentiality", &m.confidentiality)?,
             monthly_fee_minor: m.monthly_fee_minor,

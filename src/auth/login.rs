@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -33,20 +33,12 @@ pub struct Client {
     pub previous_session: Option<String>,
 }
 
-pub async fn login(
-    state: &AppState,
-    email: &str,
-    password_given: String,
-    client: Client,
-) -> AppResult<LoginOutcome> {
+pub async fn login(state: &AppState, email: &str, password_given: String, client: Client) -> AppResult<LoginOutcome> {
     let email_key = email.trim().to_lowercase();
     let now = state.clock.now();
     check_limits(state, &email_key, &client.ip, now).await?;
 
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email_key.as_str()))
-        .one(&state.db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email_key.as_str())).one(&state.db).await?;
     let hash = found.as_ref().map(|u| u.password_hash.clone());
     let verified = password::verify(password_given, hash).await?;
     let user = match found {
@@ -62,52 +54,27 @@ pub async fn login(
     if let Some(previous) = &client.previous_session {
         session::close(&txn, previous).await?;
     }
-    let new_session = session::open(
-        &txn,
-        user.id,
-        now,
-        &state.config,
-        (Some(client.ip.clone()), client.user_agent),
-    )
-    .await?;
+    let new_session =
+        session::open(&txn, user.id, now, &state.config, (Some(client.ip.clone()), client.user_agent)).await?;
     let identity = Identity::try_from(&user)?;
     audit::record(
         &txn,
         now,
-        &Actor {
-            id: Some(identity.id),
-            label: identity.email.clone(),
-        },
+        &Actor { id: Some(identity.id), label: identity.email.clone() },
         AuditEntry::new("session.login", "user", user.id),
     )
     .await?;
     txn.commit().await?;
-    Ok(LoginOutcome {
-        user,
-        session: new_session,
-    })
+    Ok(LoginOutcome { user, session: new_session })
 }
 
-async fn check_limits(
-    state: &AppState,
-    email_key: &str,
-    ip: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+async fn check_limits(state: &AppState, email_key: &str, ip: &str, now: DateTime<Utc>) -> AppResult<()> {
     let config = &state.config;
     let window = chrono::Duration::minutes(config.login_window_minutes);
     let since = now - window;
     let limits = [
-        (
-            login_attempt::Column::EmailKey,
-            email_key,
-            config.login_max_failures_per_account,
-        ),
-        (
-            login_attempt::Column::Ip,
-            ip,
-            config.login_max_failures_per_address,
-        ),
+        (login_attempt::Column::EmailKey, email_key, config.login_max_failures_per_account),
+        (login_attempt::Column::Ip, ip, config.login_max_failures_per_address),
     ];
     for (column, value, max) in limits {
         let failures = login_attempt::Entity::find()
@@ -115,10 +82,7 @@ async fn check_limits(
             .filter(login_attempt::Column::Succeeded.eq(false))
             .filter(login_attempt::Column::At.gt(since));
         if failures.clone().count(&state.db).await? >= max {
-            let oldest = failures
-                .order_by_asc(login_attempt::Column::At)
-                .one(&state.db)
-                .await?;
+            let oldest = failures.order_by_asc(login_attempt::Column::At).one(&state.db).await?;
             let free_at = oldest.map_or(now + window, |a| a.at + window);
             let retry_after_secs = (free_at - now).num_seconds().max(1) as u64;
             tracing::warn!(%email_key, %ip, "login refused by rate limit");

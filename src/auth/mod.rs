@@ -62,13 +62,8 @@ impl TryFrom<&user::Model> for Identity {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthMethod {
-    Session {
-        session_id: String,
-        csrf_token: String,
-    },
-    Token {
-        token_id: Uuid,
-    },
+    Session { session_id: String, csrf_token: String },
+    Token { token_id: Uuid },
 }
 
 #[derive(Debug, Clone)]
@@ -79,43 +74,43 @@ pub struct Principal {
 
 impl Principal {
     pub fn viewer(&self) -> Viewer {
-        Viewer {
-            user_id: self.user.id,
-            role: self.user.role,
-            vendor_id: self.user.vendor_id,
-        }
+        Viewer { user_id: self.user.id, role: self.user.role, vendor_id: self.user.vendor_id }
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: Some(self.user.id),
-            label: self.user.email.clone(),
-        }
+        Actor { id: Some(self.user.id), label: self.user.email.clone() }
     }
 }
+
+/// Left in place of a principal when a cookie-authenticated write lacks its CSRF token, so
+/// that handlers needing a principal answer 403 while public ones (login) are unaffected.
+#[derive(Debug, Clone)]
+struct CsrfRejected;
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> AppResult<Self> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .ok_or(AppError::Unauthenticated)
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        if parts.extensions.get::<CsrfRejected>().is_some() {
+            return Err(AppError::forbidden("missing or wrong X-CSRF-Token header for a cookie-authenticated write"));
+        }
+        Err(AppError::Unauthenticated)
     }
 }
 
 /// Resolves the caller, if any. A bearer token that does not check out is refused outright;
 /// a stale session cookie just leaves the request anonymous.
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    match resolve(&state, request.headers(), request.method()).await {
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    match resolve(&state, request.headers()).await {
         Ok(Some(principal)) => {
-            request.extensions_mut().insert(principal);
+            if is_safe(request.method()) || csrf_ok(request.headers(), &principal) {
+                request.extensions_mut().insert(principal);
+            } else {
+                request.extensions_mut().insert(CsrfRejected);
+            }
         }
         Ok(None) => {}
         Err(err) => return err.into_response(),
@@ -123,34 +118,19 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-async fn resolve(
-    state: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-) -> AppResult<Option<Principal>> {
+async fn resolve(state: &AppState, headers: &HeaderMap) -> AppResult<Option<Principal>> {
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
         let presented = value
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(AppError::Unauthenticated)?;
         return token::authenticate(state, presented).await.map(Some);
     }
     let jar = CookieJar::from_headers(headers);
-    let Some(cookie) = jar.get(session::COOKIE) else {
-        return Ok(None);
-    };
-    let Some(principal) = session::authenticate(state, cookie.value()).await? else {
-        return Ok(None);
-    };
-    if !is_safe(method) {
-        check_csrf(headers, &principal)?;
-    }
-    Ok(Some(principal))
+    let Some(cookie) = jar.get(session::COOKIE) else { return Ok(None) };
+    session::authenticate(state, cookie.value()).await
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -159,19 +139,8 @@ fn is_safe(method: &Method) -> bool {
 
 /// Synchronizer-token CSRF defence: a cookie-authenticated write must echo the session's
 /// CSRF token in a header, which another site's page cannot read or set.
-fn check_csrf(headers: &HeaderMap, principal: &Principal) -> AppResult<()> {
-    let AuthMethod::Session { csrf_token, .. } = &principal.via else {
-        return Ok(());
-    };
-    let presented = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if secret::constant_time_eq(presented, csrf_token) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "missing or wrong X-CSRF-Token header for a cookie-authenticated write",
-        ))
-    }
+fn csrf_ok(headers: &HeaderMap, principal: &Principal) -> bool {
+    let AuthMethod::Session { csrf_token, .. } = &principal.via else { return true };
+    let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    secret::constant_time_eq(presented, csrf_token)
 }

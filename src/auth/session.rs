@@ -45,28 +45,19 @@ pub async fn open<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok(NewSession {
-        cookie_value,
-        csrf_token,
-        expires_at,
-    })
+    Ok(NewSession { cookie_value, csrf_token, expires_at })
 }
 
 /// Ends the session the cookie names, if any.
 pub async fn close<C: ConnectionTrait>(db: &C, cookie_value: &str) -> AppResult<()> {
-    session::Entity::delete_by_id(secret::digest(cookie_value))
-        .exec(db)
-        .await?;
+    session::Entity::delete_by_id(secret::digest(cookie_value)).exec(db).await?;
     Ok(())
 }
 
 /// The principal of a live session; expired sessions are deleted on sight.
 pub async fn authenticate(state: &AppState, cookie_value: &str) -> AppResult<Option<Principal>> {
     let id = secret::digest(cookie_value);
-    let Some(found) = session::Entity::find_by_id(id.clone())
-        .one(&state.db)
-        .await?
-    else {
+    let Some(found) = session::Entity::find_by_id(id.clone()).one(&state.db).await? else {
         return Ok(None);
     };
     let now = state.clock.now();
@@ -74,11 +65,7 @@ pub async fn authenticate(state: &AppState, cookie_value: &str) -> AppResult<Opt
         session::Entity::delete_by_id(id).exec(&state.db).await?;
         return Ok(None);
     }
-    let Some(owner) = user::Entity::find_by_id(found.user_id)
-        .one(&state.db)
-        .await?
-        .filter(|u| u.active)
-    else {
+    let Some(owner) = user::Entity::find_by_id(found.user_id).one(&state.db).await?.filter(|u| u.active) else {
         return Ok(None);
     };
     // Sliding idle expiry, written at most once a minute.
@@ -93,13 +80,7 @@ pub async fn authenticate(state: &AppState, cookie_value: &str) -> AppResult<Opt
 }
 
 fn principal(owner: &user::Model, session_id: String, csrf_token: String) -> AppResult<Principal> {
-    Ok(Principal {
-        user: Identity::try_from(owner)?,
-        via: AuthMethod::Session {
-            session_id,
-            csrf_token,
-        },
-    })
+    Ok(Principal { user: Identity::try_from(owner)?, via: AuthMethod::Session { session_id, csrf_token } })
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure behind https, gone at absolute expiry.

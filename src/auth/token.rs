@@ -27,10 +27,7 @@ pub struct CachedToken {
 pub type TokenCache = moka::sync::Cache<String, Arc<CachedToken>>;
 
 pub fn cache(ttl: std::time::Duration) -> TokenCache {
-    moka::sync::Cache::builder()
-        .max_capacity(10_000)
-        .time_to_live(ttl)
-        .build()
+    moka::sync::Cache::builder().max_capacity(10_000).time_to_live(ttl).build()
 }
 
 /// A new token secret, shown to its owner once.
@@ -42,11 +39,7 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Princi
     let digest = secret::digest(presented);
     let now = state.clock.now();
     if let Some(cached) = state.tokens.get(&digest) {
-        return if cached.expires_at > now {
-            Ok(cached.principal.clone())
-        } else {
-            Err(AppError::Unauthenticated)
-        };
+        return if cached.expires_at > now { Ok(cached.principal.clone()) } else { Err(AppError::Unauthenticated) };
     }
     let token = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(digest.as_str()))
@@ -59,24 +52,12 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Princi
         .await?
         .filter(|u| u.active)
         .ok_or(AppError::Unauthenticated)?;
-    let principal = Principal {
-        user: Identity::try_from(&owner)?,
-        via: AuthMethod::Token { token_id: token.id },
-    };
-    if token
-        .last_used_at
-        .is_none_or(|at| now - at > chrono::Duration::minutes(1))
-    {
+    let principal = Principal { user: Identity::try_from(&owner)?, via: AuthMethod::Token { token_id: token.id } };
+    if token.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
         let mut active: api_token::ActiveModel = token.clone().into();
         active.last_used_at = Set(Some(now));
         active.update(&state.db).await?;
     }
-    state.tokens.insert(
-        digest,
-        Arc::new(CachedToken {
-            principal: principal.clone(),
-            expires_at: token.expires_at,
-        }),
-    );
+    state.tokens.insert(digest, Arc::new(CachedToken { principal: principal.clone(), expires_at: token.expires_at }));
     Ok(principal)
 }

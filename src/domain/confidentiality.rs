@@ -51,16 +51,12 @@ pub fn visibility(viewer: &Viewer, engagement: &EngagementAccess) -> Visibility 
     let insider = engagement.viewer_on_team || engagement.owner_id == Some(viewer.user_id);
     match viewer.role {
         Role::Admin => Visibility::Full,
-        Role::Lead if engagement.confidentiality == Confidentiality::Secret && !insider => {
-            Visibility::Hidden
-        }
+        Role::Lead if engagement.confidentiality == Confidentiality::Secret && !insider => Visibility::Hidden,
         Role::Lead => Visibility::Full,
         Role::Executive if insider => Visibility::Full,
         Role::Executive => Visibility::Hidden,
         Role::Vendor if viewer.vendor_id != Some(engagement.vendor_id) => Visibility::Hidden,
-        Role::Vendor if engagement.confidentiality <= Confidentiality::Internal || insider => {
-            Visibility::VendorView
-        }
+        Role::Vendor if engagement.confidentiality <= Confidentiality::Internal || insider => Visibility::VendorView,
         Role::Vendor => Visibility::Hidden,
     }
 }
@@ -100,19 +96,14 @@ impl ListingScope {
     /// Whether a listing with this scope includes the engagement; used to prove the scope
     /// agrees with [`visibility`].
     pub fn admits(&self, engagement: &EngagementAccess) -> bool {
-        let insider =
-            |user_id: &Uuid| engagement.viewer_on_team || engagement.owner_id == Some(*user_id);
+        let insider = |user_id: &Uuid| engagement.viewer_on_team || engagement.owner_id == Some(*user_id);
         match self {
             ListingScope::All => true,
             ListingScope::NotSecretOrInsider(user) => {
                 engagement.confidentiality != Confidentiality::Secret || insider(user)
             }
             ListingScope::InsiderOnly(user) => insider(user),
-            ListingScope::Vendor {
-                user_id,
-                vendor_id,
-                open_levels,
-            } => {
+            ListingScope::Vendor { user_id, vendor_id, open_levels } => {
                 engagement.vendor_id == *vendor_id
                     && (open_levels.contains(&engagement.confidentiality) || insider(user_id))
             }
@@ -135,21 +126,13 @@ mod tests {
         let (me, my_vendor, other_vendor) = ids();
         for role in Role::iter() {
             for viewer_vendor in [None, Some(my_vendor)] {
-                let viewer = Viewer {
-                    user_id: me,
-                    role,
-                    vendor_id: viewer_vendor,
-                };
+                let viewer = Viewer { user_id: me, role, vendor_id: viewer_vendor };
                 for level in Confidentiality::iter() {
                     for vendor_id in [my_vendor, other_vendor] {
                         for owner_id in [None, Some(me), Some(other_vendor)] {
                             for viewer_on_team in [false, true] {
-                                let e = EngagementAccess {
-                                    vendor_id,
-                                    confidentiality: level,
-                                    owner_id,
-                                    viewer_on_team,
-                                };
+                                let e =
+                                    EngagementAccess { vendor_id, confidentiality: level, owner_id, viewer_on_team };
                                 assert_eq!(
                                     listing_scope(&viewer).admits(&e),
                                     visibility(&viewer, &e) != Visibility::Hidden,
@@ -173,37 +156,18 @@ mod tests {
             viewer_on_team: false,
         };
         for role in Role::iter() {
-            let viewer = Viewer {
-                user_id: me,
-                role,
-                vendor_id: Some(vendor),
-            };
-            let expected = if role == Role::Admin {
-                Visibility::Full
-            } else {
-                Visibility::Hidden
-            };
+            let viewer = Viewer { user_id: me, role, vendor_id: Some(vendor) };
+            let expected = if role == Role::Admin { Visibility::Full } else { Visibility::Hidden };
             assert_eq!(visibility(&viewer, &secret), expected, "{role}");
-            let on_team = EngagementAccess {
-                viewer_on_team: true,
-                ..secret
-            };
-            assert_ne!(
-                visibility(&viewer, &on_team),
-                Visibility::Hidden,
-                "{role} on team"
-            );
+            let on_team = EngagementAccess { viewer_on_team: true, ..secret };
+            assert_ne!(visibility(&viewer, &on_team), Visibility::Hidden, "{role} on team");
         }
     }
 
     #[test]
     fn vendors_see_only_their_own_vendor_and_never_internal_fields() {
         let (me, vendor, other) = ids();
-        let viewer = Viewer {
-            user_id: me,
-            role: Role::Vendor,
-            vendor_id: Some(vendor),
-        };
+        let viewer = Viewer { user_id: me, role: Role::Vendor, vendor_id: Some(vendor) };
         let mine = EngagementAccess {
             vendor_id: vendor,
             confidentiality: Confidentiality::Internal,
@@ -212,27 +176,16 @@ mod tests {
         };
         assert_eq!(visibility(&viewer, &mine), Visibility::VendorView);
         assert!(!visibility(&viewer, &mine).shows_internal_fields());
-        let theirs = EngagementAccess {
-            vendor_id: other,
-            viewer_on_team: true,
-            ..mine
-        };
+        let theirs = EngagementAccess { vendor_id: other, viewer_on_team: true, ..mine };
         assert_eq!(visibility(&viewer, &theirs), Visibility::Hidden);
-        let confidential = EngagementAccess {
-            confidentiality: Confidentiality::Confidential,
-            ..mine
-        };
+        let confidential = EngagementAccess { confidentiality: Confidentiality::Confidential, ..mine };
         assert_eq!(visibility(&viewer, &confidential), Visibility::Hidden);
     }
 
     #[test]
     fn executives_see_what_they_oversee() {
         let (me, vendor, _) = ids();
-        let viewer = Viewer {
-            user_id: me,
-            role: Role::Executive,
-            vendor_id: None,
-        };
+        let viewer = Viewer { user_id: me, role: Role::Executive, vendor_id: None };
         let public = EngagementAccess {
             vendor_id: vendor,
             confidentiality: Confidentiality::Public,
@@ -240,15 +193,6 @@ mod tests {
             viewer_on_team: false,
         };
         assert_eq!(visibility(&viewer, &public), Visibility::Hidden);
-        assert_eq!(
-            visibility(
-                &viewer,
-                &EngagementAccess {
-                    viewer_on_team: true,
-                    ..public
-                }
-            ),
-            Visibility::Full
-        );
+        assert_eq!(visibility(&viewer, &EngagementAccess { viewer_on_team: true, ..public }), Visibility::Full);
     }
 }

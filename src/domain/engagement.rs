@@ -66,11 +66,7 @@ impl EngagementInput {
         if let Some(want) = v.check(text::required("brief.want", &self.brief.want, 10_000)) {
             self.brief.want = want;
         }
-        if let Some(can) = v.check(text::required(
-            "brief.can_be_done",
-            &self.brief.can_be_done,
-            10_000,
-        )) {
+        if let Some(can) = v.check(text::required("brief.can_be_done", &self.brief.can_be_done, 10_000)) {
             self.brief.can_be_done = can;
         }
         if let Some(budget) = self.brief.budget_minor {
@@ -87,18 +83,10 @@ impl EngagementInput {
         if term <= 0 {
             v.add("end_date", "before_start", "must be after start_date");
         } else if term > MAX_TERM_DAYS {
-            v.add(
-                "end_date",
-                "term_too_long",
-                "the term may not exceed ten years",
-            );
+            v.add("end_date", "term_too_long", "the term may not exceed ten years");
         }
         if !(0..=90).contains(&self.due_offset_days) {
-            v.add(
-                "due_offset_days",
-                "out_of_range",
-                "must be between 0 and 90 days",
-            );
+            v.add("due_offset_days", "out_of_range", "must be between 0 and 90 days");
         }
         v.finish(ValidEngagement(self))
     }
@@ -207,10 +195,7 @@ pub struct InvalidTransition {
 
 /// The status an engagement moves to, or why it cannot. Activation also needs governance:
 /// use [`activate`] for it.
-pub fn next_status(
-    from: EngagementStatus,
-    action: Transition,
-) -> Result<EngagementStatus, InvalidTransition> {
+pub fn next_status(from: EngagementStatus, action: Transition) -> Result<EngagementStatus, InvalidTransition> {
     use EngagementStatus as S;
     use Transition as T;
     match (from, action) {
@@ -295,24 +280,10 @@ mod tests {
         e.end_date = e.start_date;
         e.due_offset_days = 91;
         e.brief.budget_minor = Some(-5);
-        let fields: Vec<_> = e
-            .validate()
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|f| f.field)
-            .collect();
+        let fields: Vec<_> = e.validate().unwrap_err().0.into_iter().map(|f| f.field).collect();
         assert_eq!(
             fields,
-            [
-                "title",
-                "brief.budget_minor",
-                "monthly_fee_minor",
-                "currency",
-                "timezone",
-                "end_date",
-                "due_offset_days"
-            ]
+            ["title", "brief.budget_minor", "monthly_fee_minor", "currency", "timezone", "end_date", "due_offset_days"]
         );
     }
 
@@ -327,8 +298,7 @@ mod tests {
     fn patches_apply_and_null_clears_the_owner() {
         let mut base = sample();
         base.owner_id = Some(Uuid::from_u128(9));
-        let patch: EngagementPatch =
-            serde_json::from_str(r#"{"owner_id": null, "monthly_fee_minor": 1}"#).unwrap();
+        let patch: EngagementPatch = serde_json::from_str(r#"{"owner_id": null, "monthly_fee_minor": 1}"#).unwrap();
         let after = patch.apply(base.clone());
         assert_eq!(after.owner_id, None);
         assert_eq!(amended_terms(&base, &after), ["monthly_fee_minor"]);
@@ -352,10 +322,7 @@ mod tests {
         ];
         for from in S::iter() {
             for action in T::iter() {
-                let expected = allowed
-                    .iter()
-                    .find(|(f, a, _)| *f == from && *a == action)
-                    .map(|(_, _, to)| *to);
+                let expected = allowed.iter().find(|(f, a, _)| *f == from && *a == action).map(|(_, _, to)| *to);
                 assert_eq!(next_status(from, action).ok(), expected, "{from} {action}");
             }
         }
@@ -363,34 +330,20 @@ mod tests {
 
     #[test]
     fn activation_needs_a_clean_governance_report() {
-        let blocked = GovernanceReport {
-            blockers: vec![Finding::new("owner_id", "owner_required", "x")],
-            warnings: vec![],
-        };
-        assert!(matches!(
-            activate(EngagementStatus::Draft, &blocked),
-            Err(ActivationRefused::Blocked(_))
-        ));
-        let warned = GovernanceReport {
-            blockers: vec![],
-            warnings: vec![Finding::new("team", "no_executive", "x")],
-        };
+        let blocked =
+            GovernanceReport { blockers: vec![Finding::new("owner_id", "owner_required", "x")], warnings: vec![] };
+        assert!(matches!(activate(EngagementStatus::Draft, &blocked), Err(ActivationRefused::Blocked(_))));
+        let warned = GovernanceReport { blockers: vec![], warnings: vec![Finding::new("team", "no_executive", "x")] };
         let (status, warnings) = activate(EngagementStatus::PendingApproval, &warned).unwrap();
         assert_eq!(status, EngagementStatus::Active);
         assert_eq!(warnings.len(), 1);
-        assert!(matches!(
-            activate(EngagementStatus::Ended, &warned),
-            Err(ActivationRefused::Transition(_))
-        ));
+        assert!(matches!(activate(EngagementStatus::Ended, &warned), Err(ActivationRefused::Transition(_))));
     }
 
     #[test]
     fn editability_follows_status() {
         assert_eq!(editability(EngagementStatus::Draft), Editability::Open);
-        assert_eq!(
-            editability(EngagementStatus::Active),
-            Editability::AmendmentsOnly
-        );
+        assert_eq!(editability(EngagementStatus::Active), Editability::AmendmentsOnly);
         assert_eq!(editability(EngagementStatus::Ended), Editability::Closed);
     }
 }

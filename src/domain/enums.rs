@@ -97,15 +97,9 @@ mod tests {
         for status in EngagementStatus::iter() {
             let text = status.as_ref();
             assert_eq!(text.parse::<EngagementStatus>().unwrap(), status);
-            assert_eq!(
-                serde_json::to_value(status).unwrap(),
-                serde_json::json!(text)
-            );
+            assert_eq!(serde_json::to_value(status).unwrap(), serde_json::json!(text));
         }
-        assert_eq!(
-            EngagementStatus::PendingApproval.as_ref(),
-            "pending_approval"
-        );
+        assert_eq!(EngagementStatus::PendingApproval.as_ref(), "pending_approval");
         assert_eq!(TeamRole::AgencyContact.to_string(), "agency_contact");
         assert!("Admin".parse::<Role>().is_err());
     }

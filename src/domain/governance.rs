@@ -22,11 +22,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), code: code.into(), message: message.into() }
     }
 }
 
@@ -65,11 +61,7 @@ pub struct EngagementFacts {
     pub scope_items: usize,
 }
 
-pub fn assess(
-    facts: &EngagementFacts,
-    today: NaiveDate,
-    max_yearly_growth: f64,
-) -> GovernanceReport {
+pub fn assess(facts: &EngagementFacts, today: NaiveDate, max_yearly_growth: f64) -> GovernanceReport {
     let mut report = GovernanceReport::default();
     let blocker = |r: &mut GovernanceReport, field: &str, code: &str, msg: &str| {
         r.blockers.push(Finding::new(field, code, msg));
@@ -81,35 +73,19 @@ pub fn assess(
             "owner_required",
             "an engagement needs an internal owner before it becomes active",
         ),
-        Some(o) if !matches!(o.role, Role::Lead | Role::Admin) => blocker(
-            &mut report,
-            "owner_id",
-            "owner_not_internal_lead",
-            "the internal owner must be a lead or an admin",
-        ),
-        Some(o) if !o.active => blocker(
-            &mut report,
-            "owner_id",
-            "owner_inactive",
-            "the internal owner's account is disabled",
-        ),
+        Some(o) if !matches!(o.role, Role::Lead | Role::Admin) => {
+            blocker(&mut report, "owner_id", "owner_not_internal_lead", "the internal owner must be a lead or an admin")
+        }
+        Some(o) if !o.active => {
+            blocker(&mut report, "owner_id", "owner_inactive", "the internal owner's account is disabled")
+        }
         Some(_) => {}
     }
     if facts.scope_items == 0 {
-        blocker(
-            &mut report,
-            "scope",
-            "scope_required",
-            "the scope must be written down before activation",
-        );
+        blocker(&mut report, "scope", "scope_required", "the scope must be written down before activation");
     }
     if facts.kpis.is_empty() {
-        blocker(
-            &mut report,
-            "kpis",
-            "kpi_required",
-            "at least one KPI must be agreed before activation",
-        );
+        blocker(&mut report, "kpis", "kpi_required", "at least one KPI must be agreed before activation");
     }
     for (i, k) in facts.kpis.iter().enumerate() {
         if k.objective.trim().is_empty() {
@@ -121,12 +97,7 @@ pub fn assess(
         }
     }
     if facts.end_date < today {
-        blocker(
-            &mut report,
-            "end_date",
-            "term_over",
-            "the contract term has already ended",
-        );
+        blocker(&mut report, "end_date", "term_over", "the contract term has already ended");
     }
     if !facts.team_roles.contains(&Role::Executive) {
         report.warnings.push(Finding::new(
@@ -137,13 +108,7 @@ pub fn assess(
     }
     let term_days = (facts.end_date - facts.start_date).num_days();
     for (i, k) in facts.kpis.iter().enumerate() {
-        if let Some(flag) = kpi::realism(
-            k.direction,
-            k.baseline,
-            k.target,
-            term_days,
-            max_yearly_growth,
-        ) {
+        if let Some(flag) = kpi::realism(k.direction, k.baseline, k.target, term_days, max_yearly_growth) {
             report.warnings.push(Finding::new(
                 format!("kpis[{i}].target"),
                 match flag.issue {
@@ -165,10 +130,7 @@ mod tests {
         EngagementFacts {
             start_date: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
             end_date: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
-            owner: Some(OwnerFacts {
-                role: Role::Lead,
-                active: true,
-            }),
+            owner: Some(OwnerFacts { role: Role::Lead, active: true }),
             team_roles: vec![Role::Lead, Role::Executive],
             kpis: vec![KpiFacts {
                 id: Uuid::from_u128(1),
@@ -197,46 +159,21 @@ mod tests {
 
     #[test]
     fn activation_requires_an_internal_owner_who_is_a_lead_or_admin() {
-        let r = assess(
-            &EngagementFacts {
-                owner: None,
-                ..ready()
-            },
-            today(),
-            3.0,
-        );
+        let r = assess(&EngagementFacts { owner: None, ..ready() }, today(), 3.0);
         assert_eq!(codes(&r.blockers), ["owner_required"]);
         for role in [Role::Executive, Role::Vendor] {
-            let r = assess(
-                &EngagementFacts {
-                    owner: Some(OwnerFacts { role, active: true }),
-                    ..ready()
-                },
-                today(),
-                3.0,
-            );
+            let r =
+                assess(&EngagementFacts { owner: Some(OwnerFacts { role, active: true }), ..ready() }, today(), 3.0);
             assert_eq!(codes(&r.blockers), ["owner_not_internal_lead"], "{role}");
         }
         let admin = assess(
-            &EngagementFacts {
-                owner: Some(OwnerFacts {
-                    role: Role::Admin,
-                    active: true,
-                }),
-                ..ready()
-            },
+            &EngagementFacts { owner: Some(OwnerFacts { role: Role::Admin, active: true }), ..ready() },
             today(),
             3.0,
         );
         assert!(admin.blockers.is_empty());
         let disabled = assess(
-            &EngagementFacts {
-                owner: Some(OwnerFacts {
-                    role: Role::Lead,
-                    active: false,
-                }),
-                ..ready()
-            },
+            &EngagementFacts { owner: Some(OwnerFacts { role: Role::Lead, active: false }), ..ready() },
             today(),
             3.0,
         );
@@ -245,15 +182,7 @@ mod tests {
 
     #[test]
     fn scope_and_kpis_with_objectives_come_first() {
-        let r = assess(
-            &EngagementFacts {
-                scope_items: 0,
-                kpis: vec![],
-                ..ready()
-            },
-            today(),
-            3.0,
-        );
+        let r = assess(&EngagementFacts { scope_items: 0, kpis: vec![], ..ready() }, today(), 3.0);
         assert_eq!(codes(&r.blockers), ["scope_required", "kpi_required"]);
         let mut facts = ready();
         facts.kpis[0].objective = " ".into();

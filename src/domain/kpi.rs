@@ -66,11 +66,9 @@ impl KpiInput {
         for (field, value) in numbers {
             match value {
                 Some(x) if !x.is_finite() => v.add(field, "not_finite", "must be a finite number"),
-                Some(x) if x < 0.0 && !self.allow_negative => v.add(
-                    field,
-                    "negative",
-                    "must not be negative unless allow_negative is set",
-                ),
+                Some(x) if x < 0.0 && !self.allow_negative => {
+                    v.add(field, "negative", "must not be negative unless allow_negative is set")
+                }
                 _ => {}
             }
         }
@@ -78,11 +76,7 @@ impl KpiInput {
         match self.direction {
             KpiDirection::HigherIsBetter => {
                 if w > t {
-                    v.add(
-                        "warning_threshold",
-                        "threshold_order",
-                        "must not exceed target when higher is better",
-                    );
+                    v.add("warning_threshold", "threshold_order", "must not exceed target when higher is better");
                 }
                 if c > w {
                     v.add(
@@ -94,11 +88,7 @@ impl KpiInput {
             }
             KpiDirection::LowerIsBetter => {
                 if w < t {
-                    v.add(
-                        "warning_threshold",
-                        "threshold_order",
-                        "must not be below target when lower is better",
-                    );
+                    v.add("warning_threshold", "threshold_order", "must not be below target when lower is better");
                 }
                 if c < w {
                     v.add(
@@ -111,41 +101,23 @@ impl KpiInput {
             KpiDirection::WithinBand => {
                 match self.target_upper {
                     None => v.add("target_upper", "required", "a band needs its upper edge"),
-                    Some(upper) if upper <= t => {
-                        v.add("target_upper", "band_order", "must be above target")
-                    }
+                    Some(upper) if upper <= t => v.add("target_upper", "band_order", "must be above target"),
                     Some(_) => {}
                 }
                 if w < 0.0 {
-                    v.add(
-                        "warning_threshold",
-                        "negative",
-                        "is a distance outside the band and must not be negative",
-                    );
+                    v.add("warning_threshold", "negative", "is a distance outside the band and must not be negative");
                 }
                 if c < w {
-                    v.add(
-                        "critical_threshold",
-                        "threshold_order",
-                        "must not be below warning_threshold",
-                    );
+                    v.add("critical_threshold", "threshold_order", "must not be below warning_threshold");
                 }
             }
         }
         if self.direction != KpiDirection::WithinBand && self.target_upper.is_some() {
-            v.add(
-                "target_upper",
-                "not_applicable",
-                "only a within_band KPI has an upper edge",
-            );
+            v.add("target_upper", "not_applicable", "only a within_band KPI has an upper edge");
         }
         for (i, channel) in self.channels.iter().enumerate() {
             if self.channels[..i].contains(channel) {
-                v.add(
-                    format!("channels[{i}]"),
-                    "duplicate",
-                    format!("{channel} is listed twice"),
-                );
+                v.add(format!("channels[{i}]"), "duplicate", format!("{channel} is listed twice"));
             }
         }
         v.finish(ValidKpi(self))
@@ -236,47 +208,23 @@ mod tests {
     }
 
     fn fields(k: KpiInput) -> Vec<String> {
-        k.validate()
-            .err()
-            .map(|v| v.0.into_iter().map(|f| f.field).collect())
-            .unwrap_or_default()
+        k.validate().err().map(|v| v.0.into_iter().map(|f| f.field).collect()).unwrap_or_default()
     }
 
     #[test]
     fn a_valid_kpi_passes_trimmed() {
-        assert_eq!(
-            followers().validate().unwrap().0.name,
-            "Seguidores Instagram"
-        );
+        assert_eq!(followers().validate().unwrap().0.name, "Seguidores Instagram");
     }
 
     #[test]
     fn every_kpi_names_its_objective() {
-        assert_eq!(
-            fields(KpiInput {
-                objective: "   ".into(),
-                ..followers()
-            }),
-            ["objective"]
-        );
+        assert_eq!(fields(KpiInput { objective: "   ".into(), ..followers() }), ["objective"]);
     }
 
     #[test]
     fn thresholds_must_be_ordered_by_direction() {
-        assert_eq!(
-            fields(KpiInput {
-                warning_threshold: 13_000.0,
-                ..followers()
-            }),
-            ["warning_threshold"]
-        );
-        assert_eq!(
-            fields(KpiInput {
-                critical_threshold: 11_500.0,
-                ..followers()
-            }),
-            ["critical_threshold"]
-        );
+        assert_eq!(fields(KpiInput { warning_threshold: 13_000.0, ..followers() }), ["warning_threshold"]);
+        assert_eq!(fields(KpiInput { critical_threshold: 11_500.0, ..followers() }), ["critical_threshold"]);
         let response_time = KpiInput {
             direction: KpiDirection::LowerIsBetter,
             unit: KpiUnit::Hours,
@@ -287,13 +235,7 @@ mod tests {
             ..followers()
         };
         assert!(response_time.clone().validate().is_ok());
-        assert_eq!(
-            fields(KpiInput {
-                critical_threshold: 3.0,
-                ..response_time
-            }),
-            ["critical_threshold"]
-        );
+        assert_eq!(fields(KpiInput { critical_threshold: 3.0, ..response_time }), ["critical_threshold"]);
     }
 
     #[test]
@@ -307,94 +249,31 @@ mod tests {
             ..followers()
         };
         assert!(band.clone().validate().is_ok());
-        assert_eq!(
-            fields(KpiInput {
-                target_upper: None,
-                ..band.clone()
-            }),
-            ["target_upper"]
-        );
-        assert_eq!(
-            fields(KpiInput {
-                target_upper: Some(10.0),
-                ..band
-            }),
-            ["target_upper"]
-        );
-        assert_eq!(
-            fields(KpiInput {
-                target_upper: Some(1.0),
-                ..followers()
-            }),
-            ["target_upper"]
-        );
+        assert_eq!(fields(KpiInput { target_upper: None, ..band.clone() }), ["target_upper"]);
+        assert_eq!(fields(KpiInput { target_upper: Some(10.0), ..band }), ["target_upper"]);
+        assert_eq!(fields(KpiInput { target_upper: Some(1.0), ..followers() }), ["target_upper"]);
     }
 
     #[test]
     fn negative_and_non_finite_numbers() {
-        assert_eq!(
-            fields(KpiInput {
-                baseline: Some(-1.0),
-                ..followers()
-            }),
-            ["baseline"]
-        );
-        assert!(
-            KpiInput {
-                baseline: Some(-1.0),
-                allow_negative: true,
-                ..followers()
-            }
-            .validate()
-            .is_ok()
-        );
-        assert_eq!(
-            fields(KpiInput {
-                target: f64::NAN,
-                ..followers()
-            }),
-            ["target"]
-        );
-        assert_eq!(
-            fields(KpiInput {
-                channels: vec![Channel::X, Channel::X],
-                ..followers()
-            }),
-            ["channels[1]"]
-        );
+        assert_eq!(fields(KpiInput { baseline: Some(-1.0), ..followers() }), ["baseline"]);
+        assert!(KpiInput { baseline: Some(-1.0), allow_negative: true, ..followers() }.validate().is_ok());
+        assert_eq!(fields(KpiInput { target: f64::NAN, ..followers() }), ["target"]);
+        assert_eq!(fields(KpiInput { channels: vec![Channel::X, Channel::X], ..followers() }), ["channels[1]"]);
     }
 
     #[test]
     fn realism_allows_steady_growth_and_flags_magic_promises() {
         let year = 365;
-        assert_eq!(
-            realism(
-                KpiDirection::HigherIsBetter,
-                Some(10_000.0),
-                25_000.0,
-                year,
-                3.0
-            ),
-            None
-        );
-        let magic = realism(
-            KpiDirection::HigherIsBetter,
-            Some(10_000.0),
-            1_000_000.0,
-            year,
-            3.0,
-        )
-        .unwrap();
+        assert_eq!(realism(KpiDirection::HigherIsBetter, Some(10_000.0), 25_000.0, year, 3.0), None);
+        let magic = realism(KpiDirection::HigherIsBetter, Some(10_000.0), 1_000_000.0, year, 3.0).unwrap();
         assert_eq!(magic.issue, RealismIssue::ImplausibleGrowth);
         assert_eq!(magic.implied_factor, Some(100.0));
         // A quarter may plausibly deliver 3^(0.25) ≈ 1.32: +50 % is flagged, +20 % is not.
         assert!(realism(KpiDirection::HigherIsBetter, Some(100.0), 150.0, 91, 3.0).is_some());
         assert!(realism(KpiDirection::HigherIsBetter, Some(100.0), 120.0, 91, 3.0).is_none());
         // Terms shorter than a month count as a month.
-        assert_eq!(
-            realism(KpiDirection::HigherIsBetter, Some(100.0), 105.0, 3, 3.0),
-            None
-        );
+        assert_eq!(realism(KpiDirection::HigherIsBetter, Some(100.0), 105.0, 3, 3.0), None);
     }
 
     #[test]
@@ -403,29 +282,13 @@ mod tests {
         assert!(realism(KpiDirection::LowerIsBetter, Some(24.0), 2.0, quarter, 3.0).is_some());
         assert!(realism(KpiDirection::LowerIsBetter, Some(24.0), 20.0, quarter, 3.0).is_none());
         let to_zero = realism(KpiDirection::LowerIsBetter, Some(24.0), 0.0, quarter, 3.0).unwrap();
+        assert_eq!((to_zero.issue, to_zero.implied_factor), (RealismIssue::ImplausibleGrowth, None));
+        assert_eq!(realism(KpiDirection::HigherIsBetter, None, 5.0, 365, 3.0).unwrap().issue, RealismIssue::NoBaseline);
         assert_eq!(
-            (to_zero.issue, to_zero.implied_factor),
-            (RealismIssue::ImplausibleGrowth, None)
-        );
-        assert_eq!(
-            realism(KpiDirection::HigherIsBetter, None, 5.0, 365, 3.0)
-                .unwrap()
-                .issue,
-            RealismIssue::NoBaseline
-        );
-        assert_eq!(
-            realism(KpiDirection::HigherIsBetter, Some(0.0), 5.0, 365, 3.0)
-                .unwrap()
-                .issue,
+            realism(KpiDirection::HigherIsBetter, Some(0.0), 5.0, 365, 3.0).unwrap().issue,
             RealismIssue::ImplausibleGrowth
         );
-        assert_eq!(
-            realism(KpiDirection::HigherIsBetter, Some(0.0), 0.0, 365, 3.0),
-            None
-        );
-        assert_eq!(
-            realism(KpiDirection::WithinBand, Some(1.0), 500.0, 365, 3.0),
-            None
-        );
+        assert_eq!(realism(KpiDirection::HigherIsBetter, Some(0.0), 0.0, 365, 3.0), None);
+        assert_eq!(realism(KpiDirection::WithinBand, Some(1.0), 500.0, 365, 3.0), None);
     }
 }

@@ -41,11 +41,7 @@ impl Violations {
     }
 
     pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.into(), code: code.into(), message: message.into() });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -54,11 +50,7 @@ impl Violations {
 
     /// Ok(value) when nothing was found, the collected violations otherwise.
     pub fn finish<T>(self, value: T) -> Result<T, Violations> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
     }
 
     /// Runs a check that may fail, recording its violation and returning the parsed value.
@@ -75,10 +67,6 @@ impl Violations {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), code: code.into(), message: message.into() }
     }
 }

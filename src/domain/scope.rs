@@ -38,11 +38,7 @@ impl ScopeItemInput {
         if let Some(q) = self.quantity_per_period
             && !(1..=100_000).contains(&q)
         {
-            v.add(
-                "quantity_per_period",
-                "out_of_range",
-                "must be between 1 and 100000",
-            );
+            v.add("quantity_per_period", "out_of_range", "must be between 1 and 100000");
         }
         v.finish(ValidScopeItem(self))
     }
@@ -71,16 +67,7 @@ mod tests {
             quantity_per_period: Some(0),
             ..ok
         };
-        let fields: Vec<_> = bad
-            .validate()
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|f| f.field)
-            .collect();
-        assert_eq!(
-            fields,
-            ["description", "deliverables[0]", "quantity_per_period"]
-        );
+        let fields: Vec<_> = bad.validate().unwrap_err().0.into_iter().map(|f| f.field).collect();
+        assert_eq!(fields, ["description", "deliverables[0]", "quantity_per_period"]);
     }
 }

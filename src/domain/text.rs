@@ -9,21 +9,13 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String, FieldErr
         return Err(FieldError::new(field, "required", "must not be empty"));
     }
     if trimmed.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
     }
     Ok(trimmed.to_string())
 }
 
 /// Like [`required`] but an absent or blank value is `None`.
-pub fn optional(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+pub fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => required(field, v, max).map(Some),
@@ -33,22 +25,14 @@ pub fn optional(
 /// A syntactically plausible e-mail address, lower-cased. Deliverability is not checked here.
 pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
     let value = value.trim().to_lowercase();
-    let invalid = || {
-        FieldError::new(
-            field,
-            "invalid_email",
-            "must be an e-mail address such as ana@example.com",
-        )
-    };
+    let invalid = || FieldError::new(field, "invalid_email", "must be an e-mail address such as ana@example.com");
     if value.len() > 320 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }
     let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
     let domain_ok = domain.contains('.')
         && !domain.contains('@')
-        && domain
-            .split('.')
-            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+        && domain.split('.').all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
     if local.is_empty() || local.len() > 64 || !domain_ok {
         return Err(invalid());
     }
@@ -59,18 +43,10 @@ pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
 pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
     let value = value.trim();
     match url::Url::parse(value) {
-        Ok(u)
-            if matches!(u.scheme(), "http" | "https")
-                && u.host().is_some()
-                && value.len() <= 500 =>
-        {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && value.len() <= 500 => {
             Ok(value.to_string())
         }
-        _ => Err(FieldError::new(
-            field,
-            "invalid_url",
-            "must be an absolute http or https URL",
-        )),
+        _ => Err(FieldError::new(field, "invalid_url", "must be an absolute http or https URL")),
     }
 }
 
@@ -80,22 +56,12 @@ pub fn timezone(field: &str, value: &str) -> Result<String, FieldError> {
         .trim()
         .parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                "invalid_timezone",
-                "must be an IANA time zone such as Europe/Madrid",
-            )
-        })
+        .map_err(|_| FieldError::new(field, "invalid_timezone", "must be an IANA time zone such as Europe/Madrid"))
 }
 
 /// Case- and space-insensitive key used for uniqueness of names.
 pub fn name_key(value: &str) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 #[cfg(test)]
@@ -105,16 +71,7 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email("e", " Ana@Example.COM ").unwrap(), "ana@example.com");
-        for bad in [
-            "",
-            "ana",
-            "ana@",
-            "@example.com",
-            "ana@example",
-            "a na@example.com",
-            "ana@ex..com",
-            "a@b@c.com",
-        ] {
+        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "a na@example.com", "ana@ex..com", "a@b@c.com"] {
             assert!(email("e", bad).is_err(), "{bad} accepted");
         }
     }

@@ -56,25 +56,13 @@ pub struct UserPatch {
 pub fn password(field: &str, value: &str, email: &str) -> Result<(), FieldError> {
     let chars = value.chars().count();
     if chars < PASSWORD_MIN_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_short",
-            format!("must be at least {PASSWORD_MIN_CHARS} characters"),
-        ));
+        return Err(FieldError::new(field, "too_short", format!("must be at least {PASSWORD_MIN_CHARS} characters")));
     }
     if chars > PASSWORD_MAX_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {PASSWORD_MAX_CHARS} characters"),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("must be at most {PASSWORD_MAX_CHARS} characters")));
     }
     if value.eq_ignore_ascii_case(email) {
-        return Err(FieldError::new(
-            field,
-            "same_as_email",
-            "must not be the e-mail address",
-        ));
+        return Err(FieldError::new(field, "same_as_email", "must not be the e-mail address"));
     }
     Ok(())
 }
@@ -82,17 +70,9 @@ pub fn password(field: &str, value: &str, email: &str) -> Result<(), FieldError>
 /// Vendor users belong to exactly one vendor; company users to none.
 pub fn role_vendor(role: Role, vendor_id: Option<Uuid>) -> Result<(), FieldError> {
     match (role, vendor_id) {
-        (Role::Vendor, None) => Err(FieldError::new(
-            "vendor_id",
-            "required",
-            "a vendor user must belong to a vendor",
-        )),
+        (Role::Vendor, None) => Err(FieldError::new("vendor_id", "required", "a vendor user must belong to a vendor")),
         (Role::Vendor, Some(_)) | (_, None) => Ok(()),
-        (_, Some(_)) => Err(FieldError::new(
-            "vendor_id",
-            "not_applicable",
-            "only vendor users belong to a vendor",
-        )),
+        (_, Some(_)) => Err(FieldError::new("vendor_id", "not_applicable", "only vendor users belong to a vendor")),
     }
 }
 
@@ -123,20 +103,9 @@ mod tests {
     #[test]
     fn password_policy() {
         assert!(password("p", "correct horse battery", "a@b.co").is_ok());
-        assert_eq!(
-            password("p", "short", "a@b.co").unwrap_err().code,
-            "too_short"
-        );
-        assert_eq!(
-            password("p", &"x".repeat(129), "a@b.co").unwrap_err().code,
-            "too_long"
-        );
-        assert_eq!(
-            password("p", "Ana@Example.com", "ana@example.com")
-                .unwrap_err()
-                .code,
-            "same_as_email"
-        );
+        assert_eq!(password("p", "short", "a@b.co").unwrap_err().code, "too_short");
+        assert_eq!(password("p", &"x".repeat(129), "a@b.co").unwrap_err().code, "too_long");
+        assert_eq!(password("p", "Ana@Example.com", "ana@example.com").unwrap_err().code, "same_as_email");
     }
 
     #[test]
@@ -167,13 +136,7 @@ mod tests {
             password: Some("x".into()),
             ..input
         };
-        let fields: Vec<_> = bad
-            .validate()
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|f| f.field)
-            .collect();
+        let fields: Vec<_> = bad.validate().unwrap_err().0.into_iter().map(|f| f.field).collect();
         assert_eq!(fields, ["email", "name", "timezone", "password"]);
     }
 }

@@ -63,11 +63,7 @@ impl VendorInput {
         if let Some(name) = v.check(text::required("name", &self.name, 200)) {
             self.name = name;
         }
-        if let Some(x) = v.check(text::optional(
-            "legal_name",
-            self.legal_name.as_deref(),
-            200,
-        )) {
+        if let Some(x) = v.check(text::optional("legal_name", self.legal_name.as_deref(), 200)) {
             self.legal_name = x;
         }
         if let Some(x) = v.check(text::optional("tax_id", self.tax_id.as_deref(), 64)) {
@@ -76,12 +72,7 @@ impl VendorInput {
         if let Some(x) = v.check(text::optional("notes", self.notes.as_deref(), 10_000)) {
             self.notes = x;
         }
-        self.website = match self
-            .website
-            .as_deref()
-            .map(str::trim)
-            .filter(|w| !w.is_empty())
-        {
+        self.website = match self.website.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
             None => None,
             Some(w) => v.check(text::http_url("website", w)),
         };
@@ -89,26 +80,16 @@ impl VendorInput {
             v.add("contacts", "too_many", "at most 50 contacts");
         }
         for (i, c) in self.contacts.iter_mut().enumerate() {
-            if let Some(name) =
-                v.check(text::required(&format!("contacts[{i}].name"), &c.name, 200))
-            {
+            if let Some(name) = v.check(text::required(&format!("contacts[{i}].name"), &c.name, 200)) {
                 c.name = name;
             }
             if let Some(email) = v.check(text::email(&format!("contacts[{i}].email"), &c.email)) {
                 c.email = email;
             }
-            if let Some(phone) = v.check(text::optional(
-                &format!("contacts[{i}].phone"),
-                c.phone.as_deref(),
-                40,
-            )) {
+            if let Some(phone) = v.check(text::optional(&format!("contacts[{i}].phone"), c.phone.as_deref(), 40)) {
                 c.phone = phone;
             }
-            if let Some(role) = v.check(text::optional(
-                &format!("contacts[{i}].role"),
-                c.role.as_deref(),
-                120,
-            )) {
+            if let Some(role) = v.check(text::optional(&format!("contacts[{i}].role"), c.role.as_deref(), 120)) {
                 c.role = role;
             }
         }
@@ -136,27 +117,13 @@ mod tests {
             notes: None,
         };
         let valid = input.clone().validate().unwrap();
-        assert_eq!(
-            (valid.name.as_str(), valid.contacts[0].email.as_str()),
-            ("Marea Digital", "lucia@marea.example")
-        );
+        assert_eq!((valid.name.as_str(), valid.contacts[0].email.as_str()), ("Marea Digital", "lucia@marea.example"));
         let bad = VendorInput {
             website: Some("marea".into()),
-            contacts: vec![Contact {
-                name: "".into(),
-                email: "x".into(),
-                phone: None,
-                role: None,
-            }],
+            contacts: vec![Contact { name: "".into(), email: "x".into(), phone: None, role: None }],
             ..input
         };
-        let fields: Vec<_> = bad
-            .validate()
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|f| f.field)
-            .collect();
+        let fields: Vec<_> = bad.validate().unwrap_err().0.into_iter().map(|f| f.field).collect();
         assert_eq!(fields, ["website", "contacts[0].name", "contacts[0].email"]);
     }
 }

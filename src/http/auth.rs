@@ -26,9 +26,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(login_handler))
-        .routes(routes!(logout))
+    OpenApiRouter::new().routes(routes!(login_handler)).routes(routes!(logout))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,10 +79,7 @@ async fn login_handler(
 ) -> AppResult<(CookieJar, Json<LoginResponse>)> {
     let client = Client {
         ip: client_ip(&state, &headers, peer),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         previous_session: jar.get(session::COOKIE).map(|c| c.value().to_owned()),
     };
     let outcome = login::login(&state, &body.email, body.password, client).await?;
@@ -115,8 +110,5 @@ async fn logout(
     if let (AuthMethod::Session { .. }, Some(cookie)) = (&principal.via, jar.get(session::COOKIE)) {
         session::close(&state.db, cookie.value()).await?;
     }
-    Ok((
-        StatusCode::NO_CONTENT,
-        jar.add(session::removal(&state.config)),
-    ))
+    Ok((StatusCode::NO_CONTENT, jar.add(session::removal(&state.config))))
 }

@@ -18,16 +18,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
     ),
-    (
-        "swagger-ui.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
-    ),
-    (
-        "init.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/swagger-ui/init.js"),
-    ),
+    ("swagger-ui.css", "text/css; charset=utf-8", include_bytes!("../../assets/swagger-ui/swagger-ui.css")),
+    ("init.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/swagger-ui/init.js")),
 ];
 
 const INDEX: &str = include_str!("../../assets/swagger-ui/index.html");
@@ -52,10 +44,7 @@ async fn asset(Path(file): Path<String>) -> Response {
             let mut response = (*body).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=86400"),
-            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
             response
         }
         None => AppError::NotFound.into_response(),

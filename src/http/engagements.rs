@@ -54,13 +54,8 @@ async fn list(
     ApiQuery(q): ApiQuery<EngagementQuery>,
 ) -> AppResult<Json<Page<EngagementView>>> {
     let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
-    let filter = ListFilter {
-        status: q.status,
-        vendor_id: q.vendor_id,
-    };
-    Ok(Json(
-        engagements::list(&state.db, &principal.viewer(), filter, page).await?,
-    ))
+    let filter = ListFilter { status: q.status, vendor_id: q.vendor_id };
+    Ok(Json(engagements::list(&state.db, &principal.viewer(), filter, page).await?))
 }
 
 /// Open an engagement as a draft (admins and leads).
@@ -80,10 +75,7 @@ async fn create(
 ) -> AppResult<(StatusCode, Json<EngagementView>)> {
     policy::engagement::create(&principal.viewer())?;
     let m = engagements::create(&state.db, state.clock.now(), &principal.actor(), input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EngagementView::new(&m, Visibility::Full)?),
-    ))
+    Ok((StatusCode::CREATED, Json(EngagementView::new(&m, Visibility::Full)?)))
 }
 
 /// One engagement (vendors get the vendor view).
@@ -99,8 +91,7 @@ async fn get(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<EngagementView>> {
-    let (m, visibility) =
-        engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
+    let (m, visibility) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
     Ok(Json(EngagementView::new(&m, visibility)?))
 }
 
@@ -124,8 +115,7 @@ async fn update(
     ApiJson(patch): ApiJson<EngagementPatch>,
 ) -> AppResult<Json<EngagementView>> {
     engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    let m =
-        engagements::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
+    let m = engagements::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
     Ok(Json(EngagementView::new(&m, Visibility::Full)?))
 }
 
@@ -168,16 +158,9 @@ async fn transition(
     let reason = crate::domain::text::optional("reason", body.reason.as_deref(), 2000)
         .map_err(|e| crate::error::AppError::Invalid(vec![e]))?;
     let growth = state.config.realism_max_yearly_growth;
-    let outcome = engagements::transition(
-        &state.db,
-        state.clock.now(),
-        &principal.actor(),
-        id,
-        body.action,
-        reason,
-        growth,
-    )
-    .await?;
+    let outcome =
+        engagements::transition(&state.db, state.clock.now(), &principal.actor(), id, body.action, reason, growth)
+            .await?;
     Ok(Json(TransitionResponse {
         engagement: EngagementView::new(&outcome.engagement, Visibility::Full)?,
         warnings: outcome.warnings,
@@ -198,14 +181,8 @@ async fn governance(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<GovernanceReport>> {
-    let (m, _) =
-        engagements::load(&state.db, &principal.viewer(), id, Action::ReadGovernance).await?;
-    let report = engagements::governance(
-        &state.db,
-        &m,
-        state.clock.now(),
-        state.config.realism_max_yearly_growth,
-    )
-    .await?;
+    let (m, _) = engagements::load(&state.db, &principal.viewer(), id, Action::ReadGovernance).await?;
+    let report =
+        engagements::governance(&state.db, &m, state.clock.now(), state.config.realism_max_yearly_growth).await?;
     Ok(Json(report))
 }

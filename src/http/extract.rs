@@ -17,30 +17,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(AppError::UnsupportedMediaType(
-                "send the body as application/json".into(),
-            ));
+            return Err(AppError::UnsupportedMediaType("send the body as application/json".into()));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge
             } else {
-                AppError::Malformed {
-                    detail: rejection.body_text(),
-                    errors: Vec::new(),
-                }
+                AppError::Malformed { detail: rejection.body_text(), errors: Vec::new() }
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -57,20 +43,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let field = field_name(&path, &message);
-                AppError::Invalid(vec![FieldError::new(
-                    field,
-                    data_code(&message),
-                    strip_position(&message),
-                )])
+                AppError::Invalid(vec![FieldError::new(field, data_code(&message), strip_position(&message))])
             }
             _ => AppError::Malformed {
                 detail: format!("the body is not valid JSON: {message}"),
                 errors: vec![FieldError::new(
-                    if path == "." {
-                        "body".to_string()
-                    } else {
-                        path
-                    },
+                    if path == "." { "body".to_string() } else { path },
                     "malformed_json",
                     message,
                 )],
@@ -114,11 +92,7 @@ fn data_code(message: &str) -> &'static str {
 }
 
 fn strip_position(message: &str) -> String {
-    message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .to_string()
+    message.split(" at line ").next().unwrap_or(message).to_string()
 }
 
 /// A query string deserialised into `T`.
@@ -130,17 +104,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de)
-            .map(ApiQuery)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let message = err.into_inner().to_string();
-                AppError::Invalid(vec![FieldError::new(
-                    field_name(&path, &message),
-                    data_code(&message),
-                    message,
-                )])
-            })
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            AppError::Invalid(vec![FieldError::new(field_name(&path, &message), data_code(&message), message)])
+        })
     }
 }
 
@@ -200,26 +168,11 @@ mod tests {
             fields(r#"{"email":"a@b.co","name":"A","role":"lead","x":1}"#),
             [("x".into(), "unknown_field".into())]
         );
-        assert_eq!(
-            fields(r#"{"email":"a@b.co","name":"A"}"#),
-            [("role".into(), "required".into())]
-        );
-        assert_eq!(
-            fields(r#"{"email":"a@b.co","name":"A","role":"king"}"#),
-            [("role".into(), "invalid_value".into())]
-        );
-        assert_eq!(
-            fields(r#"{"email":5,"name":"A","role":"lead"}"#),
-            [("email".into(), "invalid_type".into())]
-        );
-        assert_eq!(
-            fields(r#"{"email":"#),
-            [("email".into(), "malformed_json".into())]
-        );
-        assert_eq!(
-            fields(r#"{"email":"a@b.co","name":"A","role":"lead"} trailing"#)[0].1,
-            "malformed_json"
-        );
+        assert_eq!(fields(r#"{"email":"a@b.co","name":"A"}"#), [("role".into(), "required".into())]);
+        assert_eq!(fields(r#"{"email":"a@b.co","name":"A","role":"king"}"#), [("role".into(), "invalid_value".into())]);
+        assert_eq!(fields(r#"{"email":5,"name":"A","role":"lead"}"#), [("email".into(), "invalid_type".into())]);
+        assert_eq!(fields(r#"{"email":"#), [("email".into(), "malformed_json".into())]);
+        assert_eq!(fields(r#"{"email":"a@b.co","name":"A","role":"lead"} trailing"#)[0].1, "malformed_json");
     }
 
     #[test]

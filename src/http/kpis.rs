@@ -16,9 +16,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(get, replace, delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, replace, delete))
 }
 
 /// The engagement's KPIs, each with its realism flag.
@@ -32,9 +30,7 @@ async fn list(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<KpiView>>> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
-    Ok(Json(
-        kpis::list(&state.db, &e, state.config.realism_max_yearly_growth).await?,
-    ))
+    Ok(Json(kpis::list(&state.db, &e, state.config.realism_max_yearly_growth).await?))
 }
 
 /// Agree a KPI (draft or pending engagements; later by amendment).
@@ -57,15 +53,7 @@ async fn create(
 ) -> AppResult<(StatusCode, Json<KpiView>)> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
     let growth = state.config.realism_max_yearly_growth;
-    let kpi = kpis::create(
-        &state.db,
-        state.clock.now(),
-        &principal.actor(),
-        &e,
-        input,
-        growth,
-    )
-    .await?;
+    let kpi = kpis::create(&state.db, state.clock.now(), &principal.actor(), &e, input, growth).await?;
     Ok((StatusCode::CREATED, Json(kpi)))
 }
 
@@ -81,11 +69,7 @@ async fn get(
 ) -> AppResult<Json<KpiView>> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
     let k = kpis::get(&state.db, e.id, kpi_id).await?;
-    Ok(Json(kpis::view(
-        &e,
-        &k,
-        state.config.realism_max_yearly_growth,
-    )?))
+    Ok(Json(kpis::view(&e, &k, state.config.realism_max_yearly_growth)?))
 }
 
 /// Replace a KPI.
@@ -108,18 +92,7 @@ async fn replace(
 ) -> AppResult<Json<KpiView>> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
     let growth = state.config.realism_max_yearly_growth;
-    Ok(Json(
-        kpis::replace(
-            &state.db,
-            state.clock.now(),
-            &principal.actor(),
-            &e,
-            kpi_id,
-            input,
-            growth,
-        )
-        .await?,
-    ))
+    Ok(Json(kpis::replace(&state.db, state.clock.now(), &principal.actor(), &e, kpi_id, input, growth).await?))
 }
 
 /// Remove a KPI.
@@ -138,14 +111,7 @@ async fn delete(
     ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    kpis::delete(
-        &state.db,
-        state.clock.now(),
-        &principal.actor(),
-        &e,
-        kpi_id,
-        state.config.realism_max_yearly_growth,
-    )
-    .await?;
+    kpis::delete(&state.db, state.clock.now(), &principal.actor(), &e, kpi_id, state.config.realism_max_yearly_growth)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,9 +16,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(me))
-        .routes(routes!(change_password))
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(change_password))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,10 +13,7 @@ use serde_json::json;
 use crate::{app::AppState, db};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 /// The process is up.
@@ -28,15 +25,8 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.execute_unprepared("SELECT 1").await.is_ok();
     let migrations = database && db::migrations_current(&state.db).await.unwrap_or(false);
-    let status = if database && migrations {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(json!({ "database": database, "migrations_current": migrations })),
-    )
+    let status = if database && migrations { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "database": database, "migrations_current": migrations })))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -45,10 +35,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
     metrics::gauge!("db_pool_max_connections").set(state.config.database_max_connections as f64);
     state.metrics.run_upkeep();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
 fn pool_stats(state: &AppState) -> (u32, usize) {

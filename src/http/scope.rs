@@ -16,9 +16,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(replace, delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(replace, delete))
 }
 
 /// The engagement's scope.
@@ -77,17 +75,7 @@ async fn replace(
     ApiJson(input): ApiJson<ScopeItemInput>,
 ) -> AppResult<Json<ScopeItemView>> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    Ok(Json(
-        scope::replace(
-            &state.db,
-            state.clock.now(),
-            &principal.actor(),
-            &e,
-            item_id,
-            input,
-        )
-        .await?,
-    ))
+    Ok(Json(scope::replace(&state.db, state.clock.now(), &principal.actor(), &e, item_id, input).await?))
 }
 
 /// Remove a scope item.
@@ -106,13 +94,6 @@ async fn delete(
     ApiPath((id, item_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    scope::delete(
-        &state.db,
-        state.clock.now(),
-        &principal.actor(),
-        &e,
-        item_id,
-    )
-    .await?;
+    scope::delete(&state.db, state.clock.now(), &principal.actor(), &e, item_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

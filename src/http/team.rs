@@ -16,9 +16,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, add))
-        .routes(routes!(remove))
+    OpenApiRouter::new().routes(routes!(list, add)).routes(routes!(remove))
 }
 
 /// The team.
@@ -73,13 +71,6 @@ async fn remove(
     ApiPath((id, user_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    team::remove(
-        &state.db,
-        state.clock.now(),
-        &principal.actor(),
-        &e,
-        user_id,
-    )
-    .await?;
+    team::remove(&state.db, state.clock.now(), &principal.actor(), &e, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,9 +20,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(revoke))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(revoke))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,14 +52,7 @@ async fn list(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<TokenView>>> {
     let page = PageRequest::try_from(&q)?;
-    Ok(Json(
-        tokens::list(
-            &state.db,
-            policy::token::list_scope(&principal.viewer()),
-            page,
-        )
-        .await?,
-    ))
+    Ok(Json(tokens::list(&state.db, policy::token::list_scope(&principal.viewer()), page).await?))
 }
 
 /// Issue a token for myself; the secret is in this answer only.
@@ -79,31 +70,15 @@ async fn create(
     ApiJson(body): ApiJson<NewToken>,
 ) -> AppResult<(StatusCode, Json<IssuedTokenResponse>)> {
     let max = state.config.token_max_days;
-    let days = body
-        .expires_in_days
-        .unwrap_or(state.config.token_default_days);
+    let days = body.expires_in_days.unwrap_or(state.config.token_default_days);
     if !(1..=max).contains(&days) {
-        return Err(AppError::invalid(
-            "expires_in_days",
-            "out_of_range",
-            format!("must be between 1 and {max}"),
-        ));
+        return Err(AppError::invalid("expires_in_days", "out_of_range", format!("must be between 1 and {max}")));
     }
-    let issued = tokens::issue(
-        &state.db,
-        state.clock.now(),
-        &principal.actor(),
-        principal.user.id,
-        &body.name,
-        days,
-    )
-    .await?;
+    let issued =
+        tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, &body.name, days).await?;
     Ok((
         StatusCode::CREATED,
-        Json(IssuedTokenResponse {
-            token: TokenView::from(&issued.token),
-            secret: issued.secret,
-        }),
+        Json(IssuedTokenResponse { token: TokenView::from(&issued.token), secret: issued.secret }),
     ))
 }
 

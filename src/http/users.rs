@@ -21,9 +21,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(get, update))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, update))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,10 +76,7 @@ async fn create(
 ) -> AppResult<(StatusCode, Json<CreatedUserResponse>)> {
     policy::user::write(&principal.viewer(), None)?;
     let created = users::create(&state.db, state.clock.now(), &principal.actor(), input).await?;
-    let body = CreatedUserResponse {
-        user: UserView::try_from(&created.user)?,
-        password: created.generated_password,
-    };
+    let body = CreatedUserResponse { user: UserView::try_from(&created.user)?, password: created.generated_password };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -120,8 +115,7 @@ async fn update(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> AppResult<Json<UserView>> {
     policy::user::write(&principal.viewer(), Some(id))?;
-    let updated =
-        users::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
+    let updated = users::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
     // Role or status changes must not wait for cached tokens to expire on this replica.
     state.tokens.invalidate_all();
     Ok(Json(UserView::try_from(&updated)?))

@@ -19,9 +19,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(get, update))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, update))
 }
 
 /// Vendors I may see.
@@ -35,9 +33,7 @@ async fn list(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<VendorView>>> {
     let only = policy::vendor::list_scope(&principal.viewer())?;
-    Ok(Json(
-        vendors::list(&state.db, PageRequest::try_from(&q)?, only).await?,
-    ))
+    Ok(Json(vendors::list(&state.db, PageRequest::try_from(&q)?, only).await?))
 }
 
 /// Register a vendor (admins and leads).
@@ -75,9 +71,7 @@ async fn get(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<VendorView>> {
     policy::vendor::read(&principal.viewer(), id)?;
-    Ok(Json(VendorView::try_from(
-        &vendors::get(&state.db, id).await?,
-    )?))
+    Ok(Json(VendorView::try_from(&vendors::get(&state.db, id).await?)?))
 }
 
 /// Change a vendor (admins and leads).
@@ -99,7 +93,6 @@ async fn update(
     ApiJson(patch): ApiJson<VendorPatch>,
 ) -> AppResult<Json<VendorView>> {
     policy::vendor::write(&principal.viewer(), Some(id))?;
-    let vendor =
-        vendors::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
+    let vendor = vendors::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
     Ok(Json(VendorView::try_from(&vendor)?))
 }

@@ -17,8 +17,6 @@ pub fn read(viewer: &Viewer) -> AppResult<AuditScope> {
     match viewer.role {
         Role::Admin => Ok(AuditScope::Everything),
         Role::Lead => Ok(AuditScope::WithoutForeignSecrets),
-        _ => Err(AppError::forbidden(
-            "only admins and leads read the audit log",
-        )),
+        _ => Err(AppError::forbidden("only admins and leads read the audit log")),
     }
 }

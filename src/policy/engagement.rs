@@ -22,17 +22,11 @@ pub enum Action {
 pub fn create(viewer: &Viewer) -> AppResult<()> {
     match viewer.role {
         Role::Admin | Role::Lead => Ok(()),
-        _ => Err(AppError::forbidden(
-            "only admins and leads create engagements",
-        )),
+        _ => Err(AppError::forbidden("only admins and leads create engagements")),
     }
 }
 
-pub fn authorize(
-    viewer: &Viewer,
-    action: Action,
-    engagement: &EngagementAccess,
-) -> AppResult<Visibility> {
+pub fn authorize(viewer: &Viewer, action: Action, engagement: &EngagementAccess) -> AppResult<Visibility> {
     let seen = visibility(viewer, engagement);
     if seen == Visibility::Hidden {
         return Err(AppError::NotFound);
@@ -40,17 +34,9 @@ pub fn authorize(
     let allowed = match action {
         Action::Read => true,
         Action::ReadGovernance => seen == Visibility::Full,
-        Action::Manage => {
-            seen == Visibility::Full && matches!(viewer.role, Role::Admin | Role::Lead)
-        }
+        Action::Manage => seen == Visibility::Full && matches!(viewer.role, Role::Admin | Role::Lead),
     };
-    if allowed {
-        Ok(seen)
-    } else {
-        Err(AppError::forbidden(
-            "your role may not do this on this engagement",
-        ))
-    }
+    if allowed { Ok(seen) } else { Err(AppError::forbidden("your role may not do this on this engagement")) }
 }
 
 #[cfg(test)]
@@ -70,20 +56,13 @@ mod tests {
             viewer_on_team: true,
         };
         for role in Role::iter() {
-            let viewer = Viewer {
-                user_id: Uuid::from_u128(1),
-                role,
-                vendor_id: Some(vendor),
-            };
+            let viewer = Viewer { user_id: Uuid::from_u128(1), role, vendor_id: Some(vendor) };
             assert!(authorize(&viewer, Action::Read, &access).is_ok(), "{role}");
             let manage = authorize(&viewer, Action::Manage, &access).is_ok();
             assert_eq!(manage, matches!(role, Role::Admin | Role::Lead), "{role}");
             let governance = authorize(&viewer, Action::ReadGovernance, &access).is_ok();
             assert_eq!(governance, role != Role::Vendor, "{role}");
-            assert_eq!(
-                create(&viewer).is_ok(),
-                matches!(role, Role::Admin | Role::Lead)
-            );
+            assert_eq!(create(&viewer).is_ok(), matches!(role, Role::Admin | Role::Lead));
         }
     }
 
@@ -95,14 +74,7 @@ mod tests {
             owner_id: None,
             viewer_on_team: false,
         };
-        let lead = Viewer {
-            user_id: Uuid::from_u128(1),
-            role: Role::Lead,
-            vendor_id: None,
-        };
-        assert!(matches!(
-            authorize(&lead, Action::Manage, &access),
-            Err(AppError::NotFound)
-        ));
+        let lead = Viewer { user_id: Uuid::from_u128(1), role: Role::Lead, vendor_id: None };
+        assert!(matches!(authorize(&lead, Action::Manage, &access), Err(AppError::NotFound)));
     }
 }

@@ -13,11 +13,7 @@ pub fn list_scope(viewer: &Viewer) -> Option<Uuid> {
 }
 
 pub fn manage(viewer: &Viewer, owner_id: Uuid) -> AppResult<()> {
-    if viewer.role == Role::Admin || viewer.user_id == owner_id {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
+    if viewer.role == Role::Admin || viewer.user_id == owner_id { Ok(()) } else { Err(AppError::NotFound) }
 }
 
 #[cfg(test)]
@@ -27,16 +23,9 @@ mod tests {
     #[test]
     fn token_matrix() {
         let me = Uuid::from_u128(1);
-        let v = |role| Viewer {
-            user_id: me,
-            role,
-            vendor_id: None,
-        };
+        let v = |role| Viewer { user_id: me, role, vendor_id: None };
         assert!(manage(&v(Role::Vendor), me).is_ok());
-        assert!(matches!(
-            manage(&v(Role::Lead), Uuid::nil()),
-            Err(AppError::NotFound)
-        ));
+        assert!(matches!(manage(&v(Role::Lead), Uuid::nil()), Err(AppError::NotFound)));
         assert!(manage(&v(Role::Admin), Uuid::nil()).is_ok());
         assert_eq!(list_scope(&v(Role::Executive)), Some(me));
         assert_eq!(list_scope(&v(Role::Admin)), None);

@@ -42,25 +42,12 @@ mod tests {
     fn user_matrix() {
         let me = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
-        let v = |role| Viewer {
-            user_id: me,
-            role,
-            vendor_id: None,
-        };
+        let v = |role| Viewer { user_id: me, role, vendor_id: None };
         assert!(read(&v(Role::Executive), me).is_ok());
-        assert!(matches!(
-            read(&v(Role::Executive), other),
-            Err(AppError::NotFound)
-        ));
+        assert!(matches!(read(&v(Role::Executive), other), Err(AppError::NotFound)));
         assert!(read(&v(Role::Lead), other).is_ok());
-        assert!(matches!(
-            write(&v(Role::Lead), Some(other)),
-            Err(AppError::Forbidden(_))
-        ));
-        assert!(matches!(
-            write(&v(Role::Vendor), Some(other)),
-            Err(AppError::NotFound)
-        ));
+        assert!(matches!(write(&v(Role::Lead), Some(other)), Err(AppError::Forbidden(_))));
+        assert!(matches!(write(&v(Role::Vendor), Some(other)), Err(AppError::NotFound)));
         assert!(write(&v(Role::Admin), None).is_ok());
         assert!(list(&v(Role::Vendor)).is_err());
     }

@@ -41,33 +41,14 @@ mod tests {
     #[test]
     fn vendor_matrix() {
         let (mine, theirs) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let v = |role, vendor_id| Viewer {
-            user_id: Uuid::from_u128(9),
-            role,
-            vendor_id,
-        };
+        let v = |role, vendor_id| Viewer { user_id: Uuid::from_u128(9), role, vendor_id };
         assert!(read(&v(Role::Vendor, Some(mine)), mine).is_ok());
-        assert!(matches!(
-            read(&v(Role::Vendor, Some(mine)), theirs),
-            Err(AppError::NotFound)
-        ));
-        assert!(matches!(
-            write(&v(Role::Vendor, Some(mine)), Some(mine)),
-            Err(AppError::Forbidden(_))
-        ));
-        assert!(matches!(
-            write(&v(Role::Vendor, Some(mine)), Some(theirs)),
-            Err(AppError::NotFound)
-        ));
-        assert!(matches!(
-            write(&v(Role::Executive, None), None),
-            Err(AppError::Forbidden(_))
-        ));
+        assert!(matches!(read(&v(Role::Vendor, Some(mine)), theirs), Err(AppError::NotFound)));
+        assert!(matches!(write(&v(Role::Vendor, Some(mine)), Some(mine)), Err(AppError::Forbidden(_))));
+        assert!(matches!(write(&v(Role::Vendor, Some(mine)), Some(theirs)), Err(AppError::NotFound)));
+        assert!(matches!(write(&v(Role::Executive, None), None), Err(AppError::Forbidden(_))));
         assert!(write(&v(Role::Lead, None), Some(theirs)).is_ok());
-        assert_eq!(
-            list_scope(&v(Role::Vendor, Some(mine))).unwrap(),
-            Some(mine)
-        );
+        assert_eq!(list_scope(&v(Role::Vendor, Some(mine))).unwrap(), Some(mine));
         assert_eq!(list_scope(&v(Role::Executive, None)).unwrap(), None);
     }
 }

@@ -18,10 +18,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(label: &str) -> Self {
-        Self {
-            id: None,
-            label: label.into(),
-        }
+        Self { id: None, label: label.into() }
     }
 }
 
@@ -37,14 +34,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     pub fn new(action: &'static str, object_type: &'static str, object_id: impl ToString) -> Self {
-        Self {
-            action,
-            object_type,
-            object_id: object_id.to_string(),
-            engagement_id: None,
-            before: None,
-            after: None,
-        }
+        Self { action, object_type, object_id: object_id.to_string(), engagement_id: None, before: None, after: None }
     }
 
     pub fn engagement(mut self, id: Uuid) -> Self {
@@ -134,15 +124,11 @@ pub async fn list(
     filter: AuditFilter,
     page: super::pagination::PageRequest,
 ) -> crate::error::AppResult<crate::views::Page<AuditEventView>> {
-    use sea_orm::{
-        ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
-    };
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query};
 
     use super::entity::{engagement, team_member};
 
-    let mut q = audit_event::Entity::find()
-        .order_by_desc(audit_event::Column::Id)
-        .limit(page.limit + 1);
+    let mut q = audit_event::Entity::find().order_by_desc(audit_event::Column::Id).limit(page.limit + 1);
     if let Some(before) = page.after {
         q = q.filter(audit_event::Column::Id.lt(before));
     }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
     sea_query::{Expr, Query},
 };
 use uuid::Uuid;
@@ -21,8 +21,8 @@ use crate::{
         Violations,
         confidentiality::{EngagementAccess, ListingScope, Viewer, Visibility, listing_scope},
         engagement::{
-            ActivationRefused, BriefInput, Editability, EngagementInput, EngagementPatch,
-            Transition, ValidEngagement, activate, amended_terms, editability, next_status,
+            ActivationRefused, BriefInput, Editability, EngagementInput, EngagementPatch, Transition, ValidEngagement,
+            activate, amended_terms, editability, next_status,
         },
         enums::{Confidentiality, EngagementStatus, Role},
         governance::{self, EngagementFacts, Finding, GovernanceReport, KpiFacts, OwnerFacts},
@@ -33,11 +33,7 @@ use crate::{
 };
 
 /// Whether `user_id` sits on the engagement's team.
-pub async fn on_team<C: ConnectionTrait>(
-    db: &C,
-    engagement_id: Uuid,
-    user_id: Uuid,
-) -> AppResult<bool> {
+pub async fn on_team<C: ConnectionTrait>(db: &C, engagement_id: Uuid, user_id: Uuid) -> AppResult<bool> {
     Ok(team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(engagement_id))
         .filter(team_member::Column::UserId.eq(user_id))
@@ -48,20 +44,14 @@ pub async fn on_team<C: ConnectionTrait>(
 
 /// The visibility facts of an engagement for one viewer. Team membership is looked up only
 /// when it can change the answer, which keeps the common read to one query.
-pub async fn access<C: ConnectionTrait>(
-    db: &C,
-    viewer: &Viewer,
-    m: &engagement::Model,
-) -> AppResult<EngagementAccess> {
+pub async fn access<C: ConnectionTrait>(db: &C, viewer: &Viewer, m: &engagement::Model) -> AppResult<EngagementAccess> {
     let mut access = EngagementAccess {
         vendor_id: m.vendor_id,
         confidentiality: parse("confidentiality", &m.confidentiality)?,
         owner_id: m.owner_id,
         viewer_on_team: false,
     };
-    if crate::domain::confidentiality::visibility(viewer, &access) != Visibility::Full
-        && viewer.role != Role::Admin
-    {
+    if crate::domain::confidentiality::visibility(viewer, &access) != Visibility::Full && viewer.role != Role::Admin {
         access.viewer_on_team = on_team(db, m.id, viewer.user_id).await?;
     }
     Ok(access)
@@ -75,10 +65,7 @@ pub async fn load<C: ConnectionTrait>(
     id: Uuid,
     action: policy::engagement::Action,
 ) -> AppResult<(engagement::Model, Visibility)> {
-    let m = engagement::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let m = engagement::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
     let access = access(db, viewer, &m).await?;
     let visibility = policy::engagement::authorize(viewer, action, &access)?;
     Ok((m, visibility))
@@ -86,17 +73,15 @@ pub async fn load<C: ConnectionTrait>(
 
 fn scope_condition(scope: &ListingScope) -> Condition {
     let insider = |user_id: Uuid| {
-        Condition::any()
-            .add(engagement::Column::OwnerId.eq(user_id))
-            .add(
-                engagement::Column::Id.in_subquery(
-                    Query::select()
-                        .column(team_member::Column::EngagementId)
-                        .from(team_member::Entity)
-                        .and_where(team_member::Column::UserId.eq(user_id))
-                        .to_owned(),
-                ),
-            )
+        Condition::any().add(engagement::Column::OwnerId.eq(user_id)).add(
+            engagement::Column::Id.in_subquery(
+                Query::select()
+                    .column(team_member::Column::EngagementId)
+                    .from(team_member::Entity)
+                    .and_where(team_member::Column::UserId.eq(user_id))
+                    .to_owned(),
+            ),
+        )
     };
     match scope {
         ListingScope::All => Condition::all(),
@@ -104,20 +89,13 @@ fn scope_condition(scope: &ListingScope) -> Condition {
             .add(engagement::Column::Confidentiality.ne(Confidentiality::Secret.to_string()))
             .add(insider(*user_id)),
         ListingScope::InsiderOnly(user_id) => insider(*user_id),
-        ListingScope::Vendor {
-            user_id,
-            vendor_id,
-            open_levels,
-        } => Condition::all()
-            .add(engagement::Column::VendorId.eq(*vendor_id))
-            .add(
+        ListingScope::Vendor { user_id, vendor_id, open_levels } => {
+            Condition::all().add(engagement::Column::VendorId.eq(*vendor_id)).add(
                 Condition::any()
-                    .add(
-                        engagement::Column::Confidentiality
-                            .is_in(open_levels.iter().map(|l| l.to_string())),
-                    )
+                    .add(engagement::Column::Confidentiality.is_in(open_levels.iter().map(|l| l.to_string())))
                     .add(insider(*user_id)),
-            ),
+            )
+        }
         ListingScope::Nothing => Condition::all().add(Expr::cust("1 = 0")),
     }
 }
@@ -149,44 +127,24 @@ pub async fn list(
     }
     let rows = query.all(db).await?;
     let full = viewer.role != Role::Vendor;
-    let visibility = if full {
-        Visibility::Full
-    } else {
-        Visibility::VendorView
-    };
+    let visibility = if full { Visibility::Full } else { Visibility::VendorView };
     Ok(page.page(rows, |m| m.id, |m| EngagementView::new(m, visibility))?)
 }
 
 /// Checks the references of an engagement: the vendor exists, the owner is an active lead
 /// or admin.
-async fn check_references<C: ConnectionTrait>(
-    db: &C,
-    e: &EngagementInput,
-    vendor_changed: bool,
-) -> AppResult<()> {
+async fn check_references<C: ConnectionTrait>(db: &C, e: &EngagementInput, vendor_changed: bool) -> AppResult<()> {
     let mut v = Violations::new();
-    if vendor_changed
-        && vendor::Entity::find_by_id(e.vendor_id)
-            .one(db)
-            .await?
-            .is_none()
-    {
+    if vendor_changed && vendor::Entity::find_by_id(e.vendor_id).one(db).await?.is_none() {
         v.add("vendor_id", "unknown", "no such vendor");
     }
     if let Some(owner_id) = e.owner_id {
         match user::Entity::find_by_id(owner_id).one(db).await? {
             None => v.add("owner_id", "unknown", "no such user"),
-            Some(u) if !matches!(parse::<Role>("role", &u.role)?, Role::Lead | Role::Admin) => v
-                .add(
-                    "owner_id",
-                    "owner_not_internal_lead",
-                    "the internal owner must be a lead or an admin",
-                ),
-            Some(u) if !u.active => v.add(
-                "owner_id",
-                "owner_inactive",
-                "the user's account is disabled",
-            ),
+            Some(u) if !matches!(parse::<Role>("role", &u.role)?, Role::Lead | Role::Admin) => {
+                v.add("owner_id", "owner_not_internal_lead", "the internal owner must be a lead or an admin")
+            }
+            Some(u) if !u.active => v.add("owner_id", "owner_inactive", "the user's account is disabled"),
             Some(_) => {}
         }
     }
@@ -228,15 +186,8 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let view = EngagementView::new(&model, Visibility::Full)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("engagement.create", "engagement", id)
-            .engagement(id)
-            .after(&view),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("engagement.create", "engagement", id).engagement(id).after(&view))
+        .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -270,16 +221,11 @@ pub fn ensure_open(m: &engagement::Model, field: &str, what: &str) -> AppResult<
         Editability::AmendmentsOnly => Err(AppError::conflict(
             field,
             "amendment_required",
-            format!(
-                "the engagement is {}: changes to its {what} are amendments and need approval",
-                m.status
-            ),
+            format!("the engagement is {}: changes to its {what} are amendments and need approval", m.status),
         )),
-        Editability::Closed => Err(AppError::conflict(
-            field,
-            "engagement_ended",
-            "the engagement has ended and can no longer change",
-        )),
+        Editability::Closed => {
+            Err(AppError::conflict(field, "engagement_ended", "the engagement has ended and can no longer change"))
+        }
     }
 }
 
@@ -291,18 +237,13 @@ pub async fn update(
     patch: EngagementPatch,
 ) -> AppResult<engagement::Model> {
     let txn = db.begin().await?;
-    let current = engagement::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let current = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let before_input = as_input(&current)?;
     let ValidEngagement(after_input) = patch.apply(before_input.clone()).validate()?;
     let amended = amended_terms(&before_input, &after_input);
     match editability(parse("status", &current.status)?) {
         Editability::Closed => ensure_open(&current, "status", "terms")?,
-        Editability::AmendmentsOnly if !amended.is_empty() => {
-            ensure_open(&current, amended[0], &amended.join(", "))?
-        }
+        Editability::AmendmentsOnly if !amended.is_empty() => ensure_open(&current, amended[0], &amended.join(", "))?,
         _ => {}
     }
     check_references(&txn, &after_input, false).await?;
@@ -329,10 +270,7 @@ pub async fn update(
         &txn,
         now,
         actor,
-        AuditEntry::new("engagement.update", "engagement", id)
-            .engagement(id)
-            .before(&before)
-            .after(&after),
+        AuditEntry::new("engagement.update", "engagement", id).engagement(id).before(&before).after(&after),
     )
     .await?;
     txn.commit().await?;
@@ -350,12 +288,7 @@ pub async fn governance<C: ConnectionTrait>(
         Some(id) => user::Entity::find_by_id(id)
             .one(db)
             .await?
-            .map(|u| {
-                Ok::<_, anyhow::Error>(OwnerFacts {
-                    role: parse("role", &u.role)?,
-                    active: u.active,
-                })
-            })
+            .map(|u| Ok::<_, anyhow::Error>(OwnerFacts { role: parse("role", &u.role)?, active: u.active }))
             .transpose()?,
         None => None,
     };
@@ -390,23 +323,11 @@ pub async fn governance<C: ConnectionTrait>(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let scope_items = scope_item::Entity::find()
-        .filter(scope_item::Column::EngagementId.eq(m.id))
-        .count(db)
-        .await? as usize;
-    let facts = EngagementFacts {
-        start_date: m.start_date,
-        end_date: m.end_date,
-        owner,
-        team_roles,
-        kpis,
-        scope_items,
-    };
-    Ok(governance::assess(
-        &facts,
-        local_today(m, now),
-        max_yearly_growth,
-    ))
+    let scope_items =
+        scope_item::Entity::find().filter(scope_item::Column::EngagementId.eq(m.id)).count(db).await? as usize;
+    let facts =
+        EngagementFacts { start_date: m.start_date, end_date: m.end_date, owner, team_roles, kpis, scope_items };
+    Ok(governance::assess(&facts, local_today(m, now), max_yearly_growth))
 }
 
 /// Today's date in the engagement's time zone.
@@ -436,18 +357,13 @@ pub async fn transition(
     max_yearly_growth: f64,
 ) -> AppResult<TransitionOutcome> {
     let txn = db.begin().await?;
-    let current = engagement::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let current = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let from: EngagementStatus = parse("status", &current.status)?;
     let (to, warnings) = if action == Transition::Activate {
         let report = governance(&txn, &current, now, max_yearly_growth).await?;
         activate(from, &report).map_err(|refused| match refused {
             ActivationRefused::Transition(t) => AppError::from(t),
-            ActivationRefused::Blocked(blockers) => {
-                AppError::Invalid(blockers.iter().map(Into::into).collect())
-            }
+            ActivationRefused::Blocked(blockers) => AppError::Invalid(blockers.iter().map(Into::into).collect()),
         })?
     } else {
         (next_status(from, action)?, Vec::new())
@@ -467,20 +383,14 @@ pub async fn transition(
             "the engagement changed meanwhile; reload and retry",
         ));
     }
-    let updated = engagement::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let updated = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let entry = AuditEntry::new(audit_action(action), "engagement", id)
         .engagement(id)
         .before(&serde_json::json!({ "status": from }))
         .after(&serde_json::json!({ "status": to, "reason": reason, "warnings": warnings }));
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
-    Ok(TransitionOutcome {
-        engagement: updated,
-        warnings,
-    })
+    Ok(TransitionOutcome { engagement: updated, warnings })
 }
 
 fn audit_action(action: Transition) -> &'static str {

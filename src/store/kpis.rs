@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -23,34 +23,17 @@ use crate::{
 
 pub fn view(e: &engagement::Model, k: &kpi::Model, max_yearly_growth: f64) -> AppResult<KpiView> {
     let term_days = (e.end_date - e.start_date).num_days();
-    let flag = realism(
-        parse("direction", &k.direction)?,
-        k.baseline,
-        k.target,
-        term_days,
-        max_yearly_growth,
-    );
+    let flag = realism(parse("direction", &k.direction)?, k.baseline, k.target, term_days, max_yearly_growth);
     Ok(KpiView::new(k, flag)?)
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    e: &engagement::Model,
-    growth: f64,
-) -> AppResult<Vec<KpiView>> {
-    let rows = kpi::Entity::find()
-        .filter(kpi::Column::EngagementId.eq(e.id))
-        .order_by_asc(kpi::Column::Id)
-        .all(db)
-        .await?;
+pub async fn list(db: &DatabaseConnection, e: &engagement::Model, growth: f64) -> AppResult<Vec<KpiView>> {
+    let rows =
+        kpi::Entity::find().filter(kpi::Column::EngagementId.eq(e.id)).order_by_asc(kpi::Column::Id).all(db).await?;
     rows.iter().map(|k| view(e, k, growth)).collect()
 }
 
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    engagement_id: Uuid,
-    kpi_id: Uuid,
-) -> AppResult<kpi::Model> {
+pub async fn get<C: ConnectionTrait>(db: &C, engagement_id: Uuid, kpi_id: Uuid) -> AppResult<kpi::Model> {
     kpi::Entity::find_by_id(kpi_id)
         .filter(kpi::Column::EngagementId.eq(engagement_id))
         .one(db)
@@ -71,11 +54,7 @@ async fn ensure_name_free<C: ConnectionTrait>(
         q = q.filter(kpi::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(AppError::conflict(
-            "name",
-            "duplicate",
-            "this engagement already has a KPI with this name",
-        ));
+        return Err(AppError::conflict("name", "duplicate", "this engagement already has a KPI with this name"));
     }
     Ok(())
 }
@@ -118,15 +97,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let v = view(e, &model, growth)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("kpi.create", "kpi", model.id)
-            .engagement(e.id)
-            .after(&v),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("kpi.create", "kpi", model.id).engagement(e.id).after(&v)).await?;
     txn.commit().await?;
     Ok(v)
 }
@@ -167,10 +138,7 @@ pub async fn replace(
         &txn,
         now,
         actor,
-        AuditEntry::new("kpi.update", "kpi", kpi_id)
-            .engagement(e.id)
-            .before(&before)
-            .after(&after),
+        AuditEntry::new("kpi.update", "kpi", kpi_id).engagement(e.id).before(&before).after(&after),
     )
     .await?;
     txn.commit().await?;
@@ -190,15 +158,8 @@ pub async fn delete(
     ensure_open(e, "kpis", "KPIs")?;
     let before = view(e, &current, growth)?;
     kpi::Entity::delete_by_id(kpi_id).exec(&txn).await?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("kpi.delete", "kpi", kpi_id)
-            .engagement(e.id)
-            .before(&before),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("kpi.delete", "kpi", kpi_id).engagement(e.id).before(&before))
+        .await?;
     txn.commit().await?;
     Ok(())
 }

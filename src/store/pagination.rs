@@ -32,22 +32,15 @@ impl PageRequest {
     pub fn parse(cursor: Option<&str>, limit: Option<u64>) -> Result<Self, AppError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(AppError::invalid(
-                "limit",
-                "out_of_range",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ));
+            return Err(AppError::invalid("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}")));
         }
-        let after = match cursor {
-            None | Some("") => None,
-            Some(c) => Some(decode(c).ok_or_else(|| {
-                AppError::invalid(
-                    "cursor",
-                    "invalid_cursor",
-                    "is not a cursor this server issued",
-                )
-            })?),
-        };
+        let after =
+            match cursor {
+                None | Some("") => None,
+                Some(c) => Some(decode(c).ok_or_else(|| {
+                    AppError::invalid("cursor", "invalid_cursor", "is not a cursor this server issued")
+                })?),
+            };
         Ok(Self { after, limit })
     }
 
@@ -60,15 +53,8 @@ impl PageRequest {
     ) -> anyhow::Result<Page<T>> {
         let more = rows.len() as u64 > self.limit;
         rows.truncate(self.limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| encode(key(r)))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: rows.iter().map(view).collect::<anyhow::Result<_>>()?,
-            next_cursor,
-        })
+        let next_cursor = if more { rows.last().map(|r| encode(key(r))) } else { None };
+        Ok(Page { items: rows.iter().map(view).collect::<anyhow::Result<_>>()?, next_cursor })
     }
 }
 
@@ -95,10 +81,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let id = Uuid::now_v7();
-        assert_eq!(
-            PageRequest::parse(Some(&encode(id)), None).unwrap().after,
-            Some(id)
-        );
+        assert_eq!(PageRequest::parse(Some(&encode(id)), None).unwrap().after, Some(id));
         assert!(PageRequest::parse(Some("!!"), None).is_err());
         assert!(PageRequest::parse(None, Some(0)).is_err());
         assert!(PageRequest::parse(None, Some(201)).is_err());
@@ -107,16 +90,11 @@ mod tests {
     #[test]
     fn pages_stop_at_the_limit_and_point_past_it() {
         let ids: Vec<Uuid> = (1..=3).map(Uuid::from_u128).collect();
-        let request = PageRequest {
-            after: None,
-            limit: 2,
-        };
+        let request = PageRequest { after: None, limit: 2 };
         let page = request.page(ids.clone(), |id| *id, |id| Ok(*id)).unwrap();
         assert_eq!(page.items, ids[..2]);
         assert_eq!(page.next_cursor, Some(encode(ids[1])));
-        let last = request
-            .page(ids[..2].to_vec(), |id| *id, |id| Ok(*id))
-            .unwrap();
+        let last = request.page(ids[..2].to_vec(), |id| *id, |id| Ok(*id)).unwrap();
         assert_eq!(last.next_cursor, None);
     }
 }

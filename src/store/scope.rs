@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -24,17 +24,10 @@ pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec
         .order_by_asc(scope_item::Column::Id)
         .all(db)
         .await?;
-    Ok(rows
-        .iter()
-        .map(ScopeItemView::try_from)
-        .collect::<anyhow::Result<_>>()?)
+    Ok(rows.iter().map(ScopeItemView::try_from).collect::<anyhow::Result<_>>()?)
 }
 
-async fn find(
-    db: &impl sea_orm::ConnectionTrait,
-    engagement_id: Uuid,
-    item_id: Uuid,
-) -> AppResult<scope_item::Model> {
+async fn find(db: &impl sea_orm::ConnectionTrait, engagement_id: Uuid, item_id: Uuid) -> AppResult<scope_item::Model> {
     scope_item::Entity::find_by_id(item_id)
         .filter(scope_item::Column::EngagementId.eq(engagement_id))
         .one(db)
@@ -73,9 +66,7 @@ pub async fn create(
         &txn,
         now,
         actor,
-        AuditEntry::new("scope_item.create", "scope_item", model.id)
-            .engagement(e.id)
-            .after(&view),
+        AuditEntry::new("scope_item.create", "scope_item", model.id).engagement(e.id).after(&view),
     )
     .await?;
     txn.commit().await?;
@@ -107,10 +98,7 @@ pub async fn replace(
         &txn,
         now,
         actor,
-        AuditEntry::new("scope_item.update", "scope_item", item_id)
-            .engagement(e.id)
-            .before(&before)
-            .after(&after),
+        AuditEntry::new("scope_item.update", "scope_item", item_id).engagement(e.id).before(&before).after(&after),
     )
     .await?;
     txn.commit().await?;
@@ -133,9 +121,7 @@ pub async fn delete(
         &txn,
         now,
         actor,
-        AuditEntry::new("scope_item.delete", "scope_item", item_id)
-            .engagement(e.id)
-            .before(&before),
+        AuditEntry::new("scope_item.delete", "scope_item", item_id).engagement(e.id).before(&before),
     )
     .await?;
     txn.commit().await?;

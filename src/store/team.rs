@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -17,25 +17,16 @@ use crate::{
     views::{TeamMemberView, parse},
 };
 
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    engagement_id: Uuid,
-) -> AppResult<Vec<TeamMemberView>> {
+pub async fn list<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<TeamMemberView>> {
     let members = team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(engagement_id))
         .order_by_asc(team_member::Column::AddedAt)
         .all(db)
         .await?;
-    let users = user::Entity::find()
-        .filter(user::Column::Id.is_in(members.iter().map(|m| m.user_id)))
-        .all(db)
-        .await?;
+    let users = user::Entity::find().filter(user::Column::Id.is_in(members.iter().map(|m| m.user_id))).all(db).await?;
     let mut views = Vec::with_capacity(members.len());
     for m in &members {
-        let u = users
-            .iter()
-            .find(|u| u.id == m.user_id)
-            .ok_or_else(|| anyhow::anyhow!("team member without user"))?;
+        let u = users.iter().find(|u| u.id == m.user_id).ok_or_else(|| anyhow::anyhow!("team member without user"))?;
         views.push(TeamMemberView::new(m, u)?);
     }
     Ok(views)
@@ -49,22 +40,15 @@ pub async fn add(
     input: TeamMemberInput,
 ) -> AppResult<TeamMemberView> {
     if e.status == "ended" {
-        return Err(AppError::conflict(
-            "user_id",
-            "engagement_ended",
-            "the engagement has ended",
-        ));
+        return Err(AppError::conflict("user_id", "engagement_ended", "the engagement has ended"));
     }
     let txn = db.begin().await?;
     let candidate = user::Entity::find_by_id(input.user_id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::invalid("user_id", "unknown", "no such user"))?;
-    let facts = Candidate {
-        role: parse("role", &candidate.role)?,
-        vendor_id: candidate.vendor_id,
-        active: candidate.active,
-    };
+    let facts =
+        Candidate { role: parse("role", &candidate.role)?, vendor_id: candidate.vendor_id, active: candidate.active };
     check_member(input.team_role, &facts, e.vendor_id)?;
     let existing = team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(e.id))
@@ -72,11 +56,7 @@ pub async fn add(
         .one(&txn)
         .await?;
     if existing.is_some() {
-        return Err(AppError::conflict(
-            "user_id",
-            "duplicate",
-            "the user is already on the team",
-        ));
+        return Err(AppError::conflict("user_id", "duplicate", "the user is already on the team"));
     }
     let member = team_member::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -92,9 +72,7 @@ pub async fn add(
         &txn,
         now,
         actor,
-        AuditEntry::new("team.add", "team_member", member.id)
-            .engagement(e.id)
-            .after(&view),
+        AuditEntry::new("team.add", "team_member", member.id).engagement(e.id).after(&view),
     )
     .await?;
     txn.commit().await?;
@@ -115,21 +93,14 @@ pub async fn remove(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let u = user::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let u = user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let before = TeamMemberView::new(&member, &u)?;
-    team_member::Entity::delete_by_id(member.id)
-        .exec(&txn)
-        .await?;
+    team_member::Entity::delete_by_id(member.id).exec(&txn).await?;
     audit::record(
         &txn,
         now,
         actor,
-        AuditEntry::new("team.remove", "team_member", member.id)
-            .engagement(e.id)
-            .before(&before),
+        AuditEntry::new("team.remove", "team_member", member.id).engagement(e.id).before(&before),
     )
     .await?;
     txn.commit().await?;

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -49,28 +49,13 @@ pub async fn issue(
     .insert(&txn)
     .await?;
     let view = TokenView::from(&model);
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("token.create", "api_token", model.id).after(&view),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("token.create", "api_token", model.id).after(&view)).await?;
     txn.commit().await?;
-    Ok(IssuedToken {
-        token: model,
-        secret,
-    })
+    Ok(IssuedToken { token: model, secret })
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    owner: Option<Uuid>,
-    page: PageRequest,
-) -> AppResult<Page<TokenView>> {
-    let mut q = api_token::Entity::find()
-        .order_by_asc(api_token::Column::Id)
-        .limit(page.limit + 1);
+pub async fn list(db: &DatabaseConnection, owner: Option<Uuid>, page: PageRequest) -> AppResult<Page<TokenView>> {
+    let mut q = api_token::Entity::find().order_by_asc(api_token::Column::Id).limit(page.limit + 1);
     if let Some(after) = page.after {
         q = q.filter(api_token::Column::Id.gt(after));
     }
@@ -82,10 +67,7 @@ pub async fn list(
 }
 
 pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<api_token::Model> {
-    api_token::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    api_token::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
 /// Revokes a token; revoking twice is harmless. Returns the digest so the caller can drop
@@ -109,9 +91,7 @@ pub async fn revoke(
         &txn,
         now,
         actor,
-        AuditEntry::new("token.revoke", "api_token", updated.id)
-            .before(&before)
-            .after(&TokenView::from(&updated)),
+        AuditEntry::new("token.revoke", "api_token", updated.id).before(&before).after(&TokenView::from(&updated)),
     )
     .await?;
     txn.commit().await?;

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -39,27 +39,16 @@ pub async fn create(
     let input = input.validate()?;
     let mut v = Violations::new();
     if let Some(vendor_id) = input.vendor_id
-        && vendor::Entity::find_by_id(vendor_id)
-            .one(db)
-            .await?
-            .is_none()
+        && vendor::Entity::find_by_id(vendor_id).one(db).await?.is_none()
     {
         v.add("vendor_id", "unknown", "no such vendor");
     }
     if find_by_email(db, &input.email).await?.is_some() {
-        return Err(AppError::conflict(
-            "email",
-            "duplicate",
-            "a user with this e-mail already exists",
-        ));
+        return Err(AppError::conflict("email", "duplicate", "a user with this e-mail already exists"));
     }
     v.finish(())?;
     let generated_password = input.password.is_none().then(password::generate);
-    let clear = input
-        .password
-        .clone()
-        .or_else(|| generated_password.clone())
-        .unwrap_or_default();
+    let clear = input.password.clone().or_else(|| generated_password.clone()).unwrap_or_default();
     let password_hash = password::hash(clear).await?;
     let txn = db.begin().await?;
     let user = user::ActiveModel {
@@ -78,45 +67,21 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let view = UserView::try_from(&user)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("user.create", "user", user.id).after(&view),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("user.create", "user", user.id).after(&view)).await?;
     txn.commit().await?;
-    Ok(CreatedUser {
-        user,
-        generated_password,
-    })
+    Ok(CreatedUser { user, generated_password })
 }
 
-pub async fn find_by_email<C: ConnectionTrait>(
-    db: &C,
-    email: &str,
-) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
-        .one(db)
-        .await?)
+pub async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?)
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<user::Model> {
-    user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    user::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    page: PageRequest,
-    role: Option<Role>,
-) -> AppResult<Page<UserView>> {
-    let mut query = user::Entity::find()
-        .order_by_asc(user::Column::Id)
-        .limit(page.limit + 1);
+pub async fn list(db: &DatabaseConnection, page: PageRequest, role: Option<Role>) -> AppResult<Page<UserView>> {
+    let mut query = user::Entity::find().order_by_asc(user::Column::Id).limit(page.limit + 1);
     if let Some(after) = page.after {
         query = query.filter(user::Column::Id.gt(after));
     }
@@ -143,10 +108,7 @@ pub async fn update(
     v.check(role_vendor(role, vendor_id));
     if let Some(vendor_id) = vendor_id
         && patch.vendor_id.is_some()
-        && vendor::Entity::find_by_id(vendor_id)
-            .one(&txn)
-            .await?
-            .is_none()
+        && vendor::Entity::find_by_id(vendor_id).one(&txn).await?.is_none()
     {
         v.add("vendor_id", "unknown", "no such vendor");
     }
@@ -159,11 +121,7 @@ pub async fn update(
         None => Some(current.timezone.clone()),
     };
     if actor.id == Some(id) && (patch.active == Some(false) || role != before.role) {
-        v.add(
-            "role",
-            "self_lockout",
-            "admins cannot disable themselves or change their own role",
-        );
+        v.add("role", "self_lockout", "admins cannot disable themselves or change their own role");
     }
     v.finish(())?;
     let active_flag = patch.active.unwrap_or(current.active);
@@ -177,21 +135,10 @@ pub async fn update(
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     if !updated.active || role != before.role {
-        session::Entity::delete_many()
-            .filter(session::Column::UserId.eq(id))
-            .exec(&txn)
-            .await?;
+        session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(&txn).await?;
     }
     let after = UserView::try_from(&updated)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("user.update", "user", id)
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("user.update", "user", id).before(&before).after(&after)).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -209,11 +156,7 @@ pub async fn change_password(
 ) -> AppResult<()> {
     let current = get(db, user_id).await?;
     if !password::verify(current_password, Some(current.password_hash.clone())).await? {
-        return Err(AppError::invalid(
-            "current_password",
-            "wrong_password",
-            "is not the current password",
-        ));
+        return Err(AppError::invalid("current_password", "wrong_password", "is not the current password"));
     }
     crate::domain::user::password("new_password", &new_password, &current.email)
         .map_err(|e| AppError::Invalid(vec![e]))?;
@@ -228,22 +171,13 @@ pub async fn change_password(
         others = others.filter(session::Column::Id.ne(keep));
     }
     others.exec(&txn).await?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("user.password_change", "user", user_id),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("user.password_change", "user", user_id)).await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// The role stored for a user id, for callers that only need that.
-pub async fn role_of<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-) -> AppResult<Option<(Role, bool, Option<Uuid>)>> {
+pub async fn role_of<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<(Role, bool, Option<Uuid>)>> {
     let Some(u) = user::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };

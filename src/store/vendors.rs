@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -45,52 +45,29 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let view = VendorView::try_from(&model)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("vendor.create", "vendor", model.id).after(&view),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("vendor.create", "vendor", model.id).after(&view)).await?;
     txn.commit().await?;
     Ok(model)
 }
 
-async fn ensure_name_free<C: ConnectionTrait>(
-    db: &C,
-    name: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
+async fn ensure_name_free<C: ConnectionTrait>(db: &C, name: &str, except: Option<Uuid>) -> AppResult<()> {
     let mut query = vendor::Entity::find().filter(vendor::Column::NameKey.eq(text::name_key(name)));
     if let Some(id) = except {
         query = query.filter(vendor::Column::Id.ne(id));
     }
     if query.one(db).await?.is_some() {
-        return Err(AppError::conflict(
-            "name",
-            "duplicate",
-            "a vendor with this name already exists",
-        ));
+        return Err(AppError::conflict("name", "duplicate", "a vendor with this name already exists"));
     }
     Ok(())
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<vendor::Model> {
-    vendor::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    vendor::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
 /// Lists vendors, all of them or only `only`.
-pub async fn list(
-    db: &DatabaseConnection,
-    page: PageRequest,
-    only: Option<Uuid>,
-) -> AppResult<Page<VendorView>> {
-    let mut query = vendor::Entity::find()
-        .order_by_asc(vendor::Column::Id)
-        .limit(page.limit + 1);
+pub async fn list(db: &DatabaseConnection, page: PageRequest, only: Option<Uuid>) -> AppResult<Page<VendorView>> {
+    let mut query = vendor::Entity::find().order_by_asc(vendor::Column::Id).limit(page.limit + 1);
     if let Some(after) = page.after {
         query = query.filter(vendor::Column::Id.gt(after));
     }
@@ -133,15 +110,8 @@ pub async fn update(
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     let after = VendorView::try_from(&updated)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("vendor.update", "vendor", id)
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
+    audit::record(&txn, now, actor, AuditEntry::new("vendor.update", "vendor", id).before(&before).after(&after))
+        .await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -1,0 +1,9 @@
+//! The integration tests: one binary, each test with its own server and database.
+
+mod audit;
+mod auth;
+mod engagements;
+mod helpers;
+mod matrix;
+mod ops;
+mod validation;
