@@ -5,10 +5,7 @@
 //! with the right password) is refused until the oldest failure leaves the window.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::{Identity, password, session};
@@ -49,7 +46,7 @@ pub async fn login(state: &AppState, email: &str, password_given: String, client
         }
     };
 
-    let txn = state.db.begin().await?;
+    let txn = crate::store::begin_write(&state.db).await?;
     record_attempt(&txn, &email_key, &client.ip, true, now).await?;
     if let Some(previous) = &client.previous_session {
         session::close(&txn, previous).await?;

@@ -6,7 +6,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
     sea_query::{Expr, Query},
 };
 use uuid::Uuid;
@@ -158,7 +158,7 @@ pub async fn create(
     input: EngagementInput,
 ) -> AppResult<engagement::Model> {
     let ValidEngagement(e) = input.validate()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     check_references(&txn, &e, true).await?;
     let id = Uuid::now_v7();
     let model = engagement::ActiveModel {
@@ -236,7 +236,7 @@ pub async fn update(
     id: Uuid,
     patch: EngagementPatch,
 ) -> AppResult<engagement::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let before_input = as_input(&current)?;
     let ValidEngagement(after_input) = patch.apply(before_input.clone()).validate()?;
@@ -356,7 +356,7 @@ pub async fn transition(
     reason: Option<String>,
     max_yearly_growth: f64,
 ) -> AppResult<TransitionOutcome> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let from: EngagementStatus = parse("status", &current.status)?;
     let (to, warnings) = if action == Transition::Activate {

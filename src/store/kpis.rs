@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -73,7 +73,7 @@ pub async fn create(
 ) -> AppResult<KpiView> {
     ensure_open(e, "kpis", "KPIs")?;
     let ValidKpi(k) = input.validate()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     ensure_name_free(&txn, e.id, &k.name, None).await?;
     let model = kpi::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -111,7 +111,7 @@ pub async fn replace(
     input: KpiInput,
     growth: f64,
 ) -> AppResult<KpiView> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     let ValidKpi(k) = input.validate()?;
@@ -153,7 +153,7 @@ pub async fn delete(
     kpi_id: Uuid,
     growth: f64,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     let before = view(e, &current, growth)?;

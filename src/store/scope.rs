@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -48,7 +47,7 @@ pub async fn create(
 ) -> AppResult<ScopeItemView> {
     ensure_open(e, "scope", "scope")?;
     let ValidScopeItem(item) = input.validate()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let model = scope_item::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
@@ -81,7 +80,7 @@ pub async fn replace(
     item_id: Uuid,
     input: ScopeItemInput,
 ) -> AppResult<ScopeItemView> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
     let ValidScopeItem(item) = input.validate()?;
@@ -112,7 +111,7 @@ pub async fn delete(
     e: &engagement::Model,
     item_id: Uuid,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
     let before = ScopeItemView::try_from(&current)?;

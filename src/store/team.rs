@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ pub async fn add(
     if e.status == "ended" {
         return Err(AppError::conflict("user_id", "engagement_ended", "the engagement has ended"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let candidate = user::Entity::find_by_id(input.user_id)
         .one(&txn)
         .await?
@@ -86,7 +86,7 @@ pub async fn remove(
     e: &engagement::Model,
     user_id: Uuid,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let member = team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(e.id))
         .filter(team_member::Column::UserId.eq(user_id))

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ pub async fn issue(
 ) -> AppResult<IssuedToken> {
     let name = text::required("name", name, 120).map_err(|e| AppError::Invalid(vec![e]))?;
     let secret = token::generate();
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let model = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -82,7 +82,7 @@ pub async fn revoke(
     if t.revoked_at.is_some() {
         return Ok(digest);
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let before = TokenView::from(&t);
     let mut active: api_token::ActiveModel = t.into();
     active.revoked_at = Set(Some(now));

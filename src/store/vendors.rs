@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ pub async fn create(
     input: VendorInput,
 ) -> AppResult<vendor::Model> {
     let input = input.validate()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     ensure_name_free(&txn, &input.name, None).await?;
     let model = vendor::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -85,7 +85,7 @@ pub async fn update(
     id: Uuid,
     patch: VendorPatch,
 ) -> AppResult<vendor::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let current = get(&txn, id).await?;
     let before = VendorView::try_from(&current)?;
     let merged = patch

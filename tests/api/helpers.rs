@@ -4,8 +4,8 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use chrono::{NaiveDate, Utc};
-use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use chrono::Utc;
+use reqwest::{Client, Method, Response, StatusCode};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -19,7 +19,6 @@ use veedor::{
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub database_url: String,
     pub config: Config,
     pub state: AppState,
     pub clock: ManualClock,
@@ -97,7 +96,7 @@ impl TestApp {
         let state = application.state();
         tokio::spawn(application.run_until(std::future::pending()));
         let client = Client::builder().cookie_store(true).build().expect("client");
-        TestApp { addr, database_url: url, config, state, clock, client, _database: database }
+        TestApp { addr, config, state, clock, client, _database: database }
     }
 
     /// A second server on the same database and clock, as another replica would be.
@@ -112,10 +111,6 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
-    }
-
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path))
     }
 
     /// Creates a user directly in the store and returns its id.
@@ -293,8 +288,4 @@ pub async fn assert_problem(response: Response, status: StatusCode, field: &str)
         body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default();
     assert!(fields.contains(&field), "expected field {field} in {body}");
     body
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("date")
 }
