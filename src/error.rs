@@ -111,6 +111,8 @@ impl IntoResponse for AppError {
         let errors = match self {
             AppError::Invalid(errors) => errors,
             AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } => errors,
+            AppError::PayloadTooLarge => vec![FieldError::new("body", "too_large", detail.clone())],
+            AppError::UnsupportedMediaType(_) => vec![FieldError::new("content-type", "unsupported", detail.clone())],
             _ => Vec::new(),
         };
         let problem =

@@ -134,6 +134,7 @@ fn path_error(rejection: PathRejection) -> AppError {
     let field = match &rejection {
         PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
             axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
+            | axum::extract::path::ErrorKind::DeserializeError { key, .. }
             | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
             _ => "path".to_string(),
         },
