@@ -1,1 +1,274 @@
+//! The authorization matrix: every API route × every role × (own object, another vendor's
+//! object), plus anonymous callers. The route list is checked against the OpenAPI document,
+//! so a route added without a row here fails the test.
 
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use veedor::{
+    domain::{
+        engagement::EngagementInput,
+        enums::{Role, TeamRole},
+        team::TeamMemberInput,
+    },
+    store::{audit::Actor, engagements, kpis, scope, team},
+};
+
+use crate::helpers::{Caller, PASSWORD, TestApp, engagement_body, kpi_body, read, scope_body};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Admin,
+    Lead,
+    Executive,
+    Vendor,
+}
+
+const ROLES: [Who; 4] = [Who::Admin, Who::Lead, Who::Executive, Who::Vendor];
+
+/// One row: the route and the status each role gets for (own object, foreign object).
+struct Row {
+    method: Method,
+    path: &'static str,
+    /// Admin, lead, executive, vendor.
+    expect: [(u16, u16); 4],
+    /// What an anonymous caller gets.
+    anonymous: u16,
+}
+
+fn row(method: Method, path: &'static str, expect: [(u16, u16); 4]) -> Row {
+    Row { method, path, expect, anonymous: 401 }
+}
+
+/// Reads of an engagement's parts: everyone on the own engagement; only admins on the
+/// foreign (another vendor's, secret) one.
+const READ: [(u16, u16); 4] = [(200, 200), (200, 404), (200, 404), (200, 404)];
+const MANAGE: [(u16, u16); 4] = [(200, 200), (200, 404), (403, 404), (403, 404)];
+const MANAGE_CREATE: [(u16, u16); 4] = [(201, 201), (201, 404), (403, 404), (403, 404)];
+const MANAGE_DELETE: [(u16, u16); 4] = [(204, 204), (204, 404), (403, 404), (403, 404)];
+const EVERYONE: [(u16, u16); 4] = [(200, 200); 4];
+
+fn matrix() -> Vec<Row> {
+    use Method as M;
+    vec![
+        Row { anonymous: 200, ..row(M::POST, "/api/v1/auth/login", EVERYONE) },
+        row(M::POST, "/api/v1/auth/logout", [(204, 204); 4]),
+        row(M::GET, "/api/v1/me", EVERYONE),
+        row(M::POST, "/api/v1/me/password", [(204, 204); 4]),
+        row(M::GET, "/api/v1/users", [(200, 200), (200, 200), (403, 403), (403, 403)]),
+        row(M::POST, "/api/v1/users", [(201, 201), (403, 403), (403, 403), (403, 403)]),
+        row(M::GET, "/api/v1/users/{id}", [(200, 200), (200, 200), (200, 404), (200, 404)]),
+        row(M::PATCH, "/api/v1/users/{id}", [(200, 200), (403, 403), (403, 404), (403, 404)]),
+        row(M::GET, "/api/v1/tokens", EVERYONE),
+        row(M::POST, "/api/v1/tokens", [(201, 201); 4]),
+        row(M::DELETE, "/api/v1/tokens/{id}", [(204, 204), (204, 404), (204, 404), (204, 404)]),
+        row(M::GET, "/api/v1/vendors", EVERYONE),
+        row(M::POST, "/api/v1/vendors", [(201, 201), (201, 201), (403, 403), (403, 403)]),
+        row(M::GET, "/api/v1/vendors/{id}", [(200, 200), (200, 200), (200, 200), (200, 404)]),
+        row(M::PATCH, "/api/v1/vendors/{id}", [(200, 200), (200, 200), (403, 403), (403, 404)]),
+        row(M::GET, "/api/v1/engagements", EVERYONE),
+        row(M::POST, "/api/v1/engagements", [(201, 201), (201, 201), (403, 403), (403, 403)]),
+        row(M::GET, "/api/v1/engagements/{id}", READ),
+        row(M::PATCH, "/api/v1/engagements/{id}", MANAGE),
+        row(M::POST, "/api/v1/engagements/{id}/transitions", MANAGE),
+        row(M::GET, "/api/v1/engagements/{id}/governance", [(200, 200), (200, 404), (200, 404), (403, 404)]),
+        row(M::GET, "/api/v1/engagements/{id}/scope", READ),
+        row(M::POST, "/api/v1/engagements/{id}/scope", MANAGE_CREATE),
+        row(M::PUT, "/api/v1/engagements/{id}/scope/{item_id}", MANAGE),
+        row(M::DELETE, "/api/v1/engagements/{id}/scope/{item_id}", MANAGE_DELETE),
+        row(M::GET, "/api/v1/engagements/{id}/team", READ),
+        row(M::POST, "/api/v1/engagements/{id}/team", MANAGE_CREATE),
+        row(M::DELETE, "/api/v1/engagements/{id}/team/{user_id}", MANAGE_DELETE),
+        row(M::GET, "/api/v1/engagements/{id}/kpis", READ),
+        row(M::POST, "/api/v1/engagements/{id}/kpis", MANAGE_CREATE),
+        row(M::GET, "/api/v1/engagements/{id}/kpis/{kpi_id}", READ),
+        row(M::PUT, "/api/v1/engagements/{id}/kpis/{kpi_id}", MANAGE),
+        row(M::DELETE, "/api/v1/engagements/{id}/kpis/{kpi_id}", MANAGE_DELETE),
+        row(M::GET, "/api/v1/audit", [(200, 200), (200, 200), (403, 403), (403, 403)]),
+    ]
+}
+
+/// The people and vendors of the matrix. "Own" objects belong to vendor A, whose engagement
+/// has the lead, the executive and vendor A's user on its team; "foreign" objects belong to
+/// vendor B, whose engagement is secret and has none of them.
+struct Fixture {
+    app: TestApp,
+    callers: Vec<(Who, Caller, &'static str)>,
+    vendor_a: Uuid,
+    vendor_b: Uuid,
+    vendor_b_user: Uuid,
+    member: Uuid,
+    spare: Uuid,
+}
+
+async fn fixture() -> Fixture {
+    let app = TestApp::spawn().await;
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let vendor_a = app.vendor(&admin, "Marea Digital").await;
+    let vendor_b = app.vendor(&admin, "Otra Agencia").await;
+    let lead = app.actor("lead@brisa.example", Role::Lead, None).await;
+    let exec = app.actor("exec@brisa.example", Role::Executive, None).await;
+    let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor_a)).await;
+    let vendor_b_user = app.user("pablo@otra.example", Role::Vendor, Some(vendor_b)).await;
+    let member = app.user("legal@brisa.example", Role::Lead, None).await;
+    let spare = app.user("spare@brisa.example", Role::Lead, None).await;
+    let callers = vec![
+        (Who::Admin, admin, "admin@brisa.example"),
+        (Who::Lead, lead, "lead@brisa.example"),
+        (Who::Executive, exec, "exec@brisa.example"),
+        (Who::Vendor, agency, "lucia@marea.example"),
+    ];
+    Fixture { app, callers, vendor_a, vendor_b, vendor_b_user, member, spare }
+}
+
+/// Fresh objects for one cell, so that no cell depends on what another one did.
+struct Target {
+    engagement: Uuid,
+    kpi: Uuid,
+    item: Uuid,
+}
+
+async fn target(f: &Fixture, own: bool) -> Target {
+    let db = &f.app.state.db;
+    let now = f.app.clock_now();
+    let system = Actor::system("matrix");
+    let caller = |who: Who| f.callers.iter().find(|(w, _, _)| *w == who).map(|(_, c, _)| c.id).unwrap();
+    let (vendor, level, owner) =
+        if own { (f.vendor_a, "internal", caller(Who::Lead)) } else { (f.vendor_b, "secret", caller(Who::Admin)) };
+    let input: EngagementInput = serde_json::from_value(engagement_body(vendor, level, Some(owner))).unwrap();
+    let e = engagements::create(db, now, &system, input).await.unwrap();
+    let mut seats = vec![(f.member, TeamRole::Member)];
+    if own {
+        seats.extend([
+            (caller(Who::Lead), TeamRole::Lead),
+            (caller(Who::Executive), TeamRole::Executive),
+            (caller(Who::Vendor), TeamRole::AgencyContact),
+        ]);
+    }
+    for (user_id, team_role) in seats {
+        team::add(db, now, &system, &e, TeamMemberInput { user_id, team_role }).await.unwrap();
+    }
+    let kpi = kpis::create(db, now, &system, &e, serde_json::from_value(kpi_body("Base")).unwrap(), 3.0).await.unwrap();
+    let item = scope::create(db, now, &system, &e, serde_json::from_value(scope_body()).unwrap()).await.unwrap();
+    Target { engagement: e.id, kpi: kpi.id, item: item.id }
+}
+
+/// The concrete request of a cell: its path and body.
+async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -> (String, Option<Value>) {
+    let unique = Uuid::now_v7().simple().to_string();
+    let mut path = row.path.to_string();
+    if path.contains("/engagements/{id}") {
+        let t = target(f, own).await;
+        path = path
+            .replace("{id}", &t.engagement.to_string())
+            .replace("{kpi_id}", &t.kpi.to_string())
+            .replace("{item_id}", &t.item.to_string())
+            .replace("{user_id}", &f.member.to_string());
+    } else if path.starts_with("/api/v1/users/") {
+        path = path.replace("{id}", &(if own { caller.id } else { f.vendor_b_user }).to_string());
+    } else if path.starts_with("/api/v1/vendors/") {
+        path = path.replace("{id}", &(if own { f.vendor_a } else { f.vendor_b }).to_string());
+    } else if path.starts_with("/api/v1/tokens/") {
+        let owner = if own { caller.id } else { f.vendor_b_user };
+        let (_, list) = f.app.get(&Caller { id: owner, token: f.app.token_for(owner).await }, "/api/v1/tokens?limit=200").await;
+        let newest = list["items"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_string();
+        path = path.replace("{id}", &newest);
+    }
+    let email = f.callers.iter().find(|(w, _, _)| *w == who).map(|(_, _, e)| *e).unwrap_or("anonymous@brisa.example");
+    let body = match (row.method.as_str(), row.path) {
+        ("POST", "/api/v1/auth/login") => Some(json!({ "email": email, "password": PASSWORD })),
+        ("POST", "/api/v1/me/password") => Some(json!({ "current_password": PASSWORD, "new_password": PASSWORD })),
+        ("POST", "/api/v1/users") => Some(json!({ "email": format!("{unique}@brisa.example"), "name": "Nuevo", "role": "lead" })),
+        ("PATCH", "/api/v1/users/{id}") => Some(json!({ "name": "Renombrado" })),
+        ("POST", "/api/v1/tokens") => Some(json!({ "name": "matrix" })),
+        ("POST", "/api/v1/vendors") => Some(json!({ "name": format!("Agencia {unique}") })),
+        ("PATCH", "/api/v1/vendors/{id}") => Some(json!({ "notes": "revisado" })),
+        ("POST", "/api/v1/engagements") => {
+            Some(engagement_body(if own { f.vendor_a } else { f.vendor_b }, "internal", None))
+        }
+        ("PATCH", "/api/v1/engagements/{id}") => Some(json!({ "title": "Nuevo título" })),
+        ("POST", "/api/v1/engagements/{id}/transitions") => Some(json!({ "action": "submit" })),
+        ("POST" | "PUT", "/api/v1/engagements/{id}/scope" | "/api/v1/engagements/{id}/scope/{item_id}") => Some(scope_body()),
+        ("POST", "/api/v1/engagements/{id}/team") => Some(json!({ "user_id": f.spare, "team_role": "member" })),
+        ("POST", "/api/v1/engagements/{id}/kpis") => Some(kpi_body("Nuevo")),
+        ("PUT", "/api/v1/engagements/{id}/kpis/{kpi_id}") => Some(kpi_body("Base revisada")),
+        _ => None,
+    };
+    (path, body)
+}
+
+async fn check_role(who: Who) {
+    let f = fixture().await;
+    let caller = &f.callers.iter().find(|(w, _, _)| *w == who).unwrap().1;
+    let index = ROLES.iter().position(|r| *r == who).unwrap();
+    let mut failures = Vec::new();
+    for row in matrix() {
+        for own in [true, false] {
+            let (path, body) = request(&f, &row, who, caller, own).await;
+            let (status, answer) = f.app.call(Some(caller), row.method.clone(), &path, body).await;
+            let expected = if own { row.expect[index].0 } else { row.expect[index].1 };
+            if status.as_u16() != expected {
+                let side = if own { "own" } else { "foreign" };
+                failures.push(format!("{who:?} {} {} ({side}): expected {expected}, got {status} {answer}", row.method, row.path));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn matrix_admin() {
+    check_role(Who::Admin).await;
+}
+
+#[tokio::test]
+async fn matrix_lead() {
+    check_role(Who::Lead).await;
+}
+
+#[tokio::test]
+async fn matrix_executive() {
+    check_role(Who::Executive).await;
+}
+
+#[tokio::test]
+async fn matrix_vendor() {
+    check_role(Who::Vendor).await;
+}
+
+#[tokio::test]
+async fn matrix_anonymous() {
+    let f = fixture().await;
+    let admin = &f.callers[0].1;
+    for row in matrix() {
+        for own in [true, false] {
+            let (path, body) = request(&f, &row, Who::Admin, admin, own).await;
+            let mut req = reqwest::Client::new().request(row.method.clone(), f.app.url(&path));
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let (status, answer) = read(req.send().await.unwrap()).await;
+            assert_eq!(status, StatusCode::from_u16(row.anonymous).unwrap(), "anonymous {} {path}: {answer}", row.method);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_matrix() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .filter(|(m, _)| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+        .collect();
+    let covered: BTreeSet<(String, String)> = matrix().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    let stale: Vec<_> = covered.difference(&documented).collect();
+    assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
+    assert!(stale.is_empty(), "matrix rows for routes that do not exist: {stale:?}");
+}
