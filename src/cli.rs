@@ -103,7 +103,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { demo: with_demo } => {
             let application = Application::build(config).await?;
             if with_demo {
-                let summary = demo::load(&application.state().db, SystemClock.now()).await?;
+                let state = application.state();
+                let summary = demo::load(&state.db, SystemClock.now(), state.config.realism_max_yearly_growth).await?;
                 println!("{summary}");
             }
             tracing::info!(address = %application.local_addr()?, "veedor is listening");
@@ -120,7 +121,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo => {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;
-            println!("{}", demo::load(&conn, SystemClock.now()).await?);
+            println!("{}", demo::load(&conn, SystemClock.now(), config.realism_max_yearly_growth).await?);
             Ok(())
         }
     }
@@ -133,14 +134,13 @@ async fn create_user(config: Config, args: UserCreate) -> anyhow::Result<()> {
         None => None,
         Some(v) => Some(match v.parse::<uuid::Uuid>() {
             Ok(id) => id,
-            Err(_) => vendors::list(&conn, crate::store::pagination::PageRequest { after: None, limit: 200 }, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .items
-                .into_iter()
-                .find(|x| x.name == v)
-                .map(|x| x.id)
-                .with_context(|| format!("no vendor named {v:?}"))?,
+            Err(_) => {
+                vendors::find_by_name(&conn, v)
+                    .await
+                    .map_err(describe)?
+                    .with_context(|| format!("no vendor named {v:?}"))?
+                    .id
+            }
         }),
     };
     let password = if args.password_stdin {

@@ -125,8 +125,11 @@ impl Config {
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
             return Err(invalid("database_url", "must start with sqlite: or postgres://"));
         }
-        if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
-            return Err(invalid("session_idle_minutes", "session lifetimes must be positive"));
+        if self.session_idle_minutes <= 0 {
+            return Err(invalid("session_idle_minutes", "must be positive"));
+        }
+        if self.session_absolute_hours <= 0 {
+            return Err(invalid("session_absolute_hours", "must be positive"));
         }
         if self.token_default_days <= 0 || self.token_default_days > self.token_max_days {
             return Err(invalid("token_default_days", "must be positive and at most token_max_days"));

@@ -1,7 +1,7 @@
 //! A realistic demo: Almacenes Brisa, a Spanish retailer, outsources its community
 //! management to the agency Marea Digital. Loading it twice changes nothing.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -79,20 +79,39 @@ fn scope_item(
     }
 }
 
-fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| anyhow::anyhow!("bad demo date"))
+/// The first day of the month `offset` months from the month of `today`.
+fn month_start(today: NaiveDate, offset: i32) -> Result<NaiveDate, AppError> {
+    let first = today.with_day(1).ok_or_else(|| anyhow::anyhow!("no first day of the month"))?;
+    let shifted = if offset >= 0 {
+        first.checked_add_months(Months::new(offset.unsigned_abs()))
+    } else {
+        first.checked_sub_months(Months::new(offset.unsigned_abs()))
+    };
+    Ok(shifted.ok_or_else(|| anyhow::anyhow!("demo date out of range"))?)
 }
 
 /// Loads the demo unless it is there already; returns what to tell the person running it.
-pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>) -> anyhow::Result<String> {
-    let result = load_inner(db, now).await;
+/// Dates are relative to `now`, so the demo stays current: the main engagement started eleven
+/// months ago and runs for eighteen, the second one starts next month.
+pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>, max_yearly_growth: f64) -> anyhow::Result<String> {
+    let result = load_inner(db, now, max_yearly_growth).await;
     result.map_err(|e| anyhow::anyhow!("loading the demo: {e}"))
 }
 
-async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<String, AppError> {
+async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, growth: f64) -> Result<String, AppError> {
     if users::find_by_email(db, ACCOUNTS[0].0).await?.is_some() {
+        let complete = match vendors::find_by_name(db, VENDOR).await? {
+            Some(v) => engagements::count_for_vendor(db, v.id).await? == 2,
+            None => false,
+        };
+        if !complete {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "an earlier demo load stopped half-way; start again from an empty database"
+            )));
+        }
         return Ok(format!("The demo is already loaded.\n{}", credentials()));
     }
+    let today = now.with_timezone(&chrono_tz::Europe::Madrid).date_naive();
     let actor = Actor::system("demo");
     let vendor = vendors::create(
         db,
@@ -148,7 +167,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
         &actor,
         EngagementInput {
             vendor_id: vendor.id,
-            title: "Gestión de comunidad y contenidos 2026–2027".into(),
+            title: "Gestión de comunidad y contenidos".into(),
             brief: BriefInput {
                 want: "Más conversación con clientas y clientes de 25 a 45 años y una atención en redes que responda el mismo día.".into(),
                 can_be_done: "Instagram, Facebook y TikTok con calendario editorial mensual; atención al cliente en horario comercial; informe mensual.".into(),
@@ -157,8 +176,8 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
             confidentiality: Confidentiality::Internal,
             monthly_fee_minor: 650_000,
             currency: "EUR".into(),
-            start_date: date(2026, 1, 1)?,
-            end_date: date(2027, 6, 30)?,
+            start_date: month_start(today, -11)?,
+            end_date: month_start(today, 7)?.pred_opt().unwrap_or(today),
             timezone: "Europe/Madrid".into(),
             cadence: Cadence::Monthly,
             due_offset_days: 5,
@@ -200,7 +219,6 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
     ] {
         scope::create(db, now, &actor, &community, item).await?;
     }
-    let growth = 3.0;
     for k in [
         kpi(
             "Tasa de engagement Instagram",
@@ -311,8 +329,8 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
             confidentiality: Confidentiality::Confidential,
             monthly_fee_minor: 280_000,
             currency: "EUR".into(),
-            start_date: date(2027, 1, 1)?,
-            end_date: date(2027, 12, 31)?,
+            start_date: month_start(today, 1)?,
+            end_date: month_start(today, 13)?.pred_opt().unwrap_or(today),
             timezone: "Europe/Madrid".into(),
             cadence: Cadence::Quarterly,
             due_offset_days: 10,

@@ -65,9 +65,22 @@ pub struct VendorView {
     pub tax_id: Option<String>,
     pub website: Option<String>,
     pub contacts: Vec<Contact>,
+    /// The company's notes; not shown to the vendor's own users.
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl VendorView {
+    /// The view for `role`: the company's notes about an agency are not shown to the
+    /// agency's own people.
+    pub fn for_role(m: &vendor::Model, role: Role) -> anyhow::Result<Self> {
+        let mut view = Self::try_from(m)?;
+        if role == Role::Vendor {
+            view.notes = None;
+        }
+        Ok(view)
+    }
 }
 
 impl TryFrom<&vendor::Model> for VendorView {
@@ -275,6 +288,6 @@ impl From<&api_token::Model> for TokenView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }

@@ -6,11 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn fk(
-    from_table: &'static str,
-    from_col: &'static str,
-    to_table: &'static str,
-) -> ForeignKeyCreateStatement {
+fn fk(from_table: &'static str, from_col: &'static str, to_table: &'static str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from_table}_{from_col}"))
         .from(from_table, from_col)
@@ -21,8 +17,7 @@ fn fk(
 
 fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("ix_{table}_{}", cols.join("_")))
-        .table(table);
+    stmt.name(format!("ix_{table}_{}", cols.join("_"))).table(table);
     for col in cols {
         stmt.col(*col);
     }
@@ -51,8 +46,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("vendors", &["name_key"], true))
-            .await?;
+        m.create_index(index("vendors", &["name_key"], true)).await?;
 
         m.create_table(
             Table::create()
@@ -73,8 +67,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("users", &["email"], true)).await?;
-        m.create_index(index("users", &["vendor_id"], false))
-            .await?;
+        m.create_index(index("users", &["vendor_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -104,10 +97,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("engagements", &["vendor_id"], false))
-            .await?;
-        m.create_index(index("engagements", &["owner_id"], false))
-            .await?;
+        m.create_index(index("engagements", &["vendor_id"], false)).await?;
+        m.create_index(index("engagements", &["owner_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -124,8 +115,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("scope_items", &["engagement_id"], false))
-            .await?;
+        m.create_index(index("scope_items", &["engagement_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -140,10 +130,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("team_members", &["engagement_id", "user_id"], true))
-            .await?;
-        m.create_index(index("team_members", &["user_id"], false))
-            .await?;
+        m.create_index(index("team_members", &["engagement_id", "user_id"], true)).await?;
+        m.create_index(index("team_members", &["user_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -169,8 +157,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("kpis", &["engagement_id", "name_key"], true))
-            .await?;
+        m.create_index(index("kpis", &["engagement_id", "name_key"], true)).await?;
 
         m.create_table(
             Table::create()
@@ -187,8 +174,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("sessions", &["user_id"], false))
-            .await?;
+        m.create_index(index("sessions", &["user_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -206,10 +192,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("api_tokens", &["token_hash"], true))
-            .await?;
-        m.create_index(index("api_tokens", &["user_id"], false))
-            .await?;
+        m.create_index(index("api_tokens", &["token_hash"], true)).await?;
+        m.create_index(index("api_tokens", &["user_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -222,10 +206,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("login_attempts", &["email_key", "at"], false))
-            .await?;
-        m.create_index(index("login_attempts", &["ip", "at"], false))
-            .await?;
+        m.create_index(index("login_attempts", &["email_key", "at"], false)).await?;
+        m.create_index(index("login_attempts", &["ip", "at"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -243,12 +225,9 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("audit_events", &["object_type", "object_id"], false))
-            .await?;
-        m.create_index(index("audit_events", &["actor_id"], false))
-            .await?;
-        m.create_index(index("audit_events", &["engagement_id"], false))
-            .await?;
+        m.create_index(index("audit_events", &["object_type", "object_id"], false)).await?;
+        m.create_index(index("audit_events", &["actor_id"], false)).await?;
+        m.create_index(index("audit_events", &["engagement_id"], false)).await?;
 
         // The audit log is append-only: the database itself refuses to change or delete a row.
         let db = m.get_connection();
@@ -262,6 +241,11 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared(
                     "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events \
                      FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();",
+                )
+                .await?;
+                db.execute_unprepared(
+                    "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events \
+                     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();",
                 )
                 .await?;
             }
@@ -291,13 +275,10 @@ impl MigrationTrait for Migration {
             "users",
             "vendors",
         ] {
-            m.drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+            m.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            m.get_connection()
-                .execute_unprepared("DROP FUNCTION IF EXISTS audit_events_append_only()")
-                .await?;
+            m.get_connection().execute_unprepared("DROP FUNCTION IF EXISTS audit_events_append_only()").await?;
         }
         Ok(())
     }

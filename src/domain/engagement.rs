@@ -137,7 +137,8 @@ impl EngagementPatch {
 }
 
 /// The contract terms that, once an engagement is active, may change only through an
-/// approved amendment (SPEC §3): fee, currency, term and reporting rhythm. Scope items and
+/// approved amendment (SPEC §3): fee, currency, term and reporting rhythm (cadence, due
+/// offset, and the time zone in which periods fall). Scope items and
 /// KPIs are amendments too and are guarded where they are changed.
 pub fn amended_terms(before: &EngagementInput, after: &EngagementInput) -> Vec<&'static str> {
     let mut fields = Vec::new();
@@ -158,6 +159,9 @@ pub fn amended_terms(before: &EngagementInput, after: &EngagementInput) -> Vec<&
     }
     if before.due_offset_days != after.due_offset_days {
         fields.push("due_offset_days");
+    }
+    if before.timezone != after.timezone {
+        fields.push("timezone");
     }
     fields
 }

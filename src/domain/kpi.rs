@@ -3,8 +3,9 @@
 //! Realism rule: the target implies a growth factor over the baseline (target ÷ baseline when
 //! higher is better, baseline ÷ target when lower is better). The factor the contract term
 //! can plausibly deliver is `max_yearly_growth ^ (term_months / 12)`, with terms shorter than
-//! a month counted as one month. A target beyond it is flagged for review; so is a target
-//! whose baseline is missing or zero, since its growth cannot be judged. Flags never block.
+//! a month counted as one month. A target beyond it is flagged for review (`implausible_growth`;
+//! growth from a zero baseline is unbounded and always flagged). A target without a baseline
+//! is flagged `no_baseline`, since its growth cannot be judged. Flags never block.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

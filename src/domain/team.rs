@@ -32,11 +32,10 @@ pub fn check_member(team_role: TeamRole, candidate: &Candidate, engagement_vendo
         v.add("user_id", "user_inactive", "the user's account is disabled");
     }
     match (candidate.role, team_role) {
-        (Role::Vendor, TeamRole::AgencyContact) => {
-            if candidate.vendor_id != Some(engagement_vendor) {
-                v.add("user_id", "foreign_vendor", "the user belongs to another vendor");
-            }
+        (Role::Vendor, TeamRole::AgencyContact) if candidate.vendor_id != Some(engagement_vendor) => {
+            v.add("user_id", "foreign_vendor", "the user belongs to another vendor")
         }
+        (Role::Vendor, TeamRole::AgencyContact) => {}
         (Role::Vendor, _) => v.add("team_role", "vendor_role", "agency users can only be agency_contact"),
         (_, TeamRole::AgencyContact) => {
             v.add("team_role", "internal_user", "agency_contact is for users of the engagement's vendor")

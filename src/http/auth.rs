@@ -44,14 +44,14 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop behind a
-/// trusted proxy.
+/// The client's address: the socket peer, or, behind a trusted proxy, the last
+/// `X-Forwarded-For` entry (the one that proxy appended; earlier ones are the client's word).
 fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config.trust_proxy
         && let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     {

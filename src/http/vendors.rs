@@ -33,7 +33,7 @@ async fn list(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<VendorView>>> {
     let only = policy::vendor::list_scope(&principal.viewer())?;
-    Ok(Json(vendors::list(&state.db, PageRequest::try_from(&q)?, only).await?))
+    Ok(Json(vendors::list(&state.db, PageRequest::try_from(&q)?, only, principal.user.role).await?))
 }
 
 /// Register a vendor (admins and leads).
@@ -71,7 +71,7 @@ async fn get(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<VendorView>> {
     policy::vendor::read(&principal.viewer(), id)?;
-    Ok(Json(VendorView::try_from(&vendors::get(&state.db, id).await?)?))
+    Ok(Json(VendorView::for_role(&vendors::get(&state.db, id).await?, principal.user.role)?))
 }
 
 /// Change a vendor (admins and leads).

@@ -100,6 +100,10 @@ fn scope_condition(scope: &ListingScope) -> Condition {
     }
 }
 
+pub async fn count_for_vendor<C: ConnectionTrait>(db: &C, vendor_id: Uuid) -> AppResult<u64> {
+    Ok(engagement::Entity::find().filter(engagement::Column::VendorId.eq(vendor_id)).count(db).await?)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub status: Option<EngagementStatus>,
@@ -213,6 +217,17 @@ fn as_input(m: &engagement::Model) -> AppResult<EngagementInput> {
     })
 }
 
+/// Reads an engagement inside a write transaction, locking its row on PostgreSQL (SQLite's
+/// `BEGIN IMMEDIATE` already serialises writers), so that a change to its scope, KPIs or team
+/// cannot interleave with a status transition.
+pub async fn lock<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<engagement::Model> {
+    let mut query = engagement::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query.one(txn).await?.ok_or(AppError::NotFound)
+}
+
 /// Refuses direct changes to what, once the engagement is active, only an amendment may
 /// change (`what` names it in the answer).
 pub fn ensure_open(m: &engagement::Model, field: &str, what: &str) -> AppResult<()> {
@@ -237,7 +252,7 @@ pub async fn update(
     patch: EngagementPatch,
 ) -> AppResult<engagement::Model> {
     let txn = crate::store::begin_write(db).await?;
-    let current = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let current = lock(&txn, id).await?;
     let before_input = as_input(&current)?;
     let ValidEngagement(after_input) = patch.apply(before_input.clone()).validate()?;
     let amended = amended_terms(&before_input, &after_input);
@@ -245,6 +260,13 @@ pub async fn update(
         Editability::Closed => ensure_open(&current, "status", "terms")?,
         Editability::AmendmentsOnly if !amended.is_empty() => ensure_open(&current, amended[0], &amended.join(", "))?,
         _ => {}
+    }
+    if editability(parse("status", &current.status)?) != Editability::Open && after_input.owner_id.is_none() {
+        return Err(AppError::invalid(
+            "owner_id",
+            "owner_required",
+            "an active engagement must keep an internal owner",
+        ));
     }
     check_references(&txn, &after_input, false).await?;
     let before = EngagementView::new(&current, Visibility::Full)?;
@@ -357,7 +379,7 @@ pub async fn transition(
     max_yearly_growth: f64,
 ) -> AppResult<TransitionOutcome> {
     let txn = crate::store::begin_write(db).await?;
-    let current = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let current = lock(&txn, id).await?;
     let from: EngagementStatus = parse("status", &current.status)?;
     let (to, warnings) = if action == Transition::Activate {
         let report = governance(&txn, &current, now, max_yearly_growth).await?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     audit::{self, Actor, AuditEntry},
-    engagements::ensure_open,
+    engagements::{ensure_open, lock},
     entity::{engagement, kpi},
 };
 use crate::{
@@ -71,9 +71,10 @@ pub async fn create(
     input: KpiInput,
     growth: f64,
 ) -> AppResult<KpiView> {
-    ensure_open(e, "kpis", "KPIs")?;
     let ValidKpi(k) = input.validate()?;
     let txn = crate::store::begin_write(db).await?;
+    let e = &lock(&txn, e.id).await?;
+    ensure_open(e, "kpis", "KPIs")?;
     ensure_name_free(&txn, e.id, &k.name, None).await?;
     let model = kpi::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -112,6 +113,7 @@ pub async fn replace(
     growth: f64,
 ) -> AppResult<KpiView> {
     let txn = crate::store::begin_write(db).await?;
+    let e = &lock(&txn, e.id).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     let ValidKpi(k) = input.validate()?;
@@ -154,6 +156,7 @@ pub async fn delete(
     growth: f64,
 ) -> AppResult<()> {
     let txn = crate::store::begin_write(db).await?;
+    let e = &lock(&txn, e.id).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     let before = view(e, &current, growth)?;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     audit::{self, Actor, AuditEntry},
-    engagements::ensure_open,
+    engagements::{ensure_open, lock},
     entity::{engagement, scope_item},
 };
 use crate::{
@@ -45,9 +45,10 @@ pub async fn create(
     e: &engagement::Model,
     input: ScopeItemInput,
 ) -> AppResult<ScopeItemView> {
-    ensure_open(e, "scope", "scope")?;
     let ValidScopeItem(item) = input.validate()?;
     let txn = crate::store::begin_write(db).await?;
+    let e = &lock(&txn, e.id).await?;
+    ensure_open(e, "scope", "scope")?;
     let model = scope_item::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
@@ -81,6 +82,7 @@ pub async fn replace(
     input: ScopeItemInput,
 ) -> AppResult<ScopeItemView> {
     let txn = crate::store::begin_write(db).await?;
+    let e = &lock(&txn, e.id).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
     let ValidScopeItem(item) = input.validate()?;
@@ -112,6 +114,7 @@ pub async fn delete(
     item_id: Uuid,
 ) -> AppResult<()> {
     let txn = crate::store::begin_write(db).await?;
+    let e = &lock(&txn, e.id).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
     let before = ScopeItemView::try_from(&current)?;

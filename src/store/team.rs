@@ -9,10 +9,14 @@ use uuid::Uuid;
 
 use super::{
     audit::{self, Actor, AuditEntry},
+    engagements::lock,
     entity::{engagement, team_member, user},
 };
 use crate::{
-    domain::team::{Candidate, TeamMemberInput, check_member},
+    domain::{
+        engagement::{Editability, editability},
+        team::{Candidate, TeamMemberInput, check_member},
+    },
     error::{AppError, AppResult},
     views::{TeamMemberView, parse},
 };
@@ -32,6 +36,15 @@ pub async fn list<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<
     Ok(views)
 }
 
+/// The team of an ended engagement is part of its record and no longer changes.
+async fn ensure_not_ended<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<engagement::Model> {
+    let e = lock(txn, id).await?;
+    if editability(parse("status", &e.status)?) == Editability::Closed {
+        return Err(AppError::conflict("user_id", "engagement_ended", "the engagement has ended"));
+    }
+    Ok(e)
+}
+
 pub async fn add(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -39,10 +52,8 @@ pub async fn add(
     e: &engagement::Model,
     input: TeamMemberInput,
 ) -> AppResult<TeamMemberView> {
-    if e.status == "ended" {
-        return Err(AppError::conflict("user_id", "engagement_ended", "the engagement has ended"));
-    }
     let txn = crate::store::begin_write(db).await?;
+    let e = &ensure_not_ended(&txn, e.id).await?;
     let candidate = user::Entity::find_by_id(input.user_id)
         .one(&txn)
         .await?
@@ -87,6 +98,7 @@ pub async fn remove(
     user_id: Uuid,
 ) -> AppResult<()> {
     let txn = crate::store::begin_write(db).await?;
+    let e = &ensure_not_ended(&txn, e.id).await?;
     let member = team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(e.id))
         .filter(team_member::Column::UserId.eq(user_id))

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     domain::{
+        enums::Role,
         text,
         vendor::{VendorInput, VendorPatch},
     },
@@ -61,12 +62,22 @@ async fn ensure_name_free<C: ConnectionTrait>(db: &C, name: &str, except: Option
     Ok(())
 }
 
+/// The vendor with this name, compared as names are compared for uniqueness.
+pub async fn find_by_name<C: ConnectionTrait>(db: &C, name: &str) -> AppResult<Option<vendor::Model>> {
+    Ok(vendor::Entity::find().filter(vendor::Column::NameKey.eq(text::name_key(name))).one(db).await?)
+}
+
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<vendor::Model> {
     vendor::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
 /// Lists vendors, all of them or only `only`.
-pub async fn list(db: &DatabaseConnection, page: PageRequest, only: Option<Uuid>) -> AppResult<Page<VendorView>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    page: PageRequest,
+    only: Option<Uuid>,
+    role: Role,
+) -> AppResult<Page<VendorView>> {
     let mut query = vendor::Entity::find().order_by_asc(vendor::Column::Id).limit(page.limit + 1);
     if let Some(after) = page.after {
         query = query.filter(vendor::Column::Id.gt(after));
@@ -75,7 +86,7 @@ pub async fn list(db: &DatabaseConnection, page: PageRequest, only: Option<Uuid>
         query = query.filter(vendor::Column::Id.eq(id));
     }
     let rows = query.all(db).await?;
-    Ok(page.page(rows, |v| v.id, |v| VendorView::try_from(v))?)
+    Ok(page.page(rows, |v| v.id, |v| VendorView::for_role(v, role))?)
 }
 
 pub async fn update(

@@ -14,7 +14,10 @@ async fn writes_are_recorded_with_actor_before_and_after() {
     let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
     let vendor = app.vendor(&lead, "Marea Digital").await;
     let patch = json!({ "website": "https://marea.example" });
-    assert_eq!(app.call(Some(&lead), Method::PATCH, &format!("/api/v1/vendors/{vendor}"), Some(patch)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.call(Some(&lead), Method::PATCH, &format!("/api/v1/vendors/{vendor}"), Some(patch)).await.0,
+        StatusCode::OK
+    );
 
     let (status, page) = app.get(&admin, &format!("/api/v1/audit?object_type=vendor&object_id={vendor}")).await;
     assert_eq!(status, StatusCode::OK);

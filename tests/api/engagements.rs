@@ -67,6 +67,14 @@ async fn an_engagement_from_draft_to_end() {
     );
     assert_eq!(app.post(&w.lead, &format!("{base}/kpis"), kpi_body("Otro")).await.0, StatusCode::CONFLICT);
     assert_eq!(app.post(&w.lead, &format!("{base}/scope"), scope_body()).await.0, StatusCode::CONFLICT);
+    let (status, body) = app.call(Some(&w.lead), Method::PATCH, &base, Some(json!({ "owner_id": null }))).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("owner_required"))
+    );
+    let (status, body) =
+        app.call(Some(&w.lead), Method::PATCH, &base, Some(json!({ "timezone": "America/Bogota" }))).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (StatusCode::CONFLICT, Some("timezone")));
     assert_eq!(app.snapshot().await, before);
     let (status, body) =
         app.call(Some(&w.lead), Method::PATCH, &base, Some(json!({ "title": "Comunidad 2027" }))).await;
@@ -81,6 +89,12 @@ async fn an_engagement_from_draft_to_end() {
     assert_eq!(
         app.call(Some(&w.lead), Method::PATCH, &base, Some(json!({ "title": "x" }))).await.0,
         StatusCode::CONFLICT
+    );
+    let seat = format!("{base}/team/{}", w.exec.id);
+    assert_eq!(
+        app.call(Some(&w.lead), Method::DELETE, &seat, None).await.0,
+        StatusCode::CONFLICT,
+        "an ended team is record"
     );
 }
 
@@ -181,6 +195,16 @@ async fn visibility_follows_vendor_and_confidentiality() {
     for hidden in [confidential, foreign, secret] {
         assert_eq!(app.get(&w.agency, &format!("/api/v1/engagements/{hidden}")).await.0, StatusCode::NOT_FOUND);
     }
+    // The company's notes about the agency stay with the company.
+    let notes = json!({ "notes": "Revisar tarifas en la renovación" });
+    app.call(Some(&w.lead), Method::PATCH, &format!("/api/v1/vendors/{}", w.vendor), Some(notes)).await;
+    let (_, own_vendor) = app.get(&w.agency, &format!("/api/v1/vendors/{}", w.vendor)).await;
+    assert_eq!(own_vendor["notes"], Value::Null);
+    let (_, vendors) = app.get(&w.agency, "/api/v1/vendors").await;
+    assert_eq!(vendors["items"][0]["notes"], Value::Null);
+    let (_, for_lead) = app.get(&w.lead, &format!("/api/v1/vendors/{}", w.vendor)).await;
+    assert_eq!(for_lead["notes"], "Revisar tarifas en la renovación");
+
     // On the team, the agency contact sees the confidential one too.
     let team = json!({ "user_id": w.agency.id, "team_role": "agency_contact" });
     assert_eq!(

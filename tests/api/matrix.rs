@@ -172,7 +172,8 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         path = path.replace("{id}", &(if own { f.vendor_a } else { f.vendor_b }).to_string());
     } else if path.starts_with("/api/v1/tokens/") {
         let owner = if own { caller.id } else { f.vendor_b_user };
-        let (_, list) = f.app.get(&Caller { id: owner, token: f.app.token_for(owner).await }, "/api/v1/tokens?limit=200").await;
+        let (_, list) =
+            f.app.get(&Caller { id: owner, token: f.app.token_for(owner).await }, "/api/v1/tokens?limit=200").await;
         let newest = list["items"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_string();
         path = path.replace("{id}", &newest);
     }
@@ -180,7 +181,9 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
     let body = match (row.method.as_str(), row.path) {
         ("POST", "/api/v1/auth/login") => Some(json!({ "email": email, "password": PASSWORD })),
         ("POST", "/api/v1/me/password") => Some(json!({ "current_password": PASSWORD, "new_password": PASSWORD })),
-        ("POST", "/api/v1/users") => Some(json!({ "email": format!("{unique}@brisa.example"), "name": "Nuevo", "role": "lead" })),
+        ("POST", "/api/v1/users") => {
+            Some(json!({ "email": format!("{unique}@brisa.example"), "name": "Nuevo", "role": "lead" }))
+        }
         ("PATCH", "/api/v1/users/{id}") => Some(json!({ "name": "Renombrado" })),
         ("POST", "/api/v1/tokens") => Some(json!({ "name": "matrix" })),
         ("POST", "/api/v1/vendors") => Some(json!({ "name": format!("Agencia {unique}") })),
@@ -190,7 +193,9 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         }
         ("PATCH", "/api/v1/engagements/{id}") => Some(json!({ "title": "Nuevo título" })),
         ("POST", "/api/v1/engagements/{id}/transitions") => Some(json!({ "action": "submit" })),
-        ("POST" | "PUT", "/api/v1/engagements/{id}/scope" | "/api/v1/engagements/{id}/scope/{item_id}") => Some(scope_body()),
+        ("POST" | "PUT", "/api/v1/engagements/{id}/scope" | "/api/v1/engagements/{id}/scope/{item_id}") => {
+            Some(scope_body())
+        }
         ("POST", "/api/v1/engagements/{id}/team") => Some(json!({ "user_id": f.spare, "team_role": "member" })),
         ("POST", "/api/v1/engagements/{id}/kpis") => Some(kpi_body("Nuevo")),
         ("PUT", "/api/v1/engagements/{id}/kpis/{kpi_id}") => Some(kpi_body("Base revisada")),
@@ -211,7 +216,10 @@ async fn check_role(who: Who) {
             let expected = if own { row.expect[index].0 } else { row.expect[index].1 };
             if status.as_u16() != expected {
                 let side = if own { "own" } else { "foreign" };
-                failures.push(format!("{who:?} {} {} ({side}): expected {expected}, got {status} {answer}", row.method, row.path));
+                failures.push(format!(
+                    "{who:?} {} {} ({side}): expected {expected}, got {status} {answer}",
+                    row.method, row.path
+                ));
             }
         }
     }
@@ -250,7 +258,12 @@ async fn matrix_anonymous() {
                 req = req.json(&b);
             }
             let (status, answer) = read(req.send().await.unwrap()).await;
-            assert_eq!(status, StatusCode::from_u16(row.anonymous).unwrap(), "anonymous {} {path}: {answer}", row.method);
+            assert_eq!(
+                status,
+                StatusCode::from_u16(row.anonymous).unwrap(),
+                "anonymous {} {path}: {answer}",
+                row.method
+            );
         }
     }
 }
@@ -266,7 +279,8 @@ async fn every_route_is_in_the_matrix() {
         .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
         .filter(|(m, _)| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
         .collect();
-    let covered: BTreeSet<(String, String)> = matrix().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+    let covered: BTreeSet<(String, String)> =
+        matrix().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
     let missing: Vec<_> = documented.difference(&covered).collect();
     let stale: Vec<_> = covered.difference(&documented).collect();
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
