@@ -93,6 +93,13 @@ pub enum ConfigError {
     Invalid { field: &'static str, message: String },
 }
 
+/// `VEEDOR_*` variables that belong to the test and benchmark tooling, not to the service;
+/// any other unknown `VEEDOR_*` variable is refused as a likely typo.
+fn is_tooling_variable(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "config" || key == "require_browser" || key.starts_with("test_") || key.starts_with("bench_")
+}
+
 impl Config {
     /// Loads the configuration: defaults, then `file` (or `VEEDOR_CONFIG`) if given, then the
     /// environment.
@@ -103,7 +110,7 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         let config: Config = figment
-            .merge(Env::prefixed("VEEDOR_").ignore(&["CONFIG", "TEST_DATABASE_URL"]))
+            .merge(Env::prefixed("VEEDOR_").filter(|key| !is_tooling_variable(key.as_str())))
             .extract()
             .map_err(Box::new)?;
         config.validate()?;
@@ -161,5 +168,38 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file() {
+        let dir = std::env::temp_dir().join(format!("veedor-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("veedor.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\nbase_url = \"https://veedor.brisa.example\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(file.clone())).unwrap();
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert!(config.secure_cookies());
+        assert_eq!(config.database_url, Config::default().database_url);
+        std::fs::write(&file, "sesion_idle_minutes = 5\n").unwrap();
+        assert!(Config::load(Some(file)).is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn invalid_values_name_their_setting() {
+        let bad = Config { session_absolute_hours: 0, ..Config::default() };
+        assert!(matches!(bad.validate(), Err(ConfigError::Invalid { field: "session_absolute_hours", .. })));
+        let bad = Config { smtp_url: Some("http://mail".into()), ..Config::default() };
+        assert!(matches!(bad.validate(), Err(ConfigError::Invalid { field: "smtp_url", .. })));
+        assert!(is_tooling_variable("TEST_DATABASE_URL") && !is_tooling_variable("bind"));
     }
 }

@@ -16,7 +16,10 @@ fn chromium() -> Option<PathBuf> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_docs_page_renders_every_operation_offline() {
     let Some(browser) = chromium() else {
-        assert!(std::env::var("VEEDOR_REQUIRE_BROWSER").is_err(), "VEEDOR_REQUIRE_BROWSER is set but Chromium is missing");
+        assert!(
+            std::env::var("VEEDOR_REQUIRE_BROWSER").is_err(),
+            "VEEDOR_REQUIRE_BROWSER is set but Chromium is missing"
+        );
         eprintln!("skipping: Chromium is not installed");
         return;
     };

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod browser;
+mod cli;
 mod demo;
 mod engagements;
 mod helpers;
