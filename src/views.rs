@@ -125,7 +125,7 @@ pub struct EngagementView {
     pub owner_id: Option<Uuid>,
     pub status: EngagementStatus,
     pub status_changed_at: DateTime<Utc>,
-    pub created_by: Uuid,
+    pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -89,7 +89,7 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("owner_id"))
                 .col(string_len("status", 24))
                 .col(timestamp_with_time_zone("status_changed_at"))
-                .col(uuid("created_by"))
+                .col(uuid_null("created_by"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .foreign_key(&mut fk("engagements", "vendor_id", "vendors"))

@@ -183,7 +183,7 @@ pub async fn create(
         owner_id: Set(e.owner_id),
         status: Set(EngagementStatus::Draft.to_string()),
         status_changed_at: Set(now),
-        created_by: Set(actor.id.unwrap_or(Uuid::nil())),
+        created_by: Set(actor.id),
         created_at: Set(now),
         updated_at: Set(now),
     }

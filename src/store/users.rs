@@ -21,7 +21,7 @@ use crate::{
         user::{NewUserInput, UserPatch, role_vendor},
     },
     error::{AppError, AppResult},
-    views::{Page, UserView, parse},
+    views::{Page, UserView},
 };
 
 pub struct CreatedUser {
@@ -174,12 +174,4 @@ pub async fn change_password(
     audit::record(&txn, now, actor, AuditEntry::new("user.password_change", "user", user_id)).await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// The role stored for a user id, for callers that only need that.
-pub async fn role_of<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<(Role, bool, Option<Uuid>)>> {
-    let Some(u) = user::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(Some((parse("role", &u.role)?, u.active, u.vendor_id)))
 }

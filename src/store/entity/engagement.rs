@@ -23,7 +23,7 @@ pub struct Model {
     pub owner_id: Option<Uuid>,
     pub status: String,
     pub status_changed_at: DateTimeUtc,
-    pub created_by: Uuid,
+    pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
