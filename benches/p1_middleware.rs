@@ -1,0 +1,87 @@
+//! P1 "middleware tax": how much of `GET /healthz`'s throughput survives the authenticated
+//! path. `GET /api/v1/me` with a bearer token runs the whole stack (trace, metrics, body
+//! limit, bearer authentication with its token cache) and a trivial handler; `/healthz`
+//! skips authentication. Same server, same run, interleaved phases.
+//!
+//! Target: rps(me) / rps(healthz) >= 0.7.
+//!
+//! Run: `cargo bench --bench p1_middleware` (SQLite), and with
+//! `VEEDOR_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test` for PostgreSQL too.
+
+mod common;
+
+use std::process::ExitCode;
+
+use common::{Backend, ScratchDb, Server, Target, Verdict};
+use veedor::domain::enums::Role;
+
+const TARGET_RATIO: f64 = 0.7;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    println!("P1 middleware tax: GET /api/v1/me (bearer) vs GET /healthz");
+    common::print_machine();
+    common::print_load_settings();
+    let mut verdict = Verdict::default();
+    for backend in common::backends() {
+        if let Err(e) = run(&backend, &mut verdict).await {
+            verdict.fail(backend.name(), format!("{e:#}"));
+        }
+    }
+    verdict.finish("p1_middleware")
+}
+
+async fn run(backend: &Backend, verdict: &mut Verdict) -> anyhow::Result<()> {
+    println!("\n--- {} ---", backend.name());
+    let db = ScratchDb::create(backend).await?;
+    let result = measure(backend, &db, verdict).await;
+    db.drop_db().await?;
+    result
+}
+
+async fn measure(backend: &Backend, db: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {
+    let server = Server::start(db.url()).await?;
+    println!(
+        "server on {} (pool max {} connections, token cache {} s)",
+        server.addr, server.config.database_max_connections, server.config.auth_cache_seconds
+    );
+    let user = common::user_with_token(&server.state, Role::Lead).await?;
+
+    let me = Target::single("GET /api/v1/me (bearer)", server.addr, "/api/v1/me", Some(&user.secret));
+    let health = Target::single("GET /healthz", server.addr, "/healthz", None);
+
+    let (status, body) = common::get_once(&me.url(0), Some(&user.secret)).await?;
+    anyhow::ensure!(
+        status == 200 && body.contains("\"authenticated_by\":\"token\""),
+        "setup check: /api/v1/me answered {status}: {body}"
+    );
+    let (status, _) = common::get_once(&health.url(0), None).await?;
+    anyhow::ensure!(status == 200, "setup check: /healthz answered {status}");
+
+    let stats = common::compare(&[&health, &me]).await;
+    server.stop().await?;
+    let stats = stats?;
+    let (health_s, me_s) = (&stats[0], &stats[1]);
+
+    println!("\n{} totals:", backend.name());
+    common::print_stats_header();
+    common::print_stats(&health.label, health_s);
+    common::print_stats(&me.label, me_s);
+    let ratio = me_s.rps() / health_s.rps();
+    println!("  ratio me/healthz: {ratio:.3}");
+
+    let name = backend.name();
+    verdict.check(
+        &format!("{name} me/healthz throughput ratio"),
+        format!("{ratio:.3} ({:.0} / {:.0} req/s)", me_s.rps(), health_s.rps()),
+        &format!(">= {TARGET_RATIO}"),
+        ratio >= TARGET_RATIO,
+    );
+    verdict.check(
+        &format!("{name} non-200 answers"),
+        format!("{}", health_s.errors + me_s.errors),
+        "0",
+        health_s.errors + me_s.errors == 0,
+    );
+    Ok(())
+}
