@@ -61,27 +61,6 @@ async fn measure(backend: &Backend, db: &ScratchDb, verdict: &mut Verdict) -> an
     let stats = common::compare(&[&health, &me]).await;
     server.stop().await?;
     let stats = stats?;
-    let (health_s, me_s) = (&stats[0], &stats[1]);
-
-    println!("\n{} totals:", backend.name());
-    common::print_stats_header();
-    common::print_stats(&health.label, health_s);
-    common::print_stats(&me.label, me_s);
-    let ratio = me_s.rps() / health_s.rps();
-    println!("  ratio me/healthz: {ratio:.3}");
-
-    let name = backend.name();
-    verdict.check(
-        &format!("{name} me/healthz throughput ratio"),
-        format!("{ratio:.3} ({:.0} / {:.0} req/s)", me_s.rps(), health_s.rps()),
-        &format!(">= {TARGET_RATIO}"),
-        ratio >= TARGET_RATIO,
-    );
-    verdict.check(
-        &format!("{name} non-200 answers"),
-        format!("{}", health_s.errors + me_s.errors),
-        "0",
-        health_s.errors + me_s.errors == 0,
-    );
+    common::report_ratio(verdict, backend, (&health, &stats[0]), (&me, &stats[1]), "me/healthz", TARGET_RATIO);
     Ok(())
 }

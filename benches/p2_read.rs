@@ -247,27 +247,6 @@ async fn measure(backend: &Backend, db: &ScratchDb, verdict: &mut Verdict) -> an
     floor.task.await??;
     server.stop().await?;
     let stats = stats?;
-    let (floor_s, api_s) = (&stats[0], &stats[1]);
-
-    println!("\n{} totals:", backend.name());
-    common::print_stats_header();
-    common::print_stats(&floor_target.label, floor_s);
-    common::print_stats(&api.label, api_s);
-    let ratio = api_s.rps() / floor_s.rps();
-    println!("  ratio api/floor: {ratio:.3}");
-
-    let name = backend.name();
-    verdict.check(
-        &format!("{name} api/floor throughput ratio"),
-        format!("{ratio:.3} ({:.0} / {:.0} req/s)", api_s.rps(), floor_s.rps()),
-        &format!(">= {TARGET_RATIO}"),
-        ratio >= TARGET_RATIO,
-    );
-    verdict.check(
-        &format!("{name} non-200 answers"),
-        format!("{}", floor_s.errors + api_s.errors),
-        "0",
-        floor_s.errors + api_s.errors == 0,
-    );
+    common::report_ratio(verdict, backend, (&floor_target, &stats[0]), (&api, &stats[1]), "api/floor", TARGET_RATIO);
     Ok(())
 }

@@ -510,6 +510,33 @@ impl Verdict {
     }
 }
 
+/// Prints the totals of a comparison of `subject` against `base` and records two verdicts:
+/// the throughput ratio subject ÷ base against `target`, and no answer other than 200.
+pub fn report_ratio(
+    verdict: &mut Verdict,
+    backend: &Backend,
+    (base, base_stats): (&Target, &Stats),
+    (subject, subject_stats): (&Target, &Stats),
+    ratio_name: &str,
+    target: f64,
+) {
+    println!("\n{} totals:", backend.name());
+    print_stats_header();
+    print_stats(&base.label, base_stats);
+    print_stats(&subject.label, subject_stats);
+    let ratio = subject_stats.rps() / base_stats.rps();
+    println!("  ratio {ratio_name}: {ratio:.3}");
+    let name = backend.name();
+    verdict.check(
+        &format!("{name} {ratio_name} throughput ratio"),
+        format!("{ratio:.3} ({:.0} / {:.0} req/s)", subject_stats.rps(), base_stats.rps()),
+        &format!(">= {target}"),
+        ratio >= target,
+    );
+    let errors = base_stats.errors + subject_stats.errors;
+    verdict.check(&format!("{name} non-200 answers"), format!("{errors}"), "0", errors == 0);
+}
+
 pub fn print_stats_header() {
     println!(
         "  {:<30} {:>9} {:>9} {:>8} {:>8} {:>6} {:>10} {:>9}",
