@@ -65,6 +65,15 @@ pub async fn login(state: &AppState, email: &str, password_given: String, client
     Ok(LoginOutcome { user, session: new_session })
 }
 
+/// Ends the browser session named by `cookie_value`, recording it in the audit log.
+pub async fn logout(state: &AppState, actor: &Actor, user_id: Uuid, cookie_value: &str) -> AppResult<()> {
+    let txn = crate::store::begin_write(&state.db).await?;
+    session::close(&txn, cookie_value).await?;
+    audit::record(&txn, state.clock.now(), actor, AuditEntry::new("session.logout", "user", user_id)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 async fn check_limits(state: &AppState, email_key: &str, ip: &str, now: DateTime<Utc>) -> AppResult<()> {
     let config = &state.config;
     let window = chrono::Duration::minutes(config.login_window_minutes);

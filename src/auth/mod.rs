@@ -17,6 +17,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::CookieJar;
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::{
@@ -66,13 +68,30 @@ pub enum AuthMethod {
     Token { token_id: Uuid },
 }
 
-#[derive(Debug, Clone)]
-pub struct Principal {
+/// Who is calling and how they proved it.
+#[derive(Debug)]
+pub struct Authenticated {
     pub user: Identity,
     pub via: AuthMethod,
 }
 
+/// The caller of a request. Shared, not copied: the token cache, the request extensions
+/// and the handler all hold the same value.
+#[derive(Debug, Clone)]
+pub struct Principal(Arc<Authenticated>);
+
+impl std::ops::Deref for Principal {
+    type Target = Authenticated;
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
 impl Principal {
+    pub fn new(user: Identity, via: AuthMethod) -> Self {
+        Self(Arc::new(Authenticated { user, via }))
+    }
+
     pub fn viewer(&self) -> Viewer {
         Viewer { user_id: self.user.id, role: self.user.role, vendor_id: self.user.vendor_id }
     }

@@ -80,7 +80,7 @@ pub async fn authenticate(state: &AppState, cookie_value: &str) -> AppResult<Opt
 }
 
 fn principal(owner: &user::Model, session_id: String, csrf_token: String) -> AppResult<Principal> {
-    Ok(Principal { user: Identity::try_from(owner)?, via: AuthMethod::Session { session_id, csrf_token } })
+    Ok(Principal::new(Identity::try_from(owner)?, AuthMethod::Session { session_id, csrf_token }))
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure behind https, gone at absolute expiry.

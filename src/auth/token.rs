@@ -52,7 +52,7 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Princi
         .await?
         .filter(|u| u.active)
         .ok_or(AppError::Unauthenticated)?;
-    let principal = Principal { user: Identity::try_from(&owner)?, via: AuthMethod::Token { token_id: token.id } };
+    let principal = Principal::new(Identity::try_from(&owner)?, AuthMethod::Token { token_id: token.id });
     if token.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
         let mut active: api_token::ActiveModel = token.clone().into();
         active.last_used_at = Set(Some(now));

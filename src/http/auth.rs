@@ -108,7 +108,7 @@ async fn logout(
     jar: CookieJar,
 ) -> AppResult<(StatusCode, CookieJar)> {
     if let (AuthMethod::Session { .. }, Some(cookie)) = (&principal.via, jar.get(session::COOKIE)) {
-        session::close(&state.db, cookie.value()).await?;
+        login::logout(&state, &principal.actor(), principal.user.id, cookie.value()).await?;
     }
     Ok((StatusCode::NO_CONTENT, jar.add(session::removal(&state.config))))
 }

@@ -43,19 +43,19 @@ pub struct MeResponse {
     )
 )]
 async fn me(principal: Principal) -> Json<MeResponse> {
-    let (authenticated_by, csrf_token) = match principal.via {
-        AuthMethod::Session { csrf_token, .. } => ("session", Some(csrf_token)),
+    let (authenticated_by, csrf_token) = match &principal.via {
+        AuthMethod::Session { csrf_token, .. } => ("session", Some(csrf_token.clone())),
         AuthMethod::Token { .. } => ("token", None),
     };
-    let u = principal.user;
+    let u = &principal.user;
     Json(MeResponse {
         id: u.id,
-        email: u.email,
-        name: u.name,
+        email: u.email.clone(),
+        name: u.name.clone(),
         role: u.role,
         vendor_id: u.vendor_id,
         language: u.language,
-        timezone: u.timezone,
+        timezone: u.timezone.clone(),
         authenticated_by: authenticated_by.into(),
         csrf_token,
     })

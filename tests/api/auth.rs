@@ -162,6 +162,10 @@ async fn logout_ends_the_session() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(session_cookie(&r).contains("Max-Age=0"));
     assert_eq!(me_with_cookie(&app, &cookie).await.0, StatusCode::UNAUTHORIZED);
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let (_, audit) = app.get(&admin, "/api/v1/audit?object_type=user").await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.starts_with(&["user.create", "session.logout", "session.login"]), "{actions:?}");
 }
 
 #[tokio::test]
