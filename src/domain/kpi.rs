@@ -292,4 +292,37 @@ mod tests {
         assert_eq!(realism(KpiDirection::HigherIsBetter, Some(0.0), 0.0, 365, 3.0), None);
         assert_eq!(realism(KpiDirection::WithinBand, Some(1.0), 500.0, 365, 3.0), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn flagged(direction: KpiDirection, baseline: f64, target: f64, term_days: i64) -> bool {
+            realism(direction, Some(baseline), target, term_days, 3.0).is_some()
+        }
+
+        proptest! {
+            /// Asking for more never makes a flag go away.
+            #[test]
+            fn higher_targets_are_never_more_plausible(b in 1.0f64..1e6, t1 in 0.0f64..1e7, extra in 0.0f64..1e7, days in 1i64..3650) {
+                let t2 = t1 + extra;
+                prop_assert!(!flagged(KpiDirection::HigherIsBetter, b, t1, days) || flagged(KpiDirection::HigherIsBetter, b, t2, days));
+                let (low, lower) = (t2.max(0.001), t1.max(0.001).min(t2.max(0.001)));
+                prop_assert!(!flagged(KpiDirection::LowerIsBetter, b, low, days) || flagged(KpiDirection::LowerIsBetter, b, lower, days));
+            }
+
+            /// A longer term makes the same target at least as plausible.
+            #[test]
+            fn longer_terms_are_never_less_plausible(b in 1.0f64..1e6, t in 0.0f64..1e7, d1 in 1i64..3650, more in 0i64..3650) {
+                prop_assert!(!flagged(KpiDirection::HigherIsBetter, b, t, d1 + more) || flagged(KpiDirection::HigherIsBetter, b, t, d1));
+            }
+
+            /// Targets at or below the baseline never need growth.
+            #[test]
+            fn no_growth_is_always_plausible(b in 0.001f64..1e6, fraction in 0.0f64..=1.0, days in 1i64..3650) {
+                prop_assert!(!flagged(KpiDirection::HigherIsBetter, b, b * fraction, days));
+            }
+        }
+    }
 }

@@ -97,4 +97,12 @@ mod tests {
         let last = request.page(ids[..2].to_vec(), |id| *id, |id| Ok(*id)).unwrap();
         assert_eq!(last.next_cursor, None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_id_survives_a_cursor_round_trip(bytes in proptest::array::uniform16(proptest::num::u8::ANY)) {
+            let id = Uuid::from_bytes(bytes);
+            proptest::prop_assert_eq!(decode(&encode(id)), Some(id));
+        }
+    }
 }
