@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    auth::Identity,
     domain::{
         confidentiality::Visibility,
         enums::{
-            Aggregation, Cadence, Channel, Confidentiality, EngagementStatus, KpiDirection, KpiUnit, Language, Role,
+            Aggregation, Cadence, Channel, Confidentiality, EngagementStatus, KpiDirection, KpiUnit, Role,
             ScopeFunction, TeamRole,
         },
         kpi::RealismFlag,
@@ -25,15 +26,11 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> anyhow::
     value.parse().map_err(|_| anyhow::anyhow!("stored {column} {value:?} is not a known value"))
 }
 
+/// A user account: who they are, plus the state of the account.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub vendor_id: Option<Uuid>,
-    pub language: Language,
-    pub timezone: String,
+    #[serde(flatten)]
+    pub identity: Identity,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -43,13 +40,7 @@ impl TryFrom<&user::Model> for UserView {
     type Error = anyhow::Error;
     fn try_from(m: &user::Model) -> anyhow::Result<Self> {
         Ok(Self {
-            id: m.id,
-            email: m.email.clone(),
-            name: m.name.clone(),
-            role: parse("role", &m.role)?,
-            vendor_id: m.vendor_id,
-            language: parse("language", &m.language)?,
-            timezone: m.timezone.clone(),
+            identity: Identity::try_from(m)?,
             active: m.active,
             created_at: m.created_at,
             updated_at: m.updated_at,

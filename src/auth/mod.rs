@@ -35,8 +35,8 @@ use crate::{
 /// Header carrying the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The authenticated user as the rest of the application sees it.
-#[derive(Debug, Clone, PartialEq)]
+/// Who a user is, as the rest of the application (and the API) sees them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Identity {
     pub id: Uuid,
     pub email: String,

@@ -4,13 +4,11 @@ use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use super::extract::ApiJson;
 use crate::{
     app::AppState,
-    auth::{AuthMethod, Principal},
-    domain::enums::{Language, Role},
+    auth::{AuthMethod, Identity, Principal},
     error::{AppResult, Problem},
     store::users,
 };
@@ -21,13 +19,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub vendor_id: Option<Uuid>,
-    pub language: Language,
-    pub timezone: String,
+    #[serde(flatten)]
+    pub user: Identity,
     /// `session` or `token`.
     pub authenticated_by: String,
     /// For session callers: the token to send in `X-CSRF-Token` on writes.
@@ -47,18 +40,7 @@ async fn me(principal: Principal) -> Json<MeResponse> {
         AuthMethod::Session { csrf_token, .. } => ("session", Some(csrf_token.clone())),
         AuthMethod::Token { .. } => ("token", None),
     };
-    let u = &principal.user;
-    Json(MeResponse {
-        id: u.id,
-        email: u.email.clone(),
-        name: u.name.clone(),
-        role: u.role,
-        vendor_id: u.vendor_id,
-        language: u.language,
-        timezone: u.timezone.clone(),
-        authenticated_by: authenticated_by.into(),
-        csrf_token,
-    })
+    Json(MeResponse { user: principal.user.clone(), authenticated_by: authenticated_by.into(), csrf_token })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

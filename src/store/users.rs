@@ -103,7 +103,7 @@ pub async fn update(
     let current = get(&txn, id).await?;
     let before = UserView::try_from(&current)?;
     let mut v = Violations::new();
-    let role = patch.role.unwrap_or(before.role);
+    let role = patch.role.unwrap_or(before.identity.role);
     let vendor_id = patch.vendor_id.unwrap_or(current.vendor_id);
     v.check(role_vendor(role, vendor_id));
     if let Some(vendor_id) = vendor_id
@@ -120,7 +120,7 @@ pub async fn update(
         Some(tz) => v.check(text::timezone("timezone", tz)),
         None => Some(current.timezone.clone()),
     };
-    if actor.id == Some(id) && (patch.active == Some(false) || role != before.role) {
+    if actor.id == Some(id) && (patch.active == Some(false) || role != before.identity.role) {
         v.add("role", "self_lockout", "admins cannot disable themselves or change their own role");
     }
     v.finish(())?;
@@ -129,12 +129,12 @@ pub async fn update(
     active.name = Set(name.unwrap_or_default());
     active.role = Set(role.to_string());
     active.vendor_id = Set(vendor_id);
-    active.language = Set(patch.language.unwrap_or(before.language).to_string());
+    active.language = Set(patch.language.unwrap_or(before.identity.language).to_string());
     active.timezone = Set(timezone.unwrap_or_default());
     active.active = Set(active_flag);
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
-    if !updated.active || role != before.role {
+    if !updated.active || role != before.identity.role {
         session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(&txn).await?;
     }
     let after = UserView::try_from(&updated)?;
