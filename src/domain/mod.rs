@@ -7,6 +7,7 @@ pub mod enums;
 pub mod governance;
 pub mod kpi;
 pub mod money;
+pub mod period;
 pub mod scope;
 pub mod team;
 pub mod text;
