@@ -10,6 +10,7 @@ pub mod extract;
 pub mod kpis;
 pub mod me;
 pub mod ops;
+pub mod periods;
 pub mod scope;
 pub mod team;
 pub mod tokens;
@@ -78,6 +79,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(scope::router())
         .merge(team::router())
         .merge(kpis::router())
+        .merge(periods::router())
         .merge(audit::router())
 }
 

@@ -26,6 +26,7 @@ use crate::{
         },
         enums::{Confidentiality, EngagementStatus, Role},
         governance::{self, EngagementFacts, Finding, GovernanceReport, KpiFacts, OwnerFacts},
+        period::Schedule,
     },
     error::{AppError, AppResult},
     policy,
@@ -350,6 +351,17 @@ pub async fn governance<C: ConnectionTrait>(
     let facts =
         EngagementFacts { start_date: m.start_date, end_date: m.end_date, owner, team_roles, kpis, scope_items };
     Ok(governance::assess(&facts, local_today(m, now), max_yearly_growth))
+}
+
+/// The reporting schedule of an engagement: its cadence, term, time zone and due offset.
+pub fn schedule(m: &engagement::Model) -> anyhow::Result<Schedule> {
+    Ok(Schedule {
+        cadence: parse("cadence", &m.cadence)?,
+        start: m.start_date,
+        end: m.end_date,
+        timezone: parse("timezone", &m.timezone)?,
+        due_offset_days: u32::try_from(m.due_offset_days)?,
+    })
 }
 
 /// Today's date in the engagement's time zone.

@@ -353,3 +353,42 @@ async fn lists_page_with_cursors() {
     seen.dedup();
     assert_eq!(seen.len(), 5);
 }
+
+#[tokio::test]
+async fn periods_follow_the_contract_calendar() {
+    let w = world().await;
+    let app = &w.app;
+    let mut body = crate::helpers::engagement_body(w.vendor, "internal", None);
+    body["start_date"] = json!("2026-01-15");
+    body["end_date"] = json!("2026-04-10");
+    body["timezone"] = json!("America/Bogota");
+    let (_, e) = app.post(&w.lead, "/api/v1/engagements", body).await;
+    let id = id_of(&e);
+    app.clock.set("2026-02-20T12:00:00Z".parse().unwrap());
+    let (status, periods) = app.get(&w.agency, &format!("/api/v1/engagements/{id}/periods")).await;
+    assert_eq!(status, StatusCode::OK);
+    let spans: Vec<(&str, &str, &str)> = periods
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["start_date"].as_str().unwrap(), p["end_date"].as_str().unwrap(), p["due_date"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            ("2026-01-15", "2026-01-31", "2026-02-05"),
+            ("2026-02-01", "2026-02-28", "2026-03-05"),
+            ("2026-03-01", "2026-03-31", "2026-04-05"),
+            ("2026-04-01", "2026-04-10", "2026-04-15"),
+        ]
+    );
+    assert_eq!(periods[0]["starts_at"], "2026-01-15T05:00:00Z", "local midnight in Bogotá");
+    assert_eq!(periods[0]["due_at"], "2026-02-06T05:00:00Z");
+    let flags: Vec<(bool, bool)> = periods
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["started"].as_bool().unwrap(), p["due_passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(flags, [(true, true), (true, false), (false, false), (false, false)]);
+}

@@ -1,0 +1,76 @@
+//! The reporting periods of an engagement.
+
+use axum::{Json, extract::State};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::ApiPath;
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::period::Period,
+    error::{AppResult, Problem},
+    policy::engagement::Action,
+    store::engagements,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodView {
+    pub index: u32,
+    pub start_date: NaiveDate,
+    /// Last day, inclusive.
+    pub end_date: NaiveDate,
+    pub starts_at: DateTime<Utc>,
+    /// Exclusive end.
+    pub ends_at: DateTime<Utc>,
+    /// The last day on which the report is on time.
+    pub due_date: NaiveDate,
+    /// From this instant on, a report for the period is late.
+    pub due_at: DateTime<Utc>,
+    /// Whether the period has begun (reports may be submitted).
+    pub started: bool,
+    /// Whether the due date has passed.
+    pub due_passed: bool,
+}
+
+impl PeriodView {
+    fn new(p: &Period, now: DateTime<Utc>) -> Self {
+        Self {
+            index: p.index,
+            start_date: p.start_date,
+            end_date: p.end_date,
+            starts_at: p.starts_at,
+            ends_at: p.ends_at,
+            due_date: p.due_date,
+            due_at: p.due_at,
+            started: p.has_started(now),
+            due_passed: p.is_late(now),
+        }
+    }
+}
+
+/// Every reporting period of the engagement's term, in the engagement's time zone.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/periods", tag = "engagements",
+    responses(
+        (status = 200, body = Vec<PeriodView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Vec<PeriodView>>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
+    let now = state.clock.now();
+    let periods = engagements::schedule(&e)?.periods();
+    Ok(Json(periods.iter().map(|p| PeriodView::new(p, now)).collect()))
+}
