@@ -4,6 +4,7 @@
 pub mod confidentiality;
 pub mod engagement;
 pub mod enums;
+pub mod evaluation;
 pub mod governance;
 pub mod kpi;
 pub mod money;
