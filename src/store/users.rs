@@ -120,8 +120,11 @@ pub async fn update(
         Some(tz) => v.check(text::timezone("timezone", tz)),
         None => Some(current.timezone.clone()),
     };
-    if actor.id == Some(id) && (patch.active == Some(false) || role != before.identity.role) {
-        v.add("role", "self_lockout", "admins cannot disable themselves or change their own role");
+    if actor.id == Some(id) && patch.active == Some(false) {
+        v.add("active", "self_lockout", "admins cannot disable their own account");
+    }
+    if actor.id == Some(id) && role != before.identity.role {
+        v.add("role", "self_lockout", "admins cannot change their own role");
     }
     v.finish(())?;
     let active_flag = patch.active.unwrap_or(current.active);

@@ -366,3 +366,18 @@ async fn login_input_is_checked_too() {
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "remember").await;
     assert_eq!(app.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn admins_cannot_lock_themselves_out() {
+    let app = TestApp::spawn().await;
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let path = format!("/api/v1/users/{}", admin.id);
+    app.get(&admin, "/api/v1/me").await; // the token's first use is recorded; not part of this check
+    let before = app.snapshot().await;
+    for (body, field) in [(json!({ "active": false }), "active"), (json!({ "role": "lead" }), "role")] {
+        let r =
+            reqwest::Client::new().patch(app.url(&path)).bearer_auth(&admin.token).json(&body).send().await.unwrap();
+        assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, field).await;
+    }
+    assert_eq!(app.snapshot().await, before);
+}
