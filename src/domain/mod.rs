@@ -9,6 +9,7 @@ pub mod governance;
 pub mod kpi;
 pub mod money;
 pub mod period;
+pub mod plausibility;
 pub mod report;
 pub mod scope;
 pub mod team;
