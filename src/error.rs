@@ -152,6 +152,12 @@ const UNIQUE_FIELDS: &[(&str, &str, &str, &str)] = &[
     ("ix_users_email", "users.email", "email", "a user with this e-mail already exists"),
     ("ix_kpis_engagement_id_name_key", "kpis.name_key", "name", "this engagement already has a KPI with this name"),
     ("ix_team_members_engagement_id_user_id", "team_members.user_id", "user_id", "the user is already on the team"),
+    (
+        "ix_reports_engagement_id_period_start",
+        "reports.period_start",
+        "period_start",
+        "this period already has a report",
+    ),
 ];
 
 impl From<DbErr> for AppError {

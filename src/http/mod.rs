@@ -7,10 +7,12 @@ pub mod auth;
 pub mod docs;
 pub mod engagements;
 pub mod extract;
+pub mod idempotent;
 pub mod kpis;
 pub mod me;
 pub mod ops;
 pub mod periods;
+pub mod reports;
 pub mod scope;
 pub mod team;
 pub mod tokens;
@@ -38,7 +40,7 @@ use crate::{app::AppState, error::AppError};
     tags(
         (name = "auth", description = "Sessions and the current user"),
         (name = "users"), (name = "tokens"), (name = "vendors"),
-        (name = "engagements"), (name = "audit"),
+        (name = "engagements"), (name = "reports", description = "Vendor reports, versions and reviews"), (name = "audit"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(team::router())
         .merge(kpis::router())
         .merge(periods::router())
+        .merge(reports::router())
         .merge(audit::router())
 }
 

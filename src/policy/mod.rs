@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod engagement;
+pub mod report;
 pub mod token;
 pub mod user;
 pub mod vendor;

@@ -4,8 +4,10 @@
 pub mod audit;
 pub mod engagements;
 pub mod entity;
+pub mod idempotency;
 pub mod kpis;
 pub mod pagination;
+pub mod reports;
 pub mod scope;
 pub mod team;
 pub mod tokens;

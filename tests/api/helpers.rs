@@ -133,7 +133,7 @@ impl TestApp {
 
     /// A bearer token for a user.
     pub async fn token_for(&self, user_id: Uuid) -> String {
-        tokens::issue(&self.state.db, self.clock_now(), &Actor::system("test"), user_id, "test", 30)
+        tokens::issue(&self.state.db, self.clock_now(), &Actor::system("test"), user_id, "test", 365)
             .await
             .expect("issue token")
             .secret

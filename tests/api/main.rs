@@ -9,4 +9,5 @@ mod engagements;
 mod helpers;
 mod matrix;
 mod ops;
+mod reports;
 mod validation;

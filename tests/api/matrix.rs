@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
     domain::{
-        engagement::EngagementInput,
+        engagement::{EngagementInput, Transition},
         enums::{Role, TeamRole},
+        report::ReportContent,
         team::TeamMemberInput,
     },
-    store::{audit::Actor, engagements, kpis, scope, team},
+    store::{audit::Actor, engagements, kpis, reports, scope, team},
 };
 
 use crate::helpers::{Caller, PASSWORD, TestApp, engagement_body, kpi_body, read, scope_body};
@@ -49,6 +50,9 @@ const MANAGE: [(u16, u16); 4] = [(200, 200), (200, 404), (403, 404), (403, 404)]
 const MANAGE_CREATE: [(u16, u16); 4] = [(201, 201), (201, 404), (403, 404), (403, 404)];
 const MANAGE_DELETE: [(u16, u16); 4] = [(204, 204), (204, 404), (403, 404), (403, 404)];
 const EVERYONE: [(u16, u16); 4] = [(200, 200); 4];
+/// Reports are written by the agency (and admins), never by company leads or executives.
+const WRITE_REPORT: [(u16, u16); 4] = [(200, 200), (403, 404), (403, 404), (200, 404)];
+const WRITE_REPORT_CREATE: [(u16, u16); 4] = [(201, 201), (403, 404), (403, 404), (201, 404)];
 
 fn matrix() -> Vec<Row> {
     use Method as M;
@@ -87,6 +91,12 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/engagements/{id}/kpis/{kpi_id}", READ),
         row(M::PUT, "/api/v1/engagements/{id}/kpis/{kpi_id}", MANAGE),
         row(M::DELETE, "/api/v1/engagements/{id}/kpis/{kpi_id}", MANAGE_DELETE),
+        row(M::GET, "/api/v1/engagements/{id}/reports", READ),
+        row(M::POST, "/api/v1/engagements/{id}/reports", WRITE_REPORT_CREATE),
+        row(M::GET, "/api/v1/reports/{id}", READ),
+        row(M::PUT, "/api/v1/reports/{id}", WRITE_REPORT),
+        row(M::POST, "/api/v1/reports/{id}/submit", WRITE_REPORT),
+        row(M::POST, "/api/v1/reports/{id}/review", MANAGE),
         row(M::GET, "/api/v1/audit", [(200, 200), (200, 200), (403, 403), (403, 403)]),
     ]
 }
@@ -129,6 +139,7 @@ struct Target {
     engagement: Uuid,
     kpi: Uuid,
     item: Uuid,
+    period_start: chrono::NaiveDate,
 }
 
 async fn target(f: &Fixture, own: bool) -> Target {
@@ -153,14 +164,29 @@ async fn target(f: &Fixture, own: bool) -> Target {
     }
     let kpi = kpis::create(db, now, &system, &e, serde_json::from_value(kpi_body("Base")).unwrap(), 3.0).await.unwrap();
     let item = scope::create(db, now, &system, &e, serde_json::from_value(scope_body()).unwrap()).await.unwrap();
-    Target { engagement: e.id, kpi: kpi.id, item: item.id }
+    Target { engagement: e.id, kpi: kpi.id, item: item.id, period_start: e.start_date }
 }
 
 /// The concrete request of a cell: its path and body.
 async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -> (String, Option<Value>) {
     let unique = Uuid::now_v7().simple().to_string();
     let mut path = row.path.to_string();
-    if path.contains("/engagements/{id}") {
+    let mut period_start = None;
+    if path.contains("/reports") {
+        // Reports need an active engagement; report routes need a report (submitted, to review).
+        let t = target(f, own).await;
+        let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
+        engagements::transition(db, now, &system, t.engagement, Transition::Activate, None, 3.0).await.unwrap();
+        period_start = Some(t.period_start);
+        if path.starts_with("/api/v1/reports/") {
+            let content = ReportContent { narrative: String::new(), values: vec![], signals: vec![] };
+            let submit = path.ends_with("/review");
+            let r = reports::create(db, now, &system, t.engagement, t.period_start, content, submit).await.unwrap();
+            path = path.replace("{id}", &r.report.id.to_string());
+        } else {
+            path = path.replace("{id}", &t.engagement.to_string());
+        }
+    } else if path.contains("/engagements/{id}") {
         let t = target(f, own).await;
         path = path
             .replace("{id}", &t.engagement.to_string())
@@ -200,6 +226,10 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("POST", "/api/v1/engagements/{id}/team") => Some(json!({ "user_id": f.spare, "team_role": "member" })),
         ("POST", "/api/v1/engagements/{id}/kpis") => Some(kpi_body("Nuevo")),
         ("PUT", "/api/v1/engagements/{id}/kpis/{kpi_id}") => Some(kpi_body("Base revisada")),
+        ("POST", "/api/v1/engagements/{id}/reports") => Some(json!({ "period_start": period_start })),
+        ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
+        ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
+        ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
         _ => None,
     };
     (path, body)

@@ -1,0 +1,234 @@
+//! Vendor reports: the agency writes and submits them, leads review them. Creating and
+//! submitting honour `Idempotency-Key`.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{
+    extract::{ApiJson, ApiPath, parse_json},
+    idempotent,
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        confidentiality::Visibility,
+        report::{ReportContent, ReviewDecision, SignalInput, ValueInput},
+    },
+    error::{AppError, AppResult, Problem},
+    policy::{self, engagement::Action as EngagementAction, report::Action},
+    store::{
+        engagements,
+        reports::{self, ReportDetail, ReportView, ValueComment},
+    },
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, edit))
+        .routes(routes!(submit))
+        .routes(routes!(review))
+}
+
+/// Loads a report's engagement and checks the caller may do `action` on the report.
+async fn authorize(state: &AppState, principal: &Principal, report_id: Uuid, action: Action) -> AppResult<Visibility> {
+    let report = reports::get(&state.db, report_id).await?;
+    let (_, seen) =
+        engagements::load(&state.db, &principal.viewer(), report.engagement_id, EngagementAction::Read).await?;
+    policy::report::authorize(&principal.viewer(), action, seen)?;
+    Ok(seen)
+}
+
+fn json_body(content_type: Option<&str>) -> AppResult<()> {
+    let essence = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/json" || essence.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(AppError::UnsupportedMediaType("send the body as application/json".into()))
+    }
+}
+
+/// The reports of an engagement, by period.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/reports", tag = "reports",
+    responses((status = 200, body = Vec<ReportView>), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Vec<ReportView>>> {
+    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    policy::report::authorize(&principal.viewer(), Action::Read, seen)?;
+    Ok(Json(reports::list(&state.db, e.id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReport {
+    /// First day of the period reported on (see `/engagements/{id}/periods`).
+    pub period_start: NaiveDate,
+    #[serde(default)]
+    pub narrative: String,
+    #[serde(default)]
+    pub values: Vec<ValueInput>,
+    #[serde(default)]
+    pub signals: Vec<SignalInput>,
+    /// Submit at once instead of keeping a draft.
+    #[serde(default)]
+    pub submit: bool,
+}
+
+/// Report on a period (the agency). Send `Idempotency-Key` to retry safely.
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/reports", tag = "reports",
+    request_body = NewReport,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer")),
+    responses(
+        (status = 201, body = ReportDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The period already has a report", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    json_body(headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()))?;
+    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    policy::report::authorize(&principal.viewer(), Action::Write, seen)?;
+    let request_line = format!("POST /api/v1/engagements/{id}/reports");
+    idempotent::run(&state, &principal, &headers, &request_line, &body, || async {
+        let input: NewReport = parse_json(&body)?;
+        let content = ReportContent { narrative: input.narrative, values: input.values, signals: input.signals };
+        let detail = reports::create(
+            &state.db,
+            state.clock.now(),
+            &principal.actor(),
+            e.id,
+            input.period_start,
+            content,
+            input.submit,
+        )
+        .await?;
+        Ok((StatusCode::CREATED, Json(detail)).into_response())
+    })
+    .await
+}
+
+/// A report with every version and the review history.
+#[utoipa::path(
+    get, path = "/api/v1/reports/{id}", tag = "reports",
+    responses((status = 200, body = ReportDetail), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<ReportDetail>> {
+    authorize(&state, &principal, id, Action::Read).await?;
+    let r = reports::get(&state.db, id).await?;
+    Ok(Json(reports::detail(&state.db, &r).await?))
+}
+
+/// Replace the content of a draft; after a request for changes, this starts a new version.
+#[utoipa::path(
+    put, path = "/api/v1/reports/{id}", tag = "reports",
+    request_body = ReportContent,
+    responses(
+        (status = 200, body = ReportDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Submitted or accepted reports cannot be edited", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn edit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(content): ApiJson<ReportContent>,
+) -> AppResult<Json<ReportDetail>> {
+    authorize(&state, &principal, id, Action::Write).await?;
+    Ok(Json(reports::edit(&state.db, state.clock.now(), &principal.actor(), id, content).await?))
+}
+
+/// Submit the current version; after the due date it is accepted but marked late. Send
+/// `Idempotency-Key` to retry safely.
+#[utoipa::path(
+    post, path = "/api/v1/reports/{id}/submit", tag = "reports",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer")),
+    responses(
+        (status = 200, body = ReportDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn submit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    authorize(&state, &principal, id, Action::Write).await?;
+    let request_line = format!("POST /api/v1/reports/{id}/submit");
+    idempotent::run(&state, &principal, &headers, &request_line, &[], || async {
+        let detail = reports::submit(&state.db, state.clock.now(), &principal.actor(), id).await?;
+        Ok(Json(detail).into_response())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    pub decision: ReviewDecision,
+    /// Required when requesting changes without value comments.
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub value_comments: Vec<ValueComment>,
+}
+
+/// Accept a submitted report, or send it back with comments (leads and admins).
+#[utoipa::path(
+    post, path = "/api/v1/reports/{id}/review", tag = "reports",
+    request_body = ReviewRequest,
+    responses(
+        (status = 200, body = ReportDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Only submitted reports are reviewed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn review(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ReviewRequest>,
+) -> AppResult<Json<ReportDetail>> {
+    authorize(&state, &principal, id, Action::Review).await?;
+    let now = state.clock.now();
+    Ok(Json(
+        reports::review(&state.db, now, &principal.actor(), id, body.decision, body.comment, body.value_comments)
+            .await?,
+    ))
+}

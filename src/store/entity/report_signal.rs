@@ -1,0 +1,22 @@
+//! The `report_signals` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "report_signals")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub version_id: Uuid,
+    pub report_id: Uuid,
+    pub engagement_id: Uuid,
+    pub category: String,
+    pub severity: String,
+    pub description: String,
+    pub link: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,526 @@
+//! Vendor reports: creation, editing, submission and review, each in one transaction with
+//! its audit entry, and reads that return every version.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Actor, AuditEntry},
+    engagements::{lock, schedule},
+    entity::{engagement, kpi, report, report_review, report_signal, report_value, report_version},
+};
+use crate::{
+    domain::{
+        enums::{Channel, EngagementStatus},
+        report::{
+            self as rules, KpiRules, ReportContent, ReportStatus, ReportTransitionError, ReviewDecision, Severity,
+            SignalCategory,
+        },
+        text,
+    },
+    error::{AppError, AppResult},
+    views::parse,
+};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportView {
+    pub id: Uuid,
+    pub engagement_id: Uuid,
+    /// First day of the period reported on.
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub status: ReportStatus,
+    /// The latest version.
+    pub version: i32,
+    /// Whether the latest submission came after the due date.
+    pub late: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<&report::Model> for ReportView {
+    type Error = anyhow::Error;
+    fn try_from(m: &report::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: m.id,
+            engagement_id: m.engagement_id,
+            period_start: m.period_start,
+            period_end: m.period_end,
+            status: parse("status", &m.status)?,
+            version: m.version,
+            late: m.late,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            submitted_at: m.submitted_at,
+            accepted_at: m.accepted_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValueView {
+    pub kpi_id: Uuid,
+    pub value: f64,
+    pub breakdown: BTreeMap<Channel, f64>,
+    pub comment: Option<String>,
+    pub evidence_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignalView {
+    pub category: SignalCategory,
+    pub severity: Severity,
+    pub description: String,
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VersionView {
+    pub version: i32,
+    pub narrative: String,
+    pub created_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub late: bool,
+    pub values: Vec<ValueView>,
+    pub signals: Vec<SignalView>,
+}
+
+/// A reviewer's comment on one reported value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueComment {
+    pub kpi_id: Uuid,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub version: i32,
+    pub decision: ReviewDecision,
+    pub comment: String,
+    pub value_comments: Vec<ValueComment>,
+    pub reviewer_id: Option<Uuid>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A report with every version (newest first) and the history of review decisions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportDetail {
+    #[serde(flatten)]
+    pub report: ReportView,
+    pub versions: Vec<VersionView>,
+    pub reviews: Vec<ReviewView>,
+}
+
+impl From<ReportTransitionError> for AppError {
+    fn from(e: ReportTransitionError) -> Self {
+        AppError::conflict("status", "invalid_transition", e.to_string())
+    }
+}
+
+async fn kpi_rules<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<KpiRules>> {
+    let rows = kpi::Entity::find().filter(kpi::Column::EngagementId.eq(engagement_id)).all(db).await?;
+    rows.iter()
+        .map(|k| {
+            Ok(KpiRules {
+                id: k.id,
+                allow_negative: k.allow_negative,
+                channels: serde_json::from_value(k.channels.clone()).map_err(anyhow::Error::from)?,
+            })
+        })
+        .collect()
+}
+
+/// Reports are written while the contract runs (or after it ended, for its last periods).
+fn ensure_reporting(e: &engagement::Model) -> AppResult<()> {
+    match parse::<EngagementStatus>("status", &e.status)? {
+        EngagementStatus::Active | EngagementStatus::Suspended | EngagementStatus::Ended => Ok(()),
+        _ => Err(AppError::conflict(
+            "engagement",
+            "engagement_not_active",
+            "reports start once the engagement is active",
+        )),
+    }
+}
+
+async fn write_content<C: ConnectionTrait>(
+    db: &C,
+    r: &report::Model,
+    version_id: Uuid,
+    content: &ReportContent,
+) -> AppResult<()> {
+    for v in &content.values {
+        report_value::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            version_id: Set(version_id),
+            report_id: Set(r.id),
+            engagement_id: Set(r.engagement_id),
+            kpi_id: Set(v.kpi_id),
+            period_start: Set(r.period_start),
+            value: Set(v.value),
+            breakdown: Set(serde_json::to_value(&v.breakdown).map_err(anyhow::Error::from)?),
+            comment: Set(v.comment.clone()),
+            evidence_url: Set(v.evidence_url.clone()),
+        }
+        .insert(db)
+        .await?;
+    }
+    for s in &content.signals {
+        report_signal::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            version_id: Set(version_id),
+            report_id: Set(r.id),
+            engagement_id: Set(r.engagement_id),
+            category: Set(s.category.to_string()),
+            severity: Set(s.severity.to_string()),
+            description: Set(s.description.clone()),
+            link: Set(s.link.clone()),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Creates the report of a period (version 1, a draft), and submits it at once if asked.
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    engagement_id: Uuid,
+    period_start: NaiveDate,
+    content: ReportContent,
+    submit: bool,
+) -> AppResult<ReportDetail> {
+    let txn = super::begin_write(db).await?;
+    let e = lock(&txn, engagement_id).await?;
+    ensure_reporting(&e)?;
+    let period = rules::reportable_period(&schedule(&e)?, period_start, now).map_err(|f| AppError::Invalid(vec![f]))?;
+    let content = rules::validate_content(content, &kpi_rules(&txn, e.id).await?)?;
+    let existing = report::Entity::find()
+        .filter(report::Column::EngagementId.eq(e.id))
+        .filter(report::Column::PeriodStart.eq(period.start_date))
+        .one(&txn)
+        .await?;
+    if existing.is_some() {
+        return Err(AppError::conflict(
+            "period_start",
+            "duplicate",
+            "this period already has a report; edit it instead",
+        ));
+    }
+    let r = report::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        engagement_id: Set(e.id),
+        period_start: Set(period.start_date),
+        period_end: Set(period.end_date),
+        status: Set(ReportStatus::Draft.to_string()),
+        version: Set(1),
+        late: Set(false),
+        created_by: Set(actor.id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        submitted_at: Set(None),
+        accepted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let version = new_version(&txn, &r, 1, &content, actor, now).await?;
+    let mut r = r;
+    if submit {
+        r = do_submit(&txn, r, version, &period, actor, now).await?;
+    }
+    let detail = detail(&txn, &r).await?;
+    let entry = AuditEntry::new("report.create", "report", r.id).engagement(e.id).after(&detail);
+    audit::record(&txn, now, actor, entry).await?;
+    txn.commit().await?;
+    Ok(detail)
+}
+
+async fn new_version<C: ConnectionTrait>(
+    db: &C,
+    r: &report::Model,
+    number: i32,
+    content: &ReportContent,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<report_version::Model> {
+    let version = report_version::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        report_id: Set(r.id),
+        version: Set(number),
+        narrative: Set(content.narrative.clone()),
+        created_by: Set(actor.id),
+        created_at: Set(now),
+        submitted_at: Set(None),
+        submitted_by: Set(None),
+        late: Set(false),
+    }
+    .insert(db)
+    .await?;
+    write_content(db, r, version.id, content).await?;
+    Ok(version)
+}
+
+async fn do_submit<C: ConnectionTrait>(
+    db: &C,
+    r: report::Model,
+    version: report_version::Model,
+    period: &crate::domain::period::Period,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<report::Model> {
+    let (status, late) = rules::submit(parse("status", &r.status)?, period, now)?;
+    let mut v: report_version::ActiveModel = version.into();
+    v.submitted_at = Set(Some(now));
+    v.submitted_by = Set(actor.id);
+    v.late = Set(late);
+    v.update(db).await?;
+    let mut a: report::ActiveModel = r.into();
+    a.status = Set(status.to_string());
+    a.late = Set(late);
+    a.submitted_at = Set(Some(now));
+    a.updated_at = Set(now);
+    Ok(a.update(db).await?)
+}
+
+/// Reads a report, locking it for the rest of the transaction on PostgreSQL.
+async fn lock_report<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<report::Model> {
+    let mut q = report::Entity::find_by_id(id);
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await?.ok_or(AppError::NotFound)
+}
+
+async fn current_version<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<report_version::Model> {
+    report_version::Entity::find()
+        .filter(report_version::Column::ReportId.eq(r.id))
+        .filter(report_version::Column::Version.eq(r.version))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("report {} has no version {}", r.id, r.version)))
+}
+
+/// Replaces the content of a draft, or starts a new version after a request for changes.
+pub async fn edit(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    report_id: Uuid,
+    content: ReportContent,
+) -> AppResult<ReportDetail> {
+    let txn = super::begin_write(db).await?;
+    let r = lock_report(&txn, report_id).await?;
+    let before = detail(&txn, &r).await?;
+    let (status, new) = rules::edit(parse("status", &r.status)?)?;
+    let content = rules::validate_content(content, &kpi_rules(&txn, r.engagement_id).await?)?;
+    let mut a: report::ActiveModel = r.clone().into();
+    if new {
+        new_version(&txn, &r, r.version + 1, &content, actor, now).await?;
+        a.version = Set(r.version + 1);
+    } else {
+        let version = current_version(&txn, &r).await?;
+        report_value::Entity::delete_many().filter(report_value::Column::VersionId.eq(version.id)).exec(&txn).await?;
+        report_signal::Entity::delete_many().filter(report_signal::Column::VersionId.eq(version.id)).exec(&txn).await?;
+        write_content(&txn, &r, version.id, &content).await?;
+        let mut v: report_version::ActiveModel = version.into();
+        v.narrative = Set(content.narrative.clone());
+        v.update(&txn).await?;
+    }
+    a.status = Set(status.to_string());
+    a.updated_at = Set(now);
+    let r = a.update(&txn).await?;
+    let after = detail(&txn, &r).await?;
+    let entry =
+        AuditEntry::new("report.edit", "report", r.id).engagement(r.engagement_id).before(&before).after(&after);
+    audit::record(&txn, now, actor, entry).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+pub async fn submit(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    report_id: Uuid,
+) -> AppResult<ReportDetail> {
+    let txn = super::begin_write(db).await?;
+    let r = lock_report(&txn, report_id).await?;
+    let e = lock(&txn, r.engagement_id).await?;
+    let period = schedule(&e)?.period_of(r.period_start).ok_or_else(|| {
+        AppError::conflict("period_start", "not_a_period", "the period is no longer part of the term")
+    })?;
+    let version = current_version(&txn, &r).await?;
+    let r = do_submit(&txn, r, version, &period, actor, now).await?;
+    let after = detail(&txn, &r).await?;
+    let entry = AuditEntry::new("report.submit", "report", r.id)
+        .engagement(r.engagement_id)
+        .after(&serde_json::json!({ "version": r.version, "late": r.late }));
+    audit::record(&txn, now, actor, entry).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+pub async fn review(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    report_id: Uuid,
+    decision: ReviewDecision,
+    comment: Option<String>,
+    value_comments: Vec<ValueComment>,
+) -> AppResult<ReportDetail> {
+    let comment =
+        text::optional("comment", comment.as_deref(), rules::COMMENT_MAX).map_err(|e| AppError::Invalid(vec![e]))?;
+    let txn = super::begin_write(db).await?;
+    let r = lock_report(&txn, report_id).await?;
+    let next = rules::review(parse("status", &r.status)?, decision)?;
+    let reported: Vec<Uuid> = report_value::Entity::find()
+        .filter(report_value::Column::VersionId.eq(current_version(&txn, &r).await?.id))
+        .all(&txn)
+        .await?
+        .iter()
+        .map(|v| v.kpi_id)
+        .collect();
+    let mut errors = crate::domain::Violations::new();
+    for (i, c) in value_comments.iter().enumerate() {
+        if !reported.contains(&c.kpi_id) {
+            errors.add(format!("value_comments[{i}].kpi_id"), "not_reported", "this report has no value for that KPI");
+        }
+        errors.check(text::required(&format!("value_comments[{i}].comment"), &c.comment, rules::COMMENT_MAX));
+    }
+    errors.finish(())?;
+    if decision == ReviewDecision::RequestChanges && comment.is_none() && value_comments.is_empty() {
+        return Err(AppError::invalid("comment", "required", "say what needs to change"));
+    }
+    report_review::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        report_id: Set(r.id),
+        version: Set(r.version),
+        decision: Set(decision.to_string()),
+        comment: Set(comment.unwrap_or_default()),
+        value_comments: Set(serde_json::to_value(&value_comments).map_err(anyhow::Error::from)?),
+        reviewer_id: Set(actor.id),
+        decided_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut a: report::ActiveModel = r.into();
+    a.status = Set(next.to_string());
+    a.updated_at = Set(now);
+    if next == ReportStatus::Accepted {
+        a.accepted_at = Set(Some(now));
+    }
+    let r = a.update(&txn).await?;
+    let after = detail(&txn, &r).await?;
+    let entry = AuditEntry::new(
+        if decision == ReviewDecision::Accept { "report.accept" } else { "report.request_changes" },
+        "report",
+        r.id,
+    )
+    .engagement(r.engagement_id)
+    .after(&serde_json::json!({ "version": r.version, "status": next }));
+    audit::record(&txn, now, actor, entry).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<report::Model> {
+    report::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
+}
+
+/// A report with all its versions and reviews, read in a fixed number of queries.
+pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<ReportDetail> {
+    let versions = report_version::Entity::find()
+        .filter(report_version::Column::ReportId.eq(r.id))
+        .order_by_desc(report_version::Column::Version)
+        .all(db)
+        .await?;
+    let values = report_value::Entity::find()
+        .filter(report_value::Column::ReportId.eq(r.id))
+        .order_by_asc(report_value::Column::Id)
+        .all(db)
+        .await?;
+    let signals = report_signal::Entity::find()
+        .filter(report_signal::Column::ReportId.eq(r.id))
+        .order_by_asc(report_signal::Column::Id)
+        .all(db)
+        .await?;
+    let reviews = report_review::Entity::find()
+        .filter(report_review::Column::ReportId.eq(r.id))
+        .order_by_asc(report_review::Column::DecidedAt)
+        .all(db)
+        .await?;
+    let mut version_views = Vec::with_capacity(versions.len());
+    for v in &versions {
+        let values = values
+            .iter()
+            .filter(|x| x.version_id == v.id)
+            .map(|x| {
+                Ok(ValueView {
+                    kpi_id: x.kpi_id,
+                    value: x.value,
+                    breakdown: serde_json::from_value(x.breakdown.clone())?,
+                    comment: x.comment.clone(),
+                    evidence_url: x.evidence_url.clone(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let signals = signals
+            .iter()
+            .filter(|s| s.version_id == v.id)
+            .map(|s| {
+                Ok(SignalView {
+                    category: parse("category", &s.category)?,
+                    severity: parse("severity", &s.severity)?,
+                    description: s.description.clone(),
+                    link: s.link.clone(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        version_views.push(VersionView {
+            version: v.version,
+            narrative: v.narrative.clone(),
+            created_at: v.created_at,
+            submitted_at: v.submitted_at,
+            late: v.late,
+            values,
+            signals,
+        });
+    }
+    let reviews = reviews
+        .iter()
+        .map(|x| {
+            Ok(ReviewView {
+                version: x.version,
+                decision: parse("decision", &x.decision)?,
+                comment: x.comment.clone(),
+                value_comments: serde_json::from_value(x.value_comments.clone())?,
+                reviewer_id: x.reviewer_id,
+                decided_at: x.decided_at,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(ReportDetail { report: ReportView::try_from(r)?, versions: version_views, reviews })
+}
+
+pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec<ReportView>> {
+    let rows = report::Entity::find()
+        .filter(report::Column::EngagementId.eq(engagement_id))
+        .order_by_asc(report::Column::PeriodStart)
+        .limit(10_000)
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(ReportView::try_from).collect::<anyhow::Result<_>>()?)
+}

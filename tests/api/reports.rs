@@ -1,0 +1,269 @@
+//! Vendor reports: versions, late submissions, review, idempotency, concurrency, bad input.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use veedor::domain::enums::Role;
+
+use crate::helpers::{Caller, TestApp, assert_problem, id_of, kpi_body, scope_body};
+
+struct World {
+    app: TestApp,
+    admin: Caller,
+    lead: Caller,
+    agency: Caller,
+    engagement: Uuid,
+    kpis: Vec<Uuid>,
+    period: String,
+}
+
+/// An active engagement that started today, with two KPIs (one allowing negatives).
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let vendor = app.vendor(&admin, "Marea Digital").await;
+    let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
+    let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor)).await;
+    let engagement = app.engagement(&lead, vendor, "internal", Some(lead.id)).await;
+    let base = format!("/api/v1/engagements/{engagement}");
+    app.post(&lead, &format!("{base}/scope"), scope_body()).await;
+    let mut kpis = Vec::new();
+    let mut reach = kpi_body("Alcance");
+    reach["unit"] = json!("count");
+    reach["channels"] = json!(["instagram", "tiktok"]);
+    let mut sentiment = kpi_body("Sentimiento neto");
+    sentiment["allow_negative"] = json!(true);
+    sentiment["channels"] = json!([]);
+    for body in [reach, sentiment] {
+        let (status, k) = app.post(&lead, &format!("{base}/kpis"), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{k}");
+        kpis.push(id_of(&k));
+    }
+    let (status, body) = app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, periods) = app.get(&agency, &format!("{base}/periods")).await;
+    let period = periods[0]["start_date"].as_str().unwrap().to_string();
+    World { app, admin, lead, agency, engagement, kpis, period }
+}
+
+fn report(w: &World, values: Value) -> Value {
+    json!({ "period_start": w.period, "narrative": "Buen mes", "values": values })
+}
+
+#[tokio::test]
+async fn a_report_from_draft_through_changes_to_acceptance() {
+    let w = world().await;
+    let app = &w.app;
+    let path = format!("/api/v1/engagements/{}/reports", w.engagement);
+    let first = json!([
+        { "kpi_id": w.kpis[0], "value": 480000, "breakdown": { "instagram": 300000, "tiktok": 180000 } },
+        { "kpi_id": w.kpis[1], "value": -3.5, "comment": "Quejas por envíos" },
+    ]);
+    let (status, created) = app.post(&w.agency, &path, report(&w, first)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!((created["status"].as_str(), created["version"].as_i64()), (Some("draft"), Some(1)));
+    let id = id_of(&created);
+
+    // Past the due date, a submission is accepted but marked late.
+    let (_, periods) = app.get(&w.agency, &format!("/api/v1/engagements/{}/periods", w.engagement)).await;
+    let due_at: chrono::DateTime<chrono::Utc> = periods[0]["due_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(due_at + chrono::Duration::minutes(1));
+    let (status, submitted) = app.post(&w.agency, &format!("/api/v1/reports/{id}/submit"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    assert_eq!((submitted["status"].as_str(), submitted["late"].as_bool()), (Some("submitted"), Some(true)));
+
+    let changes = json!({ "decision": "request_changes", "value_comments": [{ "kpi_id": w.kpis[0], "comment": "Falta TikTok orgánico" }] });
+    let (status, reviewed) = app.post(&w.lead, &format!("/api/v1/reports/{id}/review"), changes).await;
+    assert_eq!((status, reviewed["status"].as_str()), (StatusCode::OK, Some("changes_requested")), "{reviewed}");
+
+    // The correction is a new version; the first stays readable.
+    let second = json!({ "narrative": "Corregido", "values": [{ "kpi_id": w.kpis[0], "value": 510000 }] });
+    let (status, edited) = app.call(Some(&w.agency), Method::PUT, &format!("/api/v1/reports/{id}"), Some(second)).await;
+    assert_eq!(
+        (status, edited["version"].as_i64(), edited["status"].as_str()),
+        (StatusCode::OK, Some(2), Some("draft"))
+    );
+    app.post(&w.agency, &format!("/api/v1/reports/{id}/submit"), json!({})).await;
+    let (status, accepted) =
+        app.post(&w.lead, &format!("/api/v1/reports/{id}/review"), json!({ "decision": "accept" })).await;
+    assert_eq!((status, accepted["status"].as_str()), (StatusCode::OK, Some("accepted")));
+
+    let (_, detail) = app.get(&w.lead, &format!("/api/v1/reports/{id}")).await;
+    let versions = detail["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(
+        (versions[0]["version"].as_i64(), versions[0]["values"][0]["value"].as_f64()),
+        (Some(2), Some(510000.0))
+    );
+    assert_eq!(versions[1]["values"].as_array().unwrap().len(), 2, "version 1 unchanged");
+    assert_eq!(versions[1]["values"][0]["breakdown"]["tiktok"], 180000.0);
+    let decisions: Vec<&str> =
+        detail["reviews"].as_array().unwrap().iter().map(|r| r["decision"].as_str().unwrap()).collect();
+    assert_eq!(decisions, ["request_changes", "accept"]);
+    assert_eq!(detail["reviews"][0]["value_comments"][0]["comment"], "Falta TikTok orgánico");
+    // Accepted reports are final.
+    let (status, _) = app.call(Some(&w.agency), Method::PUT, &format!("/api/v1/reports/{id}"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, list) = app.get(&w.agency, &path).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, audit) = app.get(&w.admin, &format!("/api/v1/audit?object_type=report&object_id={id}")).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["report.accept", "report.submit", "report.edit", "report.request_changes", "report.submit", "report.create"]
+    );
+}
+
+#[tokio::test]
+async fn who_may_write_and_review() {
+    let w = world().await;
+    let app = &w.app;
+    let path = format!("/api/v1/engagements/{}/reports", w.engagement);
+    assert_eq!(app.post(&w.lead, &path, report(&w, json!([]))).await.0, StatusCode::FORBIDDEN, "the agency reports");
+    let (_, created) = app.post(&w.agency, &path, report(&w, json!([]))).await;
+    let id = id_of(&created);
+    app.post(&w.agency, &format!("/api/v1/reports/{id}/submit"), json!({})).await;
+    let accept = json!({ "decision": "accept" });
+    assert_eq!(
+        app.post(&w.agency, &format!("/api/v1/reports/{id}/review"), accept.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let other_vendor = app.vendor(&w.admin, "Otra Agencia").await;
+    let outsider = app.actor("pablo@otra.example", Role::Vendor, Some(other_vendor)).await;
+    assert_eq!(app.get(&outsider, &format!("/api/v1/reports/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.post(&outsider, &path, report(&w, json!([]))).await.0, StatusCode::NOT_FOUND);
+    let (status, body) =
+        app.post(&w.lead, &format!("/api/v1/reports/{id}/review"), json!({ "decision": "request_changes" })).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("comment")));
+}
+
+#[tokio::test]
+async fn bad_reports_are_refused_by_field_and_change_nothing() {
+    let w = world().await;
+    let app = &w.app;
+    let path = format!("/api/v1/engagements/{}/reports", w.engagement);
+    // Another engagement's KPI.
+    let other = app.engagement(&w.lead, app.vendor(&w.admin, "Otra").await, "internal", None).await;
+    let (_, foreign) = app.post(&w.lead, &format!("/api/v1/engagements/{other}/kpis"), kpi_body("Ajeno")).await;
+    let tomorrow_month = {
+        let (_, periods) = app.get(&w.agency, &format!("/api/v1/engagements/{}/periods", w.engagement)).await;
+        periods[1]["start_date"].as_str().unwrap().to_string()
+    };
+    let (r, s) = (w.kpis[0], w.kpis[1]);
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("unknown KPI", report(&w, json!([{ "kpi_id": Uuid::now_v7(), "value": 1 }])), 422, "values[0].kpi_id"),
+        ("foreign KPI", report(&w, json!([{ "kpi_id": id_of(&foreign), "value": 1 }])), 422, "values[0].kpi_id"),
+        ("text value", report(&w, json!([{ "kpi_id": r, "value": "mucho" }])), 422, "values[0].value"),
+        ("NaN as text", report(&w, json!([{ "kpi_id": r, "value": "NaN" }])), 422, "values[0].value"),
+        ("negative", report(&w, json!([{ "kpi_id": r, "value": -1 }])), 422, "values[0].value"),
+        (
+            "same KPI twice",
+            report(&w, json!([{ "kpi_id": s, "value": 1 }, { "kpi_id": s, "value": 2 }])),
+            422,
+            "values[1].kpi_id",
+        ),
+        (
+            "undeclared channel",
+            report(&w, json!([{ "kpi_id": r, "value": 1, "breakdown": { "youtube": 1 } }])),
+            422,
+            "values[0].breakdown.youtube",
+        ),
+        ("future period", json!({ "period_start": tomorrow_month, "values": [] }), 422, "period_start"),
+        ("not a period start", json!({ "period_start": "2020-01-01", "values": [] }), 422, "period_start"),
+        ("unknown field", json!({ "period_start": w.period, "mood": "great" }), 422, "mood"),
+        (
+            "bad evidence link",
+            report(&w, json!([{ "kpi_id": r, "value": 1, "evidence_url": "informe.pdf" }])),
+            422,
+            "values[0].evidence_url",
+        ),
+        (
+            "bad signal",
+            json!({ "period_start": w.period, "signals": [{ "category": "gossip", "severity": "high", "description": "x" }] }),
+            422,
+            "signals[0].category",
+        ),
+    ];
+    for (name, body, status, field) in cases {
+        let before = app.snapshot().await;
+        let response =
+            reqwest::Client::new().post(app.url(&path)).bearer_auth(&w.agency.token).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_problem(response, StatusCode::from_u16(status).unwrap(), field).await;
+        assert_eq!(app.snapshot().await, before, "{name}: the database changed");
+    }
+    assert_eq!(app.post(&w.agency, &path, report(&w, json!([]))).await.0, StatusCode::CREATED);
+    let before = app.snapshot().await;
+    let (status, body) = app.post(&w.agency, &path, report(&w, json!([]))).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (StatusCode::CONFLICT, Some("period_start")));
+    assert_eq!(app.snapshot().await, before);
+}
+
+async fn post_with_key(app: &TestApp, caller: &Caller, path: &str, key: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(&caller.token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_answer() {
+    let w = world().await;
+    let app = &w.app;
+    let path = format!("/api/v1/engagements/{}/reports", w.engagement);
+    let body = report(&w, json!([{ "kpi_id": w.kpis[1], "value": 2.5 }]));
+    let first = post_with_key(app, &w.agency, &path, "k-1", &body).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body: Value = first.json().await.unwrap();
+    let again = post_with_key(app, &w.agency, &path, "k-1", &body).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first_body);
+    let (_, list) = app.get(&w.agency, &path).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "stored once");
+
+    let before = app.snapshot().await;
+    let mut changed = body.clone();
+    changed["narrative"] = json!("Otro texto");
+    assert_problem(
+        post_with_key(app, &w.agency, &path, "k-1", &changed).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Idempotency-Key",
+    )
+    .await;
+    assert_eq!(app.snapshot().await, before);
+
+    // Submission too: the retry answers the same, and the report is submitted once.
+    let id = id_of(&first_body);
+    let submit = format!("/api/v1/reports/{id}/submit");
+    let a = post_with_key(app, &w.agency, &submit, "s-1", &json!({})).await;
+    let b = post_with_key(app, &w.agency, &submit, "s-1", &json!({})).await;
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let c = post_with_key(app, &w.agency, &submit, "s-2", &json!({})).await;
+    assert_eq!(c.status(), StatusCode::CONFLICT, "a new key is a new submission, refused once submitted");
+}
+
+#[tokio::test]
+async fn concurrent_reports_for_one_period_create_one() {
+    let w = world().await;
+    let app = &w.app;
+    let path = format!("/api/v1/engagements/{}/reports", w.engagement);
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let request = reqwest::Client::new()
+            .post(app.url(&path))
+            .bearer_auth(&w.agency.token)
+            .json(&json!({ "period_start": w.period, "narrative": format!("intento {i}") }));
+        attempts.spawn(async move { request.send().await.unwrap().status() });
+    }
+    let statuses = attempts.join_all().await;
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let conflicts = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((created, conflicts), (1, 5), "{statuses:?}");
+    let (_, list) = app.get(&w.lead, &path).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
