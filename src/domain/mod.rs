@@ -6,6 +6,7 @@ pub mod engagement;
 pub mod enums;
 pub mod evaluation;
 pub mod governance;
+pub mod import;
 pub mod kpi;
 pub mod money;
 pub mod period;
