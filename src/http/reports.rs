@@ -4,8 +4,8 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode},
+    extract::{DefaultBodyLimit, Multipart, State, multipart::MultipartRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use chrono::NaiveDate;
@@ -23,6 +23,7 @@ use crate::{
     auth::Principal,
     domain::{
         confidentiality::Visibility,
+        import::{self as import_rules, ImportLimits},
         report::{ReportContent, ReviewDecision, SignalInput, ValueInput},
     },
     error::{AppError, AppResult, Problem},
@@ -34,11 +35,17 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
+    // Uploads may exceed the default body limit; the import itself enforces its own limit.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(import))
+        .layer(DefaultBodyLimit::max(ImportLimits::default().max_upload_bytes + 64 * 1024));
     OpenApiRouter::new()
         .routes(routes!(list, create))
+        .routes(routes!(template))
         .routes(routes!(get, edit))
         .routes(routes!(submit))
         .routes(routes!(review))
+        .merge(uploads)
 }
 
 /// Loads a report's engagement and checks the caller may do `action` on the report.
@@ -231,4 +238,104 @@ async fn review(
         reports::review(&state.db, now, &principal.actor(), id, body.decision, body.comment, body.value_comments)
             .await?,
     ))
+}
+
+/// A CSV template for the engagement's KPIs (UTF-8 with BOM, `;`-separated, as Spanish
+/// Excel opens it), to fill in and upload to `/reports/import`.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/reports/template", tag = "reports",
+    responses(
+        (status = 200, description = "The template", content_type = "text/csv", body = String),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn template(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    policy::report::authorize(&principal.viewer(), Action::Read, seen)?;
+    let csv = import_rules::template_csv(&reports::kpi_refs(&state.db, e.id).await?);
+    let mut response = csv.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"veedor-report-template.csv\""),
+    );
+    Ok(response)
+}
+
+/// The multipart form of an import.
+#[derive(Debug, ToSchema)]
+#[expect(dead_code, reason = "describes the multipart form for the OpenAPI document")]
+pub struct ImportForm {
+    /// A `.csv` or `.xlsx` file with the columns of the template.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// First day of the period the figures are for.
+    period_start: NaiveDate,
+    /// `true` to submit the report after importing.
+    submit: Option<bool>,
+}
+
+/// Import a period's figures from a CSV or XLSX file (multipart: `file`, `period_start`,
+/// optional `submit`). All or nothing: a file with one bad row is refused with every error
+/// by row and column. Creates the period's report, or replaces the values of its draft.
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/reports/import", tag = "reports",
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = ReportDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file or some rows are invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn import(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    form: Result<Multipart, MultipartRejection>,
+) -> AppResult<Response> {
+    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    policy::report::authorize(&principal.viewer(), Action::Write, seen)?;
+    let mut form = form.map_err(|r| {
+        AppError::UnsupportedMediaType(format!("send the file as multipart/form-data: {}", r.body_text()))
+    })?;
+    let malformed = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::invalid("file", "malformed_form", e.body_text()),
+    };
+    let (mut file, mut period_start, mut submit) = (None, None, false);
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("").to_string();
+                file = Some((name, field.bytes().await.map_err(malformed)?));
+            }
+            "period_start" => {
+                let text = field.text().await.map_err(malformed)?;
+                period_start = Some(text.trim().parse::<NaiveDate>().map_err(|_| {
+                    AppError::invalid("period_start", "invalid_date", "must be a date such as 2027-03-01")
+                })?);
+            }
+            "submit" => submit = field.text().await.map_err(malformed)?.trim() == "true",
+            other => return Err(AppError::invalid(other, "unknown_field", "this form has no such field")),
+        }
+    }
+    let (name, bytes) = file.ok_or_else(|| AppError::invalid("file", "required", "attach a .csv or .xlsx file"))?;
+    let period_start = period_start.ok_or_else(|| AppError::invalid("period_start", "required", "name the period"))?;
+    let limits = ImportLimits::default();
+    if bytes.len() > limits.max_upload_bytes {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let kpis = reports::kpi_refs(&state.db, e.id).await?;
+    let values = import_rules::parse(&name, &bytes, &kpis, &limits).map_err(|err| AppError::from(err.violations()))?;
+    let detail =
+        reports::import(&state.db, state.clock.now(), &principal.actor(), e.id, period_start, values, submit).await?;
+    Ok((StatusCode::CREATED, Json(detail)).into_response())
 }

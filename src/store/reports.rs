@@ -20,9 +20,10 @@ use super::{
 use crate::{
     domain::{
         enums::{Channel, EngagementStatus},
+        import::{ImportedValue, KpiRef},
         report::{
             self as rules, KpiRules, ReportContent, ReportStatus, ReportTransitionError, ReviewDecision, Severity,
-            SignalCategory,
+            SignalCategory, SignalInput, ValueInput,
         },
         text,
     },
@@ -523,4 +524,104 @@ pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec
         .all(db)
         .await?;
     Ok(rows.iter().map(ReportView::try_from).collect::<anyhow::Result<_>>()?)
+}
+
+/// The KPIs of an engagement as the import reads them (name, id, channels).
+pub async fn kpi_refs<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<KpiRef>> {
+    let rows = kpi::Entity::find()
+        .filter(kpi::Column::EngagementId.eq(engagement_id))
+        .order_by_asc(kpi::Column::Id)
+        .all(db)
+        .await?;
+    rows.iter()
+        .map(|k| {
+            Ok(KpiRef {
+                id: k.id,
+                name: k.name.clone(),
+                channels: serde_json::from_value(k.channels.clone()).map_err(anyhow::Error::from)?,
+            })
+        })
+        .collect()
+}
+
+/// Puts imported figures into the period's report: a new report, or the current draft (a
+/// new version after a request for changes), keeping its narrative and signals. Errors
+/// about a value name the file row it came from.
+pub async fn import(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    engagement_id: Uuid,
+    period_start: NaiveDate,
+    imported: Vec<ImportedValue>,
+    submit_after: bool,
+) -> AppResult<ReportDetail> {
+    let rows: Vec<usize> = imported.iter().map(|v| v.row).collect();
+    let values = imported
+        .into_iter()
+        .map(|v| ValueInput {
+            kpi_id: v.kpi_id,
+            value: v.value,
+            breakdown: v.breakdown,
+            comment: v.comment,
+            evidence_url: v.evidence_url,
+        })
+        .collect();
+    let existing = report::Entity::find()
+        .filter(report::Column::EngagementId.eq(engagement_id))
+        .filter(report::Column::PeriodStart.eq(period_start))
+        .one(db)
+        .await?;
+    let result = match existing {
+        None => {
+            create(
+                db,
+                now,
+                actor,
+                engagement_id,
+                period_start,
+                ReportContent { narrative: String::new(), values, signals: vec![] },
+                submit_after,
+            )
+            .await
+        }
+        Some(r) => {
+            let current = detail(db, &r).await?.versions.into_iter().next();
+            let (narrative, signals) = current
+                .map(|v| {
+                    let signals = v
+                        .signals
+                        .into_iter()
+                        .map(|s| SignalInput {
+                            category: s.category,
+                            severity: s.severity,
+                            description: s.description,
+                            link: s.link,
+                        })
+                        .collect();
+                    (v.narrative, signals)
+                })
+                .unwrap_or_default();
+            let edited = edit(db, now, actor, r.id, ReportContent { narrative, values, signals }).await;
+            match edited {
+                Ok(_) if submit_after => submit(db, now, actor, r.id).await,
+                other => other,
+            }
+        }
+    };
+    result.map_err(|err| match err {
+        AppError::Invalid(errors) => AppError::Invalid(errors.into_iter().map(|e| rename_to_row(e, &rows)).collect()),
+        other => other,
+    })
+}
+
+/// `values[i].value` → `rows[N].value`, where N is the file row of the i-th value.
+fn rename_to_row(mut e: crate::domain::FieldError, rows: &[usize]) -> crate::domain::FieldError {
+    if let Some(rest) = e.field.strip_prefix("values[")
+        && let Some((index, tail)) = rest.split_once(']')
+        && let Some(row) = index.parse::<usize>().ok().and_then(|i| rows.get(i))
+    {
+        e.field = format!("rows[{row}]{tail}");
+    }
+    e
 }

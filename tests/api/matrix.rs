@@ -93,6 +93,8 @@ fn matrix() -> Vec<Row> {
         row(M::DELETE, "/api/v1/engagements/{id}/kpis/{kpi_id}", MANAGE_DELETE),
         row(M::GET, "/api/v1/engagements/{id}/reports", READ),
         row(M::POST, "/api/v1/engagements/{id}/reports", WRITE_REPORT_CREATE),
+        row(M::GET, "/api/v1/engagements/{id}/reports/template", READ),
+        row(M::POST, "/api/v1/engagements/{id}/reports/import", WRITE_REPORT_CREATE),
         row(M::GET, "/api/v1/reports/{id}", READ),
         row(M::PUT, "/api/v1/reports/{id}", WRITE_REPORT),
         row(M::POST, "/api/v1/reports/{id}/submit", WRITE_REPORT),
@@ -226,13 +228,33 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("POST", "/api/v1/engagements/{id}/team") => Some(json!({ "user_id": f.spare, "team_role": "member" })),
         ("POST", "/api/v1/engagements/{id}/kpis") => Some(kpi_body("Nuevo")),
         ("PUT", "/api/v1/engagements/{id}/kpis/{kpi_id}") => Some(kpi_body("Base revisada")),
-        ("POST", "/api/v1/engagements/{id}/reports") => Some(json!({ "period_start": period_start })),
+        ("POST", "/api/v1/engagements/{id}/reports" | "/api/v1/engagements/{id}/reports/import") => {
+            Some(json!({ "period_start": period_start }))
+        }
         ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
         ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
         ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
         _ => None,
     };
     (path, body)
+}
+
+/// Sends a cell's request: JSON, or for the import a multipart form with a one-row file.
+async fn send(f: &Fixture, caller: Option<&Caller>, row: &Row, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new().request(row.method.clone(), f.app.url(path));
+    if let Some(c) = caller {
+        req = req.bearer_auth(&c.token);
+    }
+    req = match body {
+        Some(b) if row.path.ends_with("/reports/import") => {
+            let file = reqwest::multipart::Part::bytes(b"kpi;value\nBase;1\n".to_vec()).file_name("cifras.csv");
+            let period = b["period_start"].as_str().unwrap_or_default().to_string();
+            req.multipart(reqwest::multipart::Form::new().text("period_start", period).part("file", file))
+        }
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    read(req.send().await.unwrap()).await
 }
 
 async fn check_role(who: Who) {
@@ -243,7 +265,7 @@ async fn check_role(who: Who) {
     for row in matrix() {
         for own in [true, false] {
             let (path, body) = request(&f, &row, who, caller, own).await;
-            let (status, answer) = f.app.call(Some(caller), row.method.clone(), &path, body).await;
+            let (status, answer) = send(&f, Some(caller), &row, &path, body).await;
             let expected = if own { row.expect[index].0 } else { row.expect[index].1 };
             if status.as_u16() != expected {
                 let side = if own { "own" } else { "foreign" };
@@ -284,11 +306,7 @@ async fn matrix_anonymous() {
     for row in matrix() {
         for own in [true, false] {
             let (path, body) = request(&f, &row, Who::Admin, admin, own).await;
-            let mut req = reqwest::Client::new().request(row.method.clone(), f.app.url(&path));
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let (status, answer) = read(req.send().await.unwrap()).await;
+            let (status, answer) = send(&f, None, &row, &path, body).await;
             assert_eq!(
                 status,
                 StatusCode::from_u16(row.anonymous).unwrap(),

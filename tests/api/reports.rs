@@ -267,3 +267,112 @@ async fn concurrent_reports_for_one_period_create_one() {
     let (_, list) = app.get(&w.lead, &path).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+async fn upload(w: &World, caller: &Caller, name: &str, bytes: Vec<u8>, period: &str) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("period_start", period.to_string())
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    reqwest::Client::new()
+        .post(w.app.url(&format!("/api/v1/engagements/{}/reports/import", w.engagement)))
+        .bearer_auth(&caller.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn figures_import_from_the_template_as_spanish_excel_writes_it() {
+    let w = world().await;
+    let app = &w.app;
+    let template = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/engagements/{}/reports/template", w.engagement)))
+        .bearer_auth(&w.agency.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(template.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = template.text().await.unwrap();
+    assert!(text.starts_with('\u{feff}'), "a BOM, so Excel reads UTF-8");
+    assert!(text.contains("Alcance") && text.contains("Sentimiento neto") && text.contains("instagram"), "{text}");
+
+    // Filled in by Spanish Excel: Windows-1252, `;`, decimal commas and thousands dots.
+    let mut file = b"kpi;value;comment;evidence_url;instagram;tiktok\r\n".to_vec();
+    file.extend_from_slice(b"Alcance;480.000;Campa\xf1a de oto\xf1o;;300.000;180.000\r\n");
+    file.extend_from_slice(b"Sentimiento neto;-3,5;Quejas por env\xedos;;;\r\n");
+    let response = upload(&w, &w.agency, "cifras.csv", file, &w.period).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let detail: Value = response.json().await.unwrap();
+    let values = &detail["versions"][0]["values"];
+    assert_eq!(values[0]["value"], 480000.0);
+    assert_eq!(values[0]["breakdown"]["tiktok"], 180000.0);
+    assert_eq!(values[0]["comment"], "Campaña de otoño");
+    assert_eq!(values[1]["value"], -3.5);
+
+    // Importing again replaces the draft's figures.
+    let again = upload(&w, &w.agency, "cifras.csv", b"kpi;value\nAlcance;500.000\n".to_vec(), &w.period).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let (_, list) = app.get(&w.agency, &format!("/api/v1/engagements/{}/reports", w.engagement)).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_file_with_bad_rows_is_refused_whole() {
+    let w = world().await;
+    let app = &w.app;
+    let before = app.snapshot().await;
+    let file = b"kpi;value;evidence_url\nAlcance;mucho;\nDesconocido;1;\nSentimiento neto;2;informe.pdf\n".to_vec();
+    let response = upload(&w, &w.agency, "cifras.csv", file, &w.period).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "rows[2].value").await;
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["rows[2].value", "rows[3].kpi", "rows[4].evidence_url"]);
+    // A negative value for a KPI that forbids it is named by its row too.
+    let response =
+        upload(&w, &w.agency, "cifras.csv", b"kpi;value\nSentimiento neto;1\nAlcance;-5\n".to_vec(), &w.period).await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "rows[3].value").await;
+    // An XLSX named .csv, and an empty file.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    workbook.add_worksheet().write(0, 0, "kpi").unwrap();
+    let xlsx = workbook.save_to_buffer().unwrap();
+    assert_problem(
+        upload(&w, &w.agency, "cifras.csv", xlsx, &w.period).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "file",
+    )
+    .await;
+    assert_problem(
+        upload(&w, &w.agency, "cifras.csv", vec![], &w.period).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "file",
+    )
+    .await;
+    let huge = vec![b'1'; 6 << 20];
+    let response = upload(&w, &w.agency, "cifras.csv", huge, &w.period).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.snapshot().await, before, "nothing was stored");
+    // Only the agency imports.
+    let response = upload(&w, &w.lead, "cifras.csv", b"kpi;value\nAlcance;1\n".to_vec(), &w.period).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn figures_import_from_a_workbook() {
+    let w = world().await;
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, header) in ["kpi", "valor", "instagram", "tiktok"].iter().enumerate() {
+        sheet.write(0, col as u16, *header).unwrap();
+    }
+    sheet.write(1, 0, "Alcance").unwrap();
+    sheet.write(1, 1, 480000.0).unwrap();
+    sheet.write(1, 2, 300000.0).unwrap();
+    sheet.write(1, 3, 180000.0).unwrap();
+    sheet.write(2, 0, w.kpis[1].to_string()).unwrap();
+    sheet.write(2, 1, -1.25).unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    let response = upload(&w, &w.agency, "cifras.xlsx", bytes, &w.period).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let detail: Value = response.json().await.unwrap();
+    assert_eq!(detail["versions"][0]["values"][1]["value"], -1.25);
+}
