@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod docs;
 pub mod engagements;
 pub mod extract;
@@ -83,6 +84,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(kpis::router())
         .merge(periods::router())
         .merge(reports::router())
+        .merge(dashboard::router())
         .merge(audit::router())
 }
 

@@ -2,6 +2,7 @@
 //! transaction that applies the domain rules, writes the change and appends its audit entry.
 
 pub mod audit;
+pub mod dashboard;
 pub mod engagements;
 pub mod entity;
 pub mod idempotency;

@@ -86,6 +86,7 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/engagements/{id}/team", MANAGE_CREATE),
         row(M::DELETE, "/api/v1/engagements/{id}/team/{user_id}", MANAGE_DELETE),
         row(M::GET, "/api/v1/engagements/{id}/periods", READ),
+        row(M::GET, "/api/v1/engagements/{id}/dashboard", READ),
         row(M::GET, "/api/v1/engagements/{id}/kpis", READ),
         row(M::POST, "/api/v1/engagements/{id}/kpis", MANAGE_CREATE),
         row(M::GET, "/api/v1/engagements/{id}/kpis/{kpi_id}", READ),

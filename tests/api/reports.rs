@@ -376,3 +376,79 @@ async fn figures_import_from_a_workbook() {
     let detail: Value = response.json().await.unwrap();
     assert_eq!(detail["versions"][0]["values"][1]["value"], -1.25);
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
+    let app = TestApp::spawn().await;
+    app.clock.set("2026-01-10T10:00:00Z".parse().unwrap());
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let vendor = app.vendor(&admin, "Marea Digital").await;
+    let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
+    let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor)).await;
+    let mut body = crate::helpers::engagement_body(vendor, "internal", Some(lead.id));
+    body["start_date"] = json!("2026-01-01");
+    body["end_date"] = json!("2026-12-31");
+    let (_, e) = app.post(&lead, "/api/v1/engagements", body).await;
+    let base = format!("/api/v1/engagements/{}", id_of(&e));
+    app.post(&lead, &format!("{base}/scope"), scope_body()).await;
+    let (_, kpi) = app.post(&lead, &format!("{base}/kpis"), kpi_body("Tasa de engagement")).await;
+    let kpi = id_of(&kpi);
+    assert_eq!(
+        app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await.0,
+        StatusCode::OK
+    );
+
+    // January on time, February late, March never, April on time with a signal.
+    let submissions = [
+        ("2026-01-01", "2026-02-03T10:00:00Z", 3.2, json!([])),
+        ("2026-02-01", "2026-03-10T10:00:00Z", 2.4, json!([])),
+        (
+            "2026-04-01",
+            "2026-04-20T10:00:00Z",
+            2.0,
+            json!([{ "category": "criticism", "severity": "high", "description": "Quejas por envíos" }]),
+        ),
+    ];
+    for (period, at, value, signals) in submissions {
+        app.clock.set(at.parse().unwrap());
+        let report = json!({ "period_start": period, "values": [{ "kpi_id": kpi, "value": value }], "signals": signals, "submit": true });
+        let (status, body) = app.post(&agency, &format!("{base}/reports"), report).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // A draft is not shown to the company.
+    app.post(
+        &agency,
+        &format!("{base}/reports"),
+        json!({ "period_start": "2026-03-01", "values": [{ "kpi_id": kpi, "value": 9.9 }] }),
+    )
+    .await;
+
+    let (status, dash) = app.get(&lead, &format!("{base}/dashboard")).await;
+    assert_eq!(status, StatusCode::OK, "{dash}");
+    let series = &dash["kpis"][0];
+    let statuses: Vec<&str> =
+        series["series"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["green", "amber", "grey", "red"]);
+    assert_eq!(series["series"][2]["value"], Value::Null, "the March draft is not counted");
+    assert_eq!((series["latest_status"].as_str(), series["trend"].as_str()), (Some("red"), Some("worsening")));
+    assert!((series["aggregate"].as_f64().unwrap() - (3.2 + 2.4 + 2.0) / 3.0).abs() < 1e-9);
+    let flags: Vec<(bool, bool)> = dash["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["late"].as_bool().unwrap(), p["missing"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(flags, [(false, false), (true, false), (false, true), (false, false)]);
+    assert_eq!(dash["health"]["overall"], "red");
+    assert_eq!(dash["signals"][0]["category"], "criticism");
+
+    let (_, range) = app.get(&agency, &format!("{base}/dashboard?from=2026-02-01&to=2026-03-31")).await;
+    assert_eq!(range["kpis"][0]["series"].as_array().unwrap().len(), 2);
+    let r = reqwest::Client::new()
+        .get(app.url(&format!("{base}/dashboard?from=2026-03-01&to=2026-02-01")))
+        .bearer_auth(&lead.token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "to").await;
+}

@@ -1,0 +1,55 @@
+//! The engagement dashboard ("cuadro de mando").
+
+use axum::{Json, extract::State};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiPath, ApiQuery};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    error::{AppError, AppResult, Problem},
+    policy::engagement::Action,
+    store::{dashboard, engagements},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Range {
+    /// First day of the range (default: the start of the term).
+    pub from: Option<NaiveDate>,
+    /// Last day of the range (default: the end of the term).
+    pub to: Option<NaiveDate>,
+}
+
+/// Per KPI the series of values and statuses over a date range, the latest status and
+/// trend; late and missing periods; signals; the engagement's health.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/dashboard", tag = "engagements", params(Range),
+    responses(
+        (status = 200, body = dashboard::Dashboard),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(range): ApiQuery<Range>,
+) -> AppResult<Json<dashboard::Dashboard>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
+    let (from, to) = (range.from.unwrap_or(e.start_date), range.to.unwrap_or(e.end_date));
+    if to < from {
+        return Err(AppError::invalid("to", "before_from", "must not be before from"));
+    }
+    Ok(Json(dashboard::build(&state.db, &e, from, to, state.clock.now()).await?))
+}

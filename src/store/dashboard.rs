@@ -1,0 +1,220 @@
+//! The dashboard of an engagement: per KPI the series of reported values and their status
+//! over a date range, the latest status and trend; late and missing periods; signals. Read
+//! set-wise (a fixed number of queries, whatever the number of periods and KPIs) and judged
+//! by the pure rules of `domain::evaluation`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    engagements::schedule,
+    entity::{engagement, kpi, report, report_signal, report_value, report_version},
+};
+use crate::{
+    domain::{
+        enums::{Aggregation, KpiDirection, KpiUnit},
+        evaluation::{self, Health, Status, Thresholds, Trend},
+        report::{ReportStatus, Severity, SignalCategory},
+    },
+    error::AppResult,
+    views::parse,
+};
+
+/// Earlier reported values a trend compares the latest one with.
+const TREND_WINDOW: usize = 3;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Point {
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// The value of the latest submitted version of the period's report, if any.
+    pub value: Option<f64>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KpiSeries {
+    pub kpi_id: Uuid,
+    pub name: String,
+    pub objective: String,
+    pub unit: KpiUnit,
+    pub direction: KpiDirection,
+    pub target: f64,
+    pub target_upper: Option<f64>,
+    pub aggregation: Aggregation,
+    pub series: Vec<Point>,
+    /// Status of the most recent period in the range (grey when it has no value).
+    pub latest_status: Status,
+    pub trend: Trend,
+    /// The values of the range combined by the KPI's aggregation.
+    pub aggregate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeriodState {
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    pub report_id: Option<Uuid>,
+    pub report_status: Option<ReportStatus>,
+    /// Submitted after its due date.
+    pub late: bool,
+    /// Due, and nothing submitted.
+    pub missing: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignalItem {
+    pub report_id: Uuid,
+    pub period_start: NaiveDate,
+    pub category: SignalCategory,
+    pub severity: Severity,
+    pub description: String,
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub engagement_id: Uuid,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub health: Health,
+    pub kpis: Vec<KpiSeries>,
+    pub periods: Vec<PeriodState>,
+    /// Signals of the submitted reports in the range, most severe first.
+    pub signals: Vec<SignalItem>,
+}
+
+/// Builds the dashboard of the started periods that overlap `from..=to`.
+pub async fn build<C: ConnectionTrait>(
+    db: &C,
+    e: &engagement::Model,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<Dashboard> {
+    let periods: Vec<_> = schedule(e)?
+        .periods()
+        .into_iter()
+        .filter(|p| p.has_started(now) && p.end_date >= from && p.start_date <= to)
+        .collect();
+    let kpis =
+        kpi::Entity::find().filter(kpi::Column::EngagementId.eq(e.id)).order_by_asc(kpi::Column::Id).all(db).await?;
+    let reports = report::Entity::find()
+        .filter(report::Column::EngagementId.eq(e.id))
+        .filter(report::Column::PeriodStart.is_in(periods.iter().map(|p| p.start_date)))
+        .all(db)
+        .await?;
+    // The latest submitted version of each report is what the company sees.
+    let versions = report_version::Entity::find()
+        .filter(report_version::Column::ReportId.is_in(reports.iter().map(|r| r.id)))
+        .filter(report_version::Column::SubmittedAt.is_not_null())
+        .all(db)
+        .await?;
+    let mut latest: HashMap<Uuid, &report_version::Model> = HashMap::new();
+    for v in &versions {
+        latest
+            .entry(v.report_id)
+            .and_modify(|cur| {
+                if v.version > cur.version {
+                    *cur = v
+                }
+            })
+            .or_insert(v);
+    }
+    let version_ids: Vec<Uuid> = latest.values().map(|v| v.id).collect();
+    let values =
+        report_value::Entity::find().filter(report_value::Column::VersionId.is_in(version_ids.clone())).all(db).await?;
+    let signals =
+        report_signal::Entity::find().filter(report_signal::Column::VersionId.is_in(version_ids)).all(db).await?;
+
+    let by_period: HashMap<NaiveDate, &report::Model> = reports.iter().map(|r| (r.period_start, r)).collect();
+    let value_of: HashMap<(Uuid, NaiveDate), f64> =
+        values.iter().map(|v| ((v.kpi_id, v.period_start), v.value)).collect();
+
+    let mut kpi_series = Vec::with_capacity(kpis.len());
+    for k in &kpis {
+        let thresholds = Thresholds {
+            direction: parse("direction", &k.direction)?,
+            target: k.target,
+            target_upper: k.target_upper,
+            warning: k.warning_threshold,
+            critical: k.critical_threshold,
+        };
+        let series: Vec<Point> = periods
+            .iter()
+            .map(|p| {
+                let value = value_of.get(&(k.id, p.start_date)).copied();
+                Point {
+                    period_start: p.start_date,
+                    period_end: p.end_date,
+                    value,
+                    status: evaluation::status(&thresholds, value),
+                }
+            })
+            .collect();
+        let values: Vec<Option<f64>> = series.iter().map(|p| p.value).collect();
+        let aggregation: Aggregation = parse("aggregation", &k.aggregation)?;
+        kpi_series.push(KpiSeries {
+            kpi_id: k.id,
+            name: k.name.clone(),
+            objective: k.objective.clone(),
+            unit: parse("unit", &k.unit)?,
+            direction: thresholds.direction,
+            target: k.target,
+            target_upper: k.target_upper,
+            aggregation,
+            latest_status: series.last().map_or(Status::Grey, |p| p.status),
+            trend: evaluation::trend(&thresholds, &values, TREND_WINDOW),
+            aggregate: evaluation::aggregate(aggregation, &values),
+            series,
+        });
+    }
+    let period_states = periods
+        .iter()
+        .map(|p| {
+            let r = by_period.get(&p.start_date);
+            let submitted = r.is_some_and(|r| latest.contains_key(&r.id));
+            Ok(PeriodState {
+                period_start: p.start_date,
+                period_end: p.end_date,
+                due_at: p.due_at,
+                report_id: r.map(|r| r.id),
+                report_status: r.map(|r| parse("status", &r.status)).transpose()?,
+                late: r.is_some_and(|r| r.late),
+                missing: !submitted && p.is_late(now),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let period_of_report: HashMap<Uuid, NaiveDate> = reports.iter().map(|r| (r.id, r.period_start)).collect();
+    let mut signal_items = signals
+        .iter()
+        .filter_map(|s| period_of_report.get(&s.report_id).map(|p| (s, *p)))
+        .map(|(s, period_start)| {
+            Ok(SignalItem {
+                report_id: s.report_id,
+                period_start,
+                category: parse("category", &s.category)?,
+                severity: parse("severity", &s.severity)?,
+                description: s.description.clone(),
+                link: s.link.clone(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    signal_items.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.period_start.cmp(&a.period_start)));
+    let statuses: Vec<Status> = kpi_series.iter().map(|k| k.latest_status).collect();
+    Ok(Dashboard {
+        engagement_id: e.id,
+        from,
+        to,
+        health: evaluation::health(&statuses),
+        kpis: kpi_series,
+        periods: period_states,
+        signals: signal_items,
+    })
+}
