@@ -17,7 +17,21 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get))
+    OpenApiRouter::new().routes(routes!(get)).routes(routes!(portfolio))
+}
+
+/// Every engagement the caller may see, with its health over the whole term, late and
+/// missing periods and signals.
+#[utoipa::path(
+    get, path = "/api/v1/portfolio", tag = "engagements",
+    responses((status = 200, body = Vec<dashboard::PortfolioItem>))
+)]
+async fn portfolio(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<Json<Vec<dashboard::PortfolioItem>>> {
+    let engagements = engagements::visible(&state.db, &principal.viewer()).await?;
+    Ok(Json(dashboard::portfolio(&state.db, &engagements, state.clock.now()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     domain::{
-        enums::{Aggregation, KpiDirection, KpiUnit},
+        enums::{Aggregation, EngagementStatus, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds, Trend},
         report::{ReportStatus, Severity, SignalCategory},
     },
@@ -90,10 +90,87 @@ pub struct Dashboard {
     pub signals: Vec<SignalItem>,
 }
 
+/// The stored rows behind the dashboards of one or more engagements, read set-wise.
+#[derive(Default)]
+struct Rows {
+    kpis: Vec<kpi::Model>,
+    reports: Vec<report::Model>,
+    /// Submitted versions only: drafts are not shown to the company.
+    versions: Vec<report_version::Model>,
+    values: Vec<report_value::Model>,
+    signals: Vec<report_signal::Model>,
+}
+
+impl Rows {
+    async fn load<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<Self> {
+        let ids = || engagements.iter().copied();
+        let reports_of_these = Query::select()
+            .column(report::Column::Id)
+            .from(report::Entity)
+            .and_where(report::Column::EngagementId.is_in(ids()))
+            .to_owned();
+        Ok(Self {
+            kpis: kpi::Entity::find()
+                .filter(kpi::Column::EngagementId.is_in(ids()))
+                .order_by_asc(kpi::Column::Id)
+                .all(db)
+                .await?,
+            reports: report::Entity::find().filter(report::Column::EngagementId.is_in(ids())).all(db).await?,
+            versions: report_version::Entity::find()
+                .filter(report_version::Column::ReportId.in_subquery(reports_of_these))
+                .filter(report_version::Column::SubmittedAt.is_not_null())
+                .all(db)
+                .await?,
+            values: report_value::Entity::find()
+                .filter(report_value::Column::EngagementId.is_in(ids()))
+                .all(db)
+                .await?,
+            signals: report_signal::Entity::find()
+                .filter(report_signal::Column::EngagementId.is_in(ids()))
+                .all(db)
+                .await?,
+        })
+    }
+
+    /// The rows of each engagement.
+    fn split(self) -> HashMap<Uuid, Rows> {
+        let mut by: HashMap<Uuid, Rows> = HashMap::new();
+        let engagement_of: HashMap<Uuid, Uuid> = self.reports.iter().map(|r| (r.id, r.engagement_id)).collect();
+        for k in self.kpis {
+            by.entry(k.engagement_id).or_default().kpis.push(k);
+        }
+        for v in self.versions {
+            if let Some(e) = engagement_of.get(&v.report_id) {
+                by.entry(*e).or_default().versions.push(v);
+            }
+        }
+        for r in self.reports {
+            by.entry(r.engagement_id).or_default().reports.push(r);
+        }
+        for v in self.values {
+            by.entry(v.engagement_id).or_default().values.push(v);
+        }
+        for s in self.signals {
+            by.entry(s.engagement_id).or_default().signals.push(s);
+        }
+        by
+    }
+}
+
 /// Builds the dashboard of the started periods that overlap `from..=to`.
 pub async fn build<C: ConnectionTrait>(
     db: &C,
     e: &engagement::Model,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<Dashboard> {
+    assemble(e, &Rows::load(db, &[e.id]).await?, from, to, now)
+}
+
+fn assemble(
+    e: &engagement::Model,
+    rows: &Rows,
     from: NaiveDate,
     to: NaiveDate,
     now: DateTime<Utc>,
@@ -103,21 +180,12 @@ pub async fn build<C: ConnectionTrait>(
         .into_iter()
         .filter(|p| p.has_started(now) && p.end_date >= from && p.start_date <= to)
         .collect();
-    let kpis =
-        kpi::Entity::find().filter(kpi::Column::EngagementId.eq(e.id)).order_by_asc(kpi::Column::Id).all(db).await?;
-    let reports = report::Entity::find()
-        .filter(report::Column::EngagementId.eq(e.id))
-        .filter(report::Column::PeriodStart.is_in(periods.iter().map(|p| p.start_date)))
-        .all(db)
-        .await?;
+    let in_range: std::collections::HashSet<NaiveDate> = periods.iter().map(|p| p.start_date).collect();
+    let kpis = &rows.kpis;
+    let reports: Vec<&report::Model> = rows.reports.iter().filter(|r| in_range.contains(&r.period_start)).collect();
     // The latest submitted version of each report is what the company sees.
-    let versions = report_version::Entity::find()
-        .filter(report_version::Column::ReportId.is_in(reports.iter().map(|r| r.id)))
-        .filter(report_version::Column::SubmittedAt.is_not_null())
-        .all(db)
-        .await?;
     let mut latest: HashMap<Uuid, &report_version::Model> = HashMap::new();
-    for v in &versions {
+    for v in &rows.versions {
         latest
             .entry(v.report_id)
             .and_modify(|cur| {
@@ -127,18 +195,16 @@ pub async fn build<C: ConnectionTrait>(
             })
             .or_insert(v);
     }
-    let version_ids: Vec<Uuid> = latest.values().map(|v| v.id).collect();
-    let values =
-        report_value::Entity::find().filter(report_value::Column::VersionId.is_in(version_ids.clone())).all(db).await?;
-    let signals =
-        report_signal::Entity::find().filter(report_signal::Column::VersionId.is_in(version_ids)).all(db).await?;
+    let shown: std::collections::HashSet<Uuid> = latest.values().map(|v| v.id).collect();
+    let values: Vec<&report_value::Model> = rows.values.iter().filter(|v| shown.contains(&v.version_id)).collect();
+    let signals: Vec<&report_signal::Model> = rows.signals.iter().filter(|s| shown.contains(&s.version_id)).collect();
 
-    let by_period: HashMap<NaiveDate, &report::Model> = reports.iter().map(|r| (r.period_start, r)).collect();
+    let by_period: HashMap<NaiveDate, &report::Model> = reports.iter().map(|r| (r.period_start, *r)).collect();
     let value_of: HashMap<(Uuid, NaiveDate), f64> =
         values.iter().map(|v| ((v.kpi_id, v.period_start), v.value)).collect();
 
     let mut kpi_series = Vec::with_capacity(kpis.len());
-    for k in &kpis {
+    for k in kpis {
         let thresholds = Thresholds {
             direction: parse("direction", &k.direction)?,
             target: k.target,
@@ -217,4 +283,46 @@ pub async fn build<C: ConnectionTrait>(
         periods: period_states,
         signals: signal_items,
     })
+}
+
+/// One engagement in the portfolio view.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PortfolioItem {
+    pub engagement_id: Uuid,
+    pub title: String,
+    pub vendor_id: Uuid,
+    pub status: EngagementStatus,
+    pub health: Health,
+    pub late_periods: u32,
+    pub missing_periods: u32,
+    pub signals: u32,
+    pub high_severity_signals: u32,
+}
+
+/// The health of every given engagement over its whole term, from one set of queries.
+pub async fn portfolio<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[engagement::Model],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<PortfolioItem>> {
+    let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
+    let mut rows = Rows::load(db, &ids).await?.split();
+    engagements
+        .iter()
+        .map(|e| {
+            let d = assemble(e, &rows.remove(&e.id).unwrap_or_default(), e.start_date, e.end_date, now)?;
+            let count = |f: &dyn Fn(&PeriodState) -> bool| d.periods.iter().filter(|p| f(p)).count() as u32;
+            Ok(PortfolioItem {
+                engagement_id: e.id,
+                title: e.title.clone(),
+                vendor_id: e.vendor_id,
+                status: parse("status", &e.status)?,
+                health: d.health,
+                late_periods: count(&|p| p.late),
+                missing_periods: count(&|p| p.missing),
+                signals: d.signals.len() as u32,
+                high_severity_signals: d.signals.iter().filter(|s| s.severity >= Severity::High).count() as u32,
+            })
+        })
+        .collect()
 }

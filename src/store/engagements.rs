@@ -105,6 +105,19 @@ pub async fn count_for_vendor<C: ConnectionTrait>(db: &C, vendor_id: Uuid) -> Ap
     Ok(engagement::Entity::find().filter(engagement::Column::VendorId.eq(vendor_id)).count(db).await?)
 }
 
+/// Most engagements a portfolio shows at once.
+pub const PORTFOLIO_MAX: u64 = 2_000;
+
+/// Every engagement the viewer may see (up to [`PORTFOLIO_MAX`]), oldest first.
+pub async fn visible(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Vec<engagement::Model>> {
+    Ok(engagement::Entity::find()
+        .filter(scope_condition(&listing_scope(viewer)))
+        .order_by_asc(engagement::Column::Id)
+        .limit(PORTFOLIO_MAX)
+        .all(db)
+        .await?)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub status: Option<EngagementStatus>,

@@ -73,6 +73,7 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/vendors/{id}", [(200, 200), (200, 200), (200, 200), (200, 404)]),
         row(M::PATCH, "/api/v1/vendors/{id}", [(200, 200), (200, 200), (403, 403), (403, 404)]),
         row(M::GET, "/api/v1/engagements", EVERYONE),
+        row(M::GET, "/api/v1/portfolio", EVERYONE),
         row(M::POST, "/api/v1/engagements", [(201, 201), (201, 201), (403, 403), (403, 403)]),
         row(M::GET, "/api/v1/engagements/{id}", READ),
         row(M::PATCH, "/api/v1/engagements/{id}", MANAGE),

@@ -451,4 +451,23 @@ async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
         .await
         .unwrap();
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "to").await;
+
+    // The portfolio: the same figures for every engagement the caller may see, in one call.
+    let other_vendor = app.vendor(&admin, "Otra Agencia").await;
+    let quiet = app.engagement(&lead, other_vendor, "internal", None).await;
+    let (status, portfolio) = app.get(&lead, "/api/v1/portfolio").await;
+    assert_eq!(status, StatusCode::OK);
+    let items = portfolio.as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let item = &items[0];
+    assert_eq!(item["engagement_id"], json!(id_of(&e)));
+    assert_eq!(item["health"]["overall"], "red");
+    let counts = [&item["late_periods"], &item["missing_periods"], &item["signals"], &item["high_severity_signals"]];
+    assert_eq!(counts.map(|c| c.as_u64().unwrap()), [1, 1, 1, 1]);
+    assert_eq!(
+        (items[1]["engagement_id"].clone(), items[1]["health"]["overall"].as_str()),
+        (json!(quiet), Some("grey"))
+    );
+    let (_, for_agency) = app.get(&agency, "/api/v1/portfolio").await;
+    assert_eq!(for_agency.as_array().unwrap().len(), 1, "only its own vendor's engagement");
 }
