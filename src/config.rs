@@ -57,6 +57,9 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Largest plausible growth of a KPI over its baseline in twelve months (realism check).
     pub realism_max_yearly_growth: f64,
+    /// A reported value that changed by more than this factor since the previous period is
+    /// flagged to the reviewer (never refused).
+    pub plausibility_jump_factor: f64,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             login_window_minutes: 15,
             trust_proxy: false,
             realism_max_yearly_growth: 3.0,
+            plausibility_jump_factor: 3.0,
         }
     }
 }
@@ -143,6 +147,9 @@ impl Config {
         }
         if !(self.realism_max_yearly_growth.is_finite() && self.realism_max_yearly_growth > 1.0) {
             return Err(invalid("realism_max_yearly_growth", "must be a number above 1"));
+        }
+        if !(self.plausibility_jump_factor.is_finite() && self.plausibility_jump_factor > 1.0) {
+            return Err(invalid("plausibility_jump_factor", "must be a number above 1"));
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));

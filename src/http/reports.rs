@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -30,7 +30,7 @@ use crate::{
     policy::{self, engagement::Action as EngagementAction, report::Action},
     store::{
         engagements,
-        reports::{self, ReportDetail, ReportView, ValueComment},
+        reports::{self, PlausibilityFlag, ReportDetail, ReportView, ValueComment},
     },
 };
 
@@ -139,19 +139,28 @@ async fn create(
     .await
 }
 
-/// A report with every version and the review history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportForReview {
+    #[serde(flatten)]
+    pub detail: ReportDetail,
+    /// Values of the latest version that look implausible next to the previous period's.
+    pub plausibility: Vec<PlausibilityFlag>,
+}
+
+/// A report with every version, the review history and plausibility flags.
 #[utoipa::path(
     get, path = "/api/v1/reports/{id}", tag = "reports",
-    responses((status = 200, body = ReportDetail), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = ReportForReview), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<ReportDetail>> {
+) -> AppResult<Json<ReportForReview>> {
     authorize(&state, &principal, id, Action::Read).await?;
     let r = reports::get(&state.db, id).await?;
-    Ok(Json(reports::detail(&state.db, &r).await?))
+    let plausibility = reports::plausibility(&state.db, &r, state.config.plausibility_jump_factor).await?;
+    Ok(Json(ReportForReview { detail: reports::detail(&state.db, &r).await?, plausibility }))
 }
 
 /// Replace the content of a draft; after a request for changes, this starts a new version.

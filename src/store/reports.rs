@@ -1,7 +1,7 @@
 //! Vendor reports: creation, editing, submission and review, each in one transaction with
 //! its audit entry, and reads that return every version.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
@@ -21,6 +21,7 @@ use crate::{
     domain::{
         enums::{Channel, EngagementStatus},
         import::{ImportedValue, KpiRef},
+        plausibility::{self, Implausible},
         report::{
             self as rules, KpiRules, ReportContent, ReportStatus, ReportTransitionError, ReviewDecision, Severity,
             SignalCategory, SignalInput, ValueInput,
@@ -624,4 +625,53 @@ fn rename_to_row(mut e: crate::domain::FieldError, rows: &[usize]) -> crate::dom
         e.field = format!("rows[{row}]{tail}");
     }
     e
+}
+
+/// A plausibility warning on one value of a report's latest version, for the reviewer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlausibilityFlag {
+    pub kpi_id: Uuid,
+    #[serde(flatten)]
+    pub issue: Implausible,
+}
+
+/// Compares the latest version's values with the previous period's submitted values and
+/// flags jumps beyond `max_factor`. Never blocks anything.
+pub async fn plausibility<C: ConnectionTrait>(
+    db: &C,
+    r: &report::Model,
+    max_factor: f64,
+) -> AppResult<Vec<PlausibilityFlag>> {
+    // The nearest earlier period whose report has a submitted version (drafts do not count).
+    let previous = report::Entity::find()
+        .filter(report::Column::EngagementId.eq(r.engagement_id))
+        .filter(report::Column::PeriodStart.lt(r.period_start))
+        .order_by_desc(report::Column::PeriodStart)
+        .limit(12)
+        .all(db)
+        .await?;
+    let submitted = report_version::Entity::find()
+        .filter(report_version::Column::ReportId.is_in(previous.iter().map(|p| p.id)))
+        .filter(report_version::Column::SubmittedAt.is_not_null())
+        .all(db)
+        .await?;
+    let shown =
+        previous.iter().find_map(|p| submitted.iter().filter(|v| v.report_id == p.id).max_by_key(|v| v.version));
+    let Some(shown) = shown else { return Ok(Vec::new()) };
+    let before: HashMap<Uuid, f64> = report_value::Entity::find()
+        .filter(report_value::Column::VersionId.eq(shown.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.kpi_id, v.value))
+        .collect();
+    let current = current_version(db, r).await?;
+    let now = report_value::Entity::find().filter(report_value::Column::VersionId.eq(current.id)).all(db).await?;
+    Ok(now
+        .iter()
+        .filter_map(|v| {
+            plausibility::jump(before.get(&v.kpi_id).copied(), v.value, max_factor)
+                .map(|issue| PlausibilityFlag { kpi_id: v.kpi_id, issue })
+        })
+        .collect())
 }

@@ -471,3 +471,39 @@ async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
     let (_, for_agency) = app.get(&agency, "/api/v1/portfolio").await;
     assert_eq!(for_agency.as_array().unwrap().len(), 1, "only its own vendor's engagement");
 }
+
+#[tokio::test]
+async fn reviewers_see_implausible_jumps() {
+    let app = TestApp::spawn().await;
+    app.clock.set("2026-01-10T10:00:00Z".parse().unwrap());
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let vendor = app.vendor(&admin, "Marea Digital").await;
+    let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
+    let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor)).await;
+    let mut body = crate::helpers::engagement_body(vendor, "internal", Some(lead.id));
+    body["start_date"] = json!("2026-01-01");
+    body["end_date"] = json!("2026-12-31");
+    let (_, e) = app.post(&lead, "/api/v1/engagements", body).await;
+    let base = format!("/api/v1/engagements/{}", id_of(&e));
+    app.post(&lead, &format!("{base}/scope"), scope_body()).await;
+    let (_, reach) = app.post(&lead, &format!("{base}/kpis"), kpi_body("Alcance")).await;
+    let (_, rate) = app.post(&lead, &format!("{base}/kpis"), kpi_body("Tasa")).await;
+    app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
+    app.clock.set("2026-03-02T10:00:00Z".parse().unwrap());
+    let values =
+        |a: f64, b: f64| json!([{ "kpi_id": id_of(&reach), "value": a }, { "kpi_id": id_of(&rate), "value": b }]);
+    let january = json!({ "period_start": "2026-01-01", "values": values(100.0, 3.0), "submit": true });
+    assert_eq!(app.post(&agency, &format!("{base}/reports"), january).await.0, StatusCode::CREATED);
+    // February: reach ×5 (flagged), rate ×1.1 (fine).
+    let february = json!({ "period_start": "2026-02-01", "values": values(500.0, 3.3), "submit": true });
+    let (_, created) = app.post(&agency, &format!("{base}/reports"), february).await;
+    let (_, detail) = app.get(&lead, &format!("/api/v1/reports/{}", id_of(&created))).await;
+    let flags = detail["plausibility"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{detail}");
+    assert_eq!((flags[0]["kpi_id"].clone(), flags[0]["check"].as_str()), (json!(id_of(&reach)), Some("jump")));
+    assert_eq!((flags[0]["previous"].as_f64(), flags[0]["current"].as_f64()), (Some(100.0), Some(500.0)));
+    // Flags inform; they do not block acceptance.
+    let (status, _) =
+        app.post(&lead, &format!("/api/v1/reports/{}/review", id_of(&created)), json!({ "decision": "accept" })).await;
+    assert_eq!(status, StatusCode::OK);
+}
