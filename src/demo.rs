@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
 use crate::{
     domain::{
@@ -12,13 +13,14 @@ use crate::{
             TeamRole,
         },
         kpi::KpiInput,
+        report::{ReportContent, ReviewDecision, Severity, SignalCategory, SignalInput, ValueInput},
         scope::ScopeItemInput,
         team::TeamMemberInput,
         user::NewUserInput,
         vendor::{Contact, VendorInput},
     },
     error::AppError,
-    store::{audit::Actor, engagements, kpis, scope, team, users, vendors},
+    store::{audit::Actor, engagements, entity::engagement, kpis, reports, scope, team, users, vendors},
 };
 
 const VENDOR: &str = "Marea Digital";
@@ -88,6 +90,95 @@ fn month_start(today: NaiveDate, offset: i32) -> Result<NaiveDate, AppError> {
         first.checked_sub_months(Months::new(offset.unsigned_abs()))
     };
     Ok(shifted.ok_or_else(|| anyhow::anyhow!("demo date out of range"))?)
+}
+
+/// Monthly figures per KPI of the community engagement, in the order its KPIs are created:
+/// a base value and how much it moves each month. Mostly on target; first-response time
+/// drifts from green to red over the year.
+const HISTORY: [(f64, f64); 8] = [
+    (3.0, 0.04),
+    (505_000.0, 5_000.0),
+    (1.8, 0.7),
+    (14.0, -0.3),
+    (61_000.0, 500.0),
+    (425.0, 4.0),
+    (25.5, 0.3),
+    (95.5, 0.3),
+];
+
+/// Eleven months of reports from the agency: submitted two days before the due date and
+/// accepted the day after, except one late report and, last month, a request for changes.
+async fn report_history(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    engagement: &engagement::Model,
+    (lead, lead_email): (Uuid, &str),
+    (agency, agency_email): (Uuid, &str),
+) -> Result<(), AppError> {
+    let agency = Actor { id: Some(agency), label: agency_email.into() };
+    let lead = Actor { id: Some(lead), label: lead_email.into() };
+    let kpis = reports::kpi_refs(db, engagement.id).await?;
+    let periods: Vec<_> =
+        engagements::schedule(engagement)?.periods().into_iter().filter(|p| p.ends_at <= now).collect();
+    let last = periods.len().saturating_sub(1);
+    for (i, period) in periods.iter().enumerate() {
+        let wobble = ((i * 37) % 10) as f64 / 10.0;
+        let values = kpis
+            .iter()
+            .zip(HISTORY)
+            .map(|(k, (base, step))| ValueInput {
+                kpi_id: k.id,
+                value: ((base + step * i as f64 + step.abs() * wobble) * 100.0).round() / 100.0,
+                breakdown: Default::default(),
+                comment: None,
+                evidence_url: None,
+            })
+            .collect();
+        let signals = match i {
+            2 => vec![signal(
+                SignalCategory::Opportunity,
+                Severity::Medium,
+                "Una tienda de barrio propone una colaboración con una influencer local",
+            )],
+            6 => vec![signal(
+                SignalCategory::Criticism,
+                Severity::High,
+                "Quejas por retrasos de envíos durante las rebajas",
+            )],
+            8 => vec![signal(
+                SignalCategory::Leader,
+                Severity::Low,
+                "Nueva creadora de contenido afín a la marca en TikTok",
+            )],
+            _ => vec![],
+        };
+        let content =
+            ReportContent { narrative: format!("Informe del periodo {}", period.start_date), values, signals };
+        let late = i == 4;
+        let planned =
+            if late { period.due_at + chrono::Duration::days(3) } else { period.due_at - chrono::Duration::days(2) };
+        // Never in the future, never before the period is over.
+        let submitted_at = planned.min(now - chrono::Duration::hours(2)).max(period.ends_at);
+        let created =
+            reports::create(db, submitted_at, &agency, engagement.id, period.start_date, content, true).await?;
+        let reviewed_at =
+            (submitted_at + chrono::Duration::days(1)).min(now - chrono::Duration::hours(1)).max(submitted_at);
+        if i == last {
+            let comment = vec![reports::ValueComment {
+                kpi_id: kpis[2].id,
+                comment: "El tiempo de respuesta se ha disparado: explicad el plan para reducirlo".into(),
+            }];
+            reports::review(db, reviewed_at, &lead, created.report.id, ReviewDecision::RequestChanges, None, comment)
+                .await?;
+        } else {
+            reports::review(db, reviewed_at, &lead, created.report.id, ReviewDecision::Accept, None, vec![]).await?;
+        }
+    }
+    Ok(())
+}
+
+fn signal(category: SignalCategory, severity: Severity, description: &str) -> SignalInput {
+    SignalInput { category, severity, description: description.into(), link: None }
 }
 
 /// Loads the demo unless it is there already; returns what to tell the person running it.
@@ -313,6 +404,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, growth: f64) ->
         growth,
     )
     .await?;
+    report_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0)).await?;
 
     let crisis = engagements::create(
         db,

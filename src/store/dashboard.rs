@@ -48,7 +48,8 @@ pub struct KpiSeries {
     pub target_upper: Option<f64>,
     pub aggregation: Aggregation,
     pub series: Vec<Point>,
-    /// Status of the most recent period in the range (grey when it has no value).
+    /// Status of the most recent period in the range that is reported or due (grey when a
+    /// due period has no value).
     pub latest_status: Status,
     pub trend: Trend,
     /// The values of the range combined by the KPI's aggregation.
@@ -235,7 +236,14 @@ fn assemble(
             target: k.target,
             target_upper: k.target_upper,
             aggregation,
-            latest_status: series.last().map_or(Status::Grey, |p| p.status),
+            // The latest period that is reported or already due: a running period without a
+            // report yet says nothing.
+            latest_status: series
+                .iter()
+                .zip(&periods)
+                .rev()
+                .find(|(point, period)| point.value.is_some() || period.is_late(now))
+                .map_or(Status::Grey, |(point, _)| point.status),
             trend: evaluation::trend(&thresholds, &values, TREND_WINDOW),
             aggregate: evaluation::aggregate(aggregation, &values),
             series,

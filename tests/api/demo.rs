@@ -1,7 +1,7 @@
 //! The demo data set loads through the same code paths as the API, and only once.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
@@ -36,6 +36,21 @@ async fn the_demo_loads_once_and_can_be_used() {
         assert!(list.as_array().unwrap().iter().all(|k| !k["objective"].as_str().unwrap().is_empty()));
     }
     assert_eq!(kpis, 11);
+    // Eleven months of reports: one late, the last sent back, first-response time gone red.
+    let community = items[0]["id"].as_str().unwrap();
+    let (_, dash) = app.get(&caller, &format!("/api/v1/engagements/{community}/dashboard")).await;
+    let periods = dash["periods"].as_array().unwrap();
+    let reported: Vec<&Value> = periods.iter().filter(|p| p["report_id"].is_string()).collect();
+    assert_eq!(reported.len(), 11, "{dash}");
+    assert_eq!(reported.iter().filter(|p| p["late"] == true).count(), 1);
+    assert_eq!(reported[10]["report_status"], "changes_requested");
+    assert!(reported[..10].iter().all(|p| p["report_status"] == "accepted"));
+    let statuses: Vec<&str> =
+        dash["kpis"].as_array().unwrap().iter().map(|k| k["latest_status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "red").count(), 1, "{statuses:?}");
+    assert_eq!(dash["kpis"][2]["latest_status"], "red");
+    assert_eq!(dash["kpis"][2]["trend"], "worsening");
+    assert_eq!(dash["signals"].as_array().unwrap().len(), 3);
     let crisis = items[1]["id"].as_str().unwrap();
     let (_, governance) = app.get(&caller, &format!("/api/v1/engagements/{crisis}/governance")).await;
     let warnings: Vec<&str> =
