@@ -42,7 +42,7 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> Self {
-        let tokens = auth::token::cache(config.auth_cache_ttl());
+        let tokens = auth::token::TokenCache::new(config.auth_cache_ttl());
         Self(Arc::new(StateInner { db, config, clock, tokens, metrics: telemetry::metrics_handle() }))
     }
 }

@@ -13,8 +13,21 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The SHA-256 of a secret, as stored (hex).
 pub fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hex::encode(digest_bytes(secret))
+}
+
+/// The SHA-256 of a secret, raw: the key of in-memory lookups on the hot path.
+pub fn digest_bytes(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The raw digest of a stored (hex) one.
+pub fn digest_from_hex(stored: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(stored, &mut out).ok()?;
+    Some(out)
 }
 
 /// Compares two strings in time that depends only on their length.
@@ -33,6 +46,8 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(digest(&a).len(), 64);
         assert_eq!(digest(&a), digest(&a));
+        assert_eq!(digest_from_hex(&digest(&a)), Some(digest_bytes(&a)));
+        assert_eq!(digest_from_hex("zz"), None);
         assert!(constant_time_eq(&a, &a.clone()));
         assert!(!constant_time_eq(&a, &b));
         assert!(!constant_time_eq("ab", "abc"));

@@ -4,7 +4,10 @@
 //! database; a revocation or a disabled user takes effect at once on the replica that made the
 //! change and within that many seconds on the others.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -22,12 +25,44 @@ pub const PREFIX: &str = "vdr_";
 pub struct CachedToken {
     principal: Principal,
     expires_at: DateTime<Utc>,
+    cached_at: Instant,
 }
 
-pub type TokenCache = moka::sync::Cache<String, Arc<CachedToken>>;
+/// Verified tokens, keyed by the raw SHA-256 of the token so that a hit costs no
+/// allocation, trusted for `ttl` after they were read from the database.
+pub struct TokenCache {
+    entries: quick_cache::sync::Cache<[u8; 32], Arc<CachedToken>>,
+    ttl: Duration,
+}
 
-pub fn cache(ttl: std::time::Duration) -> TokenCache {
-    moka::sync::Cache::builder().max_capacity(10_000).time_to_live(ttl).build()
+impl TokenCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self { entries: quick_cache::sync::Cache::new(10_000), ttl }
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<CachedToken>> {
+        let entry = self.entries.get(key)?;
+        if entry.cached_at.elapsed() < self.ttl {
+            Some(entry)
+        } else {
+            self.entries.remove(key);
+            None
+        }
+    }
+
+    fn insert(&self, key: [u8; 32], principal: Principal, expires_at: DateTime<Utc>) {
+        if !self.ttl.is_zero() {
+            self.entries.insert(key, Arc::new(CachedToken { principal, expires_at, cached_at: Instant::now() }));
+        }
+    }
+
+    pub fn invalidate(&self, key: &[u8; 32]) {
+        self.entries.remove(key);
+    }
+
+    pub fn invalidate_all(&self) {
+        self.entries.clear();
+    }
 }
 
 /// A new token secret, shown to its owner once.
@@ -36,13 +71,13 @@ pub fn generate() -> String {
 }
 
 pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Principal> {
-    let digest = secret::digest(presented);
+    let key = secret::digest_bytes(presented);
     let now = state.clock.now();
-    if let Some(cached) = state.tokens.get(&digest) {
+    if let Some(cached) = state.tokens.get(&key) {
         return if cached.expires_at > now { Ok(cached.principal.clone()) } else { Err(AppError::Unauthenticated) };
     }
     let token = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(digest.as_str()))
+        .filter(api_token::Column::TokenHash.eq(hex::encode(key)))
         .one(&state.db)
         .await?
         .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
@@ -58,6 +93,6 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Princi
         active.last_used_at = Set(Some(now));
         active.update(&state.db).await?;
     }
-    state.tokens.insert(digest, Arc::new(CachedToken { principal: principal.clone(), expires_at: token.expires_at }));
+    state.tokens.insert(key, principal.clone(), token.expires_at);
     Ok(principal)
 }

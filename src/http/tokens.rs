@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
     app::AppState,
-    auth::Principal,
+    auth::{Principal, secret},
     error::{AppError, AppResult, Problem},
     policy,
     store::{
@@ -98,6 +98,8 @@ async fn revoke(
     let token = tokens::get(&state.db, id).await?;
     policy::token::manage(&principal.viewer(), token.user_id)?;
     let digest = tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token).await?;
-    state.tokens.invalidate(&digest);
+    if let Some(key) = secret::digest_from_hex(&digest) {
+        state.tokens.invalidate(&key);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
