@@ -16,3 +16,27 @@ impl MigratorTrait for Migrator {
         vec![Box::new(m20261124_000001_core::Migration), Box::new(m20261124_000002_reports::Migration)]
     }
 }
+
+/// A foreign key `from_table.from_col → to_table.id` that refuses to orphan rows.
+fn fk(from_table: &'static str, from_col: &'static str, to_table: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{from_table}_{from_col}"))
+        .from(from_table, from_col)
+        .to(to_table, "id")
+        .on_delete(ForeignKeyAction::Restrict)
+        .to_owned()
+}
+
+/// An index named `ix_<table>_<columns>`; the names are relied on to map unique violations
+/// to request fields.
+fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+    let mut stmt = Index::create();
+    stmt.name(format!("ix_{table}_{}", cols.join("_"))).table(table);
+    for col in cols {
+        stmt.col(*col);
+    }
+    if unique {
+        stmt.unique();
+    }
+    stmt.to_owned()
+}

@@ -377,8 +377,18 @@ async fn figures_import_from_a_workbook() {
     assert_eq!(detail["versions"][0]["values"][1]["value"], -1.25);
 }
 
-#[tokio::test]
-async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
+/// An engagement over calendar 2026, active since 10 January, with the given KPIs.
+struct Dated {
+    app: TestApp,
+    admin: Caller,
+    lead: Caller,
+    agency: Caller,
+    engagement: Value,
+    base: String,
+    kpis: Vec<Uuid>,
+}
+
+async fn dated(kpi_names: &[&str]) -> Dated {
     let app = TestApp::spawn().await;
     app.clock.set("2026-01-10T10:00:00Z".parse().unwrap());
     let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
@@ -388,15 +398,22 @@ async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
     let mut body = crate::helpers::engagement_body(vendor, "internal", Some(lead.id));
     body["start_date"] = json!("2026-01-01");
     body["end_date"] = json!("2026-12-31");
-    let (_, e) = app.post(&lead, "/api/v1/engagements", body).await;
-    let base = format!("/api/v1/engagements/{}", id_of(&e));
+    let (_, engagement) = app.post(&lead, "/api/v1/engagements", body).await;
+    let base = format!("/api/v1/engagements/{}", id_of(&engagement));
     app.post(&lead, &format!("{base}/scope"), scope_body()).await;
-    let (_, kpi) = app.post(&lead, &format!("{base}/kpis"), kpi_body("Tasa de engagement")).await;
-    let kpi = id_of(&kpi);
-    assert_eq!(
-        app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await.0,
-        StatusCode::OK
-    );
+    let mut kpis = Vec::new();
+    for name in kpi_names {
+        kpis.push(id_of(&app.post(&lead, &format!("{base}/kpis"), kpi_body(name)).await.1));
+    }
+    let (status, activated) = app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
+    assert_eq!(status, StatusCode::OK, "{activated}");
+    Dated { app, admin, lead, agency, engagement, base, kpis }
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
+    let Dated { app, admin, lead, agency, engagement: e, base, kpis } = dated(&["Tasa de engagement"]).await;
+    let kpi = kpis[0];
 
     // January on time, February late, March never, April on time with a signal.
     let submissions = [
@@ -474,24 +491,9 @@ async fn the_dashboard_shows_series_statuses_late_and_missing_periods() {
 
 #[tokio::test]
 async fn reviewers_see_implausible_jumps() {
-    let app = TestApp::spawn().await;
-    app.clock.set("2026-01-10T10:00:00Z".parse().unwrap());
-    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
-    let vendor = app.vendor(&admin, "Marea Digital").await;
-    let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
-    let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor)).await;
-    let mut body = crate::helpers::engagement_body(vendor, "internal", Some(lead.id));
-    body["start_date"] = json!("2026-01-01");
-    body["end_date"] = json!("2026-12-31");
-    let (_, e) = app.post(&lead, "/api/v1/engagements", body).await;
-    let base = format!("/api/v1/engagements/{}", id_of(&e));
-    app.post(&lead, &format!("{base}/scope"), scope_body()).await;
-    let (_, reach) = app.post(&lead, &format!("{base}/kpis"), kpi_body("Alcance")).await;
-    let (_, rate) = app.post(&lead, &format!("{base}/kpis"), kpi_body("Tasa")).await;
-    app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
+    let Dated { app, lead, agency, base, kpis, .. } = dated(&["Alcance", "Tasa"]).await;
     app.clock.set("2026-03-02T10:00:00Z".parse().unwrap());
-    let values =
-        |a: f64, b: f64| json!([{ "kpi_id": id_of(&reach), "value": a }, { "kpi_id": id_of(&rate), "value": b }]);
+    let values = |a: f64, b: f64| json!([{ "kpi_id": kpis[0], "value": a }, { "kpi_id": kpis[1], "value": b }]);
     let january = json!({ "period_start": "2026-01-01", "values": values(100.0, 3.0), "submit": true });
     assert_eq!(app.post(&agency, &format!("{base}/reports"), january).await.0, StatusCode::CREATED);
     // February: reach ×5 (flagged), rate ×1.1 (fine).
@@ -500,7 +502,7 @@ async fn reviewers_see_implausible_jumps() {
     let (_, detail) = app.get(&lead, &format!("/api/v1/reports/{}", id_of(&created))).await;
     let flags = detail["plausibility"].as_array().unwrap();
     assert_eq!(flags.len(), 1, "{detail}");
-    assert_eq!((flags[0]["kpi_id"].clone(), flags[0]["check"].as_str()), (json!(id_of(&reach)), Some("jump")));
+    assert_eq!((flags[0]["kpi_id"].clone(), flags[0]["check"].as_str()), (json!(kpis[0]), Some("jump")));
     assert_eq!((flags[0]["previous"].as_f64(), flags[0]["current"].as_f64()), (Some(100.0), Some(500.0)));
     // Flags inform; they do not block acceptance.
     let (status, _) =
