@@ -1,7 +1,7 @@
 //! The reporting periods of an engagement.
 
 use axum::{Json, extract::State};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -23,17 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PeriodView {
-    pub index: u32,
-    pub start_date: NaiveDate,
-    /// Last day, inclusive.
-    pub end_date: NaiveDate,
-    pub starts_at: DateTime<Utc>,
-    /// Exclusive end.
-    pub ends_at: DateTime<Utc>,
-    /// The last day on which the report is on time.
-    pub due_date: NaiveDate,
-    /// From this instant on, a report for the period is late.
-    pub due_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub period: Period,
     /// Whether the period has begun (reports may be submitted).
     pub started: bool,
     /// Whether the due date has passed.
@@ -42,17 +33,7 @@ pub struct PeriodView {
 
 impl PeriodView {
     fn new(p: &Period, now: DateTime<Utc>) -> Self {
-        Self {
-            index: p.index,
-            start_date: p.start_date,
-            end_date: p.end_date,
-            starts_at: p.starts_at,
-            ends_at: p.ends_at,
-            due_date: p.due_date,
-            due_at: p.due_at,
-            started: p.has_started(now),
-            due_passed: p.is_late(now),
-        }
+        Self { period: *p, started: p.has_started(now), due_passed: p.is_late(now) }
     }
 }
 
