@@ -14,7 +14,7 @@ use crate::{
         enums::{Language, Role},
         user::NewUserInput,
     },
-    store::{audit::Actor, users, vendors},
+    store::{self, audit::Actor, users, vendors},
     telemetry,
 };
 
@@ -43,6 +43,9 @@ enum Command {
     User(UserCommand),
     /// Load a realistic demo: a Spanish retailer and its community-management agency.
     Demo,
+    /// Re-judge every stored value against its KPI's current thresholds (set-wise) and
+    /// store the statuses that changed.
+    Evaluate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +121,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(config, args).await,
+        Command::Evaluate => {
+            let conn = db::connect(&config.database_url, 2).await?;
+            db::migrate(&conn).await?;
+            let started = std::time::Instant::now();
+            let outcome = store::evaluation::evaluate(&conn, store::evaluation::Selection::All).await?;
+            println!(
+                "{} values evaluated, {} statuses changed in {:.1?}",
+                outcome.evaluated,
+                outcome.changed,
+                started.elapsed()
+            );
+            Ok(())
+        }
         Command::Demo => {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;

@@ -60,6 +60,9 @@ pub struct Config {
     /// A reported value that changed by more than this factor since the previous period is
     /// flagged to the reviewer (never refused).
     pub plausibility_jump_factor: f64,
+    /// A ratio KPI whose reported value differs from numerator ÷ denominator by more than
+    /// this fraction is flagged to the reviewer (never refused).
+    pub plausibility_ratio_tolerance: f64,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             trust_proxy: false,
             realism_max_yearly_growth: 3.0,
             plausibility_jump_factor: 3.0,
+            plausibility_ratio_tolerance: 0.02,
         }
     }
 }
@@ -150,6 +154,9 @@ impl Config {
         }
         if !(self.plausibility_jump_factor.is_finite() && self.plausibility_jump_factor > 1.0) {
             return Err(invalid("plausibility_jump_factor", "must be a number above 1"));
+        }
+        if !(0.0..1.0).contains(&self.plausibility_ratio_tolerance) {
+            return Err(invalid("plausibility_ratio_tolerance", "must be at least 0 and below 1"));
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));

@@ -64,6 +64,7 @@ fn kpi(
         aggregation,
         channels: channels.to_vec(),
         allow_negative: false,
+        ratio_of: None,
     }
 }
 
@@ -367,6 +368,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, growth: f64) ->
         ),
         KpiInput {
             allow_negative: true,
+            ratio_of: None,
             ..kpi(
                 "Sentimiento neto",
                 "Mejorar la percepción de la marca",

@@ -15,7 +15,7 @@ use crate::{
             Aggregation, Cadence, Channel, Confidentiality, EngagementStatus, KpiDirection, KpiUnit, Role,
             ScopeFunction, TeamRole,
         },
-        kpi::RealismFlag,
+        kpi::{RatioOf, RealismFlag},
         vendor::Contact,
     },
     store::entity::{api_token, engagement, kpi, scope_item, team_member, user, vendor},
@@ -217,6 +217,8 @@ pub struct KpiView {
     pub aggregation: Aggregation,
     pub channels: Vec<Channel>,
     pub allow_negative: bool,
+    /// The two KPIs this one is computed from, if it is a ratio.
+    pub ratio_of: Option<RatioOf>,
     /// Set when the target fails the realism check; it is flagged for review, not refused.
     pub realism: Option<RealismFlag>,
     pub created_at: DateTime<Utc>,
@@ -240,6 +242,7 @@ impl KpiView {
             aggregation: parse("aggregation", &m.aggregation)?,
             channels: serde_json::from_value(m.channels.clone())?,
             allow_negative: m.allow_negative,
+            ratio_of: RatioOf::from_columns(m.ratio_numerator_id, m.ratio_denominator_id),
             realism,
             created_at: m.created_at,
             updated_at: m.updated_at,

@@ -7,13 +7,18 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_core;
 mod m20261124_000002_reports;
+mod m20261124_000003_evaluation;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_core::Migration), Box::new(m20261124_000002_reports::Migration)]
+        vec![
+            Box::new(m20261124_000001_core::Migration),
+            Box::new(m20261124_000002_reports::Migration),
+            Box::new(m20261124_000003_evaluation::Migration),
+        ]
     }
 }
 

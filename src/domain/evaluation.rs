@@ -12,23 +12,16 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::enums::{Aggregation, KpiDirection};
+use super::enums::{Aggregation, KpiDirection, string_enum};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Grey,
-    Green,
-    Amber,
-    Red,
+string_enum! {
+    /// The colour of a value (stored in `report_values.status`); ordered from no data to worst.
+    Status { Grey, Green, Amber, Red }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Breach {
-    None,
-    Warning,
-    Critical,
+string_enum! {
+    /// Which threshold a value has crossed (stored in `report_values.breach`).
+    Breach { None, Warning, Critical }
 }
 
 /// The targets and thresholds of a KPI.

@@ -43,6 +43,47 @@ pub struct KpiInput {
     /// Whether values below zero are meaningful (e.g. net sentiment).
     #[serde(default)]
     pub allow_negative: bool,
+    /// Set when this KPI is computed from two others of the engagement (e.g. engagement
+    /// rate = interactions / reach); submitted values are then checked for consistency.
+    #[serde(default)]
+    pub ratio_of: Option<RatioOf>,
+}
+
+/// The two KPIs a ratio KPI is computed from: `numerator / denominator`, times 100 when the
+/// ratio KPI's unit is percent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatioOf {
+    pub numerator_kpi_id: uuid::Uuid,
+    pub denominator_kpi_id: uuid::Uuid,
+}
+
+impl RatioOf {
+    /// The stored pair, if both halves are set.
+    pub fn from_columns(numerator: Option<uuid::Uuid>, denominator: Option<uuid::Uuid>) -> Option<Self> {
+        Some(Self { numerator_kpi_id: numerator?, denominator_kpi_id: denominator? })
+    }
+
+    /// What the ratio is multiplied by: percent KPIs hold `100 × numerator / denominator`.
+    pub fn scale(unit: KpiUnit) -> f64 {
+        if unit == KpiUnit::Percent { 100.0 } else { 1.0 }
+    }
+
+    /// Refuses a ratio of a KPI with itself and a KPI defined from itself (`own` is the
+    /// KPI's id when it already exists). That both halves are KPIs of the same engagement
+    /// is checked against the database.
+    pub fn check(&self, own: Option<uuid::Uuid>, v: &mut Violations) {
+        if self.numerator_kpi_id == self.denominator_kpi_id {
+            v.add("ratio_of.denominator_kpi_id", "same_as_numerator", "must differ from the numerator");
+        }
+        for (field, id) in
+            [("ratio_of.numerator_kpi_id", self.numerator_kpi_id), ("ratio_of.denominator_kpi_id", self.denominator_kpi_id)]
+        {
+            if Some(id) == own {
+                v.add(field, "self_reference", "a KPI cannot be computed from itself");
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +161,9 @@ impl KpiInput {
             if self.channels[..i].contains(channel) {
                 v.add(format!("channels[{i}]"), "duplicate", format!("{channel} is listed twice"));
             }
+        }
+        if let Some(ratio) = &self.ratio_of {
+            ratio.check(None, &mut v);
         }
         v.finish(ValidKpi(self))
     }
@@ -205,11 +249,26 @@ mod tests {
             aggregation: Aggregation::Last,
             channels: vec![Channel::Instagram],
             allow_negative: false,
+            ratio_of: None,
         }
     }
 
     fn fields(k: KpiInput) -> Vec<String> {
         k.validate().err().map(|v| v.0.into_iter().map(|f| f.field).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_ratio_needs_two_different_kpis_other_than_itself() {
+        let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let ratio = |n, d| KpiInput { ratio_of: Some(RatioOf { numerator_kpi_id: n, denominator_kpi_id: d }), ..followers() };
+        assert!(ratio(a, b).validate().is_ok());
+        assert_eq!(fields(ratio(a, a)), ["ratio_of.denominator_kpi_id"]);
+        let mut v = Violations::new();
+        RatioOf { numerator_kpi_id: a, denominator_kpi_id: b }.check(Some(b), &mut v);
+        assert_eq!(v.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["ratio_of.denominator_kpi_id"]);
+        assert_eq!(RatioOf::from_columns(Some(a), None), None);
+        assert_eq!(RatioOf::scale(KpiUnit::Percent), 100.0);
+        assert_eq!(RatioOf::scale(KpiUnit::Ratio), 1.0);
     }
 
     #[test]

@@ -159,7 +159,11 @@ async fn get(
 ) -> AppResult<Json<ReportForReview>> {
     authorize(&state, &principal, id, Action::Read).await?;
     let r = reports::get(&state.db, id).await?;
-    let plausibility = reports::plausibility(&state.db, &r, state.config.plausibility_jump_factor).await?;
+    let limits = reports::PlausibilityLimits {
+        jump_factor: state.config.plausibility_jump_factor,
+        ratio_tolerance: state.config.plausibility_ratio_tolerance,
+    };
+    let plausibility = reports::plausibility(&state.db, &r, limits).await?;
     Ok(Json(ReportForReview { detail: reports::detail(&state.db, &r).await?, plausibility }))
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
 };
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     domain::{
+        Violations,
         kpi::{KpiInput, ValidKpi, realism},
         text,
     },
@@ -59,6 +60,51 @@ async fn ensure_name_free<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Both halves of a ratio must be KPIs of the same engagement, and neither may be the KPI
+/// itself (`own`, when it already exists).
+async fn ensure_ratio_parts<C: ConnectionTrait>(
+    db: &C,
+    engagement_id: Uuid,
+    k: &KpiInput,
+    own: Option<Uuid>,
+) -> AppResult<()> {
+    let Some(ratio) = k.ratio_of else { return Ok(()) };
+    let mut v = Violations::new();
+    ratio.check(own, &mut v);
+    let found: Vec<Uuid> = kpi::Entity::find()
+        .filter(kpi::Column::EngagementId.eq(engagement_id))
+        .filter(kpi::Column::Id.is_in([ratio.numerator_kpi_id, ratio.denominator_kpi_id]))
+        .all(db)
+        .await?
+        .iter()
+        .map(|k| k.id)
+        .collect();
+    for (field, id) in
+        [("ratio_of.numerator_kpi_id", ratio.numerator_kpi_id), ("ratio_of.denominator_kpi_id", ratio.denominator_kpi_id)]
+    {
+        if !found.contains(&id) {
+            v.add(field, "unknown_kpi", "not a KPI of this engagement");
+        }
+    }
+    Ok(v.finish(())?)
+}
+
+/// A KPI that a ratio KPI is computed from cannot be removed before that ratio KPI.
+async fn ensure_not_ratio_part<C: ConnectionTrait>(db: &C, kpi_id: Uuid) -> AppResult<()> {
+    let user = kpi::Entity::find()
+        .filter(Condition::any().add(kpi::Column::RatioNumeratorId.eq(kpi_id)).add(kpi::Column::RatioDenominatorId.eq(kpi_id)))
+        .one(db)
+        .await?;
+    match user {
+        Some(k) => Err(AppError::conflict(
+            "kpi_id",
+            "used_by_ratio",
+            format!("the ratio KPI {:?} is computed from this KPI; change or delete it first", k.name),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn channels(k: &KpiInput) -> AppResult<serde_json::Value> {
     Ok(serde_json::to_value(&k.channels).map_err(anyhow::Error::from)?)
 }
@@ -76,6 +122,7 @@ pub async fn create(
     let e = &lock(&txn, e.id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     ensure_name_free(&txn, e.id, &k.name, None).await?;
+    ensure_ratio_parts(&txn, e.id, &k, None).await?;
     let model = kpi::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
@@ -92,6 +139,8 @@ pub async fn create(
         critical_threshold: Set(k.critical_threshold),
         aggregation: Set(k.aggregation.to_string()),
         allow_negative: Set(k.allow_negative),
+        ratio_numerator_id: Set(k.ratio_of.map(|r| r.numerator_kpi_id)),
+        ratio_denominator_id: Set(k.ratio_of.map(|r| r.denominator_kpi_id)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -118,6 +167,7 @@ pub async fn replace(
     ensure_open(e, "kpis", "KPIs")?;
     let ValidKpi(k) = input.validate()?;
     ensure_name_free(&txn, e.id, &k.name, Some(kpi_id)).await?;
+    ensure_ratio_parts(&txn, e.id, &k, Some(kpi_id)).await?;
     let before = view(e, &current, growth)?;
     let mut active: kpi::ActiveModel = current.into();
     active.name_key = Set(text::name_key(&k.name));
@@ -133,6 +183,8 @@ pub async fn replace(
     active.critical_threshold = Set(k.critical_threshold);
     active.aggregation = Set(k.aggregation.to_string());
     active.allow_negative = Set(k.allow_negative);
+    active.ratio_numerator_id = Set(k.ratio_of.map(|r| r.numerator_kpi_id));
+    active.ratio_denominator_id = Set(k.ratio_of.map(|r| r.denominator_kpi_id));
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     let after = view(e, &updated, growth)?;
@@ -159,6 +211,7 @@ pub async fn delete(
     let e = &lock(&txn, e.id).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
+    ensure_not_ratio_part(&txn, kpi_id).await?;
     let before = view(e, &current, growth)?;
     kpi::Entity::delete_by_id(kpi_id).exec(&txn).await?;
     audit::record(&txn, now, actor, AuditEntry::new("kpi.delete", "kpi", kpi_id).engagement(e.id).before(&before))

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod engagements;
 pub mod entity;
+pub mod evaluation;
 pub mod idempotency;
 pub mod kpis;
 pub mod pagination;

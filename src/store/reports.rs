@@ -15,13 +15,16 @@ use uuid::Uuid;
 use super::{
     audit::{self, Actor, AuditEntry},
     engagements::{lock, schedule},
+    evaluation,
     entity::{engagement, kpi, report, report_review, report_signal, report_value, report_version},
 };
 use crate::{
     domain::{
         enums::{Channel, EngagementStatus},
+        evaluation::{Breach, Status},
         import::{ImportedValue, KpiRef},
-        plausibility::{self, Implausible},
+        kpi::RatioOf,
+        plausibility::{self, Implausible, RatioRule},
         report::{
             self as rules, KpiRules, ReportContent, ReportStatus, ReportTransitionError, ReviewDecision, Severity,
             SignalCategory, SignalInput, ValueInput,
@@ -76,6 +79,10 @@ pub struct ValueView {
     pub breakdown: BTreeMap<Channel, f64>,
     pub comment: Option<String>,
     pub evidence_url: Option<String>,
+    /// How the value was judged against its KPI when the version was submitted (absent on
+    /// drafts).
+    pub status: Option<Status>,
+    pub breach: Option<Breach>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -161,24 +168,34 @@ async fn write_content<C: ConnectionTrait>(
     version_id: Uuid,
     content: &ReportContent,
 ) -> AppResult<()> {
-    for v in &content.values {
-        report_value::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            version_id: Set(version_id),
-            report_id: Set(r.id),
-            engagement_id: Set(r.engagement_id),
-            kpi_id: Set(v.kpi_id),
-            period_start: Set(r.period_start),
-            value: Set(v.value),
-            breakdown: Set(serde_json::to_value(&v.breakdown).map_err(anyhow::Error::from)?),
-            comment: Set(v.comment.clone()),
-            evidence_url: Set(v.evidence_url.clone()),
-        }
-        .insert(db)
-        .await?;
+    let rows = content
+        .values
+        .iter()
+        .map(|v| {
+            Ok(report_value::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                version_id: Set(version_id),
+                report_id: Set(r.id),
+                engagement_id: Set(r.engagement_id),
+                kpi_id: Set(v.kpi_id),
+                period_start: Set(r.period_start),
+                value: Set(v.value),
+                breakdown: Set(serde_json::to_value(&v.breakdown).map_err(anyhow::Error::from)?),
+                comment: Set(v.comment.clone()),
+                evidence_url: Set(v.evidence_url.clone()),
+                status: Set(None),
+                breach: Set(None),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    // Twelve columns a row: 1,000 rows stay far below every back end's bind-parameter limit.
+    for chunk in rows.chunks(1_000) {
+        report_value::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
-    for s in &content.signals {
-        report_signal::ActiveModel {
+    let signals: Vec<_> = content
+        .signals
+        .iter()
+        .map(|s| report_signal::ActiveModel {
             id: Set(Uuid::now_v7()),
             version_id: Set(version_id),
             report_id: Set(r.id),
@@ -187,9 +204,10 @@ async fn write_content<C: ConnectionTrait>(
             severity: Set(s.severity.to_string()),
             description: Set(s.description.clone()),
             link: Set(s.link.clone()),
-        }
-        .insert(db)
-        .await?;
+        })
+        .collect();
+    if !signals.is_empty() {
+        report_signal::Entity::insert_many(signals).exec_without_returning(db).await?;
     }
     Ok(())
 }
@@ -283,6 +301,7 @@ async fn do_submit<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<report::Model> {
     let (status, late) = rules::submit(parse("status", &r.status)?, period, now)?;
+    evaluation::evaluate(db, evaluation::Selection::Version(version.id)).await?;
     let mut v: report_version::ActiveModel = version.into();
     v.submitted_at = Set(Some(now));
     v.submitted_by = Set(actor.id);
@@ -476,6 +495,8 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
                     breakdown: serde_json::from_value(x.breakdown.clone())?,
                     comment: x.comment.clone(),
                     evidence_url: x.evidence_url.clone(),
+                    status: x.status.as_deref().map(|s| parse("status", s)).transpose()?,
+                    breach: x.breach.as_deref().map(|b| parse("breach", b)).transpose()?,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -635,14 +656,57 @@ pub struct PlausibilityFlag {
     pub issue: Implausible,
 }
 
-/// Compares the latest version's values with the previous period's submitted values and
-/// flags jumps beyond `max_factor`. Never blocks anything.
+/// What the plausibility checks allow (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct PlausibilityLimits {
+    pub jump_factor: f64,
+    pub ratio_tolerance: f64,
+}
+
+/// Flags, on the latest version's values, jumps beyond the allowed factor from the previous
+/// period's submitted values, and ratio KPIs that do not match their numerator ÷ denominator
+/// in the same version. Never blocks anything.
 pub async fn plausibility<C: ConnectionTrait>(
     db: &C,
     r: &report::Model,
-    max_factor: f64,
+    limits: PlausibilityLimits,
 ) -> AppResult<Vec<PlausibilityFlag>> {
-    // The nearest earlier period whose report has a submitted version (drafts do not count).
+    let current = current_version(db, r).await?;
+    let now = report_value::Entity::find().filter(report_value::Column::VersionId.eq(current.id)).all(db).await?;
+    let before = previous_values(db, r).await?;
+    let mut flags: Vec<PlausibilityFlag> = now
+        .iter()
+        .filter_map(|v| {
+            plausibility::jump(before.get(&v.kpi_id).copied(), v.value, limits.jump_factor)
+                .map(|issue| PlausibilityFlag { kpi_id: v.kpi_id, issue })
+        })
+        .collect();
+    let reported: HashMap<Uuid, f64> = now.iter().map(|v| (v.kpi_id, v.value)).collect();
+    let ratios = kpi::Entity::find()
+        .filter(kpi::Column::EngagementId.eq(r.engagement_id))
+        .filter(kpi::Column::RatioNumeratorId.is_not_null())
+        .all(db)
+        .await?;
+    for k in ratios {
+        let Some(ratio) = RatioOf::from_columns(k.ratio_numerator_id, k.ratio_denominator_id) else { continue };
+        let (Some(value), Some(numerator), Some(denominator)) = (
+            reported.get(&k.id),
+            reported.get(&ratio.numerator_kpi_id),
+            reported.get(&ratio.denominator_kpi_id),
+        ) else {
+            continue;
+        };
+        let rule = RatioRule { scale: RatioOf::scale(parse("unit", &k.unit)?), tolerance: limits.ratio_tolerance };
+        if let Some(issue) = plausibility::ratio(rule, *value, *numerator, *denominator) {
+            flags.push(PlausibilityFlag { kpi_id: k.id, issue });
+        }
+    }
+    Ok(flags)
+}
+
+/// The values of the nearest earlier period whose report has a submitted version (drafts
+/// do not count), looking back at most twelve periods.
+async fn previous_values<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<HashMap<Uuid, f64>> {
     let previous = report::Entity::find()
         .filter(report::Column::EngagementId.eq(r.engagement_id))
         .filter(report::Column::PeriodStart.lt(r.period_start))
@@ -657,21 +721,12 @@ pub async fn plausibility<C: ConnectionTrait>(
         .await?;
     let shown =
         previous.iter().find_map(|p| submitted.iter().filter(|v| v.report_id == p.id).max_by_key(|v| v.version));
-    let Some(shown) = shown else { return Ok(Vec::new()) };
-    let before: HashMap<Uuid, f64> = report_value::Entity::find()
+    let Some(shown) = shown else { return Ok(HashMap::new()) };
+    Ok(report_value::Entity::find()
         .filter(report_value::Column::VersionId.eq(shown.id))
         .all(db)
         .await?
         .into_iter()
         .map(|v| (v.kpi_id, v.value))
-        .collect();
-    let current = current_version(db, r).await?;
-    let now = report_value::Entity::find().filter(report_value::Column::VersionId.eq(current.id)).all(db).await?;
-    Ok(now
-        .iter()
-        .filter_map(|v| {
-            plausibility::jump(before.get(&v.kpi_id).copied(), v.value, max_factor)
-                .map(|issue| PlausibilityFlag { kpi_id: v.kpi_id, issue })
-        })
         .collect())
 }

@@ -74,6 +74,13 @@ fn migrate_user_create_and_demo() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains(expected));
     }
+    // The demo's values were judged when submitted: re-judging them changes nothing.
+    let out = veedor(dir.path()).arg("evaluate").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains(" values evaluated, ")).expect("evaluate prints its outcome");
+    let (evaluated, rest) = line.split_once(" values evaluated, ").unwrap();
+    assert!(evaluated.parse::<u64>().unwrap() > 50, "{text}");
+    assert!(rest.starts_with("0 statuses changed"), "{text}");
     let out = veedor(dir.path())
         .args([
             "user",

@@ -509,3 +509,131 @@ async fn reviewers_see_implausible_jumps() {
         app.post(&lead, &format!("/api/v1/reports/{}/review", id_of(&created)), json!({ "decision": "accept" })).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn ratio_kpis_are_checked_for_consistency_and_values_keep_their_status() {
+    let app = TestApp::spawn().await;
+    app.clock.set("2026-01-10T10:00:00Z".parse().unwrap());
+    let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
+    let vendor = app.vendor(&admin, "Marea Digital").await;
+    let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
+    let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor)).await;
+    let mut body = crate::helpers::engagement_body(vendor, "internal", Some(lead.id));
+    body["start_date"] = json!("2026-01-01");
+    body["end_date"] = json!("2026-12-31");
+    let (_, engagement) = app.post(&lead, "/api/v1/engagements", body).await;
+    let base = format!("/api/v1/engagements/{}", id_of(&engagement));
+    app.post(&lead, &format!("{base}/scope"), scope_body()).await;
+    let count = |name: &str, target: f64| {
+        let mut k = kpi_body(name);
+        k["unit"] = json!("count");
+        k["baseline"] = json!(target * 0.9);
+        (k["target"], k["warning_threshold"], k["critical_threshold"]) =
+            (json!(target), json!(target * 0.8), json!(target * 0.5));
+        k
+    };
+    let interactions = id_of(&app.post(&lead, &format!("{base}/kpis"), count("Interacciones", 10_000.0)).await.1);
+    let reach = id_of(&app.post(&lead, &format!("{base}/kpis"), count("Alcance", 400_000.0)).await.1);
+    let foreign = {
+        let other = app.engagement(&lead, vendor, "internal", None).await;
+        id_of(&app.post(&lead, &format!("/api/v1/engagements/{other}/kpis"), kpi_body("Ajeno")).await.1)
+    };
+    let ratio = |numerator: Uuid, denominator: Uuid| {
+        let mut k = kpi_body("Tasa de engagement");
+        k["ratio_of"] = json!({ "numerator_kpi_id": numerator, "denominator_kpi_id": denominator });
+        k
+    };
+    let kpis_url = app.url(&format!("{base}/kpis"));
+    let client = reqwest::Client::new();
+    for (body, field) in [
+        (ratio(foreign, reach), "ratio_of.numerator_kpi_id"),
+        (ratio(interactions, Uuid::now_v7()), "ratio_of.denominator_kpi_id"),
+        (ratio(reach, reach), "ratio_of.denominator_kpi_id"),
+    ] {
+        let before = app.snapshot().await;
+        let r = client.post(&kpis_url).bearer_auth(&lead.token).json(&body).send().await.unwrap();
+        assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, field).await;
+        assert_eq!(app.snapshot().await, before, "{field}: nothing stored");
+    }
+    let (status, rate) = app.post(&lead, &format!("{base}/kpis"), ratio(interactions, reach)).await;
+    assert_eq!(status, StatusCode::CREATED, "{rate}");
+    assert_eq!(rate["ratio_of"]["denominator_kpi_id"], json!(reach));
+    let rate = id_of(&rate);
+    let r = client.delete(app.url(&format!("{base}/kpis/{reach}"))).bearer_auth(&lead.token).send().await.unwrap();
+    assert_problem(r, StatusCode::CONFLICT, "kpi_id").await;
+    let (status, body) = app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    app.clock.set("2026-02-02T10:00:00Z".parse().unwrap());
+    // 12 000 / 400 000 = 3 %, but the agency wrote 4.5 %.
+    let values = json!([
+        { "kpi_id": interactions, "value": 12_000 },
+        { "kpi_id": reach, "value": 150_000 },
+        { "kpi_id": rate, "value": 4.5 },
+    ]);
+    let (status, created) = app
+        .post(&agency, &format!("{base}/reports"), json!({ "period_start": "2026-01-01", "values": values, "submit": true }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, detail) = app.get(&lead, &format!("/api/v1/reports/{}", id_of(&created))).await;
+    let flags = detail["plausibility"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{detail}");
+    assert_eq!((flags[0]["kpi_id"].clone(), flags[0]["check"].as_str()), (json!(rate), Some("ratio")));
+    assert!((flags[0]["expected"].as_f64().unwrap() - 8.0).abs() < 1e-9, "12 000 / 150 000 = 8 %");
+    // Each submitted value carries the status it was judged with.
+    let judged: Vec<(Value, Value)> = detail["versions"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["status"].clone(), v["breach"].clone()))
+        .collect();
+    assert_eq!(
+        judged,
+        [
+            (json!("green"), json!("none")),
+            (json!("red"), json!("critical")),
+            (json!("green"), json!("none")),
+        ],
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn stored_statuses_are_rejudged_set_wise() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use veedor::store::evaluation::{self, Selection};
+
+    let Dated { app, agency, base, kpis, .. } = dated(&["Tasa"]).await;
+    app.clock.set("2026-06-02T10:00:00Z".parse().unwrap());
+    for (month, value) in [("01", 3.1), ("02", 2.5), ("03", 2.0), ("04", 3.0), ("05", 2.9)] {
+        let report = json!({ "period_start": format!("2026-{month}-01"), "values": [{ "kpi_id": kpis[0], "value": value }], "submit": true });
+        assert_eq!(app.post(&agency, &format!("{base}/reports"), report).await.0, StatusCode::CREATED);
+    }
+    let db = &app.state.db;
+    let statuses = || async {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT status, breach FROM report_values ORDER BY period_start",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                let status: Option<String> = r.try_get("", "status").unwrap();
+                let breach: Option<String> = r.try_get("", "breach").unwrap();
+                format!("{}/{}", status.unwrap_or_default(), breach.unwrap_or_default())
+            })
+            .collect::<Vec<_>>()
+    };
+    let judged = ["green/none", "amber/warning", "red/critical", "green/none", "amber/none"];
+    assert_eq!(statuses().await, judged);
+    // Spoil three results: only those rows are written back.
+    db.execute_unprepared("UPDATE report_values SET status = NULL WHERE value < 2.6").await.unwrap();
+    db.execute_unprepared("UPDATE report_values SET status = 'red' WHERE value = 3.0").await.unwrap();
+    let outcome = evaluation::evaluate(db, Selection::All).await.unwrap();
+    assert_eq!((outcome.evaluated, outcome.changed), (5, 3));
+    assert_eq!(statuses().await, judged);
+    let again = evaluation::evaluate(db, Selection::Kpi(kpis[0])).await.unwrap();
+    assert_eq!((again.evaluated, again.changed), (5, 0));
+}

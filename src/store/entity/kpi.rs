@@ -21,6 +21,8 @@ pub struct Model {
     pub aggregation: String,
     pub channels: Json,
     pub allow_negative: bool,
+    pub ratio_numerator_id: Option<Uuid>,
+    pub ratio_denominator_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

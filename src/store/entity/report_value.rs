@@ -16,6 +16,9 @@ pub struct Model {
     pub breakdown: Json,
     pub comment: Option<String>,
     pub evidence_url: Option<String>,
+    /// Stored evaluation (`domain::evaluation::Status`), written when the version is submitted.
+    pub status: Option<String>,
+    pub breach: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
