@@ -4,14 +4,16 @@
 //! The judging itself is `domain::evaluation`; this module only moves rows. It reads the
 //! selected values page by page (keyset on the time-ordered id, a fixed number of queries
 //! per page whatever its size), judges them against their KPI's thresholds in memory, and
-//! writes back only the rows whose result changed, one `UPDATE … WHERE id IN (…)` per
-//! distinct result. Values are judged when their version is submitted; a change to a KPI's
+//! writes back only the rows whose result changed: on SQLite one `UPDATE … WHERE id IN (…)`
+//! per distinct result, on PostgreSQL one `UPDATE … FROM UNNEST(…)` per page. Values are judged when their version is submitted; a change to a KPI's
 //! thresholds re-judges that KPI's values.
 
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    Value,
+    sea_query::{ArrayType, Expr},
 };
 use uuid::Uuid;
 
@@ -132,6 +134,9 @@ fn judge(rules: &HashMap<Uuid, Thresholds>, page: &[Row]) -> AppResult<HashMap<(
 }
 
 async fn write<C: ConnectionTrait>(db: &C, changed: HashMap<(Status, Breach), Vec<Uuid>>) -> AppResult<u64> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        return write_unnest(db, changed).await;
+    }
     let mut written = 0;
     for ((status, breach), ids) in changed {
         written += report_value::Entity::update_many()
@@ -143,4 +148,28 @@ async fn write<C: ConnectionTrait>(db: &C, changed: HashMap<(Status, Breach), Ve
             .rows_affected;
     }
     Ok(written)
+}
+
+/// PostgreSQL: one statement per page, joining three arrays. A long `IN (…)` list is
+/// planned as a scan of the whole table with a hashed filter, three times slower here.
+async fn write_unnest<C: ConnectionTrait>(db: &C, changed: HashMap<(Status, Breach), Vec<Uuid>>) -> AppResult<u64> {
+    let (mut ids, mut statuses, mut breaches) = (Vec::new(), Vec::new(), Vec::new());
+    for ((status, breach), group) in changed {
+        for id in group {
+            ids.push(Value::from(id));
+            statuses.push(Value::from(status.to_string()));
+            breaches.push(Value::from(breach.to_string()));
+        }
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let array = |kind, values| Value::Array(kind, Some(Box::new(values)));
+    let statement = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "UPDATE report_values AS v SET status = u.status, breach = u.breach \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS u(id, status, breach) WHERE v.id = u.id",
+        [array(ArrayType::Uuid, ids), array(ArrayType::String, statuses), array(ArrayType::String, breaches)],
+    );
+    Ok(db.execute_raw(statement).await?.rows_affected())
 }
