@@ -163,9 +163,30 @@ pub fn health(statuses: &[Status]) -> Health {
     }
 }
 
+/// A KPI's current status: that of its latest reported period, unless a later period is
+/// already due without a value, which makes it grey (the KPI is not being reported). Periods
+/// are identified by their start date; a running period without a value says nothing.
+pub fn latest_status<P: Ord>(last_reported: Option<(P, Status)>, last_due: Option<P>) -> Status {
+    match (last_reported, last_due) {
+        (Some((reported, status)), Some(due)) if reported >= due => status,
+        (Some((_, status)), None) => status,
+        _ => Status::Grey,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latest_status_turns_grey_when_a_due_period_goes_unreported() {
+        assert_eq!(latest_status(Some((3, Status::Red)), Some(3)), Status::Red);
+        assert_eq!(latest_status(Some((4, Status::Green)), Some(3)), Status::Green, "a running period reported early");
+        assert_eq!(latest_status(Some((2, Status::Green)), Some(3)), Status::Grey, "period 3 is due and missing");
+        assert_eq!(latest_status(Some((1, Status::Amber)), None), Status::Amber, "nothing due yet");
+        assert_eq!(latest_status::<u32>(None, Some(3)), Status::Grey);
+        assert_eq!(latest_status::<u32>(None, None), Status::Grey);
+    }
 
     const HIGHER: Thresholds = Thresholds {
         direction: KpiDirection::HigherIsBetter,

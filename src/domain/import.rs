@@ -828,6 +828,7 @@ fn interpret(table: Table, kpis: &[KpiRef]) -> Result<Vec<ImportedValue>, Import
         return Err(errors.into_error());
     }
 
+    let kpis = KpiIndex::new(kpis);
     let mut values = Vec::new();
     let mut first_row_of: HashMap<Uuid, usize> = HashMap::new();
     for (row, cells) in rows {
@@ -853,7 +854,7 @@ fn interpret(table: Table, kpis: &[KpiRef]) -> Result<Vec<ImportedValue>, Import
             cells.iter().find(|(i, _)| i == index).map(|(_, v)| v)
         };
 
-        let kpi = match find_kpi(kpis, cell(Column::Kpi)) {
+        let kpi = match find_kpi(&kpis, cell(Column::Kpi)) {
             Ok(kpi) => match first_row_of.get(&kpi.id) {
                 Some(first) => {
                     fail(
@@ -950,28 +951,47 @@ impl Collector {
 
 type CellProblem = (String, String);
 
-fn find_kpi<'k>(kpis: &'k [KpiRef], cell: Option<&CellValue>) -> Result<&'k KpiRef, (&'static str, String)> {
+/// The KPIs a file may name, indexed once per file: by id, and by [`text::name_key`] of the
+/// name (in the order given, so that a name shared by several KPIs is seen as ambiguous).
+struct KpiIndex<'k> {
+    by_id: HashMap<Uuid, &'k KpiRef>,
+    by_name: HashMap<String, Vec<&'k KpiRef>>,
+}
+
+impl<'k> KpiIndex<'k> {
+    fn new(kpis: &'k [KpiRef]) -> Self {
+        let mut by_id = HashMap::with_capacity(kpis.len());
+        let mut by_name: HashMap<String, Vec<&KpiRef>> = HashMap::with_capacity(kpis.len());
+        for kpi in kpis {
+            by_id.entry(kpi.id).or_insert(kpi);
+            by_name.entry(text::name_key(&kpi.name)).or_default().push(kpi);
+        }
+        Self { by_id, by_name }
+    }
+
+    fn named(&self, name: &str) -> &[&'k KpiRef] {
+        self.by_name.get(&text::name_key(name)).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn find_kpi<'k>(kpis: &KpiIndex<'k>, cell: Option<&CellValue>) -> Result<&'k KpiRef, (&'static str, String)> {
     let written = match cell.map(|c| c.as_text()) {
         None => return Err(("required", "must name a KPI by its name or id".into())),
         Some(None) => return Err(("not_text", "must name a KPI by its name or id, as text".into())),
         Some(Some(t)) => t.trim().to_string(),
     };
     if let Ok(id) = Uuid::parse_str(&written)
-        && let Some(kpi) = kpis.iter().find(|k| k.id == id)
+        && let Some(kpi) = kpis.by_id.get(&id).copied()
     {
         return Ok(kpi);
     }
-    let by_name = |name: &str| {
-        let key = text::name_key(name);
-        kpis.iter().filter(|k| text::name_key(&k.name) == key).collect::<Vec<_>>()
-    };
-    let mut found = by_name(&written);
+    let mut found = kpis.named(&written);
     if found.is_empty()
         && let Some(unescaped) = written.strip_prefix('\'')
     {
-        found = by_name(unescaped);
+        found = kpis.named(unescaped);
     }
-    match found.as_slice() {
+    match found {
         [kpi] => Ok(*kpi),
         [] => Err(("unknown_kpi", format!("{} is not a KPI of this engagement", quote(&written)))),
         _ => Err(("ambiguous_kpi", format!("{} names several KPIs: use the KPI's id", quote(&written)))),

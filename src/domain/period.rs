@@ -111,28 +111,46 @@ impl Schedule {
         }
     }
 
-    /// Every period of the term, in order.
-    pub fn periods(&self) -> Vec<Period> {
-        let mut periods = Vec::new();
+    /// The local dates `(first, last)` of every period of the term, in order.
+    fn spans(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        let mut spans = Vec::new();
         if self.end < self.start {
-            return periods;
+            return spans;
         }
         let mut start = self.start;
-        let mut index = 0;
         loop {
             let next = next_unit(self.cadence, unit_start(self.cadence, start));
             let end = match next.and_then(|n| n.pred_opt()) {
                 Some(unit_end) if unit_end < self.end => unit_end,
                 _ => self.end,
             };
-            periods.push(self.period(index, start, end));
+            spans.push((start, end));
             match end.succ_opt() {
                 Some(following) if end < self.end => start = following,
                 _ => break,
             }
-            index += 1;
         }
-        periods
+        spans
+    }
+
+    /// Every period of the term, in order.
+    pub fn periods(&self) -> Vec<Period> {
+        self.spans().into_iter().enumerate().map(|(i, (start, end))| self.period(i as u32, start, end)).collect()
+    }
+
+    /// The first days of the periods that are due by `now` (the same as the periods whose
+    /// `is_late(now)` holds), found from local dates alone: a period is due once the local
+    /// date at `now` is past its due date. Much cheaper than [`Schedule::periods`] for
+    /// counting over many engagements.
+    pub fn due_starts(&self, now: DateTime<Utc>) -> Vec<NaiveDate> {
+        let today = now.with_timezone(&self.timezone).date_naive();
+        self.spans()
+            .into_iter()
+            .take_while(|(_, end)| {
+                end.checked_add_days(Days::new(u64::from(self.due_offset_days))).is_some_and(|due| due < today)
+            })
+            .map(|(start, _)| start)
+            .collect()
     }
 
     /// The period that contains the local date `date`, if it falls within the term.
@@ -320,6 +338,24 @@ mod tests {
             let probe = start + Days::new(length / 2);
             let found = s.period_of(probe).unwrap();
             prop_assert!(found.start_date <= probe && probe <= found.end_date);
+        }
+
+        /// The date-only shortcut for due periods agrees with the instants, at any time of
+        /// day in every zone (DST nights included).
+        #[test]
+        fn due_starts_agree_with_is_late(
+            cadence in arb_cadence(),
+            zone in 0usize..4,
+            length in 0u64..800,
+            due in 0u32..60,
+            minutes in 0i64..(900 * 24 * 60),
+        ) {
+            let start = d(2026, 1, 1);
+            let s = Schedule { cadence, start, end: start + Days::new(length), timezone: ZONES[zone], due_offset_days: due };
+            let now = Utc.with_ymd_and_hms(2025, 12, 20, 0, 0, 0).unwrap() + chrono::Duration::minutes(minutes);
+            let by_instant: Vec<NaiveDate> =
+                s.periods().iter().filter(|p| p.is_late(now)).map(|p| p.start_date).collect();
+            prop_assert_eq!(s.due_starts(now), by_instant);
         }
     }
 }

@@ -7,7 +7,7 @@
 //! changes after a request for changes go into a new version, and every version stays
 //! readable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -95,14 +95,21 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
         v.add("narrative", "too_long", format!("must be at most {NARRATIVE_MAX} characters"));
     }
     content.narrative = content.narrative.trim().to_string();
+    // Looked up by id rather than searched: a report may carry a value for each of
+    // thousands of KPIs.
+    let mut rules_of: HashMap<Uuid, &KpiRules> = HashMap::with_capacity(kpis.len());
+    for k in kpis {
+        rules_of.entry(k.id).or_insert(k);
+    }
+    let mut reported: HashSet<Uuid> = HashSet::with_capacity(content.values.len());
     for i in 0..content.values.len() {
         let field = |name: &str| format!("values[{i}].{name}");
         let kpi_id = content.values[i].kpi_id;
-        if content.values[..i].iter().any(|earlier| earlier.kpi_id == kpi_id) {
+        if !reported.insert(kpi_id) {
             v.add(field("kpi_id"), "duplicate", "this KPI is reported twice");
         }
         let item = &mut content.values[i];
-        let Some(rules) = kpis.iter().find(|k| k.id == kpi_id) else {
+        let Some(rules) = rules_of.get(&kpi_id) else {
             v.add(field("kpi_id"), "unknown_kpi", "no such KPI in this engagement");
             continue;
         };

@@ -13,7 +13,7 @@ use crate::{
     auth::Principal,
     error::{AppError, AppResult, Problem},
     policy::engagement::Action,
-    store::{dashboard, engagements},
+    store::{self, dashboard, engagements, portfolio::PortfolioItem},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,14 +24,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// missing periods and signals.
 #[utoipa::path(
     get, path = "/api/v1/portfolio", tag = "engagements",
-    responses((status = 200, body = Vec<dashboard::PortfolioItem>))
+    responses((status = 200, body = Vec<PortfolioItem>))
 )]
 async fn portfolio(
     State(state): State<AppState>,
     principal: Principal,
-) -> AppResult<Json<Vec<dashboard::PortfolioItem>>> {
+) -> AppResult<Json<Vec<PortfolioItem>>> {
     let engagements = engagements::visible(&state.db, &principal.viewer()).await?;
-    Ok(Json(dashboard::portfolio(&state.db, &engagements, state.clock.now()).await?))
+    Ok(Json(store::portfolio::portfolio(&state.db, &engagements, state.clock.now()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -3,7 +3,7 @@
 //! updates and deletes of existing entries.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -59,7 +59,9 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Actor,
     entry: AuditEntry,
 ) -> Result<(), DbErr> {
-    audit_event::ActiveModel {
+    // Without reading the row back: `after` may hold a large object (a report of thousands
+    // of values).
+    audit_event::Entity::insert(audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         at: Set(at),
         actor_id: Set(actor.id),
@@ -70,8 +72,8 @@ pub async fn record<C: ConnectionTrait>(
         engagement_id: Set(entry.engagement_id),
         before: Set(entry.before),
         after: Set(entry.after),
-    }
-    .insert(db)
+    })
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }
@@ -124,7 +126,7 @@ pub async fn list(
     filter: AuditFilter,
     page: super::pagination::PageRequest,
 ) -> crate::error::AppResult<crate::views::Page<AuditEventView>> {
-    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query};
+    use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect, sea_query::Query};
 
     use super::entity::{engagement, team_member};
 

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     domain::{
-        enums::{Aggregation, EngagementStatus, KpiDirection, KpiUnit},
+        enums::{Aggregation, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds, Trend},
         report::{ReportStatus, Severity, SignalCategory},
     },
@@ -91,7 +91,7 @@ pub struct Dashboard {
     pub signals: Vec<SignalItem>,
 }
 
-/// The stored rows behind the dashboards of one or more engagements, read set-wise.
+/// The stored rows behind an engagement's dashboard, read set-wise.
 #[derive(Default)]
 struct Rows {
     kpis: Vec<kpi::Model>,
@@ -103,58 +103,33 @@ struct Rows {
 }
 
 impl Rows {
-    async fn load<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<Self> {
-        let ids = || engagements.iter().copied();
-        let reports_of_these = Query::select()
+    async fn load<C: ConnectionTrait>(db: &C, engagement: Uuid) -> AppResult<Self> {
+        let reports_of_it = Query::select()
             .column(report::Column::Id)
             .from(report::Entity)
-            .and_where(report::Column::EngagementId.is_in(ids()))
+            .and_where(report::Column::EngagementId.eq(engagement))
             .to_owned();
         Ok(Self {
             kpis: kpi::Entity::find()
-                .filter(kpi::Column::EngagementId.is_in(ids()))
+                .filter(kpi::Column::EngagementId.eq(engagement))
                 .order_by_asc(kpi::Column::Id)
                 .all(db)
                 .await?,
-            reports: report::Entity::find().filter(report::Column::EngagementId.is_in(ids())).all(db).await?,
+            reports: report::Entity::find().filter(report::Column::EngagementId.eq(engagement)).all(db).await?,
             versions: report_version::Entity::find()
-                .filter(report_version::Column::ReportId.in_subquery(reports_of_these))
+                .filter(report_version::Column::ReportId.in_subquery(reports_of_it))
                 .filter(report_version::Column::SubmittedAt.is_not_null())
                 .all(db)
                 .await?,
             values: report_value::Entity::find()
-                .filter(report_value::Column::EngagementId.is_in(ids()))
+                .filter(report_value::Column::EngagementId.eq(engagement))
                 .all(db)
                 .await?,
             signals: report_signal::Entity::find()
-                .filter(report_signal::Column::EngagementId.is_in(ids()))
+                .filter(report_signal::Column::EngagementId.eq(engagement))
                 .all(db)
                 .await?,
         })
-    }
-
-    /// The rows of each engagement.
-    fn split(self) -> HashMap<Uuid, Rows> {
-        let mut by: HashMap<Uuid, Rows> = HashMap::new();
-        let engagement_of: HashMap<Uuid, Uuid> = self.reports.iter().map(|r| (r.id, r.engagement_id)).collect();
-        for k in self.kpis {
-            by.entry(k.engagement_id).or_default().kpis.push(k);
-        }
-        for v in self.versions {
-            if let Some(e) = engagement_of.get(&v.report_id) {
-                by.entry(*e).or_default().versions.push(v);
-            }
-        }
-        for r in self.reports {
-            by.entry(r.engagement_id).or_default().reports.push(r);
-        }
-        for v in self.values {
-            by.entry(v.engagement_id).or_default().values.push(v);
-        }
-        for s in self.signals {
-            by.entry(s.engagement_id).or_default().signals.push(s);
-        }
-        by
     }
 }
 
@@ -166,7 +141,7 @@ pub async fn build<C: ConnectionTrait>(
     to: NaiveDate,
     now: DateTime<Utc>,
 ) -> AppResult<Dashboard> {
-    assemble(e, &Rows::load(db, &[e.id]).await?, from, to, now)
+    assemble(e, &Rows::load(db, e.id).await?, from, to, now)
 }
 
 fn assemble(
@@ -236,14 +211,10 @@ fn assemble(
             target: k.target,
             target_upper: k.target_upper,
             aggregation,
-            // The latest period that is reported or already due: a running period without a
-            // report yet says nothing.
-            latest_status: series
-                .iter()
-                .zip(&periods)
-                .rev()
-                .find(|(point, period)| point.value.is_some() || period.is_late(now))
-                .map_or(Status::Grey, |(point, _)| point.status),
+            latest_status: evaluation::latest_status(
+                series.iter().rev().find(|p| p.value.is_some()).map(|p| (p.period_start, p.status)),
+                periods.iter().rev().find(|p| p.is_late(now)).map(|p| p.start_date),
+            ),
             trend: evaluation::trend(&thresholds, &values, TREND_WINDOW),
             aggregate: evaluation::aggregate(aggregation, &values),
             series,
@@ -291,46 +262,4 @@ fn assemble(
         periods: period_states,
         signals: signal_items,
     })
-}
-
-/// One engagement in the portfolio view.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PortfolioItem {
-    pub engagement_id: Uuid,
-    pub title: String,
-    pub vendor_id: Uuid,
-    pub status: EngagementStatus,
-    pub health: Health,
-    pub late_periods: u32,
-    pub missing_periods: u32,
-    pub signals: u32,
-    pub high_severity_signals: u32,
-}
-
-/// The health of every given engagement over its whole term, from one set of queries.
-pub async fn portfolio<C: ConnectionTrait>(
-    db: &C,
-    engagements: &[engagement::Model],
-    now: DateTime<Utc>,
-) -> AppResult<Vec<PortfolioItem>> {
-    let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
-    let mut rows = Rows::load(db, &ids).await?.split();
-    engagements
-        .iter()
-        .map(|e| {
-            let d = assemble(e, &rows.remove(&e.id).unwrap_or_default(), e.start_date, e.end_date, now)?;
-            let count = |f: &dyn Fn(&PeriodState) -> bool| d.periods.iter().filter(|p| f(p)).count() as u32;
-            Ok(PortfolioItem {
-                engagement_id: e.id,
-                title: e.title.clone(),
-                vendor_id: e.vendor_id,
-                status: parse("status", &e.status)?,
-                health: d.health,
-                late_periods: count(&|p| p.late),
-                missing_periods: count(&|p| p.missing),
-                signals: d.signals.len() as u32,
-                high_severity_signals: d.signals.iter().filter(|s| s.severity >= Severity::High).count() as u32,
-            })
-        })
-        .collect()
 }

@@ -9,6 +9,7 @@ pub mod evaluation;
 pub mod idempotency;
 pub mod kpis;
 pub mod pagination;
+pub mod portfolio;
 pub mod reports;
 pub mod scope;
 pub mod team;

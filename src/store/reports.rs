@@ -138,13 +138,20 @@ impl From<ReportTransitionError> for AppError {
 }
 
 async fn kpi_rules<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<KpiRules>> {
-    let rows = kpi::Entity::find().filter(kpi::Column::EngagementId.eq(engagement_id)).all(db).await?;
-    rows.iter()
-        .map(|k| {
+    // Only the columns the rules need: an engagement may have thousands of KPIs.
+    let rows: Vec<(Uuid, bool, serde_json::Value)> = kpi::Entity::find()
+        .select_only()
+        .columns([kpi::Column::Id, kpi::Column::AllowNegative, kpi::Column::Channels])
+        .filter(kpi::Column::EngagementId.eq(engagement_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(id, allow_negative, channels)| {
             Ok(KpiRules {
-                id: k.id,
-                allow_negative: k.allow_negative,
-                channels: serde_json::from_value(k.channels.clone()).map_err(anyhow::Error::from)?,
+                id,
+                allow_negative,
+                channels: serde_json::from_value(channels).map_err(anyhow::Error::from)?,
             })
         })
         .collect()
@@ -189,8 +196,10 @@ async fn write_content<C: ConnectionTrait>(
         })
         .collect::<AppResult<Vec<_>>>()?;
     // Twelve columns a row: 1,000 rows stay far below every back end's bind-parameter limit.
-    for chunk in rows.chunks(1_000) {
-        report_value::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    // The rows move into their statement rather than being copied.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        report_value::Entity::insert_many(rows.by_ref().take(1_000)).exec_without_returning(db).await?;
     }
     let signals: Vec<_> = content
         .signals
@@ -461,6 +470,10 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<report::Mode
     report::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
+/// The columns of `report_values` that [`detail`] shows: version, KPI, value, breakdown,
+/// comment, evidence, status and breach.
+type ValueRow = (Uuid, Uuid, f64, serde_json::Value, Option<String>, Option<String>, Option<String>, Option<String>);
+
 /// A report with all its versions and reviews, read in a fixed number of queries.
 pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<ReportDetail> {
     let versions = report_version::Entity::find()
@@ -468,12 +481,29 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
         .order_by_desc(report_version::Column::Version)
         .all(db)
         .await?;
-    let values = report_value::Entity::find()
+    // Values are found through their versions and signals through the engagement, which are
+    // indexed (`report_id` is not), and only the columns shown are read: a version may hold
+    // thousands of values.
+    let values: Vec<ValueRow> = report_value::Entity::find()
+        .select_only()
+        .columns([
+            report_value::Column::VersionId,
+            report_value::Column::KpiId,
+            report_value::Column::Value,
+            report_value::Column::Breakdown,
+            report_value::Column::Comment,
+            report_value::Column::EvidenceUrl,
+            report_value::Column::Status,
+            report_value::Column::Breach,
+        ])
+        .filter(report_value::Column::VersionId.is_in(versions.iter().map(|v| v.id)))
         .filter(report_value::Column::ReportId.eq(r.id))
         .order_by_asc(report_value::Column::Id)
+        .into_tuple()
         .all(db)
         .await?;
     let signals = report_signal::Entity::find()
+        .filter(report_signal::Column::EngagementId.eq(r.engagement_id))
         .filter(report_signal::Column::ReportId.eq(r.id))
         .order_by_asc(report_signal::Column::Id)
         .all(db)
@@ -487,16 +517,16 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
     for v in &versions {
         let values = values
             .iter()
-            .filter(|x| x.version_id == v.id)
-            .map(|x| {
+            .filter(|x| x.0 == v.id)
+            .map(|(_, kpi_id, value, breakdown, comment, evidence_url, status, breach)| {
                 Ok(ValueView {
-                    kpi_id: x.kpi_id,
-                    value: x.value,
-                    breakdown: serde_json::from_value(x.breakdown.clone())?,
-                    comment: x.comment.clone(),
-                    evidence_url: x.evidence_url.clone(),
-                    status: x.status.as_deref().map(|s| parse("status", s)).transpose()?,
-                    breach: x.breach.as_deref().map(|b| parse("breach", b)).transpose()?,
+                    kpi_id: *kpi_id,
+                    value: *value,
+                    breakdown: serde_json::from_value(breakdown.clone())?,
+                    comment: comment.clone(),
+                    evidence_url: evidence_url.clone(),
+                    status: status.as_deref().map(|s| parse("status", s)).transpose()?,
+                    breach: breach.as_deref().map(|b| parse("breach", b)).transpose()?,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -550,18 +580,18 @@ pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec
 
 /// The KPIs of an engagement as the import reads them (name, id, channels).
 pub async fn kpi_refs<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<KpiRef>> {
-    let rows = kpi::Entity::find()
+    // Only the columns the import reads: an engagement may have thousands of KPIs.
+    let rows: Vec<(Uuid, String, serde_json::Value)> = kpi::Entity::find()
+        .select_only()
+        .columns([kpi::Column::Id, kpi::Column::Name, kpi::Column::Channels])
         .filter(kpi::Column::EngagementId.eq(engagement_id))
         .order_by_asc(kpi::Column::Id)
+        .into_tuple()
         .all(db)
         .await?;
-    rows.iter()
-        .map(|k| {
-            Ok(KpiRef {
-                id: k.id,
-                name: k.name.clone(),
-                channels: serde_json::from_value(k.channels.clone()).map_err(anyhow::Error::from)?,
-            })
+    rows.into_iter()
+        .map(|(id, name, channels)| {
+            Ok(KpiRef { id, name, channels: serde_json::from_value(channels).map_err(anyhow::Error::from)? })
         })
         .collect()
 }

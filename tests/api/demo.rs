@@ -51,6 +51,7 @@ async fn the_demo_loads_once_and_can_be_used() {
     assert_eq!(dash["kpis"][2]["latest_status"], "red");
     assert_eq!(dash["kpis"][2]["trend"], "worsening");
     assert_eq!(dash["signals"].as_array().unwrap().len(), 3);
+    assert_eq!(crate::helpers::assert_portfolio_matches_dashboards(&app, &caller).await, 2);
     let crisis = items[1]["id"].as_str().unwrap();
     let (_, governance) = app.get(&caller, &format!("/api/v1/engagements/{crisis}/governance")).await;
     let warnings: Vec<&str> =

@@ -289,3 +289,34 @@ pub async fn assert_problem(response: Response, status: StatusCode, field: &str)
     assert!(fields.contains(&field), "expected field {field} in {body}");
     body
 }
+
+/// Checks that each portfolio item says what the engagement's whole-term dashboard says: the
+/// portfolio reads far fewer rows, and must never disagree.
+pub async fn assert_portfolio_matches_dashboards(app: &TestApp, caller: &Caller) -> usize {
+    let (status, portfolio) = app.get(caller, "/api/v1/portfolio").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{portfolio}");
+    let items = portfolio.as_array().expect("a list");
+    for item in items {
+        let id = item["engagement_id"].as_str().unwrap();
+        let (_, dash) = app.get(caller, &format!("/api/v1/engagements/{id}/dashboard")).await;
+        let periods = dash["periods"].as_array().unwrap();
+        let signals = dash["signals"].as_array().unwrap();
+        let count = |f: &dyn Fn(&Value) -> bool| periods.iter().filter(|p| f(p)).count() as u64;
+        let expected = serde_json::json!({
+            "health": dash["health"],
+            "late_periods": count(&|p| p["late"] == true),
+            "missing_periods": count(&|p| p["missing"] == true),
+            "signals": signals.len(),
+            "high_severity_signals": signals.iter().filter(|s| s["severity"] == "high" || s["severity"] == "critical").count(),
+        });
+        let actual = serde_json::json!({
+            "health": item["health"],
+            "late_periods": item["late_periods"],
+            "missing_periods": item["missing_periods"],
+            "signals": item["signals"],
+            "high_severity_signals": item["high_severity_signals"],
+        });
+        assert_eq!(actual, expected, "portfolio item of {id}");
+    }
+    items.len()
+}

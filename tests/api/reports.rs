@@ -637,3 +637,46 @@ async fn stored_statuses_are_rejudged_set_wise() {
     let again = evaluation::evaluate(db, Selection::Kpi(kpis[0])).await.unwrap();
     assert_eq!((again.evaluated, again.changed), (5, 0));
 }
+
+#[tokio::test]
+async fn the_portfolio_counts_what_the_company_sees() {
+    let Dated { app, lead, agency, base, kpis, .. } = dated(&["Tasa", "Alcance"]).await;
+    let value = |a: f64, b: f64| json!([{ "kpi_id": kpis[0], "value": a }, { "kpi_id": kpis[1], "value": b }]);
+    let signal = |severity: &str| json!([{ "category": "risk", "severity": severity, "description": "Rumor de cierre" }]);
+    let send = |period: &str, at: &str, values: Value, signals: Value| {
+        let (app, agency, base) = (&app, &agency, &base);
+        let body = json!({ "period_start": period, "values": values, "signals": signals, "submit": true });
+        let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+        async move {
+            app.clock.set(at);
+            let (status, created) = app.post(agency, &format!("{base}/reports"), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            id_of(&created)
+        }
+    };
+    // January on time with a critical signal, then sent back and resubmitted red without it.
+    let january = send("2026-01-01", "2026-02-02T09:00:00Z", value(3.5, 3.5), signal("critical")).await;
+    let review = |decision: &str| json!({ "decision": decision, "comment": "Revisad el alcance" });
+    app.post(&lead, &format!("/api/v1/reports/{january}/review"), review("request_changes")).await;
+    let resubmission =
+        json!({ "narrative": "Corregido", "values": value(2.0, 3.5), "signals": signal("low") });
+    let (status, body) = app.call(Some(&agency), Method::PUT, &format!("/api/v1/reports/{january}"), Some(resubmission)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.post(&agency, &format!("/api/v1/reports/{january}/submit"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // February late; March missing; April only a draft; May reported early (running).
+    send("2026-02-01", "2026-03-09T09:00:00Z", value(3.1, 2.4), signal("high")).await;
+    app.clock.set("2026-05-20T09:00:00Z".parse().unwrap());
+    app.post(&agency, &format!("{base}/reports"), json!({ "period_start": "2026-04-01", "values": value(9.0, 9.0) }))
+        .await;
+    send("2026-05-01", "2026-05-20T09:00:00Z", value(3.0, 2.9), json!([])).await;
+
+    assert_eq!(crate::helpers::assert_portfolio_matches_dashboards(&app, &lead).await, 1);
+    let (_, portfolio) = app.get(&lead, "/api/v1/portfolio").await;
+    let item = &portfolio[0];
+    // Rate: May green (reported early); reach: May amber. April is due and unreported, but
+    // May's values are later.
+    assert_eq!(item["health"], json!({ "green": 1, "amber": 1, "red": 0, "grey": 0, "overall": "amber" }));
+    let counts = [&item["late_periods"], &item["missing_periods"], &item["signals"], &item["high_severity_signals"]];
+    assert_eq!(counts.map(|c| c.as_u64().unwrap()), [1, 2, 2, 1], "{item}");
+}

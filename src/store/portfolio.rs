@@ -1,0 +1,238 @@
+//! The portfolio: every engagement a caller may see, each with its health, late and missing
+//! periods and signals, for the home page of leads and executives.
+//!
+//! An engagement's dashboard reads its whole history; the portfolio cannot (200 engagements
+//! of two years' weekly reports hold 200,000 values). It reads a fixed number of queries
+//! whose size follows the number of KPIs and reports, not of values:
+//! - per KPI, only its latest submitted value, found through the `(kpi_id, period_start)`
+//!   index by a correlated subquery;
+//! - late and submitted reports counted per engagement in SQL, and the few submitted
+//!   reports of periods not due yet, to count missing periods against the schedule (whose
+//!   due periods come from local dates alone, see `Schedule::due_starts`);
+//! - signals of the versions the company sees, counted by engagement and severity in SQL.
+//!
+//! The judging is the same pure code as the dashboard's (`domain::evaluation`), so both
+//! always agree.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    engagements::schedule,
+    entity::{engagement, kpi, report},
+};
+use crate::{
+    domain::{
+        enums::EngagementStatus,
+        evaluation::{self, Health, Status, Thresholds},
+        report::Severity,
+    },
+    error::AppResult,
+    views::parse,
+};
+
+/// One engagement in the portfolio view.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PortfolioItem {
+    pub engagement_id: Uuid,
+    pub title: String,
+    pub vendor_id: Uuid,
+    pub status: EngagementStatus,
+    /// Each KPI's latest status (see the dashboard), counted.
+    pub health: Health,
+    /// Periods whose report was submitted after its due date.
+    pub late_periods: u32,
+    /// Due periods with nothing submitted.
+    pub missing_periods: u32,
+    /// Signals in the submitted reports.
+    pub signals: u32,
+    pub high_severity_signals: u32,
+}
+
+/// The columns of a KPI its status needs.
+type KpiRow = (Uuid, Uuid, String, f64, Option<f64>, f64, f64);
+
+/// Per engagement: reports, late ones, submitted ones.
+#[derive(Default, Clone, Copy)]
+struct ReportCounts {
+    late: u32,
+    submitted: u32,
+}
+
+/// The portfolio of the given engagements, in their order.
+pub async fn portfolio<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[engagement::Model],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<PortfolioItem>> {
+    if engagements.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
+    let due: HashMap<Uuid, Vec<NaiveDate>> =
+        engagements.iter().map(|e| Ok((e.id, schedule(e)?.due_starts(now)))).collect::<AppResult<_>>()?;
+    let kpis: Vec<KpiRow> = kpi::Entity::find()
+        .select_only()
+        .columns([
+            kpi::Column::Id,
+            kpi::Column::EngagementId,
+            kpi::Column::Direction,
+            kpi::Column::Target,
+            kpi::Column::TargetUpper,
+            kpi::Column::WarningThreshold,
+            kpi::Column::CriticalThreshold,
+        ])
+        .filter(kpi::Column::EngagementId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let latest = latest_values(db, &ids).await?;
+    let counts = report_counts(db, &ids).await?;
+    let not_yet_due = submitted_not_due(db, engagements, &due).await?;
+    let signals = signal_counts(db, &ids).await?;
+
+    let mut statuses: HashMap<Uuid, Vec<Status>> = HashMap::new();
+    for (id, engagement_id, direction, target, target_upper, warning, critical) in kpis {
+        let t = Thresholds { direction: parse("direction", &direction)?, target, target_upper, warning, critical };
+        let reported = latest.get(&id).map(|(period, value)| (*period, evaluation::status(&t, Some(*value))));
+        let last_due = due.get(&engagement_id).and_then(|d| d.last().copied());
+        statuses.entry(engagement_id).or_default().push(evaluation::latest_status(reported, last_due));
+    }
+    engagements
+        .iter()
+        .map(|e| {
+            let due = due.get(&e.id).map_or(0, Vec::len) as u32;
+            let c = counts.get(&e.id).copied().unwrap_or_default();
+            let submitted_due = c.submitted - not_yet_due.get(&e.id).copied().unwrap_or(0).min(c.submitted);
+            let (signals, high_severity_signals) = signals.get(&e.id).copied().unwrap_or_default();
+            Ok(PortfolioItem {
+                engagement_id: e.id,
+                title: e.title.clone(),
+                vendor_id: e.vendor_id,
+                status: parse("status", &e.status)?,
+                health: evaluation::health(statuses.get(&e.id).map(Vec::as_slice).unwrap_or_default()),
+                late_periods: c.late,
+                missing_periods: due.saturating_sub(submitted_due),
+                signals,
+                high_severity_signals,
+            })
+        })
+        .collect()
+}
+
+fn count(r: &sea_orm::QueryResult, column: &str) -> AppResult<u32> {
+    // SUM over no rows is NULL; counts fit in u32 by far.
+    let n: Option<i64> = r.try_get("", column)?;
+    Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+}
+
+/// Late and submitted reports per engagement, counted in SQL.
+async fn report_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, ReportCounts>> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT engagement_id, SUM(CASE WHEN late THEN 1 ELSE 0 END) AS late, \
+           SUM(CASE WHEN submitted_at IS NOT NULL THEN 1 ELSE 0 END) AS submitted \
+         FROM reports WHERE engagement_id IN ({}) GROUP BY engagement_id",
+        placeholders(backend, engagements.len())
+    );
+    let values = engagements.iter().map(|id| Value::from(*id));
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "engagement_id")?, ReportCounts { late: count(r, "late")?, submitted: count(r, "submitted")? })))
+        .collect()
+}
+
+/// Submitted reports of periods that are not due yet (the running period, or one within
+/// its due offset), per engagement. Due periods are a prefix of the term, so these are the
+/// engagement's latest reports: only recent rows are read.
+async fn submitted_not_due<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[engagement::Model],
+    due: &HashMap<Uuid, Vec<NaiveDate>>,
+) -> AppResult<HashMap<Uuid, u32>> {
+    // Every not-yet-due period starts after the engagement's last due one (or at its start).
+    let since = engagements
+        .iter()
+        .map(|e| due.get(&e.id).and_then(|d| d.last().copied()).unwrap_or(e.start_date))
+        .min();
+    let Some(since) = since else { return Ok(HashMap::new()) };
+    let rows: Vec<(Uuid, NaiveDate)> = report::Entity::find()
+        .select_only()
+        .columns([report::Column::EngagementId, report::Column::PeriodStart])
+        .filter(report::Column::EngagementId.is_in(engagements.iter().map(|e| e.id)))
+        .filter(report::Column::SubmittedAt.is_not_null())
+        .filter(report::Column::PeriodStart.gte(since))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut counts: HashMap<Uuid, u32> = HashMap::new();
+    for (engagement_id, period_start) in rows {
+        let is_due = due.get(&engagement_id).and_then(|d| d.last()).is_some_and(|last| period_start <= *last);
+        if !is_due {
+            *counts.entry(engagement_id).or_default() += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// `$1, $2, …` or `?, ?, …` for `n` parameters.
+fn placeholders(backend: DatabaseBackend, n: usize) -> String {
+    (1..=n)
+        .map(|i| if backend == DatabaseBackend::Postgres { format!("${i}") } else { "?".to_owned() })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Per KPI of the engagements: the period and value of its latest submitted value (the
+/// latest submitted version of the latest reported period).
+async fn latest_values<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (NaiveDate, f64)>> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT lv.kpi_id, lv.period_start, lv.value FROM report_values lv WHERE lv.id IN ( \
+           SELECT (SELECT v.id FROM report_values v JOIN report_versions rv ON rv.id = v.version_id \
+                   WHERE v.kpi_id = k.id AND rv.submitted_at IS NOT NULL \
+                   ORDER BY v.period_start DESC, rv.version DESC LIMIT 1) \
+           FROM kpis k WHERE k.engagement_id IN ({}))",
+        placeholders(backend, engagements.len())
+    );
+    let values = engagements.iter().map(|id| Value::from(*id));
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "kpi_id")?, (r.try_get("", "period_start")?, r.try_get("", "value")?))))
+        .collect()
+}
+
+/// Per engagement: the signals of the versions the company sees (each report's latest
+/// submitted version), and how many of them are high or critical.
+async fn signal_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (u32, u32)>> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT s.engagement_id, s.severity, COUNT(*) AS n FROM report_signals s \
+         JOIN report_versions v ON v.id = s.version_id \
+         WHERE v.submitted_at IS NOT NULL AND s.engagement_id IN ({}) AND NOT EXISTS ( \
+           SELECT 1 FROM report_versions later WHERE later.report_id = v.report_id \
+           AND later.submitted_at IS NOT NULL AND later.version > v.version) \
+         GROUP BY s.engagement_id, s.severity",
+        placeholders(backend, engagements.len())
+    );
+    let values = engagements.iter().map(|id| Value::from(*id));
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut counts: HashMap<Uuid, (u32, u32)> = HashMap::new();
+    for r in rows {
+        let severity: Severity = parse("severity", &r.try_get::<String>("", "severity")?)?;
+        let n = u32::try_from(r.try_get::<i64>("", "n")?).unwrap_or(u32::MAX);
+        let entry = counts.entry(r.try_get("", "engagement_id")?).or_default();
+        entry.0 += n;
+        if severity >= Severity::High {
+            entry.1 += n;
+        }
+    }
+    Ok(counts)
+}
