@@ -78,7 +78,10 @@ pub async fn seed(state: &AppState, owner: Uuid, spec: HistorySpec) -> anyhow::R
         workers.spawn(async move {
             let mut made = Vec::new();
             for i in (w..spec.engagements).step_by(SEED_WORKERS) {
-                made.push((i, engagement(&state, vendor.id, owner, spec, i).await.with_context(|| format!("engagement {i}"))?));
+                made.push((
+                    i,
+                    engagement(&state, vendor.id, owner, spec, i).await.with_context(|| format!("engagement {i}"))?,
+                ));
             }
             anyhow::Ok(made)
         });
@@ -188,7 +191,7 @@ async fn history(
     let periods: Vec<_> = schedule.periods().into_iter().take(weeks).collect();
     let (mut reports, mut versions, mut values, mut signals) = (vec![], vec![], vec![], vec![]);
     for p in &periods {
-        let late = (p.index as usize + i) % 17 == 0;
+        let late = (p.index as usize + i).is_multiple_of(17);
         let submitted = if late { p.due_at + Duration::days(2) } else { p.due_at - Duration::days(1) };
         let (report_id, version_id) = (Uuid::now_v7(), Uuid::now_v7());
         reports.push(report::ActiveModel {
@@ -233,6 +236,7 @@ async fn history(
                 evidence_url: Set(None),
                 status: Set(None),
                 breach: Set(None),
+                shown: Set(true),
             });
         }
         if p.index % 13 == 5 {
@@ -245,6 +249,7 @@ async fn history(
                 severity: Set(if p.index % 3 == 0 { "high" } else { "medium" }.into()),
                 description: Set("Conversación creciente sobre los plazos de entrega".into()),
                 link: Set(Some("https://social.example/post/1".into())),
+                shown: Set(true),
             });
         }
     }

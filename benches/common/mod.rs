@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each bench uses only part of this module
 
+pub mod history;
+
 use std::{
     net::SocketAddr,
     sync::Arc,

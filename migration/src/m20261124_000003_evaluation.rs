@@ -1,6 +1,7 @@
 //! Stored evaluation and ratio KPIs: each reported value keeps the status and breach it was
-//! judged with (so that alerts and lists can select on them set-wise), and a KPI may be
-//! defined as the ratio of two others of its engagement, for the plausibility check.
+//! judged with (so that alerts and lists can select on them set-wise), values and signals
+//! say whether they are the ones the company sees, and a KPI may be defined as the ratio of
+//! two others of its engagement, for the plausibility check.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DatabaseBackend};
 
@@ -17,6 +18,11 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         m.create_index(index("report_values", &["engagement_id", "status"], false)).await?;
+        // Whether a value or signal belongs to its report's latest submitted version: what
+        // the company sees, selectable without joining the versions.
+        for table in ["report_values", "report_signals"] {
+            m.alter_table(Table::alter().table(table).add_column(boolean("shown").default(false)).to_owned()).await?;
+        }
         // A column-level REFERENCES is the one form of foreign key both SQLite and PostgreSQL
         // accept in ALTER TABLE … ADD COLUMN.
         let uuid_type = match m.get_database_backend() {
@@ -37,6 +43,8 @@ impl MigrationTrait for Migration {
         m.drop_index(Index::drop().name("ix_report_values_engagement_id_status").table("report_values").to_owned())
             .await?;
         for (table, column) in [
+            ("report_signals", "shown"),
+            ("report_values", "shown"),
             ("kpis", "ratio_denominator_id"),
             ("kpis", "ratio_numerator_id"),
             ("report_values", "breach"),

@@ -76,9 +76,10 @@ impl RatioOf {
         if self.numerator_kpi_id == self.denominator_kpi_id {
             v.add("ratio_of.denominator_kpi_id", "same_as_numerator", "must differ from the numerator");
         }
-        for (field, id) in
-            [("ratio_of.numerator_kpi_id", self.numerator_kpi_id), ("ratio_of.denominator_kpi_id", self.denominator_kpi_id)]
-        {
+        for (field, id) in [
+            ("ratio_of.numerator_kpi_id", self.numerator_kpi_id),
+            ("ratio_of.denominator_kpi_id", self.denominator_kpi_id),
+        ] {
             if Some(id) == own {
                 v.add(field, "self_reference", "a KPI cannot be computed from itself");
             }
@@ -260,7 +261,8 @@ mod tests {
     #[test]
     fn a_ratio_needs_two_different_kpis_other_than_itself() {
         let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
-        let ratio = |n, d| KpiInput { ratio_of: Some(RatioOf { numerator_kpi_id: n, denominator_kpi_id: d }), ..followers() };
+        let ratio =
+            |n, d| KpiInput { ratio_of: Some(RatioOf { numerator_kpi_id: n, denominator_kpi_id: d }), ..followers() };
         assert!(ratio(a, b).validate().is_ok());
         assert_eq!(fields(ratio(a, a)), ["ratio_of.denominator_kpi_id"]);
         let mut v = Violations::new();

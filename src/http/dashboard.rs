@@ -26,10 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     get, path = "/api/v1/portfolio", tag = "engagements",
     responses((status = 200, body = Vec<PortfolioItem>))
 )]
-async fn portfolio(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> AppResult<Json<Vec<PortfolioItem>>> {
+async fn portfolio(State(state): State<AppState>, principal: Principal) -> AppResult<Json<Vec<PortfolioItem>>> {
     let engagements = engagements::visible(&state.db, &principal.viewer()).await?;
     Ok(Json(store::portfolio::portfolio(&state.db, &engagements, state.clock.now()).await?))
 }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -79,9 +79,10 @@ async fn ensure_ratio_parts<C: ConnectionTrait>(
         .iter()
         .map(|k| k.id)
         .collect();
-    for (field, id) in
-        [("ratio_of.numerator_kpi_id", ratio.numerator_kpi_id), ("ratio_of.denominator_kpi_id", ratio.denominator_kpi_id)]
-    {
+    for (field, id) in [
+        ("ratio_of.numerator_kpi_id", ratio.numerator_kpi_id),
+        ("ratio_of.denominator_kpi_id", ratio.denominator_kpi_id),
+    ] {
         if !found.contains(&id) {
             v.add(field, "unknown_kpi", "not a KPI of this engagement");
         }
@@ -92,7 +93,11 @@ async fn ensure_ratio_parts<C: ConnectionTrait>(
 /// A KPI that a ratio KPI is computed from cannot be removed before that ratio KPI.
 async fn ensure_not_ratio_part<C: ConnectionTrait>(db: &C, kpi_id: Uuid) -> AppResult<()> {
     let user = kpi::Entity::find()
-        .filter(Condition::any().add(kpi::Column::RatioNumeratorId.eq(kpi_id)).add(kpi::Column::RatioDenominatorId.eq(kpi_id)))
+        .filter(
+            Condition::any()
+                .add(kpi::Column::RatioNumeratorId.eq(kpi_id))
+                .add(kpi::Column::RatioDenominatorId.eq(kpi_id)),
+        )
         .one(db)
         .await?;
     match user {

@@ -4,12 +4,12 @@
 //! An engagement's dashboard reads its whole history; the portfolio cannot (200 engagements
 //! of two years' weekly reports hold 200,000 values). It reads a fixed number of queries
 //! whose size follows the number of KPIs and reports, not of values:
-//! - per KPI, only its latest submitted value, found through the `(kpi_id, period_start)`
-//!   index by a correlated subquery;
+//! - per KPI, only its latest shown value (`shown`: part of its report's latest submitted
+//!   version), found through the `(kpi_id, period_start)` index by a correlated subquery;
 //! - late and submitted reports counted per engagement in SQL, and the few submitted
 //!   reports of periods not due yet, to count missing periods against the schedule (whose
 //!   due periods come from local dates alone, see `Schedule::due_starts`);
-//! - signals of the versions the company sees, counted by engagement and severity in SQL.
+//! - shown signals, counted by engagement and severity in SQL.
 //!
 //! The judging is the same pure code as the dashboard's (`domain::evaluation`), so both
 //! always agree.
@@ -17,9 +17,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -145,7 +143,12 @@ async fn report_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppR
     let values = engagements.iter().map(|id| Value::from(*id));
     let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("", "engagement_id")?, ReportCounts { late: count(r, "late")?, submitted: count(r, "submitted")? })))
+        .map(|r| {
+            Ok((
+                r.try_get("", "engagement_id")?,
+                ReportCounts { late: count(r, "late")?, submitted: count(r, "submitted")? },
+            ))
+        })
         .collect()
 }
 
@@ -158,10 +161,8 @@ async fn submitted_not_due<C: ConnectionTrait>(
     due: &HashMap<Uuid, Vec<NaiveDate>>,
 ) -> AppResult<HashMap<Uuid, u32>> {
     // Every not-yet-due period starts after the engagement's last due one (or at its start).
-    let since = engagements
-        .iter()
-        .map(|e| due.get(&e.id).and_then(|d| d.last().copied()).unwrap_or(e.start_date))
-        .min();
+    let since =
+        engagements.iter().map(|e| due.get(&e.id).and_then(|d| d.last().copied()).unwrap_or(e.start_date)).min();
     let Some(since) = since else { return Ok(HashMap::new()) };
     let rows: Vec<(Uuid, NaiveDate)> = report::Entity::find()
         .select_only()
@@ -190,16 +191,14 @@ fn placeholders(backend: DatabaseBackend, n: usize) -> String {
         .join(", ")
 }
 
-/// Per KPI of the engagements: the period and value of its latest submitted value (the
+/// Per KPI of the engagements: the period and value of its latest shown value (from the
 /// latest submitted version of the latest reported period).
 async fn latest_values<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (NaiveDate, f64)>> {
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT lv.kpi_id, lv.period_start, lv.value FROM report_values lv WHERE lv.id IN ( \
-           SELECT (SELECT v.id FROM report_values v JOIN report_versions rv ON rv.id = v.version_id \
-                   WHERE v.kpi_id = k.id AND rv.submitted_at IS NOT NULL \
-                   ORDER BY v.period_start DESC, rv.version DESC LIMIT 1) \
-           FROM kpis k WHERE k.engagement_id IN ({}))",
+        "SELECT lv.kpi_id, lv.period_start, lv.value FROM kpis k JOIN report_values lv ON lv.id = ( \
+           SELECT v.id FROM report_values v WHERE v.kpi_id = k.id AND v.shown ORDER BY v.period_start DESC LIMIT 1) \
+         WHERE k.engagement_id IN ({})",
         placeholders(backend, engagements.len())
     );
     let values = engagements.iter().map(|id| Value::from(*id));
@@ -209,17 +208,13 @@ async fn latest_values<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppR
         .collect()
 }
 
-/// Per engagement: the signals of the versions the company sees (each report's latest
-/// submitted version), and how many of them are high or critical.
+/// Per engagement: the shown signals (those of each report's latest submitted version), and
+/// how many of them are high or critical.
 async fn signal_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (u32, u32)>> {
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT s.engagement_id, s.severity, COUNT(*) AS n FROM report_signals s \
-         JOIN report_versions v ON v.id = s.version_id \
-         WHERE v.submitted_at IS NOT NULL AND s.engagement_id IN ({}) AND NOT EXISTS ( \
-           SELECT 1 FROM report_versions later WHERE later.report_id = v.report_id \
-           AND later.submitted_at IS NOT NULL AND later.version > v.version) \
-         GROUP BY s.engagement_id, s.severity",
+        "SELECT engagement_id, severity, COUNT(*) AS n FROM report_signals \
+         WHERE shown AND engagement_id IN ({}) GROUP BY engagement_id, severity",
         placeholders(backend, engagements.len())
     );
     let values = engagements.iter().map(|id| Value::from(*id));

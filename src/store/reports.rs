@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,8 +17,8 @@ use uuid::Uuid;
 use super::{
     audit::{self, Actor, AuditEntry},
     engagements::{lock, schedule},
-    evaluation,
     entity::{engagement, kpi, report, report_review, report_signal, report_value, report_version},
+    evaluation,
 };
 use crate::{
     domain::{
@@ -192,6 +194,7 @@ async fn write_content<C: ConnectionTrait>(
                 evidence_url: Set(v.evidence_url.clone()),
                 status: Set(None),
                 breach: Set(None),
+                shown: Set(false),
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -213,6 +216,7 @@ async fn write_content<C: ConnectionTrait>(
             severity: Set(s.severity.to_string()),
             description: Set(s.description.clone()),
             link: Set(s.link.clone()),
+            shown: Set(false),
         })
         .collect();
     if !signals.is_empty() {
@@ -311,6 +315,7 @@ async fn do_submit<C: ConnectionTrait>(
 ) -> AppResult<report::Model> {
     let (status, late) = rules::submit(parse("status", &r.status)?, period, now)?;
     evaluation::evaluate(db, evaluation::Selection::Version(version.id)).await?;
+    show_version(db, r.id, version.id).await?;
     let mut v: report_version::ActiveModel = version.into();
     v.submitted_at = Set(Some(now));
     v.submitted_by = Set(actor.id);
@@ -322,6 +327,22 @@ async fn do_submit<C: ConnectionTrait>(
     a.submitted_at = Set(Some(now));
     a.updated_at = Set(now);
     Ok(a.update(db).await?)
+}
+
+/// Marks the values and signals of `version` as the ones the company sees, and those of the
+/// report's other versions as no longer shown.
+async fn show_version<C: ConnectionTrait>(db: &C, report_id: Uuid, version_id: Uuid) -> AppResult<()> {
+    report_value::Entity::update_many()
+        .col_expr(report_value::Column::Shown, Expr::col(report_value::Column::VersionId).eq(version_id))
+        .filter(report_value::Column::ReportId.eq(report_id))
+        .exec(db)
+        .await?;
+    report_signal::Entity::update_many()
+        .col_expr(report_signal::Column::Shown, Expr::col(report_signal::Column::VersionId).eq(version_id))
+        .filter(report_signal::Column::ReportId.eq(report_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Reads a report, locking it for the rest of the transaction on PostgreSQL.
@@ -719,11 +740,9 @@ pub async fn plausibility<C: ConnectionTrait>(
         .await?;
     for k in ratios {
         let Some(ratio) = RatioOf::from_columns(k.ratio_numerator_id, k.ratio_denominator_id) else { continue };
-        let (Some(value), Some(numerator), Some(denominator)) = (
-            reported.get(&k.id),
-            reported.get(&ratio.numerator_kpi_id),
-            reported.get(&ratio.denominator_kpi_id),
-        ) else {
+        let (Some(value), Some(numerator), Some(denominator)) =
+            (reported.get(&k.id), reported.get(&ratio.numerator_kpi_id), reported.get(&ratio.denominator_kpi_id))
+        else {
             continue;
         };
         let rule = RatioRule { scale: RatioOf::scale(parse("unit", &k.unit)?), tolerance: limits.ratio_tolerance };

@@ -572,7 +572,11 @@ async fn ratio_kpis_are_checked_for_consistency_and_values_keep_their_status() {
         { "kpi_id": rate, "value": 4.5 },
     ]);
     let (status, created) = app
-        .post(&agency, &format!("{base}/reports"), json!({ "period_start": "2026-01-01", "values": values, "submit": true }))
+        .post(
+            &agency,
+            &format!("{base}/reports"),
+            json!({ "period_start": "2026-01-01", "values": values, "submit": true }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let (_, detail) = app.get(&lead, &format!("/api/v1/reports/{}", id_of(&created))).await;
@@ -589,11 +593,7 @@ async fn ratio_kpis_are_checked_for_consistency_and_values_keep_their_status() {
         .collect();
     assert_eq!(
         judged,
-        [
-            (json!("green"), json!("none")),
-            (json!("red"), json!("critical")),
-            (json!("green"), json!("none")),
-        ],
+        [(json!("green"), json!("none")), (json!("red"), json!("critical")), (json!("green"), json!("none")),],
         "{detail}"
     );
 }
@@ -642,7 +642,8 @@ async fn stored_statuses_are_rejudged_set_wise() {
 async fn the_portfolio_counts_what_the_company_sees() {
     let Dated { app, lead, agency, base, kpis, .. } = dated(&["Tasa", "Alcance"]).await;
     let value = |a: f64, b: f64| json!([{ "kpi_id": kpis[0], "value": a }, { "kpi_id": kpis[1], "value": b }]);
-    let signal = |severity: &str| json!([{ "category": "risk", "severity": severity, "description": "Rumor de cierre" }]);
+    let signal =
+        |severity: &str| json!([{ "category": "risk", "severity": severity, "description": "Rumor de cierre" }]);
     let send = |period: &str, at: &str, values: Value, signals: Value| {
         let (app, agency, base) = (&app, &agency, &base);
         let body = json!({ "period_start": period, "values": values, "signals": signals, "submit": true });
@@ -658,9 +659,9 @@ async fn the_portfolio_counts_what_the_company_sees() {
     let january = send("2026-01-01", "2026-02-02T09:00:00Z", value(3.5, 3.5), signal("critical")).await;
     let review = |decision: &str| json!({ "decision": decision, "comment": "Revisad el alcance" });
     app.post(&lead, &format!("/api/v1/reports/{january}/review"), review("request_changes")).await;
-    let resubmission =
-        json!({ "narrative": "Corregido", "values": value(2.0, 3.5), "signals": signal("low") });
-    let (status, body) = app.call(Some(&agency), Method::PUT, &format!("/api/v1/reports/{january}"), Some(resubmission)).await;
+    let resubmission = json!({ "narrative": "Corregido", "values": value(2.0, 3.5), "signals": signal("low") });
+    let (status, body) =
+        app.call(Some(&agency), Method::PUT, &format!("/api/v1/reports/{january}"), Some(resubmission)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.post(&agency, &format!("/api/v1/reports/{january}/submit"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -14,6 +14,8 @@ pub struct Model {
     pub severity: String,
     pub description: String,
     pub link: Option<String>,
+    /// Part of the report's latest submitted version.
+    pub shown: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

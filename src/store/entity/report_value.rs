@@ -19,6 +19,8 @@ pub struct Model {
     /// Stored evaluation (`domain::evaluation::Status`), written when the version is submitted.
     pub status: Option<String>,
     pub breach: Option<String>,
+    /// Part of the report's latest submitted version.
+    pub shown: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
