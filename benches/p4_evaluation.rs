@@ -102,10 +102,8 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
     }
     server.stop().await?;
     let total = |v: &[f64]| v.iter().sum::<f64>();
-    let (api, floor) = (
-        expected as f64 * ROUNDS as f64 / total(&api_secs),
-        expected as f64 * ROUNDS as f64 / total(&floor_secs),
-    );
+    let (api, floor) =
+        (expected as f64 * ROUNDS as f64 / total(&api_secs), expected as f64 * ROUNDS as f64 / total(&floor_secs));
     println!("veedor {api:.0} values/s, floor {floor:.0} values/s");
     let ratio = api / floor;
     verdict.check(
@@ -143,7 +141,13 @@ async fn status_counts(db: &DatabaseConnection) -> anyhow::Result<BTreeMap<Strin
 const READ: &str = "SELECT v.id, v.value, k.direction, k.target, k.target_upper, k.warning_threshold, \
      k.critical_threshold FROM report_values v JOIN kpis k ON k.id = v.kpi_id";
 
-fn thresholds(direction: &str, target: f64, upper: Option<f64>, warning: f64, critical: f64) -> anyhow::Result<Thresholds> {
+fn thresholds(
+    direction: &str,
+    target: f64,
+    upper: Option<f64>,
+    warning: f64,
+    critical: f64,
+) -> anyhow::Result<Thresholds> {
     Ok(Thresholds {
         direction: direction.parse::<KpiDirection>().map_err(|_| anyhow::anyhow!("direction {direction}"))?,
         target,
