@@ -347,6 +347,25 @@ async fn a_file_with_bad_rows_is_refused_whole() {
         "file",
     )
     .await;
+    // A zip bomb: 8 MiB of zeros in a workbook of a few kilobytes, refused unopened.
+    let bomb = {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file("xl/workbook.xml", options).unwrap();
+        writer.write_all(b"<workbook/>").unwrap();
+        writer.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        writer.write_all(&vec![0u8; 8 << 20]).unwrap();
+        writer.finish().unwrap().into_inner()
+    };
+    assert!(bomb.len() < 100_000);
+    let problem = assert_problem(
+        upload(&w, &w.agency, "cifras.xlsx", bomb, &w.period).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "file",
+    )
+    .await;
+    assert!(problem.to_string().contains("zip bomb"), "{problem}");
     let huge = vec![b'1'; 6 << 20];
     let response = upload(&w, &w.agency, "cifras.csv", huge, &w.period).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
