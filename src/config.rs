@@ -9,6 +9,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::domain::enums::TeamRole;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -63,6 +65,16 @@ pub struct Config {
     /// A ratio KPI whose reported value differs from numerator ÷ denominator by more than
     /// this fraction is flagged to the reviewer (never refused).
     pub plausibility_ratio_tolerance: f64,
+    /// Team roles whose holders approve content as a final stage while an engagement is in
+    /// crisis mode.
+    pub crisis_approver_roles: Vec<TeamRole>,
+    /// Approval SLAs are multiplied by this factor in crisis mode (0.5 halves them).
+    pub crisis_sla_factor: f64,
+    /// Hours within which an incident must be acknowledged, by severity.
+    pub incident_ack_hours_low: i64,
+    pub incident_ack_hours_medium: i64,
+    pub incident_ack_hours_high: i64,
+    pub incident_ack_hours_critical: i64,
 }
 
 impl Default for Config {
@@ -89,6 +101,12 @@ impl Default for Config {
             realism_max_yearly_growth: 3.0,
             plausibility_jump_factor: 3.0,
             plausibility_ratio_tolerance: 0.02,
+            crisis_approver_roles: vec![TeamRole::Legal, TeamRole::Communications],
+            crisis_sla_factor: 0.5,
+            incident_ack_hours_low: 72,
+            incident_ack_hours_medium: 24,
+            incident_ack_hours_high: 4,
+            incident_ack_hours_critical: 1,
         }
     }
 }
@@ -157,6 +175,22 @@ impl Config {
         }
         if !(0.0..1.0).contains(&self.plausibility_ratio_tolerance) {
             return Err(invalid("plausibility_ratio_tolerance", "must be at least 0 and below 1"));
+        }
+        if !(self.crisis_sla_factor > 0.0 && self.crisis_sla_factor <= 1.0) {
+            return Err(invalid("crisis_sla_factor", "must be above 0 and at most 1"));
+        }
+        if self.crisis_approver_roles.contains(&TeamRole::AgencyContact) {
+            return Err(invalid("crisis_approver_roles", "agency contacts never approve"));
+        }
+        for (key, hours) in [
+            ("incident_ack_hours_low", self.incident_ack_hours_low),
+            ("incident_ack_hours_medium", self.incident_ack_hours_medium),
+            ("incident_ack_hours_high", self.incident_ack_hours_high),
+            ("incident_ack_hours_critical", self.incident_ack_hours_critical),
+        ] {
+            if !(1..=720).contains(&hours) {
+                return Err(invalid(key, "must be between 1 and 720 hours"));
+            }
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_core;
 mod m20261124_000002_reports;
 mod m20261124_000003_evaluation;
+mod m20261124_000004_approvals;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_core::Migration),
             Box::new(m20261124_000002_reports::Migration),
             Box::new(m20261124_000003_evaluation::Migration),
+            Box::new(m20261124_000004_approvals::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod crisis;
 pub mod engagements;
 pub mod entity;
 pub mod evaluation;

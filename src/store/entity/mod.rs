@@ -2,9 +2,16 @@
 //! in the store modules.
 
 pub mod api_token;
+pub mod approval;
+pub mod approval_decision;
+pub mod approval_workflow;
 pub mod audit_event;
+pub mod content_item;
+pub mod crisis_period;
 pub mod engagement;
 pub mod idempotency_key;
+pub mod incident;
+pub mod incident_update;
 pub mod kpi;
 pub mod login_attempt;
 pub mod report;

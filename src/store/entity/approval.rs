@@ -1,0 +1,31 @@
+//! The `approvals` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "approvals")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub engagement_id: Uuid,
+    pub subject_kind: String,
+    pub subject_id: Uuid,
+    pub title: String,
+    pub author_id: Option<Uuid>,
+    pub status: String,
+    pub stages: Json,
+    pub current_stage: i32,
+    pub stage_approvers: Json,
+    pub stage_started_at: DateTimeUtc,
+    pub stage_due_at: DateTimeUtc,
+    pub escalated_at: Option<DateTimeUtc>,
+    pub crisis: bool,
+    pub created_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+    pub revision: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
