@@ -23,6 +23,9 @@ impl MigrationTrait for Migration {
         for table in ["report_values", "report_signals"] {
             m.alter_table(Table::alter().table(table).add_column(boolean("shown").default(false)).to_owned()).await?;
         }
+        // Submitting re-marks a report's rows as shown or not: find them by report.
+        m.create_index(index("report_values", &["report_id"], false)).await?;
+        m.create_index(index("report_signals", &["report_id"], false)).await?;
         // A column-level REFERENCES is the one form of foreign key both SQLite and PostgreSQL
         // accept in ALTER TABLE … ADD COLUMN.
         let uuid_type = match m.get_database_backend() {
@@ -40,6 +43,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for (table, name) in
+            [("report_values", "ix_report_values_report_id"), ("report_signals", "ix_report_signals_report_id")]
+        {
+            m.drop_index(Index::drop().name(name).table(table).to_owned()).await?;
+        }
         m.drop_index(Index::drop().name("ix_report_values_engagement_id_status").table("report_values").to_owned())
             .await?;
         for (table, column) in [

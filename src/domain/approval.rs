@@ -48,9 +48,13 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Approver {
-    User { user_id: Uuid },
+    User {
+        user_id: Uuid,
+    },
     /// Everyone holding this team role on the engagement when the stage starts.
-    TeamRole { team_role: TeamRole },
+    TeamRole {
+        team_role: TeamRole,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -3,11 +3,13 @@
 
 pub mod approval;
 pub mod confidentiality;
+pub mod content;
 pub mod engagement;
 pub mod enums;
 pub mod evaluation;
 pub mod governance;
 pub mod import;
+pub mod incident;
 pub mod kpi;
 pub mod money;
 pub mod period;

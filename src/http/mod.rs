@@ -2,13 +2,16 @@
 //! authorize, call the store and map the result. The OpenAPI document is generated from the
 //! handlers' annotations.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod content;
 pub mod dashboard;
 pub mod docs;
 pub mod engagements;
 pub mod extract;
 pub mod idempotent;
+pub mod incidents;
 pub mod kpis;
 pub mod me;
 pub mod ops;
@@ -41,7 +44,10 @@ use crate::{app::AppState, error::AppError};
     tags(
         (name = "auth", description = "Sessions and the current user"),
         (name = "users"), (name = "tokens"), (name = "vendors"),
-        (name = "engagements"), (name = "reports", description = "Vendor reports, versions and reviews"), (name = "audit"),
+        (name = "engagements"), (name = "reports", description = "Vendor reports, versions and reviews"),
+        (name = "approvals", description = "Workflows, the approvals queue and decisions"),
+        (name = "content", description = "Publications the agency proposes, and the content calendar"),
+        (name = "audit"),
     )
 )]
 struct ApiDoc;
@@ -85,7 +91,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(periods::router())
         .merge(reports::router())
         .merge(dashboard::router())
+        .merge(incidents::router())
         .merge(audit::router())
+        .merge(approvals::router())
+        .merge(content::router())
 }
 
 pub async fn not_found() -> Response {

@@ -107,8 +107,13 @@ pub async fn start_in<C: ConnectionTrait>(
     .insert(txn)
     .await?;
     let view = CrisisPeriodView::from(period.clone());
-    audit::record(txn, now, actor, AuditEntry::new("crisis.start", "engagement", engagement_id).engagement(engagement_id).after(&view))
-        .await?;
+    audit::record(
+        txn,
+        now,
+        actor,
+        AuditEntry::new("crisis.start", "engagement", engagement_id).engagement(engagement_id).after(&view),
+    )
+    .await?;
     Ok(Some(period))
 }
 
@@ -150,8 +155,13 @@ pub async fn end(
     a.ended_at = Set(Some(now));
     a.end_reason = Set(Some(reason));
     let ended = CrisisPeriodView::from(a.update(&txn).await?);
-    audit::record(&txn, now, actor, AuditEntry::new("crisis.end", "engagement", engagement_id).engagement(engagement_id).after(&ended))
-        .await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("crisis.end", "engagement", engagement_id).engagement(engagement_id).after(&ended),
+    )
+    .await?;
     let state = state(&txn, engagement_id).await?;
     txn.commit().await?;
     Ok(state)

@@ -72,7 +72,7 @@ pub async fn load<C: ConnectionTrait>(
     Ok((m, visibility))
 }
 
-fn scope_condition(scope: &ListingScope) -> Condition {
+pub(crate) fn scope_condition(scope: &ListingScope) -> Condition {
     let insider = |user_id: Uuid| {
         Condition::any().add(engagement::Column::OwnerId.eq(user_id)).add(
             engagement::Column::Id.in_subquery(

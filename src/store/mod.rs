@@ -1,13 +1,16 @@
 //! Persistence: entities, and the use cases that change them. Each use case runs in one
 //! transaction that applies the domain rules, writes the change and appends its audit entry.
 
+pub mod approvals;
 pub mod audit;
-pub mod dashboard;
+pub mod content;
 pub mod crisis;
+pub mod dashboard;
 pub mod engagements;
 pub mod entity;
 pub mod evaluation;
 pub mod idempotency;
+pub mod incidents;
 pub mod kpis;
 pub mod pagination;
 pub mod portfolio;

@@ -133,6 +133,34 @@ pub struct ReportDetail {
     pub reviews: Vec<ReviewView>,
 }
 
+/// What the audit log keeps of a report write: the report's state and a SHA-256 digest of
+/// its current version's content (narrative, values, signals), not the figures themselves.
+/// An import may hold 10,000 values; the version rows hold the figures, and the digest in
+/// the append-only log shows whether they were changed since.
+#[derive(Debug, Serialize)]
+struct AuditRecord<'a> {
+    #[serde(flatten)]
+    report: &'a ReportView,
+    values: usize,
+    signals: usize,
+    content_sha256: String,
+}
+
+impl ReportDetail {
+    fn audit_record(&self) -> AppResult<AuditRecord<'_>> {
+        use sha2::{Digest, Sha256};
+        let current = self.versions.first();
+        let content = current.map(|v| serde_json::json!([v.narrative, v.values, v.signals])).unwrap_or_default();
+        let bytes = serde_json::to_vec(&content).map_err(anyhow::Error::from)?;
+        Ok(AuditRecord {
+            report: &self.report,
+            values: current.map_or(0, |v| v.values.len()),
+            signals: current.map_or(0, |v| v.signals.len()),
+            content_sha256: hex::encode(Sha256::digest(&bytes)),
+        })
+    }
+}
+
 impl From<ReportTransitionError> for AppError {
     fn from(e: ReportTransitionError) -> Self {
         AppError::conflict("status", "invalid_transition", e.to_string())
@@ -274,7 +302,7 @@ pub async fn create(
         r = do_submit(&txn, r, version, &period, actor, now).await?;
     }
     let detail = detail(&txn, &r).await?;
-    let entry = AuditEntry::new("report.create", "report", r.id).engagement(e.id).after(&detail);
+    let entry = AuditEntry::new("report.create", "report", r.id).engagement(e.id).after(&detail.audit_record()?);
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
     Ok(detail)
@@ -393,8 +421,10 @@ pub async fn edit(
     a.updated_at = Set(now);
     let r = a.update(&txn).await?;
     let after = detail(&txn, &r).await?;
-    let entry =
-        AuditEntry::new("report.edit", "report", r.id).engagement(r.engagement_id).before(&before).after(&after);
+    let entry = AuditEntry::new("report.edit", "report", r.id)
+        .engagement(r.engagement_id)
+        .before(&before.audit_record()?)
+        .after(&after.audit_record()?);
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
     Ok(after)

@@ -197,7 +197,27 @@ impl TestApp {
                 Value::Object(map)
             }};
         }
-        rows!(user, vendor, engagement, scope_item, team_member, kpi, api_token, audit_event)
+        rows!(
+            user,
+            vendor,
+            engagement,
+            scope_item,
+            team_member,
+            kpi,
+            api_token,
+            audit_event,
+            report,
+            report_version,
+            report_value,
+            report_signal,
+            approval_workflow,
+            approval,
+            approval_decision,
+            content_item,
+            incident,
+            incident_update,
+            crisis_period
+        )
     }
 
     pub async fn vendor(&self, admin: &Caller, name: &str) -> Uuid {

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, each test with its own server and database.
 
+mod approvals;
 mod audit;
 mod auth;
 mod browser;
@@ -7,6 +8,7 @@ mod cli;
 mod demo;
 mod engagements;
 mod helpers;
+mod incidents;
 mod matrix;
 mod ops;
 mod reports;

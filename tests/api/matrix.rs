@@ -5,16 +5,21 @@
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
     domain::{
         engagement::{EngagementInput, Transition},
         enums::{Role, TeamRole},
+        incident::AckHours,
         report::ReportContent,
         team::TeamMemberInput,
     },
-    store::{audit::Actor, engagements, kpis, reports, scope, team},
+    store::{
+        approvals::CrisisRules, audit::Actor, content, crisis, engagements, entity, incidents, kpis, reports, scope,
+        team,
+    },
 };
 
 use crate::helpers::{Caller, PASSWORD, TestApp, engagement_body, kpi_body, read, scope_body};
@@ -53,6 +58,14 @@ const EVERYONE: [(u16, u16); 4] = [(200, 200); 4];
 /// Reports are written by the agency (and admins), never by company leads or executives.
 const WRITE_REPORT: [(u16, u16); 4] = [(200, 200), (403, 404), (403, 404), (200, 404)];
 const WRITE_REPORT_CREATE: [(u16, u16); 4] = [(201, 201), (403, 404), (403, 404), (201, 404)];
+/// Company users read approvals; agency users only those of subjects they authored.
+const COMPANY_READ: [(u16, u16); 4] = [(200, 200), (200, 404), (200, 404), (404, 404)];
+/// Company users only; the agency sees the engagement but not this.
+const COMPANY_ONLY: [(u16, u16); 4] = [(200, 200), (200, 404), (200, 404), (403, 404)];
+/// Content is written by the agency, leads and admins.
+const WRITE_CONTENT: [(u16, u16); 4] = [(200, 200), (200, 404), (403, 404), (200, 404)];
+/// Incidents are reported by everyone who sees the engagement, the agency included.
+const REPORT_INCIDENT: [(u16, u16); 4] = [(201, 201), (201, 404), (201, 404), (201, 404)];
 
 fn matrix() -> Vec<Row> {
     use Method as M;
@@ -102,6 +115,29 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/reports/{id}/submit", WRITE_REPORT),
         row(M::POST, "/api/v1/reports/{id}/review", MANAGE),
         row(M::GET, "/api/v1/audit", [(200, 200), (200, 200), (403, 403), (403, 403)]),
+        row(M::GET, "/api/v1/engagements/{id}/incidents", READ),
+        row(M::POST, "/api/v1/engagements/{id}/incidents", REPORT_INCIDENT),
+        row(M::GET, "/api/v1/incidents", EVERYONE),
+        row(M::GET, "/api/v1/incidents/{id}", READ),
+        row(M::POST, "/api/v1/incidents/{id}/updates", REPORT_INCIDENT),
+        row(M::POST, "/api/v1/incidents/{id}/acknowledge", MANAGE),
+        row(M::POST, "/api/v1/incidents/{id}/resolve", MANAGE),
+        row(M::GET, "/api/v1/engagements/{id}/crisis", READ),
+        row(M::POST, "/api/v1/engagements/{id}/crisis", MANAGE),
+        row(M::POST, "/api/v1/engagements/{id}/crisis/end", MANAGE),
+        row(M::GET, "/api/v1/approvals", EVERYONE),
+        row(M::GET, "/api/v1/approvals/{id}", COMPANY_READ),
+        // Deciders: the own engagement's lead (team role); on the foreign one nobody holds
+        // the role, so its owner (the admin) decides. Agency users never see others' approvals.
+        row(M::POST, "/api/v1/approvals/{id}/decisions", [(403, 200), (200, 404), (403, 404), (404, 404)]),
+        row(M::GET, "/api/v1/engagements/{id}/workflows", COMPANY_ONLY),
+        row(M::GET, "/api/v1/engagements/{id}/workflows/{kind}", COMPANY_ONLY),
+        row(M::PUT, "/api/v1/engagements/{id}/workflows/{kind}", MANAGE),
+        row(M::GET, "/api/v1/content", EVERYONE),
+        row(M::POST, "/api/v1/engagements/{id}/content", [(201, 201), (201, 404), (403, 404), (201, 404)]),
+        row(M::GET, "/api/v1/content/{id}", READ),
+        row(M::PUT, "/api/v1/content/{id}", WRITE_CONTENT),
+        row(M::POST, "/api/v1/content/{id}/transitions", WRITE_CONTENT),
     ]
 }
 
@@ -190,12 +226,43 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         } else {
             path = path.replace("{id}", &t.engagement.to_string());
         }
+    } else if path.starts_with("/api/v1/content/{id}")
+        || path.starts_with("/api/v1/approvals/{id}")
+        || path.ends_with("/{id}/content")
+    {
+        // Content needs an active engagement; content and approval routes need an item.
+        let t = target(f, own).await;
+        let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
+        engagements::transition(db, now, &system, t.engagement, Transition::Activate, None, 3.0).await.unwrap();
+        if path.ends_with("/content") {
+            path = path.replace("{id}", &t.engagement.to_string());
+        } else {
+            let rules = CrisisRules { approver_roles: vec![], sla_factor: 0.5 };
+            let input = serde_json::from_value(content_body(now)).unwrap();
+            let item = content::propose(db, now, &system, t.engagement, input, &rules).await.unwrap();
+            let id = if path.starts_with("/api/v1/approvals") { item.approval_id.unwrap() } else { item.id };
+            path = path.replace("{id}", &id.to_string());
+        }
+    } else if path.starts_with("/api/v1/incidents/{id}") {
+        let t = target(f, own).await;
+        let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
+        let e = entity::engagement::Entity::find_by_id(t.engagement).one(db).await.unwrap().unwrap();
+        let input =
+            serde_json::from_value(json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" }));
+        let hours = AckHours { low: 72, medium: 24, high: 4, critical: 1 };
+        let i = incidents::open(db, now, &system, &e, input.unwrap(), &hours).await.unwrap();
+        path = path.replace("{id}", &i.incident.id.to_string());
     } else if path.contains("/engagements/{id}") {
         let t = target(f, own).await;
+        if path.ends_with("/crisis/end") {
+            let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
+            crisis::start(db, now, &system, t.engagement, "Matrix").await.unwrap();
+        }
         path = path
             .replace("{id}", &t.engagement.to_string())
             .replace("{kpi_id}", &t.kpi.to_string())
             .replace("{item_id}", &t.item.to_string())
+            .replace("{kind}", "content")
             .replace("{user_id}", &f.member.to_string());
     } else if path.starts_with("/api/v1/users/") {
         path = path.replace("{id}", &(if own { caller.id } else { f.vendor_b_user }).to_string());
@@ -236,9 +303,30 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
         ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
         ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
+        ("POST", "/api/v1/engagements/{id}/incidents") => {
+            Some(json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" }))
+        }
+        ("POST", "/api/v1/incidents/{id}/updates") => Some(json!({ "body": "Nota" })),
+        ("POST", "/api/v1/incidents/{id}/acknowledge") => Some(json!({})),
+        ("POST", "/api/v1/incidents/{id}/resolve") => Some(json!({ "summary": "Resuelto" })),
+        ("POST", "/api/v1/approvals/{id}/decisions") => Some(json!({ "stage": 0, "decision": "approve" })),
+        ("PUT", "/api/v1/engagements/{id}/workflows/{kind}") => Some(json!({ "stages": [
+            { "name": "Legal", "approvers": [{ "kind": "team_role", "team_role": "legal" }], "quorum": "any", "sla_hours": 24 }
+        ] })),
+        ("POST", "/api/v1/engagements/{id}/content") | ("PUT", "/api/v1/content/{id}") => {
+            Some(content_body(f.app.clock_now()))
+        }
+        ("POST", "/api/v1/content/{id}/transitions") => Some(json!({ "action": "withdraw" })),
+        ("POST", "/api/v1/engagements/{id}/crisis" | "/api/v1/engagements/{id}/crisis/end") => {
+            Some(json!({ "reason": "Matrix" }))
+        }
         _ => None,
     };
     (path, body)
+}
+
+fn content_body(now: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({ "channel": "instagram", "body": "Novedades", "planned_at": now + chrono::Duration::days(7) })
 }
 
 /// Sends a cell's request: JSON, or for the import a multipart form with a one-row file.

@@ -112,6 +112,12 @@ async fn a_report_from_draft_through_changes_to_acceptance() {
         actions,
         ["report.accept", "report.submit", "report.edit", "report.request_changes", "report.submit", "report.create"]
     );
+    // The log keeps each write's counts and a digest of the content, not the figures.
+    let edit = &audit["items"][2];
+    assert_eq!((edit["before"]["values"].as_u64(), edit["after"]["values"].as_u64()), (Some(2), Some(1)), "{edit}");
+    let digest = edit["after"]["content_sha256"].as_str().unwrap();
+    assert_eq!(digest.len(), 64);
+    assert_ne!(Some(digest), edit["before"]["content_sha256"].as_str());
 }
 
 #[tokio::test]

@@ -1,0 +1,146 @@
+//! Content items: the agency's proposed publications and the content calendar.
+
+use axum::{Json, extract::State, http::StatusCode};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{
+    approvals::crisis_rules,
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::content::ContentInput,
+    error::{AppResult, Problem},
+    policy::{
+        approval::{Action, authorize},
+        engagement::Action as EngagementAction,
+    },
+    store::{
+        content::{self, Calendar, ContentAction, ContentView},
+        engagements,
+    },
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(calendar))
+        .routes(routes!(propose))
+        .routes(routes!(get, edit))
+        .routes(routes!(transition))
+}
+
+/// The content calendar over every engagement the caller may see, by planned time
+/// (`from` inclusive, `to` exclusive; at most 1,000 items).
+#[utoipa::path(
+    get, path = "/api/v1/content", tag = "content",
+    params(Calendar),
+    responses((status = 200, body = Vec<ContentView>), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+async fn calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(c): ApiQuery<Calendar>,
+) -> AppResult<Json<Vec<ContentView>>> {
+    let visible: Vec<Uuid> = engagements::visible(&state.db, &principal.viewer()).await?.iter().map(|e| e.id).collect();
+    Ok(Json(content::calendar(&state.db, &visible, &c).await?))
+}
+
+/// Propose a publication (channel, body, media link, planned time in the future); its
+/// approval opens at once under the engagement's content workflow.
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/content", tag = "content",
+    request_body = ContentInput,
+    responses(
+        (status = 201, body = ContentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn propose(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ContentInput>,
+) -> AppResult<(StatusCode, Json<ContentView>)> {
+    let viewer = principal.viewer();
+    let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
+    authorize(&viewer, Action::WriteContent, seen)?;
+    let rules = crisis_rules(&state);
+    let item = content::propose(&state.db, state.clock.now(), &principal.actor(), e.id, input, &rules).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+async fn load(state: &AppState, principal: &Principal, id: Uuid, action: Action) -> AppResult<ContentView> {
+    let item = content::get(&state.db, id).await?;
+    let viewer = principal.viewer();
+    let (_, seen) = engagements::load(&state.db, &viewer, item.engagement_id, EngagementAction::Read).await?;
+    authorize(&viewer, action, seen)?;
+    Ok(ContentView::try_from(&item)?)
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/content/{id}", tag = "content",
+    responses((status = 200, body = ContentView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<ContentView>> {
+    Ok(Json(load(&state, &principal, id, Action::ReadContent).await?))
+}
+
+/// Replace the item; it goes (back) to approval, the previous approval superseded, even if
+/// it was already approved.
+#[utoipa::path(
+    put, path = "/api/v1/content/{id}", tag = "content",
+    request_body = ContentInput,
+    responses(
+        (status = 200, body = ContentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn edit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ContentInput>,
+) -> AppResult<Json<ContentView>> {
+    load(&state, &principal, id, Action::WriteContent).await?;
+    let rules = crisis_rules(&state);
+    Ok(Json(content::edit(&state.db, state.clock.now(), &principal.actor(), id, input, &rules).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentTransition {
+    pub action: ContentAction,
+}
+
+/// `withdraw` the item, or `publish` it once approved.
+#[utoipa::path(
+    post, path = "/api/v1/content/{id}/transitions", tag = "content",
+    request_body = ContentTransition,
+    responses(
+        (status = 200, body = ContentView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn transition(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(t): ApiJson<ContentTransition>,
+) -> AppResult<Json<ContentView>> {
+    load(&state, &principal, id, Action::WriteContent).await?;
+    Ok(Json(content::transition(&state.db, state.clock.now(), &principal.actor(), id, t.action).await?))
+}

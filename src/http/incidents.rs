@@ -1,0 +1,299 @@
+//! Incidents and crisis mode: anyone on an engagement, the agency included, reports
+//! incidents and adds to their timeline; the company's admins and leads acknowledge and
+//! resolve them, and switch crisis mode on and off.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    config::Config,
+    domain::{
+        confidentiality::Visibility,
+        incident::{
+            AckHours, AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput,
+        },
+    },
+    error::{AppResult, Problem},
+    policy::{self, engagement::Action as EngagementAction, incident::Action},
+    store::{
+        crisis::{self, CrisisState},
+        engagements,
+        incidents::{self, IncidentDetail, IncidentFilter, IncidentView, Within},
+        pagination::PageRequest,
+    },
+    views::Page,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_engagement, open))
+        .routes(routes!(list_all))
+        .routes(routes!(get))
+        .routes(routes!(add_update))
+        .routes(routes!(acknowledge))
+        .routes(routes!(resolve))
+        .routes(routes!(crisis_state, crisis_start))
+        .routes(routes!(crisis_end))
+}
+
+fn ack_hours(config: &Config) -> AckHours {
+    AckHours {
+        low: config.incident_ack_hours_low,
+        medium: config.incident_ack_hours_medium,
+        high: config.incident_ack_hours_high,
+        critical: config.incident_ack_hours_critical,
+    }
+}
+
+/// Loads an incident's engagement and checks the caller may do `action` on the incident.
+async fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    incident_id: Uuid,
+    action: Action,
+) -> AppResult<Visibility> {
+    let m = incidents::get(&state.db, incident_id).await?;
+    let (_, seen) = engagements::load(&state.db, &principal.viewer(), m.engagement_id, EngagementAction::Read).await?;
+    policy::incident::authorize(&principal.viewer(), action, seen)?;
+    Ok(seen)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentQuery {
+    pub status: Option<IncidentStatus>,
+    pub severity: Option<IncidentSeverity>,
+    /// `true`: only incidents still unacknowledged at or after their deadline; `false`: the others.
+    pub overdue: Option<bool>,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+impl IncidentQuery {
+    fn split(self) -> AppResult<(IncidentFilter, PageRequest)> {
+        let page = PageRequest::parse(self.cursor.as_deref(), self.limit)?;
+        Ok((IncidentFilter { status: self.status, severity: self.severity, overdue: self.overdue }, page))
+    }
+}
+
+/// The engagement's incidents, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/incidents", tag = "incidents", params(IncidentQuery),
+    responses(
+        (status = 200, body = Page<IncidentView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_engagement(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<IncidentQuery>,
+) -> AppResult<Json<Page<IncidentView>>> {
+    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    policy::incident::authorize(&principal.viewer(), Action::Read, seen)?;
+    let (filter, page) = q.split()?;
+    Ok(Json(incidents::list(&state.db, Within::Engagement(e.id), filter, page, state.clock.now()).await?))
+}
+
+/// Every incident the caller may see, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/incidents", tag = "incidents", params(IncidentQuery),
+    responses(
+        (status = 200, body = Page<IncidentView>),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_all(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<IncidentQuery>,
+) -> AppResult<Json<Page<IncidentView>>> {
+    let (filter, page) = q.split()?;
+    let viewer = principal.viewer();
+    Ok(Json(incidents::list(&state.db, Within::Visible(&viewer), filter, page, state.clock.now()).await?))
+}
+
+/// Report an incident (anyone on the engagement, the agency included). A critical one
+/// switches the engagement into crisis mode.
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/incidents", tag = "incidents",
+    request_body = IncidentInput,
+    responses(
+        (status = 201, body = IncidentDetail),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn open(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<IncidentInput>,
+) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
+    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    policy::incident::authorize(&principal.viewer(), Action::Report, seen)?;
+    let hours = ack_hours(&state.config);
+    let d = incidents::open(&state.db, state.clock.now(), &principal.actor(), &e, input, &hours).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// An incident with its description, timeline and the crisis period it started.
+#[utoipa::path(
+    get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    responses((status = 200, body = IncidentDetail), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<IncidentDetail>> {
+    authorize(&state, &principal, id, Action::Read).await?;
+    let m = incidents::get(&state.db, id).await?;
+    Ok(Json(incidents::detail(&state.db, &m, state.clock.now()).await?))
+}
+
+/// Add a note to the timeline, optionally changing the severity (raising: anyone on the
+/// engagement; lowering: admins and leads). Becoming critical switches crisis mode on.
+#[utoipa::path(
+    post, path = "/api/v1/incidents/{id}/updates", tag = "incidents",
+    request_body = UpdateInput,
+    responses(
+        (status = 201, body = IncidentDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The incident is resolved", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn add_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<UpdateInput>,
+) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
+    let seen = authorize(&state, &principal, id, Action::Report).await?;
+    let may_lower = policy::incident::authorize(&principal.viewer(), Action::Handle, seen).is_ok();
+    let hours = ack_hours(&state.config);
+    let d =
+        incidents::add_update(&state.db, state.clock.now(), &principal.actor(), id, input, &hours, may_lower).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// Acknowledge an open incident (admins and leads): the company has seen it and owns it.
+#[utoipa::path(
+    post, path = "/api/v1/incidents/{id}/acknowledge", tag = "incidents",
+    request_body = AcknowledgeInput,
+    responses(
+        (status = 200, body = IncidentDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already acknowledged, or resolved", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn acknowledge(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<AcknowledgeInput>,
+) -> AppResult<Json<IncidentDetail>> {
+    authorize(&state, &principal, id, Action::Handle).await?;
+    Ok(Json(incidents::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, input).await?))
+}
+
+/// Resolve an incident with a summary (admins and leads); an open one counts as
+/// acknowledged at the same instant.
+#[utoipa::path(
+    post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents",
+    request_body = ResolveInput,
+    responses(
+        (status = 200, body = IncidentDetail),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already resolved", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resolve(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ResolveInput>,
+) -> AppResult<Json<IncidentDetail>> {
+    authorize(&state, &principal, id, Action::Handle).await?;
+    Ok(Json(incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisRequest {
+    /// Why crisis mode is switched on or off.
+    pub reason: String,
+}
+
+/// The engagement's crisis mode: the running period, if any, and the history.
+#[utoipa::path(
+    get, path = "/api/v1/engagements/{id}/crisis", tag = "incidents",
+    responses((status = 200, body = CrisisState), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn crisis_state(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<CrisisState>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
+    Ok(Json(crisis::state(&state.db, e.id).await?))
+}
+
+/// Switch crisis mode on (admins and leads).
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/crisis", tag = "incidents",
+    request_body = CrisisRequest,
+    responses(
+        (status = 200, body = CrisisState),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Crisis mode is already on", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn crisis_start(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CrisisRequest>,
+) -> AppResult<Json<CrisisState>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Manage).await?;
+    Ok(Json(crisis::start(&state.db, state.clock.now(), &principal.actor(), e.id, &body.reason).await?))
+}
+
+/// Switch crisis mode off (admins and leads).
+#[utoipa::path(
+    post, path = "/api/v1/engagements/{id}/crisis/end", tag = "incidents",
+    request_body = CrisisRequest,
+    responses(
+        (status = 200, body = CrisisState),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Crisis mode is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn crisis_end(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CrisisRequest>,
+) -> AppResult<Json<CrisisState>> {
+    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Manage).await?;
+    Ok(Json(crisis::end(&state.db, state.clock.now(), &principal.actor(), e.id, &body.reason).await?))
+}
