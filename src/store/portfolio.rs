@@ -17,7 +17,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryResult, QuerySelect, Statement, Value,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -125,7 +127,7 @@ pub async fn portfolio<C: ConnectionTrait>(
         .collect()
 }
 
-fn count(r: &sea_orm::QueryResult, column: &str) -> AppResult<u32> {
+fn count(r: &QueryResult, column: &str) -> AppResult<u32> {
     // SUM over no rows is NULL; counts fit in u32 by far.
     let n: Option<i64> = r.try_get("", column)?;
     Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
@@ -133,15 +135,14 @@ fn count(r: &sea_orm::QueryResult, column: &str) -> AppResult<u32> {
 
 /// Late and submitted reports per engagement, counted in SQL.
 async fn report_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, ReportCounts>> {
-    let backend = db.get_database_backend();
-    let sql = format!(
+    let rows = query_for(
+        db,
         "SELECT engagement_id, SUM(CASE WHEN late THEN 1 ELSE 0 END) AS late, \
            SUM(CASE WHEN submitted_at IS NOT NULL THEN 1 ELSE 0 END) AS submitted \
-         FROM reports WHERE engagement_id IN ({}) GROUP BY engagement_id",
-        placeholders(backend, engagements.len())
-    );
-    let values = engagements.iter().map(|id| Value::from(*id));
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+         FROM reports WHERE engagement_id IN ({ids}) GROUP BY engagement_id",
+        engagements,
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             Ok((
@@ -183,26 +184,29 @@ async fn submitted_not_due<C: ConnectionTrait>(
     Ok(counts)
 }
 
-/// `$1, $2, …` or `?, ?, …` for `n` parameters.
-fn placeholders(backend: DatabaseBackend, n: usize) -> String {
-    (1..=n)
+/// Runs `sql` with its `{ids}` replaced by one bind parameter per engagement id (`$1, $2, …`
+/// on PostgreSQL, `?, ?, …` on SQLite).
+async fn query_for<C: ConnectionTrait>(db: &C, sql: &str, engagements: &[Uuid]) -> AppResult<Vec<QueryResult>> {
+    let backend = db.get_database_backend();
+    let marks = (1..=engagements.len())
         .map(|i| if backend == DatabaseBackend::Postgres { format!("${i}") } else { "?".to_owned() })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    let values = engagements.iter().map(|id| Value::from(*id));
+    Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql.replace("{ids}", &marks), values)).await?)
 }
 
 /// Per KPI of the engagements: the period and value of its latest shown value (from the
 /// latest submitted version of the latest reported period).
 async fn latest_values<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (NaiveDate, f64)>> {
-    let backend = db.get_database_backend();
-    let sql = format!(
+    let rows = query_for(
+        db,
         "SELECT lv.kpi_id, lv.period_start, lv.value FROM kpis k JOIN report_values lv ON lv.id = ( \
            SELECT v.id FROM report_values v WHERE v.kpi_id = k.id AND v.shown ORDER BY v.period_start DESC LIMIT 1) \
-         WHERE k.engagement_id IN ({})",
-        placeholders(backend, engagements.len())
-    );
-    let values = engagements.iter().map(|id| Value::from(*id));
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+         WHERE k.engagement_id IN ({ids})",
+        engagements,
+    )
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("", "kpi_id")?, (r.try_get("", "period_start")?, r.try_get("", "value")?))))
         .collect()
@@ -211,14 +215,13 @@ async fn latest_values<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppR
 /// Per engagement: the shown signals (those of each report's latest submitted version), and
 /// how many of them are high or critical.
 async fn signal_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (u32, u32)>> {
-    let backend = db.get_database_backend();
-    let sql = format!(
+    let rows = query_for(
+        db,
         "SELECT engagement_id, severity, COUNT(*) AS n FROM report_signals \
-         WHERE shown AND engagement_id IN ({}) GROUP BY engagement_id, severity",
-        placeholders(backend, engagements.len())
-    );
-    let values = engagements.iter().map(|id| Value::from(*id));
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+         WHERE shown AND engagement_id IN ({ids}) GROUP BY engagement_id, severity",
+        engagements,
+    )
+    .await?;
     let mut counts: HashMap<Uuid, (u32, u32)> = HashMap::new();
     for r in rows {
         let severity: Severity = parse("severity", &r.try_get::<String>("", "severity")?)?;
