@@ -91,7 +91,7 @@ const VENDORS: usize = 16;
 const REPORT_KPIS: usize = 20;
 /// Weekly engagements that started this many weeks ago: more past periods than a vendor can
 /// report on in one run.
-const REPORT_WEEKS: i64 = 6 * 52;
+const REPORT_WEEKS: i64 = 500;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -214,7 +214,7 @@ fn engagement_input(
         monthly_fee_minor: 650_000,
         currency: "EUR".into(),
         start_date: start,
-        end_date: Utc::now().date_naive() + chrono::Duration::days(365),
+        end_date: Utc::now().date_naive() + chrono::Duration::days(28),
         timezone: "Europe/Madrid".into(),
         cadence,
         due_offset_days: 3,

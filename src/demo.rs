@@ -118,7 +118,7 @@ async fn report_history(
 ) -> Result<(), AppError> {
     let agency = Actor { id: Some(agency), label: agency_email.into() };
     let lead = Actor { id: Some(lead), label: lead_email.into() };
-    let kpis = reports::kpi_refs(db, engagement.id).await?;
+    let kpis = reports::kpi_set(db, engagement).await?.refs.clone();
     let periods: Vec<_> =
         engagements::schedule(engagement)?.periods().into_iter().filter(|p| p.ends_at <= now).collect();
     let last = periods.len().saturating_sub(1);

@@ -269,7 +269,7 @@ async fn template(
 ) -> AppResult<Response> {
     let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
     policy::report::authorize(&principal.viewer(), Action::Read, seen)?;
-    let csv = import_rules::template_csv(&reports::kpi_refs(&state.db, e.id).await?);
+    let csv = import_rules::template_csv(&reports::kpi_set(&state.db, &e).await?.refs);
     let mut response = csv.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -346,8 +346,9 @@ async fn import(
     if bytes.len() > limits.max_upload_bytes {
         return Err(AppError::PayloadTooLarge);
     }
-    let kpis = reports::kpi_refs(&state.db, e.id).await?;
-    let values = import_rules::parse(&name, &bytes, &kpis, &limits).map_err(|err| AppError::from(err.violations()))?;
+    let kpis = reports::kpi_set(&state.db, &e).await?;
+    let values =
+        import_rules::parse(&name, &bytes, &kpis.refs, &limits).map_err(|err| AppError::from(err.violations()))?;
     let detail =
         reports::import(&state.db, state.clock.now(), &principal.actor(), e.id, period_start, values, submit).await?;
     Ok((StatusCode::CREATED, Json(detail)).into_response())

@@ -167,24 +167,57 @@ impl From<ReportTransitionError> for AppError {
     }
 }
 
-async fn kpi_rules<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<KpiRules>> {
-    // Only the columns the rules need: an engagement may have thousands of KPIs.
-    let rows: Vec<(Uuid, bool, serde_json::Value)> = kpi::Entity::find()
+/// The KPIs of an engagement as reports read them: for the import (names, channels) and
+/// for the checks (sign, channels). One read, ordered by id.
+#[derive(Debug)]
+pub struct KpiSet {
+    /// How many KPIs, and when the latest one changed: any change to the set changes this.
+    stamp: (i64, Option<DateTime<Utc>>),
+    pub refs: Vec<KpiRef>,
+    pub rules: Vec<KpiRules>,
+}
+
+/// KPI sets of reporting engagements. Once an engagement reports (active, suspended or
+/// ended) its KPIs change only by amendment, yet an import of 10,000 rows needed them twice
+/// (to parse, then inside the write transaction to check). Each hit is confirmed by the
+/// set's stamp, read in one aggregate, so a changed set is read again.
+static KPI_SETS: std::sync::LazyLock<quick_cache::sync::Cache<Uuid, std::sync::Arc<KpiSet>>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(256));
+
+pub async fn kpi_set<C: ConnectionTrait>(db: &C, e: &engagement::Model) -> AppResult<std::sync::Arc<KpiSet>> {
+    let stamp: Option<(i64, Option<DateTime<Utc>>)> = kpi::Entity::find()
         .select_only()
-        .columns([kpi::Column::Id, kpi::Column::AllowNegative, kpi::Column::Channels])
-        .filter(kpi::Column::EngagementId.eq(engagement_id))
+        .column_as(kpi::Column::Id.count(), "n")
+        .column_as(kpi::Column::UpdatedAt.max(), "latest")
+        .filter(kpi::Column::EngagementId.eq(e.id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let stamp = stamp.unwrap_or((0, None));
+    let cacheable = ensure_reporting(e).is_ok();
+    if cacheable && let Some(hit) = KPI_SETS.get(&e.id).filter(|hit| hit.stamp == stamp) {
+        return Ok(hit);
+    }
+    // Only the columns needed: an engagement may have thousands of KPIs.
+    let rows: Vec<(Uuid, String, bool, serde_json::Value)> = kpi::Entity::find()
+        .select_only()
+        .columns([kpi::Column::Id, kpi::Column::Name, kpi::Column::AllowNegative, kpi::Column::Channels])
+        .filter(kpi::Column::EngagementId.eq(e.id))
+        .order_by_asc(kpi::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    rows.into_iter()
-        .map(|(id, allow_negative, channels)| {
-            Ok(KpiRules {
-                id,
-                allow_negative,
-                channels: serde_json::from_value(channels).map_err(anyhow::Error::from)?,
-            })
-        })
-        .collect()
+    let (mut refs, mut rules) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    for (id, name, allow_negative, channels) in rows {
+        let channels: Vec<Channel> = serde_json::from_value(channels).map_err(anyhow::Error::from)?;
+        rules.push(KpiRules { id, allow_negative, channels: channels.clone() });
+        refs.push(KpiRef { id, name, channels });
+    }
+    let set = std::sync::Arc::new(KpiSet { stamp, refs, rules });
+    if cacheable {
+        KPI_SETS.insert(e.id, set.clone());
+    }
+    Ok(set)
 }
 
 /// Reports are written while the contract runs (or after it ended, for its last periods).
@@ -267,7 +300,7 @@ pub async fn create(
     let e = lock(&txn, engagement_id).await?;
     ensure_reporting(&e)?;
     let period = rules::reportable_period(&schedule(&e)?, period_start, now).map_err(|f| AppError::Invalid(vec![f]))?;
-    let content = rules::validate_content(content, &kpi_rules(&txn, e.id).await?)?;
+    let content = rules::validate_content(content, &kpi_set(&txn, &e).await?.rules)?;
     let existing = report::Entity::find()
         .filter(report::Column::EngagementId.eq(e.id))
         .filter(report::Column::PeriodStart.eq(period.start_date))
@@ -297,15 +330,53 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let version = new_version(&txn, &r, 1, &content, actor, now).await?;
-    let mut r = r;
-    if submit {
-        r = do_submit(&txn, r, version, &period, actor, now).await?;
-    }
-    let detail = detail(&txn, &r).await?;
-    let entry = AuditEntry::new("report.create", "report", r.id).engagement(e.id).after(&detail.audit_record()?);
+    let detail = if submit {
+        let r = do_submit(&txn, r, version, &period, actor, now).await?;
+        detail(&txn, &r).await?
+    } else {
+        // A new draft is exactly what was just written: no need to read 10,000 values back.
+        draft_detail(&r, &version, content)?
+    };
+    let entry =
+        AuditEntry::new("report.create", "report", detail.report.id).engagement(e.id).after(&detail.audit_record()?);
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
     Ok(detail)
+}
+
+/// The detail of a report whose only version is the draft just written from `content`.
+fn draft_detail(r: &report::Model, v: &report_version::Model, content: ReportContent) -> AppResult<ReportDetail> {
+    let values = content
+        .values
+        .into_iter()
+        .map(|x| ValueView {
+            kpi_id: x.kpi_id,
+            value: x.value,
+            breakdown: x.breakdown,
+            comment: x.comment,
+            evidence_url: x.evidence_url,
+            status: None,
+            breach: None,
+        })
+        .collect();
+    let signals = content
+        .signals
+        .into_iter()
+        .map(|s| SignalView { category: s.category, severity: s.severity, description: s.description, link: s.link })
+        .collect();
+    Ok(ReportDetail {
+        report: ReportView::try_from(r)?,
+        versions: vec![VersionView {
+            version: v.version,
+            narrative: v.narrative.clone(),
+            created_at: v.created_at,
+            submitted_at: v.submitted_at,
+            late: v.late,
+            values,
+            signals,
+        }],
+        reviews: vec![],
+    })
 }
 
 async fn new_version<C: ConnectionTrait>(
@@ -403,7 +474,8 @@ pub async fn edit(
     let r = lock_report(&txn, report_id).await?;
     let before = detail(&txn, &r).await?;
     let (status, new) = rules::edit(parse("status", &r.status)?)?;
-    let content = rules::validate_content(content, &kpi_rules(&txn, r.engagement_id).await?)?;
+    let e = engagement::Entity::find_by_id(r.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let content = rules::validate_content(content, &kpi_set(&txn, &e).await?.rules)?;
     let mut a: report::ActiveModel = r.clone().into();
     if new {
         new_version(&txn, &r, r.version + 1, &content, actor, now).await?;
@@ -532,9 +604,7 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
         .order_by_desc(report_version::Column::Version)
         .all(db)
         .await?;
-    // Values are found through their versions and signals through the engagement, which are
-    // indexed (`report_id` is not), and only the columns shown are read: a version may hold
-    // thousands of values.
+    // Only the columns shown are read: a version may hold thousands of values.
     let values: Vec<ValueRow> = report_value::Entity::find()
         .select_only()
         .columns([
@@ -630,23 +700,6 @@ pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec
 }
 
 /// The KPIs of an engagement as the import reads them (name, id, channels).
-pub async fn kpi_refs<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<KpiRef>> {
-    // Only the columns the import reads: an engagement may have thousands of KPIs.
-    let rows: Vec<(Uuid, String, serde_json::Value)> = kpi::Entity::find()
-        .select_only()
-        .columns([kpi::Column::Id, kpi::Column::Name, kpi::Column::Channels])
-        .filter(kpi::Column::EngagementId.eq(engagement_id))
-        .order_by_asc(kpi::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    rows.into_iter()
-        .map(|(id, name, channels)| {
-            Ok(KpiRef { id, name, channels: serde_json::from_value(channels).map_err(anyhow::Error::from)? })
-        })
-        .collect()
-}
-
 /// Puts imported figures into the period's report: a new report, or the current draft (a
 /// new version after a request for changes), keeping its narrative and signals. Errors
 /// about a value name the file row it came from.

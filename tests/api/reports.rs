@@ -309,6 +309,10 @@ async fn figures_import_from_the_template_as_spanish_excel_writes_it() {
     let response = upload(&w, &w.agency, "cifras.csv", file, &w.period).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let detail: Value = response.json().await.unwrap();
+    // The answer is built from what was written; it must equal what is read back.
+    let (_, mut stored) = app.get(&w.agency, &format!("/api/v1/reports/{}", id_of(&detail))).await;
+    stored.as_object_mut().unwrap().remove("plausibility");
+    assert_eq!(stored, detail);
     let values = &detail["versions"][0]["values"];
     assert_eq!(values[0]["value"], 480000.0);
     assert_eq!(values[0]["breakdown"]["tiktok"], 180000.0);
