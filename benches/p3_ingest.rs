@@ -55,7 +55,7 @@ use veedor::{
     app::AppState,
     clock::{Clock, SystemClock},
     domain::{
-        engagement::{BriefInput, EngagementInput, Transition},
+        engagement::{BriefInput, EngagementInput},
         enums::{Aggregation, Cadence, Confidentiality, KpiDirection, KpiUnit, Language, Role, ScopeFunction},
         kpi::KpiInput,
         period::Period,
@@ -294,9 +294,8 @@ async fn engagement_with_kpis(
     for chunk in rows.chunks(SEED_BATCH) {
         kpi::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
-    engagements::transition(db, now, &actor, e.id, Transition::Activate, None, growth)
-        .await
-        .map_err(fail("activate"))?;
+    let rules = veedor::config::Config::default().approval_rules();
+    veedor::demo::activate(db, now, e.id, None, &rules).await.map_err(fail("activate"))?;
     let e = engagement::Entity::find_by_id(e.id).one(db).await?.context("the engagement vanished")?;
     Ok((e, ids))
 }

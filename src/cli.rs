@@ -107,7 +107,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let application = Application::build(config).await?;
             if with_demo {
                 let state = application.state();
-                let summary = demo::load(&state.db, SystemClock.now(), state.config.realism_max_yearly_growth).await?;
+                let summary = demo::load(&state.db, SystemClock.now(), &state.config.approval_rules()).await?;
                 println!("{summary}");
             }
             tracing::info!(address = %application.local_addr()?, "veedor is listening");
@@ -137,7 +137,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo => {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;
-            println!("{}", demo::load(&conn, SystemClock.now(), config.realism_max_yearly_growth).await?);
+            println!("{}", demo::load(&conn, SystemClock.now(), &config.approval_rules()).await?);
             Ok(())
         }
     }

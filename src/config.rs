@@ -127,6 +127,17 @@ fn is_tooling_variable(key: &str) -> bool {
 }
 
 impl Config {
+    /// What opening and deciding approvals needs from the configuration.
+    pub fn approval_rules(&self) -> crate::store::approvals::ApprovalRules {
+        crate::store::approvals::ApprovalRules {
+            crisis: crate::store::approvals::CrisisRules {
+                approver_roles: self.crisis_approver_roles.clone(),
+                sla_factor: self.crisis_sla_factor,
+            },
+            max_yearly_growth: self.realism_max_yearly_growth,
+        }
+    }
+
     /// Loads the configuration: defaults, then `file` (or `VEEDOR_CONFIG`) if given, then the
     /// environment.
     pub fn load(file: Option<PathBuf>) -> Result<Self, ConfigError> {

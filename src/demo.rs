@@ -2,11 +2,12 @@
 //! management to the agency Marea Digital. Loading it twice changes nothing.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::{
     domain::{
+        approval::Decision,
         engagement::{BriefInput, EngagementInput, Transition},
         enums::{
             Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, Language, Role, ScopeFunction,
@@ -20,7 +21,13 @@ use crate::{
         vendor::{Contact, VendorInput},
     },
     error::AppError,
-    store::{audit::Actor, engagements, entity::engagement, kpis, reports, scope, team, users, vendors},
+    store::{
+        approvals::{self, ApprovalRules},
+        audit::Actor,
+        engagements,
+        entity::engagement,
+        kpis, reports, scope, team, users, vendors,
+    },
 };
 
 const VENDOR: &str = "Marea Digital";
@@ -115,6 +122,7 @@ async fn report_history(
     engagement: &engagement::Model,
     (lead, lead_email): (Uuid, &str),
     (agency, agency_email): (Uuid, &str),
+    rules: &ApprovalRules,
 ) -> Result<(), AppError> {
     let agency = Actor { id: Some(agency), label: agency_email.into() };
     let lead = Actor { id: Some(lead), label: lead_email.into() };
@@ -161,7 +169,8 @@ async fn report_history(
         // Never in the future, never before the period is over.
         let submitted_at = planned.min(now - chrono::Duration::hours(2)).max(period.ends_at);
         let created =
-            reports::create(db, submitted_at, &agency, engagement.id, period.start_date, content, true).await?;
+            reports::create(db, submitted_at, &agency, engagement.id, period.start_date, content, Some(&rules.crisis))
+                .await?;
         let reviewed_at =
             (submitted_at + chrono::Duration::days(1)).min(now - chrono::Duration::hours(1)).max(submitted_at);
         if i == last {
@@ -169,10 +178,13 @@ async fn report_history(
                 kpi_id: kpis[2].id,
                 comment: "El tiempo de respuesta se ha disparado: explicad el plan para reducirlo".into(),
             }];
-            reports::review(db, reviewed_at, &lead, created.report.id, ReviewDecision::RequestChanges, None, comment)
+            let decision = ReviewDecision::RequestChanges;
+            reports::review(db, reviewed_at, (&lead, Role::Lead), created.report.id, decision, None, comment, rules)
                 .await?;
         } else {
-            reports::review(db, reviewed_at, &lead, created.report.id, ReviewDecision::Accept, None, vec![]).await?;
+            let decision = ReviewDecision::Accept;
+            reports::review(db, reviewed_at, (&lead, Role::Lead), created.report.id, decision, None, vec![], rules)
+                .await?;
         }
     }
     Ok(())
@@ -183,14 +195,49 @@ fn signal(category: SignalCategory, severity: Severity, description: &str) -> Si
 }
 
 /// Loads the demo unless it is there already; returns what to tell the person running it.
+/// Activates an engagement the way seeding tools (the demo, benchmarks, tests) need it: the
+/// system submits it, and each stage of its activation approval is approved by the first of
+/// its deciders (the stage's approvers, or the owner, or an admin). The governance rules and
+/// the approval rules apply as for anyone.
+pub async fn activate(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    engagement_id: Uuid,
+    reason: Option<String>,
+    rules: &ApprovalRules,
+) -> Result<engagement::Model, AppError> {
+    let system = Actor::system("seed");
+    let submitted = engagements::transition(db, now, &system, engagement_id, Transition::Submit, reason, rules).await?;
+    let approval_id =
+        submitted.approval_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no activation approval opened")))?;
+    loop {
+        let a = approvals::get(db, approval_id).await?;
+        if a.status != "pending" {
+            break;
+        }
+        let deciders: Vec<Uuid> = serde_json::from_value(a.stage_approvers.clone()).map_err(anyhow::Error::from)?;
+        let decider = deciders
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stage {} has no decider", a.current_stage)))?;
+        let user = users::get(db, decider).await?;
+        let role = crate::views::parse("role", &user.role)?;
+        let input = approvals::DecisionInput { stage: a.current_stage, decision: Decision::Approve, comment: None };
+        let actor = Actor { id: Some(user.id), label: user.email.clone() };
+        approvals::decide(db, now, &actor, role, approval_id, &input, rules).await?;
+    }
+    engagement::Entity::find_by_id(engagement_id).one(db).await?.ok_or(AppError::NotFound)
+}
+
 /// Dates are relative to `now`, so the demo stays current: the main engagement started eleven
 /// months ago and runs for eighteen, the second one starts next month.
-pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>, max_yearly_growth: f64) -> anyhow::Result<String> {
-    let result = load_inner(db, now, max_yearly_growth).await;
+pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>, rules: &ApprovalRules) -> anyhow::Result<String> {
+    let result = load_inner(db, now, rules).await;
     result.map_err(|e| anyhow::anyhow!("loading the demo: {e}"))
 }
 
-async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, growth: f64) -> Result<String, AppError> {
+async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &ApprovalRules) -> Result<String, AppError> {
+    let growth = rules.max_yearly_growth;
     if users::find_by_email(db, ACCOUNTS[0].0).await?.is_some() {
         let complete = match vendors::find_by_name(db, VENDOR).await? {
             Some(v) => engagements::count_for_vendor(db, v.id).await? == 2,
@@ -396,17 +443,8 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, growth: f64) ->
     {
         team::add(db, now, &actor, &community, TeamMemberInput { user_id, team_role }).await?;
     }
-    engagements::transition(
-        db,
-        now,
-        &actor,
-        community.id,
-        Transition::Activate,
-        Some("Contrato firmado".into()),
-        growth,
-    )
-    .await?;
-    report_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0)).await?;
+    activate(db, now, community.id, Some("Contrato firmado".into()), rules).await?;
+    report_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0), rules).await?;
 
     let crisis = engagements::create(
         db,
@@ -489,7 +527,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, growth: f64) ->
         crisis.id,
         Transition::Submit,
         Some("Pendiente de aprobación de dirección".into()),
-        growth,
+        rules,
     )
     .await?;
 

@@ -9,6 +9,7 @@ mod m20261124_000001_core;
 mod m20261124_000002_reports;
 mod m20261124_000003_evaluation;
 mod m20261124_000004_approvals;
+mod m20261124_000005_amendments;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_reports::Migration),
             Box::new(m20261124_000003_evaluation::Migration),
             Box::new(m20261124_000004_approvals::Migration),
+            Box::new(m20261124_000005_amendments::Migration),
         ]
     }
 }

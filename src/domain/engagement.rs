@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{
     FieldError, Violations,
+    approval::Outcome,
     enums::{Cadence, Confidentiality, EngagementStatus, string_enum},
     governance::{Finding, GovernanceReport},
     money, text,
@@ -205,7 +206,7 @@ pub fn next_status(from: EngagementStatus, action: Transition) -> Result<Engagem
     match (from, action) {
         (S::Draft, T::Submit) => Ok(S::PendingApproval),
         (S::PendingApproval, T::Withdraw) => Ok(S::Draft),
-        (S::Draft | S::PendingApproval, T::Activate) => Ok(S::Active),
+        (S::PendingApproval, T::Activate) => Ok(S::Active),
         (S::Active, T::Suspend) => Ok(S::Suspended),
         (S::Suspended, T::Resume) => Ok(S::Active),
         (S::Active | S::Suspended, T::End) => Ok(S::Ended),
@@ -219,6 +220,24 @@ pub enum ActivationRefused {
     Transition(#[from] InvalidTransition),
     #[error("the engagement does not meet the governance rules for activation")]
     Blocked(Vec<Finding>),
+}
+
+impl Transition {
+    /// Whether the transition is the outcome of an approval rather than a request: an
+    /// engagement is activated by the last approval of its activation workflow, never directly.
+    pub fn by_approval_only(self) -> bool {
+        self == Transition::Activate
+    }
+}
+
+/// What a decision on an engagement's activation approval does to it: the last approval
+/// activates it; a rejection or a request for changes returns it to draft (`None`: it waits).
+pub fn after_activation_decision(outcome: Outcome) -> Option<Transition> {
+    match outcome {
+        Outcome::Recorded | Outcome::NextStage(_) => None,
+        Outcome::Approved => Some(Transition::Activate),
+        Outcome::Rejected | Outcome::ChangesRequested => Some(Transition::Withdraw),
+    }
 }
 
 /// The single entry point for activating an engagement: the status must allow it and the
@@ -316,7 +335,6 @@ mod tests {
         use Transition as T;
         let allowed = [
             (S::Draft, T::Submit, S::PendingApproval),
-            (S::Draft, T::Activate, S::Active),
             (S::PendingApproval, T::Withdraw, S::Draft),
             (S::PendingApproval, T::Activate, S::Active),
             (S::Active, T::Suspend, S::Suspended),
@@ -336,12 +354,28 @@ mod tests {
     fn activation_needs_a_clean_governance_report() {
         let blocked =
             GovernanceReport { blockers: vec![Finding::new("owner_id", "owner_required", "x")], warnings: vec![] };
-        assert!(matches!(activate(EngagementStatus::Draft, &blocked), Err(ActivationRefused::Blocked(_))));
+        assert!(matches!(activate(EngagementStatus::PendingApproval, &blocked), Err(ActivationRefused::Blocked(_))));
+        assert!(matches!(activate(EngagementStatus::Draft, &warned_free()), Err(ActivationRefused::Transition(_))));
         let warned = GovernanceReport { blockers: vec![], warnings: vec![Finding::new("team", "no_executive", "x")] };
         let (status, warnings) = activate(EngagementStatus::PendingApproval, &warned).unwrap();
         assert_eq!(status, EngagementStatus::Active);
         assert_eq!(warnings.len(), 1);
         assert!(matches!(activate(EngagementStatus::Ended, &warned), Err(ActivationRefused::Transition(_))));
+    }
+
+    fn warned_free() -> GovernanceReport {
+        GovernanceReport { blockers: vec![], warnings: vec![] }
+    }
+
+    #[test]
+    fn activation_decisions_activate_or_return_to_draft() {
+        assert!(Transition::Activate.by_approval_only());
+        assert!(Transition::iter().filter(|t| t.by_approval_only()).eq([Transition::Activate]));
+        assert_eq!(after_activation_decision(Outcome::Approved), Some(Transition::Activate));
+        assert_eq!(after_activation_decision(Outcome::Rejected), Some(Transition::Withdraw));
+        assert_eq!(after_activation_decision(Outcome::ChangesRequested), Some(Transition::Withdraw));
+        assert_eq!(after_activation_decision(Outcome::Recorded), None);
+        assert_eq!(after_activation_decision(Outcome::NextStage(1)), None);
     }
 
     #[test]

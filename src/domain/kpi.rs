@@ -16,7 +16,7 @@ use super::{
     text,
 };
 
-#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KpiInput {
     pub name: String,

@@ -1,6 +1,7 @@
 //! Pure domain rules of Veedor: plain types in, plain results out. Nothing here knows about
 //! HTTP or the database, so every rule is unit-tested on its own.
 
+pub mod amendment;
 pub mod approval;
 pub mod confidentiality;
 pub mod content;
@@ -59,6 +60,21 @@ impl Violations {
     /// Ok(value) when nothing was found, the collected violations otherwise.
     pub fn finish<T>(self, value: T) -> Result<T, Violations> {
         if self.0.is_empty() { Ok(value) } else { Err(self) }
+    }
+
+    /// Records the violations of a nested input under `prefix` (e.g. `kpis.add[0]`),
+    /// returning its value when it had none.
+    pub fn nested<T>(&mut self, prefix: &str, result: Result<T, Violations>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(inner) => {
+                self.0.extend(inner.0.into_iter().map(|mut e| {
+                    e.field = format!("{prefix}.{}", e.field);
+                    e
+                }));
+                None
+            }
+        }
     }
 
     /// Runs a check that may fail, recording its violation and returning the parsed value.

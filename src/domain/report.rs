@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{
     FieldError, Violations,
+    approval::Outcome,
     enums::{Channel, string_enum},
     period::{Period, Schedule},
     text,
@@ -206,6 +207,17 @@ pub fn submit(
     }
 }
 
+/// What a report becomes after a decision on its acceptance approval (`None`: it waits). A
+/// period must still be reported, so a rejected report goes back to the agency like one sent
+/// back for changes; the approval keeps which of the two it was.
+pub fn after_decision(outcome: Outcome) -> Option<ReportStatus> {
+    match outcome {
+        Outcome::Recorded | Outcome::NextStage(_) => None,
+        Outcome::Approved => Some(ReportStatus::Accepted),
+        Outcome::Rejected | Outcome::ChangesRequested => Some(ReportStatus::ChangesRequested),
+    }
+}
+
 pub fn review(status: ReportStatus, decision: ReviewDecision) -> Result<ReportStatus, ReportTransitionError> {
     match (status, decision) {
         (ReportStatus::Submitted, ReviewDecision::Accept) => Ok(ReportStatus::Accepted),
@@ -242,6 +254,15 @@ mod tests {
 
     fn fields(c: ReportContent) -> Vec<String> {
         validate_content(c, &kpis()).err().map(|v| v.0.into_iter().map(|f| f.field).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn approval_outcomes_accept_or_return_the_report() {
+        assert_eq!(after_decision(Outcome::Approved), Some(ReportStatus::Accepted));
+        assert_eq!(after_decision(Outcome::Rejected), Some(ReportStatus::ChangesRequested));
+        assert_eq!(after_decision(Outcome::ChangesRequested), Some(ReportStatus::ChangesRequested));
+        assert_eq!(after_decision(Outcome::Recorded), None);
+        assert_eq!(after_decision(Outcome::NextStage(1)), None);
     }
 
     #[test]

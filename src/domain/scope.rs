@@ -1,11 +1,11 @@
 //! Scope items: the outsourced functions of an engagement and what each delivers.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Violations, enums::ScopeFunction, text};
 
-#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeItemInput {
     pub function: ScopeFunction,

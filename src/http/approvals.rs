@@ -18,7 +18,7 @@ use crate::{
         engagement::Action as EngagementAction,
     },
     store::{
-        approvals::{self, ApprovalView, CrisisRules, DecisionInput, QueueFilter, WorkflowView},
+        approvals::{self, ApprovalView, DecisionInput, QueueFilter, WorkflowView},
         engagements,
     },
 };
@@ -30,13 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decide))
         .routes(routes!(list_workflows))
         .routes(routes!(get_workflow, set_workflow))
-}
-
-pub fn crisis_rules(state: &AppState) -> CrisisRules {
-    CrisisRules {
-        approver_roles: state.config.crisis_approver_roles.clone(),
-        sla_factor: state.config.crisis_sla_factor,
-    }
 }
 
 /// What waits on the caller (`view=waiting_on_me`), what the caller submitted
@@ -101,7 +94,7 @@ async fn decide(
     let (_, seen) = engagements::load(&state.db, &viewer, a.engagement_id, EngagementAction::Read).await?;
     authorize(&viewer, Action::ReadApproval { authored: a.author_id == Some(viewer.user_id) }, seen)?;
     authorize(&viewer, Action::Decide, seen)?;
-    let rules = crisis_rules(&state);
+    let rules = state.config.approval_rules();
     let now = state.clock.now();
     Ok(Json(approvals::decide(&state.db, now, &principal.actor(), viewer.role, id, &input, &rules).await?))
 }

@@ -4,10 +4,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{
-    approvals::crisis_rules,
-    extract::{ApiJson, ApiPath, ApiQuery},
-};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
     app::AppState,
     auth::Principal,
@@ -69,7 +66,7 @@ async fn propose(
     let viewer = principal.viewer();
     let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
     authorize(&viewer, Action::WriteContent, seen)?;
-    let rules = crisis_rules(&state);
+    let rules = state.config.approval_rules().crisis;
     let item = content::propose(&state.db, state.clock.now(), &principal.actor(), e.id, input, &rules).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
@@ -114,7 +111,7 @@ async fn edit(
     ApiJson(input): ApiJson<ContentInput>,
 ) -> AppResult<Json<ContentView>> {
     load(&state, &principal, id, Action::WriteContent).await?;
-    let rules = crisis_rules(&state);
+    let rules = state.config.approval_rules().crisis;
     Ok(Json(content::edit(&state.db, state.clock.now(), &principal.actor(), id, input, &rules).await?))
 }
 

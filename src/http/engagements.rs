@@ -133,10 +133,14 @@ pub struct TransitionResponse {
     pub engagement: EngagementView,
     /// Governance warnings that did not block the change.
     pub warnings: Vec<Finding>,
+    /// The activation approval a submission opened.
+    pub approval_id: Option<Uuid>,
 }
 
 /// Move an engagement through draft → pending approval → active → suspended / ended.
-/// Activation requires the governance rules to pass (422 listing what is missing).
+/// Submitting requires the governance rules to pass (422 listing what is missing) and opens
+/// the activation approval, whose last approval activates the engagement; `activate` itself
+/// is never requested (409 `approval_required`).
 #[utoipa::path(
     post, path = "/api/v1/engagements/{id}/transitions", tag = "engagements",
     request_body = TransitionRequest,
@@ -157,13 +161,14 @@ async fn transition(
     engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
     let reason = crate::domain::text::optional("reason", body.reason.as_deref(), 2000)
         .map_err(|e| crate::error::AppError::Invalid(vec![e]))?;
-    let growth = state.config.realism_max_yearly_growth;
+    let rules = state.config.approval_rules();
     let outcome =
-        engagements::transition(&state.db, state.clock.now(), &principal.actor(), id, body.action, reason, growth)
+        engagements::transition(&state.db, state.clock.now(), &principal.actor(), id, body.action, reason, &rules)
             .await?;
     Ok(Json(TransitionResponse {
         engagement: EngagementView::new(&outcome.engagement, Visibility::Full)?,
         warnings: outcome.warnings,
+        approval_id: outcome.approval_id,
     }))
 }
 

@@ -2,6 +2,7 @@
 //! authorize, call the store and map the result. The OpenAPI document is generated from the
 //! handlers' annotations.
 
+pub mod amendments;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
@@ -46,6 +47,7 @@ use crate::{app::AppState, error::AppError};
         (name = "users"), (name = "tokens"), (name = "vendors"),
         (name = "engagements"), (name = "reports", description = "Vendor reports, versions and reviews"),
         (name = "approvals", description = "Workflows, the approvals queue and decisions"),
+        (name = "amendments", description = "Changes to active engagements, applied on approval"),
         (name = "content", description = "Publications the agency proposes, and the content calendar"),
         (name = "audit"),
     )
@@ -94,6 +96,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .merge(audit::router())
         .merge(approvals::router())
+        .merge(amendments::router())
         .merge(content::router())
 }
 

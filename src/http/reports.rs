@@ -131,7 +131,7 @@ async fn create(
             e.id,
             input.period_start,
             content,
-            input.submit,
+            input.submit.then_some(&state.config.approval_rules().crisis),
         )
         .await?;
         Ok((StatusCode::CREATED, Json(detail)).into_response())
@@ -210,7 +210,8 @@ async fn submit(
     authorize(&state, &principal, id, Action::Write).await?;
     let request_line = format!("POST /api/v1/reports/{id}/submit");
     idempotent::run(&state, &principal, &headers, &request_line, &[], || async {
-        let detail = reports::submit(&state.db, state.clock.now(), &principal.actor(), id).await?;
+        let crisis = state.config.approval_rules().crisis;
+        let detail = reports::submit(&state.db, state.clock.now(), &principal.actor(), id, &crisis).await?;
         Ok(Json(detail).into_response())
     })
     .await
@@ -227,7 +228,9 @@ pub struct ReviewRequest {
     pub value_comments: Vec<ValueComment>,
 }
 
-/// Accept a submitted report, or send it back with comments (leads and admins).
+/// Accept a submitted report, or send it back with comments: a decision on the current stage
+/// of the report's acceptance approval (the caller must be one of its approvers). Accepting
+/// at the last stage accepts the report.
 #[utoipa::path(
     post, path = "/api/v1/reports/{id}/review", tag = "reports",
     request_body = ReviewRequest,
@@ -246,11 +249,10 @@ async fn review(
     ApiJson(body): ApiJson<ReviewRequest>,
 ) -> AppResult<Json<ReportDetail>> {
     authorize(&state, &principal, id, Action::Review).await?;
-    let now = state.clock.now();
-    Ok(Json(
-        reports::review(&state.db, now, &principal.actor(), id, body.decision, body.comment, body.value_comments)
-            .await?,
-    ))
+    let (now, rules) = (state.clock.now(), state.config.approval_rules());
+    let decider = (&principal.actor(), principal.viewer().role);
+    let (decision, comment, value_comments) = (body.decision, body.comment, body.value_comments);
+    Ok(Json(reports::review(&state.db, now, decider, id, decision, comment, value_comments, &rules).await?))
 }
 
 /// A CSV template for the engagement's KPIs (UTF-8 with BOM, `;`-separated, as Spanish
@@ -349,7 +351,8 @@ async fn import(
     let kpis = reports::kpi_set(&state.db, &e).await?;
     let values =
         import_rules::parse(&name, &bytes, &kpis.refs, &limits).map_err(|err| AppError::from(err.violations()))?;
-    let detail =
-        reports::import(&state.db, state.clock.now(), &principal.actor(), e.id, period_start, values, submit).await?;
+    let crisis = state.config.approval_rules().crisis;
+    let (now, submit) = (state.clock.now(), submit.then_some(&crisis));
+    let detail = reports::import(&state.db, now, &principal.actor(), e.id, period_start, values, submit).await?;
     Ok((StatusCode::CREATED, Json(detail)).into_response())
 }

@@ -43,6 +43,14 @@ pub struct CrisisRules {
     pub sla_factor: f64,
 }
 
+/// The configuration that opening and deciding approvals needs: crisis mode's rules, and
+/// the realism limit the governance check of an activation applies.
+#[derive(Debug, Clone)]
+pub struct ApprovalRules {
+    pub crisis: CrisisRules,
+    pub max_yearly_growth: f64,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WorkflowView {
     pub subject_kind: SubjectKind,
@@ -205,14 +213,50 @@ async fn resolve<C: ConnectionTrait>(db: &C, engagement_id: Uuid, approvers: &[A
     Ok(ids.into_iter().filter(|id| active.contains(id)).collect())
 }
 
-/// A stage's deciders: its approvers, or the engagement's owner when nobody holds the named
-/// roles (an approval must always have someone who can decide it).
-async fn stage_deciders<C: ConnectionTrait>(db: &C, e: &engagement::Model, stage: &Stage) -> AppResult<Vec<Uuid>> {
-    let resolved = resolve(db, e.id, &stage.approvers).await?;
+/// A stage's deciders: its approvers other than the author (who never decides, so the queue
+/// never shows them their own subject as waiting on them); when that leaves nobody, the
+/// engagement's owner; when the owner is the author too, the active admins. An approval
+/// must always have someone who may decide it, and never only its author.
+async fn stage_deciders<C: ConnectionTrait>(
+    db: &C,
+    e: &engagement::Model,
+    stage: &Stage,
+    author: Option<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let mut resolved = resolve(db, e.id, &stage.approvers).await?;
+    resolved.retain(|id| Some(*id) != author);
     if !resolved.is_empty() {
         return Ok(resolved);
     }
-    Ok(e.owner_id.into_iter().collect())
+    if let Some(owner) = e.owner_id.filter(|o| Some(*o) != author) {
+        resolved.push(owner);
+        return Ok(resolved);
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin.to_string()))
+        .filter(user::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .filter(|id| Some(*id) != author)
+        .collect())
+}
+
+/// The pending approval of a subject, locked, if there is one.
+pub async fn pending_for<C: ConnectionTrait>(
+    txn: &C,
+    kind: SubjectKind,
+    subject_id: Uuid,
+) -> AppResult<Option<approval::Model>> {
+    let mut q = approval::Entity::find()
+        .filter(approval::Column::SubjectKind.eq(kind.to_string()))
+        .filter(approval::Column::SubjectId.eq(subject_id))
+        .filter(approval::Column::Status.eq(ApprovalStatus::Pending.to_string()));
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    Ok(q.one(txn).await?)
 }
 
 /// What the subject is, for the queue.
@@ -256,7 +300,9 @@ pub async fn open_in<C: ConnectionTrait>(
         title: Set(subject.title),
         author_id: Set(subject.author),
         status: Set(ApprovalStatus::Pending.to_string()),
-        stage_approvers: Set(serde_json::to_value(stage_deciders(txn, e, first).await?).map_err(anyhow::Error::from)?),
+        stage_approvers: Set(
+            serde_json::to_value(stage_deciders(txn, e, first, subject.author).await?).map_err(anyhow::Error::from)?
+        ),
         stage_started_at: Set(now),
         stage_due_at: Set(rules::stage_due_at(now, first.sla_hours, factor)),
         stages: Set(serde_json::to_value(&stages).map_err(anyhow::Error::from)?),
@@ -418,7 +464,10 @@ pub async fn decide_in<C: ConnectionTrait>(
             .col_expr(approval::Column::CurrentStage, Expr::value(next as i32))
             .col_expr(
                 approval::Column::StageApprovers,
-                Expr::value(serde_json::to_value(stage_deciders(txn, e, stage).await?).map_err(anyhow::Error::from)?),
+                Expr::value(
+                    serde_json::to_value(stage_deciders(txn, e, stage, current.author_id).await?)
+                        .map_err(anyhow::Error::from)?,
+                ),
             )
             .col_expr(approval::Column::StageStartedAt, Expr::value(now))
             .col_expr(approval::Column::StageDueAt, Expr::value(rules::stage_due_at(now, stage.sla_hours, factor)))
@@ -454,21 +503,24 @@ pub async fn decide(
     decider_role: Role,
     approval_id: Uuid,
     input: &DecisionInput,
-    crisis_rules: &CrisisRules,
+    rules: &ApprovalRules,
 ) -> AppResult<ApprovalView> {
     let txn = super::begin_write(db).await?;
     let current = lock(&txn, approval_id).await?;
     // Read, not locked: decisions on different approvals of one engagement run in parallel.
     let e = engagement::Entity::find_by_id(current.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
-    let decided = decide_in(&txn, now, (actor, decider_role), &e, current, input, crisis_rules).await?;
-    match parse::<SubjectKind>("subject_kind", &decided.approval.subject_kind)? {
-        SubjectKind::Content => super::content::apply_decision(&txn, now, &decided.approval, decided.outcome).await?,
-        other => {
-            return Err(AppError::conflict(
-                "subject_kind",
-                "unsupported",
-                format!("{other} approvals are not decided through this version"),
-            ));
+    let decided = decide_in(&txn, now, (actor, decider_role), &e, current, input, &rules.crisis).await?;
+    let (a, outcome) = (&decided.approval, decided.outcome);
+    match parse::<SubjectKind>("subject_kind", &a.subject_kind)? {
+        SubjectKind::Content => super::content::apply_decision(&txn, now, a, outcome).await?,
+        SubjectKind::Report => {
+            super::reports::apply_decision(&txn, now, actor, a, outcome, input.comment.clone()).await?
+        }
+        SubjectKind::Activation => {
+            super::engagements::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
+        }
+        SubjectKind::Amendment => {
+            super::amendments::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
         }
     }
     let view = views(&txn, std::slice::from_ref(&decided.approval), now).await?.remove(0);

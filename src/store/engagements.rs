@@ -12,17 +12,20 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
+    approvals::{self, ApprovalRules, Subject},
     audit::{self, Actor, AuditEntry},
-    entity::{engagement, kpi, scope_item, team_member, user, vendor},
+    entity::{approval, engagement, kpi, scope_item, team_member, user, vendor},
     pagination::PageRequest,
 };
 use crate::{
     domain::{
         Violations,
+        amendment::TermsChange,
+        approval::{ApprovalStatus, Outcome, SubjectKind},
         confidentiality::{EngagementAccess, ListingScope, Viewer, Visibility, listing_scope},
         engagement::{
             ActivationRefused, BriefInput, Editability, EngagementInput, EngagementPatch, Transition, ValidEngagement,
-            activate, amended_terms, editability, next_status,
+            activate, after_activation_decision, amended_terms, editability, next_status,
         },
         enums::{Confidentiality, EngagementStatus, Role},
         governance::{self, EngagementFacts, Finding, GovernanceReport, KpiFacts, OwnerFacts},
@@ -267,24 +270,76 @@ pub async fn update(
 ) -> AppResult<engagement::Model> {
     let txn = crate::store::begin_write(db).await?;
     let current = lock(&txn, id).await?;
-    let before_input = as_input(&current)?;
-    let ValidEngagement(after_input) = patch.apply(before_input.clone()).validate()?;
-    let amended = amended_terms(&before_input, &after_input);
+    let ValidEngagement(after_input) = patch.apply(as_input(&current)?).validate()?;
+    let amended = amended_terms(&as_input(&current)?, &after_input);
     match editability(parse("status", &current.status)?) {
         Editability::Closed => ensure_open(&current, "status", "terms")?,
-        Editability::AmendmentsOnly if !amended.is_empty() => ensure_open(&current, amended[0], &amended.join(", "))?,
+        Editability::AmendmentsOnly if !amended.is_empty() => {
+            if let Some(fixed) = amended.iter().find(|f| !AMENDABLE_TERMS.contains(f)) {
+                return Err(AppError::conflict(
+                    fixed,
+                    "not_amendable",
+                    "start date, cadence and time zone define the reporting periods and cannot change once active",
+                ));
+            }
+            ensure_open(&current, amended[0], &amended.join(", "))?
+        }
         _ => {}
     }
-    if editability(parse("status", &current.status)?) != Editability::Open && after_input.owner_id.is_none() {
+    let (_, updated) = write_in(&txn, now, actor, current, after_input, "engagement.update").await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The terms an amendment may change once the engagement is active.
+pub const AMENDABLE_TERMS: [&str; 4] = ["monthly_fee_minor", "currency", "end_date", "due_offset_days"];
+
+/// Applies an amendment's change of terms inside the caller's transaction (the engagement
+/// is locked by the caller); returns the engagement before and after.
+pub async fn amend_terms_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    current: engagement::Model,
+    terms: &TermsChange,
+) -> AppResult<(EngagementView, engagement::Model)> {
+    let mut input = as_input(&current)?;
+    input.monthly_fee_minor = terms.monthly_fee_minor.unwrap_or(input.monthly_fee_minor);
+    input.currency = terms.currency.clone().unwrap_or(input.currency);
+    input.end_date = terms.end_date.unwrap_or(input.end_date);
+    input.due_offset_days = terms.due_offset_days.unwrap_or(input.due_offset_days);
+    let ValidEngagement(after) = input.validate().map_err(|v| {
+        AppError::from(crate::domain::Violations(
+            v.0.into_iter()
+                .map(|mut e| {
+                    e.field = format!("terms.{}", e.field);
+                    e
+                })
+                .collect(),
+        ))
+    })?;
+    write_in(txn, now, actor, current, after, "engagement.amend").await
+}
+
+/// Writes validated engagement fields, audited as `action`.
+async fn write_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    current: engagement::Model,
+    e: EngagementInput,
+    action: &'static str,
+) -> AppResult<(EngagementView, engagement::Model)> {
+    let id = current.id;
+    if editability(parse("status", &current.status)?) != Editability::Open && e.owner_id.is_none() {
         return Err(AppError::invalid(
             "owner_id",
             "owner_required",
             "an active engagement must keep an internal owner",
         ));
     }
-    check_references(&txn, &after_input, false).await?;
+    check_references(txn, &e, false).await?;
     let before = EngagementView::new(&current, Visibility::Full)?;
-    let e = after_input;
     let mut active: engagement::ActiveModel = current.into();
     active.title = Set(e.title);
     active.brief_want = Set(e.brief.want);
@@ -300,17 +355,11 @@ pub async fn update(
     active.due_offset_days = Set(e.due_offset_days);
     active.owner_id = Set(e.owner_id);
     active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     let after = EngagementView::new(&updated, Visibility::Full)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("engagement.update", "engagement", id).engagement(id).before(&before).after(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    let entry = AuditEntry::new(action, "engagement", id).engagement(id).before(&before).after(&after);
+    audit::record(txn, now, actor, entry).await?;
+    Ok((before, updated))
 }
 
 /// Gathers the facts the governance rules need and assesses them.
@@ -388,12 +437,14 @@ fn local_today(m: &engagement::Model, now: DateTime<Utc>) -> chrono::NaiveDate {
 pub struct TransitionOutcome {
     pub engagement: engagement::Model,
     pub warnings: Vec<Finding>,
+    /// The activation approval a submission opened.
+    pub approval_id: Option<Uuid>,
 }
 
-/// Moves an engagement to its next status. Activation goes through
-/// [`crate::domain::engagement::activate`], the single gate the approval workflow will wrap.
-/// The status is changed with a compare-and-set, so two concurrent transitions cannot both
-/// succeed.
+/// Moves an engagement to its next status on request. Submitting checks the governance rules
+/// (422 listing the blockers) and opens the activation approval; withdrawing closes it.
+/// Activation is never requested: the last approval of the activation workflow applies it
+/// ([`apply_decision`]), so asking for it is a 409 `approval_required`.
 pub async fn transition(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -401,13 +452,79 @@ pub async fn transition(
     id: Uuid,
     action: Transition,
     reason: Option<String>,
-    max_yearly_growth: f64,
+    rules: &ApprovalRules,
 ) -> AppResult<TransitionOutcome> {
+    if action.by_approval_only() {
+        return Err(AppError::conflict(
+            "action",
+            "approval_required",
+            "an engagement is activated by its activation approval: submit it, and the last approver activates it",
+        ));
+    }
     let txn = crate::store::begin_write(db).await?;
     let current = lock(&txn, id).await?;
+    let mut warnings = Vec::new();
+    if action == Transition::Submit {
+        let report = governance(&txn, &current, now, rules.max_yearly_growth).await?;
+        if !report.blockers.is_empty() {
+            return Err(AppError::Invalid(report.blockers.iter().map(Into::into).collect()));
+        }
+        warnings = report.warnings;
+    }
+    let (updated, _) = transition_in(&txn, now, actor, current, action, reason, rules.max_yearly_growth).await?;
+    let mut approval_id = None;
+    match action {
+        Transition::Submit => {
+            let subject = Subject {
+                kind: SubjectKind::Activation,
+                id,
+                title: format!("Activation: {}", updated.title),
+                author: actor.id,
+            };
+            approval_id = Some(approvals::open_in(&txn, now, actor, &updated, subject, &rules.crisis).await?.id);
+        }
+        Transition::Withdraw => {
+            approvals::close_pending(&txn, now, SubjectKind::Activation, id, ApprovalStatus::Withdrawn).await?
+        }
+        _ => {}
+    }
+    txn.commit().await?;
+    Ok(TransitionOutcome { engagement: updated, warnings, approval_id })
+}
+
+/// Applies a decision on an engagement's activation approval inside the decision's
+/// transaction: the last approval activates it through [`activate`] (the governance rules
+/// are checked again, as the engagement may have changed since it was submitted); a rejection
+/// or a request for changes returns it to draft.
+pub async fn apply_decision<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    a: &approval::Model,
+    outcome: Outcome,
+    max_yearly_growth: f64,
+) -> AppResult<()> {
+    let Some(action) = after_activation_decision(outcome) else { return Ok(()) };
+    let current = lock(txn, a.subject_id).await?;
+    transition_in(txn, now, actor, current, action, None, max_yearly_growth).await?;
+    Ok(())
+}
+
+/// Changes the status with a compare-and-set, so that two concurrent transitions cannot both
+/// succeed; activation goes through [`activate`].
+async fn transition_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    current: engagement::Model,
+    action: Transition,
+    reason: Option<String>,
+    max_yearly_growth: f64,
+) -> AppResult<(engagement::Model, Vec<Finding>)> {
+    let id = current.id;
     let from: EngagementStatus = parse("status", &current.status)?;
     let (to, warnings) = if action == Transition::Activate {
-        let report = governance(&txn, &current, now, max_yearly_growth).await?;
+        let report = governance(txn, &current, now, max_yearly_growth).await?;
         activate(from, &report).map_err(|refused| match refused {
             ActivationRefused::Transition(t) => AppError::from(t),
             ActivationRefused::Blocked(blockers) => AppError::Invalid(blockers.iter().map(Into::into).collect()),
@@ -421,7 +538,7 @@ pub async fn transition(
         .col_expr(engagement::Column::UpdatedAt, Expr::value(now))
         .filter(engagement::Column::Id.eq(id))
         .filter(engagement::Column::Status.eq(from.to_string()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if changed.rows_affected != 1 {
         return Err(AppError::conflict(
@@ -430,14 +547,13 @@ pub async fn transition(
             "the engagement changed meanwhile; reload and retry",
         ));
     }
-    let updated = engagement::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let updated = engagement::Entity::find_by_id(id).one(txn).await?.ok_or(AppError::NotFound)?;
     let entry = AuditEntry::new(audit_action(action), "engagement", id)
         .engagement(id)
         .before(&serde_json::json!({ "status": from }))
         .after(&serde_json::json!({ "status": to, "reason": reason, "warnings": warnings }));
-    audit::record(&txn, now, actor, entry).await?;
-    txn.commit().await?;
-    Ok(TransitionOutcome { engagement: updated, warnings })
+    audit::record(txn, now, actor, entry).await?;
+    Ok((updated, warnings))
 }
 
 fn audit_action(action: Transition) -> &'static str {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     audit::{self, Actor, AuditEntry},
     engagements::{ensure_open, lock},
-    entity::{engagement, kpi},
+    entity::{engagement, kpi, report_value},
 };
 use crate::{
     domain::{
@@ -126,8 +126,23 @@ pub async fn create(
     let txn = crate::store::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     ensure_open(e, "kpis", "KPIs")?;
-    ensure_name_free(&txn, e.id, &k.name, None).await?;
-    ensure_ratio_parts(&txn, e.id, &k, None).await?;
+    let v = create_in(&txn, now, actor, e, k, growth).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Adds a validated KPI inside the caller's transaction (also how an amendment adds one):
+/// its name must be free and its ratio parts KPIs of the engagement.
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    k: KpiInput,
+    growth: f64,
+) -> AppResult<KpiView> {
+    ensure_name_free(txn, e.id, &k.name, None).await?;
+    ensure_ratio_parts(txn, e.id, &k, None).await?;
     let model = kpi::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
@@ -149,11 +164,10 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let v = view(e, &model, growth)?;
-    audit::record(&txn, now, actor, AuditEntry::new("kpi.create", "kpi", model.id).engagement(e.id).after(&v)).await?;
-    txn.commit().await?;
+    audit::record(txn, now, actor, AuditEntry::new("kpi.create", "kpi", model.id).engagement(e.id).after(&v)).await?;
     Ok(v)
 }
 
@@ -171,8 +185,25 @@ pub async fn replace(
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     let ValidKpi(k) = input.validate()?;
-    ensure_name_free(&txn, e.id, &k.name, Some(kpi_id)).await?;
-    ensure_ratio_parts(&txn, e.id, &k, Some(kpi_id)).await?;
+    let (_, after) = replace_in(&txn, now, actor, e, current, k, growth).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Replaces a KPI's definition with a validated one inside the caller's transaction;
+/// returns it before and after. Stored statuses are the caller's to re-judge.
+pub async fn replace_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    current: kpi::Model,
+    k: KpiInput,
+    growth: f64,
+) -> AppResult<(KpiView, KpiView)> {
+    let kpi_id = current.id;
+    ensure_name_free(txn, e.id, &k.name, Some(kpi_id)).await?;
+    ensure_ratio_parts(txn, e.id, &k, Some(kpi_id)).await?;
     let before = view(e, &current, growth)?;
     let mut active: kpi::ActiveModel = current.into();
     active.name_key = Set(text::name_key(&k.name));
@@ -191,17 +222,11 @@ pub async fn replace(
     active.ratio_numerator_id = Set(k.ratio_of.map(|r| r.numerator_kpi_id));
     active.ratio_denominator_id = Set(k.ratio_of.map(|r| r.denominator_kpi_id));
     active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     let after = view(e, &updated, growth)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("kpi.update", "kpi", kpi_id).engagement(e.id).before(&before).after(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
+    let entry = AuditEntry::new("kpi.update", "kpi", kpi_id).engagement(e.id).before(&before).after(&after);
+    audit::record(txn, now, actor, entry).await?;
+    Ok((before, after))
 }
 
 pub async fn delete(
@@ -216,11 +241,34 @@ pub async fn delete(
     let e = &lock(&txn, e.id).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
-    ensure_not_ratio_part(&txn, kpi_id).await?;
-    let before = view(e, &current, growth)?;
-    kpi::Entity::delete_by_id(kpi_id).exec(&txn).await?;
-    audit::record(&txn, now, actor, AuditEntry::new("kpi.delete", "kpi", kpi_id).engagement(e.id).before(&before))
-        .await?;
+    delete_in(&txn, now, actor, e, current, growth).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Removes a KPI inside the caller's transaction; returns what it was. A KPI a ratio is
+/// computed from, or one with reported values, stays (409).
+pub async fn delete_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    current: kpi::Model,
+    growth: f64,
+) -> AppResult<KpiView> {
+    let kpi_id = current.id;
+    ensure_not_ratio_part(txn, kpi_id).await?;
+    let reported = report_value::Entity::find().filter(report_value::Column::KpiId.eq(kpi_id)).one(txn).await?;
+    if reported.is_some() {
+        return Err(AppError::conflict(
+            "kpi_id",
+            "has_values",
+            "the agency has reported values for this KPI; it stays part of the engagement's history",
+        ));
+    }
+    let before = view(e, &current, growth)?;
+    kpi::Entity::delete_by_id(kpi_id).exec(txn).await?;
+    audit::record(txn, now, actor, AuditEntry::new("kpi.delete", "kpi", kpi_id).engagement(e.id).before(&before))
+        .await?;
+    Ok(before)
 }

@@ -1,6 +1,7 @@
 //! Persistence: entities, and the use cases that change them. Each use case runs in one
 //! transaction that applies the domain rules, writes the change and appends its audit entry.
 
+pub mod amendments;
 pub mod approvals;
 pub mod audit;
 pub mod content;

@@ -15,14 +15,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
+    approvals::{self, ApprovalRules, CrisisRules, DecisionInput, Subject},
     audit::{self, Actor, AuditEntry},
     engagements::{lock, schedule},
-    entity::{engagement, kpi, report, report_review, report_signal, report_value, report_version},
+    entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version},
     evaluation,
 };
 use crate::{
     domain::{
-        enums::{Channel, EngagementStatus},
+        approval::{Decision, Outcome, SubjectKind},
+        enums::{Channel, EngagementStatus, Role},
         evaluation::{Breach, Status},
         import::{ImportedValue, KpiRef},
         kpi::RatioOf,
@@ -220,6 +222,12 @@ pub async fn kpi_set<C: ConnectionTrait>(db: &C, e: &engagement::Model) -> AppRe
     Ok(set)
 }
 
+/// Drops an engagement's cached KPI set at once (an amendment changed its KPIs). Other
+/// replicas notice the change by the set's stamp.
+pub fn forget_kpis(engagement_id: Uuid) {
+    KPI_SETS.remove(&engagement_id);
+}
+
 /// Reports are written while the contract runs (or after it ended, for its last periods).
 fn ensure_reporting(e: &engagement::Model) -> AppResult<()> {
     match parse::<EngagementStatus>("status", &e.status)? {
@@ -286,7 +294,8 @@ async fn write_content<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Creates the report of a period (version 1, a draft), and submits it at once if asked.
+/// Creates the report of a period (version 1, a draft), and submits it at once if asked
+/// (`submit` carries the crisis rules its acceptance approval opens with).
 pub async fn create(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -294,7 +303,7 @@ pub async fn create(
     engagement_id: Uuid,
     period_start: NaiveDate,
     content: ReportContent,
-    submit: bool,
+    submit: Option<&CrisisRules>,
 ) -> AppResult<ReportDetail> {
     let txn = super::begin_write(db).await?;
     let e = lock(&txn, engagement_id).await?;
@@ -330,8 +339,8 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let version = new_version(&txn, &r, 1, &content, actor, now).await?;
-    let detail = if submit {
-        let r = do_submit(&txn, r, version, &period, actor, now).await?;
+    let detail = if let Some(crisis) = submit {
+        let r = do_submit(&txn, &e, r, version, &period, actor, now, crisis).await?;
         detail(&txn, &r).await?
     } else {
         // A new draft is exactly what was just written: no need to read 10,000 values back.
@@ -404,13 +413,18 @@ async fn new_version<C: ConnectionTrait>(
     Ok(version)
 }
 
+/// Submits a version: judges its values, shows it to the company, and opens the report's
+/// acceptance approval (superseding the one of an earlier submission, if any).
+#[allow(clippy::too_many_arguments)]
 async fn do_submit<C: ConnectionTrait>(
     db: &C,
+    e: &engagement::Model,
     r: report::Model,
     version: report_version::Model,
     period: &crate::domain::period::Period,
     actor: &Actor,
     now: DateTime<Utc>,
+    crisis: &CrisisRules,
 ) -> AppResult<report::Model> {
     let (status, late) = rules::submit(parse("status", &r.status)?, period, now)?;
     evaluation::evaluate(db, evaluation::Selection::Version(version.id)).await?;
@@ -425,7 +439,11 @@ async fn do_submit<C: ConnectionTrait>(
     a.late = Set(late);
     a.submitted_at = Set(Some(now));
     a.updated_at = Set(now);
-    Ok(a.update(db).await?)
+    let r = a.update(db).await?;
+    let title = format!("Report {} – {}", r.period_start, r.period_end);
+    let subject = Subject { kind: SubjectKind::Report, id: r.id, title, author: actor.id };
+    approvals::open_in(db, now, actor, e, subject, crisis).await?;
+    Ok(r)
 }
 
 /// Marks the values and signals of `version` as the ones the company sees, and those of the
@@ -507,6 +525,7 @@ pub async fn submit(
     now: DateTime<Utc>,
     actor: &Actor,
     report_id: Uuid,
+    crisis: &CrisisRules,
 ) -> AppResult<ReportDetail> {
     let txn = super::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
@@ -515,7 +534,7 @@ pub async fn submit(
         AppError::conflict("period_start", "not_a_period", "the period is no longer part of the term")
     })?;
     let version = current_version(&txn, &r).await?;
-    let r = do_submit(&txn, r, version, &period, actor, now).await?;
+    let r = do_submit(&txn, &e, r, version, &period, actor, now, crisis).await?;
     let after = detail(&txn, &r).await?;
     let entry = AuditEntry::new("report.submit", "report", r.id)
         .engagement(r.engagement_id)
@@ -525,23 +544,79 @@ pub async fn submit(
     Ok(after)
 }
 
+/// The reviewer's side of a report's acceptance: a decision on the current stage of the
+/// report's approval, with comments per value. Accepting approves the stage (the last
+/// stage's approval accepts the report); requesting changes sends it back to the agency.
+#[allow(clippy::too_many_arguments)]
 pub async fn review(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-    actor: &Actor,
+    (actor, role): (&Actor, Role),
     report_id: Uuid,
     decision: ReviewDecision,
     comment: Option<String>,
     value_comments: Vec<ValueComment>,
+    rules: &ApprovalRules,
 ) -> AppResult<ReportDetail> {
-    let comment =
-        text::optional("comment", comment.as_deref(), rules::COMMENT_MAX).map_err(|e| AppError::Invalid(vec![e]))?;
     let txn = super::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
-    let next = rules::review(parse("status", &r.status)?, decision)?;
+    rules::review(parse("status", &r.status)?, decision)?;
+    let e = engagement::Entity::find_by_id(r.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let approval = match approvals::pending_for(&txn, SubjectKind::Report, r.id).await? {
+        Some(a) => a,
+        // A report submitted before approvals were kept gets its approval now.
+        None => {
+            let title = format!("Report {} – {}", r.period_start, r.period_end);
+            let subject = Subject { kind: SubjectKind::Report, id: r.id, title, author: r.created_by };
+            approvals::open_in(&txn, now, actor, &e, subject, &rules.crisis).await?
+        }
+    };
+    let input = DecisionInput {
+        stage: approval.current_stage,
+        decision: match decision {
+            ReviewDecision::Accept => Decision::Approve,
+            ReviewDecision::RequestChanges => Decision::RequestChanges,
+        },
+        comment: comment.clone().or_else(|| (!value_comments.is_empty()).then(|| "See the value comments.".into())),
+    };
+    let decided = approvals::decide_in(&txn, now, (actor, role), &e, approval, &input, &rules.crisis).await?;
+    let r = apply_review(&txn, now, actor, r, decided.outcome, comment, value_comments).await?;
+    let after = detail(&txn, &r).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Applies a decision on a report's approval inside the decision's transaction (a decision
+/// through `/approvals`, without value comments).
+pub async fn apply_decision<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    a: &approval::Model,
+    outcome: Outcome,
+    comment: Option<String>,
+) -> AppResult<()> {
+    let r = lock_report(txn, a.subject_id).await?;
+    apply_review(txn, now, actor, r, outcome, comment, Vec::new()).await?;
+    Ok(())
+}
+
+/// What a decision does to the report: when it closes the approval, the report is accepted
+/// or sent back, and the review (comment and value comments) is kept with the version.
+async fn apply_review<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    r: report::Model,
+    outcome: Outcome,
+    comment: Option<String>,
+    value_comments: Vec<ValueComment>,
+) -> AppResult<report::Model> {
+    let comment =
+        text::optional("comment", comment.as_deref(), rules::COMMENT_MAX).map_err(|e| AppError::Invalid(vec![e]))?;
     let reported: Vec<Uuid> = report_value::Entity::find()
-        .filter(report_value::Column::VersionId.eq(current_version(&txn, &r).await?.id))
-        .all(&txn)
+        .filter(report_value::Column::VersionId.eq(current_version(txn, &r).await?.id))
+        .all(txn)
         .await?
         .iter()
         .map(|v| v.kpi_id)
@@ -553,10 +628,15 @@ pub async fn review(
         }
         errors.check(text::required(&format!("value_comments[{i}].comment"), &c.comment, rules::COMMENT_MAX));
     }
+    let Some(next) = rules::after_decision(outcome) else {
+        if !value_comments.is_empty() {
+            errors.add("value_comments", "stage_not_final", "value comments go with the last stage's decision");
+        }
+        errors.finish(())?;
+        return Ok(r);
+    };
     errors.finish(())?;
-    if decision == ReviewDecision::RequestChanges && comment.is_none() && value_comments.is_empty() {
-        return Err(AppError::invalid("comment", "required", "say what needs to change"));
-    }
+    let decision = if next == ReportStatus::Accepted { ReviewDecision::Accept } else { ReviewDecision::RequestChanges };
     report_review::ActiveModel {
         id: Set(Uuid::now_v7()),
         report_id: Set(r.id),
@@ -567,7 +647,7 @@ pub async fn review(
         reviewer_id: Set(actor.id),
         decided_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let mut a: report::ActiveModel = r.into();
     a.status = Set(next.to_string());
@@ -575,8 +655,7 @@ pub async fn review(
     if next == ReportStatus::Accepted {
         a.accepted_at = Set(Some(now));
     }
-    let r = a.update(&txn).await?;
-    let after = detail(&txn, &r).await?;
+    let r = a.update(txn).await?;
     let entry = AuditEntry::new(
         if decision == ReviewDecision::Accept { "report.accept" } else { "report.request_changes" },
         "report",
@@ -584,9 +663,8 @@ pub async fn review(
     )
     .engagement(r.engagement_id)
     .after(&serde_json::json!({ "version": r.version, "status": next }));
-    audit::record(&txn, now, actor, entry).await?;
-    txn.commit().await?;
-    Ok(after)
+    audit::record(txn, now, actor, entry).await?;
+    Ok(r)
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<report::Model> {
@@ -710,7 +788,7 @@ pub async fn import(
     engagement_id: Uuid,
     period_start: NaiveDate,
     imported: Vec<ImportedValue>,
-    submit_after: bool,
+    submit_after: Option<&CrisisRules>,
 ) -> AppResult<ReportDetail> {
     let rows: Vec<usize> = imported.iter().map(|v| v.row).collect();
     let values = imported
@@ -759,9 +837,9 @@ pub async fn import(
                 })
                 .unwrap_or_default();
             let edited = edit(db, now, actor, r.id, ReportContent { narrative, values, signals }).await;
-            match edited {
-                Ok(_) if submit_after => submit(db, now, actor, r.id).await,
-                other => other,
+            match (edited, submit_after) {
+                (Ok(_), Some(crisis)) => submit(db, now, actor, r.id, crisis).await,
+                (other, _) => other,
             }
         }
     };

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -26,7 +27,7 @@ pub async fn list(db: &DatabaseConnection, engagement_id: Uuid) -> AppResult<Vec
     Ok(rows.iter().map(ScopeItemView::try_from).collect::<anyhow::Result<_>>()?)
 }
 
-async fn find(db: &impl sea_orm::ConnectionTrait, engagement_id: Uuid, item_id: Uuid) -> AppResult<scope_item::Model> {
+pub async fn find<C: ConnectionTrait>(db: &C, engagement_id: Uuid, item_id: Uuid) -> AppResult<scope_item::Model> {
     scope_item::Entity::find_by_id(item_id)
         .filter(scope_item::Column::EngagementId.eq(engagement_id))
         .one(db)
@@ -49,6 +50,19 @@ pub async fn create(
     let txn = crate::store::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     ensure_open(e, "scope", "scope")?;
+    let view = create_in(&txn, now, actor, e, item).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Adds a validated scope item inside the caller's transaction (also how an amendment adds one).
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    e: &engagement::Model,
+    item: ScopeItemInput,
+) -> AppResult<ScopeItemView> {
     let model = scope_item::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
@@ -59,17 +73,11 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let view = ScopeItemView::try_from(&model)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("scope_item.create", "scope_item", model.id).engagement(e.id).after(&view),
-    )
-    .await?;
-    txn.commit().await?;
+    let entry = AuditEntry::new("scope_item.create", "scope_item", model.id).engagement(e.id).after(&view);
+    audit::record(txn, now, actor, entry).await?;
     Ok(view)
 }
 
@@ -86,6 +94,22 @@ pub async fn replace(
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
     let ValidScopeItem(item) = input.validate()?;
+    let (_, after) = replace_in(&txn, now, actor, e.id, current, item).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Replaces a scope item with a validated one inside the caller's transaction; returns it
+/// before and after.
+pub async fn replace_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    engagement_id: Uuid,
+    current: scope_item::Model,
+    item: ScopeItemInput,
+) -> AppResult<(ScopeItemView, ScopeItemView)> {
+    let item_id = current.id;
     let before = ScopeItemView::try_from(&current)?;
     let mut active: scope_item::ActiveModel = current.into();
     active.function = Set(item.function.to_string());
@@ -93,17 +117,14 @@ pub async fn replace(
     active.deliverables = Set(deliverables(&item.deliverables)?);
     active.quantity_per_period = Set(item.quantity_per_period);
     active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     let after = ScopeItemView::try_from(&updated)?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("scope_item.update", "scope_item", item_id).engagement(e.id).before(&before).after(&after),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
+    let entry = AuditEntry::new("scope_item.update", "scope_item", item_id)
+        .engagement(engagement_id)
+        .before(&before)
+        .after(&after);
+    audit::record(txn, now, actor, entry).await?;
+    Ok((before, after))
 }
 
 pub async fn delete(
@@ -117,15 +138,23 @@ pub async fn delete(
     let e = &lock(&txn, e.id).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
-    let before = ScopeItemView::try_from(&current)?;
-    scope_item::Entity::delete_by_id(item_id).exec(&txn).await?;
-    audit::record(
-        &txn,
-        now,
-        actor,
-        AuditEntry::new("scope_item.delete", "scope_item", item_id).engagement(e.id).before(&before),
-    )
-    .await?;
+    delete_in(&txn, now, actor, e.id, current).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Removes a scope item inside the caller's transaction; returns what it was.
+pub async fn delete_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    engagement_id: Uuid,
+    current: scope_item::Model,
+) -> AppResult<ScopeItemView> {
+    let before = ScopeItemView::try_from(&current)?;
+    scope_item::Entity::delete_by_id(current.id).exec(txn).await?;
+    let entry =
+        AuditEntry::new("scope_item.delete", "scope_item", current.id).engagement(engagement_id).before(&before);
+    audit::record(txn, now, actor, entry).await?;
+    Ok(before)
 }

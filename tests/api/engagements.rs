@@ -54,8 +54,28 @@ async fn an_engagement_from_draft_to_end() {
 
     let (status, body) = transition(app, &w.lead, id, "submit").await;
     assert_eq!((status, body["engagement"]["status"].as_str()), (StatusCode::OK, Some("pending_approval")));
+    let approval_id: Uuid = body["approval_id"].as_str().unwrap().parse().unwrap();
+    // Activation is the approval's to apply, never a request.
     let (status, body) = transition(app, &w.lead, id, "activate").await;
-    assert_eq!((status, body["engagement"]["status"].as_str()), (StatusCode::OK, Some("active")), "{body}");
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::CONFLICT, Some("approval_required")));
+    // The lead who submitted cannot approve: the stage falls to an admin, then the executive.
+    let (_, approval) = app.get(&w.admin, &format!("/api/v1/approvals/{approval_id}")).await;
+    assert_eq!(approval["subject_kind"], "activation");
+    assert_eq!(approval["current_approvers"], json!([w.admin.id]), "{approval}");
+    let (status, _) = app
+        .post(
+            &w.lead,
+            &format!("/api/v1/approvals/{approval_id}/decisions"),
+            json!({ "stage": 0, "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the author never approves");
+    let ended = app.approve_all(approval_id).await;
+    let deciders: Vec<&str> =
+        ended["decisions"].as_array().unwrap().iter().map(|d| d["decider_id"].as_str().unwrap()).collect();
+    assert_eq!(deciders, [w.admin.id.to_string(), w.exec.id.to_string()]);
+    let (_, body) = app.get(&w.lead, &base).await;
+    assert_eq!(body["status"], "active");
 
     // Contract terms, scope and KPIs of an active engagement change only by amendment.
     let before = app.snapshot().await;
@@ -84,7 +104,7 @@ async fn an_engagement_from_draft_to_end() {
         let (status, body) = transition(app, &w.lead, id, action).await;
         assert_eq!((status, body["engagement"]["status"].as_str()), (StatusCode::OK, Some(expected)));
     }
-    let (status, body) = transition(app, &w.lead, id, "activate").await;
+    let (status, body) = transition(app, &w.lead, id, "submit").await;
     assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::CONFLICT, Some("invalid_transition")));
     assert_eq!(
         app.call(Some(&w.lead), Method::PATCH, &base, Some(json!({ "title": "x" }))).await.0,
@@ -104,10 +124,10 @@ async fn activation_requires_an_owner_scope_and_kpis() {
     let app = &w.app;
     let id = app.engagement(&w.lead, w.vendor, "internal", None).await;
     let before = app.snapshot().await;
-    let (status, body) = transition(app, &w.lead, id, "activate").await;
+    let (status, body) = transition(app, &w.lead, id, "submit").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(codes(&body, "errors"), ["owner_required", "scope_required", "kpi_required"]);
-    assert_eq!(app.snapshot().await, before, "a refused activation changes nothing");
+    assert_eq!(app.snapshot().await, before, "a refused submission changes nothing");
 
     // The owner must be a lead or an admin.
     let base = format!("/api/v1/engagements/{id}");
@@ -121,9 +141,10 @@ async fn activation_requires_an_owner_scope_and_kpis() {
     app.post(&w.lead, &format!("{base}/kpis"), kpi_body("Alcance")).await;
 
     // No executive on the team only warns.
-    let (status, body) = transition(app, &w.lead, id, "activate").await;
+    let (status, body) = transition(app, &w.lead, id, "submit").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(codes(&body, "warnings"), ["no_executive"]);
+    app.approve_all(body["approval_id"].as_str().unwrap().parse().unwrap()).await;
     let (_, audit) = app.get(&w.admin, &format!("/api/v1/audit?object_type=engagement&object_id={id}")).await;
     let activation = &audit["items"][0];
     assert_eq!(activation["action"], "engagement.activate");
@@ -306,7 +327,7 @@ async fn kpis_and_scope_can_be_replaced_and_removed_while_draft() {
 }
 
 #[tokio::test]
-async fn concurrent_activations_give_exactly_one_transition() {
+async fn concurrent_submissions_give_exactly_one_transition() {
     let w = world().await;
     let app = &w.app;
     let id = app.engagement(&w.lead, w.vendor, "internal", Some(w.lead.id)).await;
@@ -317,7 +338,7 @@ async fn concurrent_activations_give_exactly_one_transition() {
         let request = reqwest::Client::new()
             .post(app.url(&format!("/api/v1/engagements/{id}/transitions")))
             .bearer_auth(&w.lead.token)
-            .json(&json!({ "action": "activate" }));
+            .json(&json!({ "action": "submit" }));
         attempts.spawn(async move { request.send().await.unwrap().status() });
     }
     let statuses = attempts.join_all().await;
@@ -325,9 +346,10 @@ async fn concurrent_activations_give_exactly_one_transition() {
     let conflicts = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
     assert_eq!((ok, conflicts), (1, 5), "{statuses:?}");
     let (_, audit) = app.get(&w.admin, &format!("/api/v1/audit?object_id={id}&object_type=engagement")).await;
-    let activations =
-        audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "engagement.activate").count();
-    assert_eq!(activations, 1);
+    let submissions = audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "engagement.submit").count();
+    assert_eq!(submissions, 1);
+    let (_, queue) = app.get(&w.admin, &format!("/api/v1/approvals?engagement_id={id}")).await;
+    assert_eq!(queue.as_array().unwrap().len(), 1, "one activation approval: {queue}");
 }
 
 #[tokio::test]

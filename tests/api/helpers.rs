@@ -145,6 +145,53 @@ impl TestApp {
         Caller { id, token: self.token_for(id).await }
     }
 
+    /// Approves every remaining stage of an approval over the API, each as the first of its
+    /// current approvers; returns the approval as it ends.
+    pub async fn approve_all(&self, approval_id: Uuid) -> Value {
+        let path = format!("/api/v1/approvals/{approval_id}");
+        loop {
+            let decider = {
+                let admin = self.admin_caller().await;
+                let (status, a) = self.get(&admin, &path).await;
+                assert_eq!(status, StatusCode::OK, "{a}");
+                if a["status"] != "pending" {
+                    return a;
+                }
+                let author = a["author_id"].as_str().unwrap_or_default();
+                let approvers = a["current_approvers"].as_array().unwrap();
+                let first = approvers.iter().filter_map(|v| v.as_str()).find(|id| *id != author);
+                let id: Uuid = first.unwrap_or_else(|| panic!("no approver but the author in {a}")).parse().unwrap();
+                (Caller { id, token: self.token_for(id).await }, a["current_stage"].clone())
+            };
+            let body = serde_json::json!({ "stage": decider.1, "decision": "approve" });
+            let (status, body) = self.post(&decider.0, &format!("{path}/decisions"), body).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+
+    /// Submits an engagement and approves its activation; returns the engagement.
+    pub async fn activate(&self, by: &Caller, id: Uuid) -> Value {
+        let path = format!("/api/v1/engagements/{id}/transitions");
+        let (status, body) = self.post(by, &path, serde_json::json!({ "action": "submit" })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let approval = body["approval_id"].as_str().unwrap().parse().unwrap();
+        let ended = self.approve_all(approval).await;
+        assert_eq!(ended["status"], "approved", "{ended}");
+        let (_, e) = self.get(by, &format!("/api/v1/engagements/{id}")).await;
+        assert_eq!(e["status"], "active", "{e}");
+        e
+    }
+
+    /// An admin caller of its own, for the helpers' reads.
+    async fn admin_caller(&self) -> Caller {
+        let email = "helper-admin@veedor.test";
+        let id = match users::find_by_email(&self.state.db, email).await.expect("find") {
+            Some(u) => u.id,
+            None => self.user(email, Role::Admin, None).await,
+        };
+        Caller { id, token: self.token_for(id).await }
+    }
+
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         use veedor::clock::Clock;
         self.clock.now()

@@ -10,15 +10,15 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
     domain::{
-        engagement::{EngagementInput, Transition},
+        engagement::EngagementInput,
         enums::{Role, TeamRole},
         incident::AckHours,
         report::ReportContent,
         team::TeamMemberInput,
     },
     store::{
-        approvals::CrisisRules, audit::Actor, content, crisis, engagements, entity, incidents, kpis, reports, scope,
-        team,
+        amendments, approvals::CrisisRules, audit::Actor, content, crisis, engagements, entity, incidents, kpis,
+        reports, scope, team,
     },
 };
 
@@ -113,7 +113,14 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/reports/{id}", READ),
         row(M::PUT, "/api/v1/reports/{id}", WRITE_REPORT),
         row(M::POST, "/api/v1/reports/{id}/submit", WRITE_REPORT),
-        row(M::POST, "/api/v1/reports/{id}/review", MANAGE),
+        // Reviewing decides the report's approval: its approvers are the own engagement's lead
+        // (team role) and, on the foreign one, its owner (the admin).
+        row(M::POST, "/api/v1/reports/{id}/review", [(403, 200), (200, 404), (403, 404), (403, 404)]),
+        row(M::GET, "/api/v1/engagements/{id}/amendments", COMPANY_ONLY),
+        row(M::POST, "/api/v1/engagements/{id}/amendments", MANAGE_CREATE),
+        row(M::GET, "/api/v1/amendments/{id}", COMPANY_ONLY),
+        row(M::PUT, "/api/v1/amendments/{id}", MANAGE),
+        row(M::POST, "/api/v1/amendments/{id}/withdraw", MANAGE),
         row(M::GET, "/api/v1/audit", [(200, 200), (200, 200), (403, 403), (403, 403)]),
         row(M::GET, "/api/v1/engagements/{id}/incidents", READ),
         row(M::POST, "/api/v1/engagements/{id}/incidents", REPORT_INCIDENT),
@@ -207,6 +214,10 @@ async fn target(f: &Fixture, own: bool) -> Target {
     Target { engagement: e.id, kpi: kpi.id, item: item.id, period_start: e.start_date }
 }
 
+fn amendment_body() -> Value {
+    json!({ "reason": "Más presupuesto para vídeo", "terms": { "monthly_fee_minor": 500_000 } })
+}
+
 /// The concrete request of a cell: its path and body.
 async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -> (String, Option<Value>) {
     let unique = Uuid::now_v7().simple().to_string();
@@ -216,11 +227,13 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         // Reports need an active engagement; report routes need a report (submitted, to review).
         let t = target(f, own).await;
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
-        engagements::transition(db, now, &system, t.engagement, Transition::Activate, None, 3.0).await.unwrap();
+        veedor::demo::activate(db, now, t.engagement, None, &f.app.state.config.approval_rules()).await.unwrap();
         period_start = Some(t.period_start);
         if path.starts_with("/api/v1/reports/") {
             let content = ReportContent { narrative: String::new(), values: vec![], signals: vec![] };
             let submit = path.ends_with("/review");
+            let crisis = f.app.state.config.approval_rules().crisis;
+            let submit = submit.then_some(&crisis);
             let r = reports::create(db, now, &system, t.engagement, t.period_start, content, submit).await.unwrap();
             path = path.replace("{id}", &r.report.id.to_string());
         } else {
@@ -233,7 +246,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         // Content needs an active engagement; content and approval routes need an item.
         let t = target(f, own).await;
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
-        engagements::transition(db, now, &system, t.engagement, Transition::Activate, None, 3.0).await.unwrap();
+        veedor::demo::activate(db, now, t.engagement, None, &f.app.state.config.approval_rules()).await.unwrap();
         if path.ends_with("/content") {
             path = path.replace("{id}", &t.engagement.to_string());
         } else {
@@ -252,6 +265,19 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         let hours = AckHours { low: 72, medium: 24, high: 4, critical: 1 };
         let i = incidents::open(db, now, &system, &e, input.unwrap(), &hours).await.unwrap();
         path = path.replace("{id}", &i.incident.id.to_string());
+    } else if path.contains("amendments") {
+        // Amendments need an active engagement; amendment routes need a pending amendment.
+        let t = target(f, own).await;
+        let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
+        let rules = f.app.state.config.approval_rules();
+        veedor::demo::activate(db, now, t.engagement, None, &rules).await.unwrap();
+        let id = if path.starts_with("/api/v1/amendments/{id}") {
+            let input = serde_json::from_value(amendment_body()).unwrap();
+            amendments::propose(db, now, &system, t.engagement, input, &rules).await.unwrap().id
+        } else {
+            t.engagement
+        };
+        path = path.replace("{id}", &id.to_string());
     } else if path.contains("/engagements/{id}") {
         let t = target(f, own).await;
         if path.ends_with("/crisis/end") {
@@ -303,6 +329,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
         ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
         ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
+        ("POST", "/api/v1/engagements/{id}/amendments") | ("PUT", "/api/v1/amendments/{id}") => Some(amendment_body()),
         ("POST", "/api/v1/engagements/{id}/incidents") => {
             Some(json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" }))
         }

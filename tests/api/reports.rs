@@ -39,8 +39,7 @@ async fn world() -> World {
         assert_eq!(status, StatusCode::CREATED, "{k}");
         kpis.push(id_of(&k));
     }
-    let (status, body) = app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.activate(&lead, engagement).await;
     let (_, periods) = app.get(&agency, &format!("{base}/periods")).await;
     let period = periods[0]["start_date"].as_str().unwrap().to_string();
     World { app, admin, lead, agency, engagement, kpis, period }
@@ -434,8 +433,7 @@ async fn dated(kpi_names: &[&str]) -> Dated {
     for name in kpi_names {
         kpis.push(id_of(&app.post(&lead, &format!("{base}/kpis"), kpi_body(name)).await.1));
     }
-    let (status, activated) = app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
-    assert_eq!(status, StatusCode::OK, "{activated}");
+    app.activate(&lead, id_of(&engagement)).await;
     Dated { app, admin, lead, agency, engagement, base, kpis }
 }
 
@@ -590,8 +588,7 @@ async fn ratio_kpis_are_checked_for_consistency_and_values_keep_their_status() {
     let rate = id_of(&rate);
     let r = client.delete(app.url(&format!("{base}/kpis/{reach}"))).bearer_auth(&lead.token).send().await.unwrap();
     assert_problem(r, StatusCode::CONFLICT, "kpi_id").await;
-    let (status, body) = app.post(&lead, &format!("{base}/transitions"), json!({ "action": "activate" })).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.activate(&lead, id_of(&engagement)).await;
 
     app.clock.set("2026-02-02T10:00:00Z".parse().unwrap());
     // 12 000 / 400 000 = 3 %, but the agency wrote 4.5 %.

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table, kept free of behaviour: rules live in `domain`, queries
 //! in the store modules.
 
+pub mod amendment;
 pub mod api_token;
 pub mod approval;
 pub mod approval_decision;
