@@ -95,9 +95,31 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let sweeper = tokio::spawn(escalation_sweeps(self.state.clone()));
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        sweeper.abort();
         self.state.db.clone().close().await.ok();
         Ok(())
+    }
+}
+
+/// Escalates overdue approval stages every `escalation_interval_secs`. Each escalation is a
+/// compare-and-set on the approval, so replicas sweeping at the same time escalate a stage once.
+async fn escalation_sweeps(state: AppState) {
+    let secs = state.config.escalation_interval_secs;
+    if secs == 0 {
+        return;
+    }
+    let period = std::time::Duration::from_secs(secs);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match crate::store::approvals::escalate_overdue(&state.db, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(escalated = n, "escalated overdue approval stages"),
+            Err(e) => tracing::warn!(error = %e, "escalating overdue approvals failed"),
+        }
     }
 }
 

@@ -75,6 +75,9 @@ pub struct Config {
     pub incident_ack_hours_medium: i64,
     pub incident_ack_hours_high: i64,
     pub incident_ack_hours_critical: i64,
+    /// Seconds between two sweeps that escalate overdue approval stages (0: never; the
+    /// sweep is safe to run on every replica at once).
+    pub escalation_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -107,6 +110,7 @@ impl Default for Config {
             incident_ack_hours_medium: 24,
             incident_ack_hours_high: 4,
             incident_ack_hours_critical: 1,
+            escalation_interval_secs: 60,
         }
     }
 }

@@ -21,7 +21,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn().await;
+    world_with(|_| {}).await
+}
+
+async fn world_with(adjust: impl FnOnce(&mut veedor::config::Config)) -> World {
+    let app = TestApp::spawn_with(adjust).await;
     app.clock.set("2027-03-01T09:00:00Z".parse().unwrap());
     let admin = app.actor("admin@brisa.example", Role::Admin, None).await;
     let vendor = app.vendor(&admin, "Marea Digital").await;
@@ -240,6 +244,25 @@ async fn overdue_stages_escalate_once() {
     // The executive, added by escalation, may now decide stage 0.
     let (status, body) = w.decide(&w.exec, &escalated, 0, "approve").await;
     assert_eq!((status, body["current_stage"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+}
+
+#[tokio::test]
+async fn the_server_sweeps_overdue_stages_by_itself() {
+    let w = world_with(|c| c.escalation_interval_secs = 1).await;
+    w.set_content_workflow(two_stages()).await;
+    let item = w.propose(&w.agency, "2027-03-10T10:00:00Z").await;
+    assert!(w.approval(&w.lead, &item).await["escalated_at"].is_null());
+    w.app.clock.set("2027-03-02T09:00:01Z".parse().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let a = w.approval(&w.lead, &item).await;
+        if a["escalated_at"].is_string() {
+            assert!(a["current_approvers"].as_array().unwrap().contains(&json!(w.exec.id)), "{a}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not escalated within 10 s: {a}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test]

@@ -75,6 +75,8 @@ pub fn test_config(database_url: String) -> Config {
         database_max_connections: 5,
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         log_filter: "warn".into(),
+        // Tests escalate with their own clock, by calling the sweep.
+        escalation_interval_secs: 0,
         ..Config::default()
     }
 }
