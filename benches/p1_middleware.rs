@@ -22,21 +22,7 @@ async fn main() -> ExitCode {
     println!("P1 middleware tax: GET /api/v1/me (bearer) vs GET /healthz");
     common::print_machine();
     common::print_load_settings();
-    let mut verdict = Verdict::default();
-    for backend in common::backends() {
-        if let Err(e) = run(&backend, &mut verdict).await {
-            verdict.fail(backend.name(), format!("{e:#}"));
-        }
-    }
-    verdict.finish("p1_middleware")
-}
-
-async fn run(backend: &Backend, verdict: &mut Verdict) -> anyhow::Result<()> {
-    println!("\n--- {} ---", backend.name());
-    let db = ScratchDb::create(backend).await?;
-    let result = measure(backend, &db, verdict).await;
-    db.drop_db().await?;
-    result
+    common::on_every_backend("p1_middleware", measure).await
 }
 
 async fn measure(backend: &Backend, db: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {

@@ -49,21 +49,7 @@ async fn main() -> ExitCode {
     println!("P2 authenticated read: GET /api/v1/engagements/{{id}} vs raw sqlx floor");
     common::print_machine();
     common::print_load_settings();
-    let mut verdict = Verdict::default();
-    for backend in common::backends() {
-        if let Err(e) = run(&backend, &mut verdict).await {
-            verdict.fail(backend.name(), format!("{e:#}"));
-        }
-    }
-    verdict.finish("p2_read")
-}
-
-async fn run(backend: &Backend, verdict: &mut Verdict) -> anyhow::Result<()> {
-    println!("\n--- {} ---", backend.name());
-    let db = ScratchDb::create(backend).await?;
-    let result = measure(backend, &db, verdict).await;
-    db.drop_db().await?;
-    result
+    common::on_every_backend("p2_read", measure).await
 }
 
 // ---------------------------------------------------------------------------------------

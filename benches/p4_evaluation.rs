@@ -42,21 +42,7 @@ const SQLITE_CHUNK: usize = 5_000;
 async fn main() -> ExitCode {
     println!("P4 evaluation: {} stored values judged and written, veedor vs raw sqlx floor", SPEC.values());
     common::print_machine();
-    let mut verdict = Verdict::default();
-    for backend in common::backends() {
-        if let Err(e) = run(&backend, &mut verdict).await {
-            verdict.fail(backend.name(), format!("{e:#}"));
-        }
-    }
-    verdict.finish("p4_evaluation")
-}
-
-async fn run(backend: &Backend, verdict: &mut Verdict) -> anyhow::Result<()> {
-    println!("\n--- {} ---", backend.name());
-    let db = ScratchDb::create(backend).await?;
-    let result = measure(backend, &db, verdict).await;
-    db.drop_db().await?;
-    result
+    common::on_every_backend("p4_evaluation", measure).await
 }
 
 async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {

@@ -35,21 +35,7 @@ const MIN_SAMPLES: usize = 20;
 async fn main() -> ExitCode {
     println!("P8 portfolio dashboard: {} engagements × {} KPIs × {} weeks", SPEC.engagements, SPEC.kpis, SPEC.weeks);
     common::print_machine();
-    let mut verdict = Verdict::default();
-    for backend in common::backends() {
-        if let Err(e) = run(&backend, &mut verdict).await {
-            verdict.fail(backend.name(), format!("{e:#}"));
-        }
-    }
-    verdict.finish("p8_portfolio")
-}
-
-async fn run(backend: &Backend, verdict: &mut Verdict) -> anyhow::Result<()> {
-    println!("\n--- {} ---", backend.name());
-    let db = ScratchDb::create(backend).await?;
-    let result = measure(backend, &db, verdict).await;
-    db.drop_db().await?;
-    result
+    common::on_every_backend("p8_portfolio", measure).await
 }
 
 struct Endpoint {

@@ -49,21 +49,7 @@ async fn main() -> ExitCode {
         ENGAGEMENTS * ITEMS_PER_ENGAGEMENT
     );
     common::print_machine();
-    let mut verdict = Verdict::default();
-    for backend in common::backends() {
-        if let Err(e) = run(&backend, &mut verdict).await {
-            verdict.fail(backend.name(), format!("{e:#}"));
-        }
-    }
-    verdict.finish("p9_approvals")
-}
-
-async fn run(backend: &Backend, verdict: &mut Verdict) -> anyhow::Result<()> {
-    println!("\n--- {} ---", backend.name());
-    let db = ScratchDb::create(backend).await?;
-    let result = measure(backend, &db, verdict).await;
-    db.drop_db().await?;
-    result
+    common::on_every_backend("p9_approvals", measure).await
 }
 
 struct Flow {

@@ -560,6 +560,29 @@ pub fn print_stats(label: &str, s: &Stats) {
     );
 }
 
+/// Runs `measure` on every configured back end, each in a scratch database that is dropped
+/// afterwards (also when the measurement fails), and prints the verdict of `bench`.
+pub async fn on_every_backend(
+    bench: &str,
+    measure: impl AsyncFn(&Backend, &ScratchDb, &mut Verdict) -> anyhow::Result<()>,
+) -> std::process::ExitCode {
+    let mut verdict = Verdict::default();
+    for backend in backends() {
+        println!("\n--- {} ---", backend.name());
+        let result = async {
+            let db = ScratchDb::create(&backend).await?;
+            let result = measure(&backend, &db, &mut verdict).await;
+            db.drop_db().await?;
+            result
+        }
+        .await;
+        if let Err(e) = result {
+            verdict.fail(backend.name(), format!("{e:#}"));
+        }
+    }
+    verdict.finish(bench)
+}
+
 /// Machine facts printed at the top of every bench, so a figure can be read in context.
 pub fn print_machine() {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
