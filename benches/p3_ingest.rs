@@ -294,7 +294,7 @@ async fn engagement_with_kpis(
     for chunk in rows.chunks(SEED_BATCH) {
         kpi::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
-    let rules = veedor::config::Config::default().approval_rules();
+    let rules = veedor::store::WriteRules::from_config(&veedor::config::Config::default())?;
     veedor::demo::activate(db, now, e.id, None, &rules).await.map_err(fail("activate"))?;
     let e = engagement::Entity::find_by_id(e.id).one(db).await?.context("the engagement vanished")?;
     Ok((e, ids))

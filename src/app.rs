@@ -17,7 +17,10 @@ use crate::{
     auth::{self, token::TokenCache},
     clock::{Clock, SystemClock},
     config::Config,
-    db, http, telemetry,
+    db, http,
+    mail::Mailer,
+    store::{WriteRules, alerts, outbox},
+    telemetry,
 };
 
 /// What every request handler shares.
@@ -31,6 +34,10 @@ pub struct StateInner {
     /// Verified bearer tokens, briefly (see `auth::token`).
     pub tokens: TokenCache,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// What writes need besides the database (crisis rules, realism limit, the notifier).
+    pub rules: WriteRules,
+    /// Hands queued emails to the mail server (or to `.eml` files).
+    pub mailer: Mailer,
 }
 
 impl Deref for AppState {
@@ -41,9 +48,12 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let tokens = auth::token::TokenCache::new(config.auth_cache_ttl());
-        Self(Arc::new(StateInner { db, config, clock, tokens, metrics: telemetry::metrics_handle() }))
+        let rules = WriteRules::from_config(&config)?;
+        let mailer = Mailer::from_config(&config)?;
+        let metrics = telemetry::metrics_handle();
+        Ok(Self(Arc::new(StateInner { db, config, clock, tokens, metrics, rules, mailer })))
     }
 }
 
@@ -81,7 +91,7 @@ impl Application {
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         db::migrate(&db).await.context("applying migrations")?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        Ok(Self { listener, state: AppState::new(db, config, clock) })
+        Ok(Self { listener, state: AppState::new(db, config, clock)? })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -95,9 +105,17 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let sweeper = tokio::spawn(escalation_sweeps(self.state.clone()));
+        let mut background = vec![
+            tokio::spawn(escalation_sweeps(self.state.clone())),
+            tokio::spawn(alert_evaluations(self.state.clone())),
+        ];
+        for n in 0..self.state.config.outbox_workers {
+            background.push(tokio::spawn(delivery_worker(self.state.clone(), n)));
+        }
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
-        sweeper.abort();
+        for task in background {
+            task.abort();
+        }
         self.state.db.clone().close().await.ok();
         Ok(())
     }
@@ -121,6 +139,59 @@ async fn escalation_sweeps(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "escalating overdue approvals failed"),
         }
     }
+}
+
+/// Evaluates every alert rule every `alert_interval_secs` (the scheduler of a later version
+/// takes this over). Alert writes are serialised, so replicas evaluating at once notify once.
+async fn alert_evaluations(state: AppState) {
+    let secs = state.config.alert_interval_secs;
+    if secs == 0 {
+        return;
+    }
+    let period = std::time::Duration::from_secs(secs);
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match alerts::evaluate_alerts(&state.db, &state.rules.notifier, state.clock.now()).await {
+            Ok(e) if e == alerts::Evaluation::default() => {}
+            Ok(e) => tracing::info!(fired = e.fired, resolved = e.resolved, emails = e.emails, "alerts evaluated"),
+            Err(e) => tracing::warn!(error = %e, "evaluating alerts failed"),
+        }
+    }
+}
+
+/// Delivers the outbox: claims due messages, sends them, records each attempt. Idles briefly
+/// when nothing is due.
+async fn delivery_worker(state: AppState, n: usize) {
+    let worker = format!("{}-{}-{n}", hostname(), std::process::id());
+    let lease = chrono::Duration::seconds(state.config.outbox_lease_secs);
+    loop {
+        let claimed = outbox::claim(&state.db, state.clock.now(), &worker, state.config.outbox_batch, lease).await;
+        let idle = match claimed {
+            Ok(batch) if batch.is_empty() => true,
+            Ok(batch) => {
+                let max = state.config.outbox_max_attempts;
+                if let Err(e) =
+                    outbox::deliver_batch(&state.db, &state.mailer, state.clock.as_ref(), &worker, batch, max).await
+                {
+                    tracing::warn!(error = %e, "recording a delivery failed");
+                }
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming messages failed");
+                true
+            }
+        };
+        if idle {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "veedor".into())
 }
 
 /// A database URL without its password, for logs.

@@ -5,6 +5,7 @@ use std::{io::Read, path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::store::WriteRules;
 use crate::{
     app::{self, Application},
     clock::{Clock, SystemClock},
@@ -107,7 +108,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let application = Application::build(config).await?;
             if with_demo {
                 let state = application.state();
-                let summary = demo::load(&state.db, SystemClock.now(), &state.config.approval_rules()).await?;
+                let summary = demo::load(&state.db, SystemClock.now(), &state.rules).await?;
                 println!("{summary}");
             }
             tracing::info!(address = %application.local_addr()?, "veedor is listening");
@@ -137,7 +138,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo => {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;
-            println!("{}", demo::load(&conn, SystemClock.now(), &config.approval_rules()).await?);
+            println!("{}", demo::load(&conn, SystemClock.now(), &WriteRules::from_config(&config)?).await?);
             Ok(())
         }
     }

@@ -33,6 +33,34 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// Directory that receives `.eml` files when no SMTP URL is set.
     pub mail_dir: PathBuf,
+    /// Sender of every message, e.g. `Veedor <veedor@brisa.example>`.
+    pub mail_from: String,
+    /// Longest wait for the mail server on one send, in seconds.
+    pub smtp_timeout_secs: u64,
+    /// A directory whose files override the compiled-in templates (same layout as
+    /// `templates/`), e.g. `email/alerts/body.html`.
+    pub templates_dir: Option<PathBuf>,
+    /// Branding of messages: name, logo URL and colour.
+    pub brand_name: String,
+    pub brand_logo_url: Option<String>,
+    pub brand_colour: String,
+    /// How often a firing, unacknowledged alert is notified again, in hours.
+    pub alert_repeat_hours: i64,
+    /// Hours an overdue approval or unacknowledged incident stays at one rung of the
+    /// escalation ladder (agency contact → internal owner → executive) before the next.
+    pub alert_escalation_hours: i64,
+    /// Raise `kpi_breach` for amber values too (by default only red ones).
+    pub alert_breach_on_amber: bool,
+    /// Seconds between two evaluations of the time-based alert rules (0: never).
+    pub alert_interval_secs: u64,
+    /// Delivery workers run by this process (0: none; another replica delivers).
+    pub outbox_workers: usize,
+    /// Messages one worker claims at a time.
+    pub outbox_batch: u64,
+    /// How long a claimed message stays with its worker before another may take it over.
+    pub outbox_lease_secs: i64,
+    /// Transient failures a message survives before it is given up.
+    pub outbox_max_attempts: i32,
     pub log_format: LogFormat,
     /// `tracing` filter directive, e.g. `info,veedor=debug`.
     pub log_filter: String,
@@ -89,6 +117,20 @@ impl Default for Config {
             base_url: "http://127.0.0.1:8080".into(),
             smtp_url: None,
             mail_dir: PathBuf::from("mail"),
+            mail_from: "Veedor <veedor@localhost>".into(),
+            smtp_timeout_secs: 10,
+            templates_dir: None,
+            brand_name: "Veedor".into(),
+            brand_logo_url: None,
+            brand_colour: "#1f4e79".into(),
+            alert_repeat_hours: 24,
+            alert_escalation_hours: 24,
+            alert_breach_on_amber: false,
+            alert_interval_secs: 60,
+            outbox_workers: 1,
+            outbox_batch: 50,
+            outbox_lease_secs: 120,
+            outbox_max_attempts: 12,
             log_format: LogFormat::Pretty,
             log_filter: "info".into(),
             max_body_bytes: 1024 * 1024,
@@ -131,17 +173,6 @@ fn is_tooling_variable(key: &str) -> bool {
 }
 
 impl Config {
-    /// What opening and deciding approvals needs from the configuration.
-    pub fn approval_rules(&self) -> crate::store::approvals::ApprovalRules {
-        crate::store::approvals::ApprovalRules {
-            crisis: crate::store::approvals::CrisisRules {
-                approver_roles: self.crisis_approver_roles.clone(),
-                sla_factor: self.crisis_sla_factor,
-            },
-            max_yearly_growth: self.realism_max_yearly_growth,
-        }
-    }
-
     /// Loads the configuration: defaults, then `file` (or `VEEDOR_CONFIG`) if given, then the
     /// environment.
     pub fn load(file: Option<PathBuf>) -> Result<Self, ConfigError> {
@@ -169,6 +200,15 @@ impl Config {
             if !matches!(url.scheme(), "smtp" | "smtps" | "smtp+starttls") {
                 return Err(invalid("smtp_url", "scheme must be smtp, smtps or smtp+starttls"));
             }
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("mail_from", "must be an address such as Veedor <veedor@example.com>"));
+        }
+        if self.alert_repeat_hours < 1 || self.alert_escalation_hours < 1 {
+            return Err(invalid("alert_repeat_hours", "alert intervals must be at least one hour"));
+        }
+        if self.outbox_batch == 0 || self.outbox_lease_secs < 10 || self.outbox_max_attempts < 1 {
+            return Err(invalid("outbox_batch", "outbox batch ≥ 1, lease ≥ 10 s, attempts ≥ 1"));
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
             return Err(invalid("database_url", "must start with sqlite: or postgres://"));

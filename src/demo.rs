@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
+use crate::store::WriteRules;
 use crate::{
     domain::{
         approval::Decision,
@@ -21,13 +22,7 @@ use crate::{
         vendor::{Contact, VendorInput},
     },
     error::AppError,
-    store::{
-        approvals::{self, ApprovalRules},
-        audit::Actor,
-        engagements,
-        entity::engagement,
-        kpis, reports, scope, team, users, vendors,
-    },
+    store::{approvals, audit::Actor, engagements, entity::engagement, kpis, reports, scope, team, users, vendors},
 };
 
 const VENDOR: &str = "Marea Digital";
@@ -122,7 +117,7 @@ async fn report_history(
     engagement: &engagement::Model,
     (lead, lead_email): (Uuid, &str),
     (agency, agency_email): (Uuid, &str),
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> Result<(), AppError> {
     let agency = Actor { id: Some(agency), label: agency_email.into() };
     let lead = Actor { id: Some(lead), label: lead_email.into() };
@@ -169,8 +164,7 @@ async fn report_history(
         // Never in the future, never before the period is over.
         let submitted_at = planned.min(now - chrono::Duration::hours(2)).max(period.ends_at);
         let created =
-            reports::create(db, submitted_at, &agency, engagement.id, period.start_date, content, Some(&rules.crisis))
-                .await?;
+            reports::create(db, submitted_at, &agency, engagement.id, period.start_date, content, Some(rules)).await?;
         let reviewed_at =
             (submitted_at + chrono::Duration::days(1)).min(now - chrono::Duration::hours(1)).max(submitted_at);
         if i == last {
@@ -204,7 +198,7 @@ pub async fn activate(
     now: DateTime<Utc>,
     engagement_id: Uuid,
     reason: Option<String>,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> Result<engagement::Model, AppError> {
     let system = Actor::system("seed");
     let submitted = engagements::transition(db, now, &system, engagement_id, Transition::Submit, reason, rules).await?;
@@ -231,12 +225,12 @@ pub async fn activate(
 
 /// Dates are relative to `now`, so the demo stays current: the main engagement started eleven
 /// months ago and runs for eighteen, the second one starts next month.
-pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>, rules: &ApprovalRules) -> anyhow::Result<String> {
+pub async fn load(db: &DatabaseConnection, now: DateTime<Utc>, rules: &WriteRules) -> anyhow::Result<String> {
     let result = load_inner(db, now, rules).await;
     result.map_err(|e| anyhow::anyhow!("loading the demo: {e}"))
 }
 
-async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &ApprovalRules) -> Result<String, AppError> {
+async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &WriteRules) -> Result<String, AppError> {
     let growth = rules.max_yearly_growth;
     if users::find_by_email(db, ACCOUNTS[0].0).await?.is_some() {
         let complete = match vendors::find_by_name(db, VENDOR).await? {

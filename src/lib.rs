@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod policy;
 pub mod store;
 pub mod telemetry;

@@ -145,7 +145,7 @@ async fn engagement(state: &AppState, vendor: Uuid, owner: Uuid, spec: HistorySp
         let view = kpis::create(db, now, &actor, &e, kpi_input(k), growth).await.map_err(fail("kpi"))?;
         kpi_ids.push((view.id, kpi_input(k)));
     }
-    let rules = veedor::config::Config::default().approval_rules();
+    let rules = veedor::store::WriteRules::from_config(&veedor::config::Config::default())?;
     veedor::demo::activate(db, now, e.id, None, &rules).await.map_err(fail("activate"))?;
     history(db, &e, &kpi_ids, spec.weeks, i).await?;
     Ok(e.id)

@@ -10,6 +10,7 @@ mod m20261124_000002_reports;
 mod m20261124_000003_evaluation;
 mod m20261124_000004_approvals;
 mod m20261124_000005_amendments;
+mod m20261124_000006_alerts;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_evaluation::Migration),
             Box::new(m20261124_000004_approvals::Migration),
             Box::new(m20261124_000005_amendments::Migration),
+            Box::new(m20261124_000006_alerts::Migration),
         ]
     }
 }

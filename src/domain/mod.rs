@@ -1,6 +1,7 @@
 //! Pure domain rules of Veedor: plain types in, plain results out. Nothing here knows about
 //! HTTP or the database, so every rule is unit-tested on its own.
 
+pub mod alert;
 pub mod amendment;
 pub mod approval;
 pub mod confidentiality;

@@ -70,8 +70,8 @@ async fn propose(
     ApiJson(input): ApiJson<AmendmentInput>,
 ) -> AppResult<(StatusCode, Json<AmendmentView>)> {
     engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    let rules = state.config.approval_rules();
-    let v = amendments::propose(&state.db, state.clock.now(), &principal.actor(), id, input, &rules).await?;
+    let rules = &state.rules;
+    let v = amendments::propose(&state.db, state.clock.now(), &principal.actor(), id, input, rules).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -112,8 +112,8 @@ async fn revise(
     ApiJson(input): ApiJson<AmendmentInput>,
 ) -> AppResult<Json<AmendmentView>> {
     authorize(&state, &principal, id, Action::Manage).await?;
-    let rules = state.config.approval_rules();
-    Ok(Json(amendments::revise(&state.db, state.clock.now(), &principal.actor(), id, input, &rules).await?))
+    let rules = &state.rules;
+    Ok(Json(amendments::revise(&state.db, state.clock.now(), &principal.actor(), id, input, rules).await?))
 }
 
 /// Withdraw a pending amendment, or one sent back; its approval closes as withdrawn.

@@ -94,9 +94,9 @@ async fn decide(
     let (_, seen) = engagements::load(&state.db, &viewer, a.engagement_id, EngagementAction::Read).await?;
     authorize(&viewer, Action::ReadApproval { authored: a.author_id == Some(viewer.user_id) }, seen)?;
     authorize(&viewer, Action::Decide, seen)?;
-    let rules = state.config.approval_rules();
+    let rules = &state.rules;
     let now = state.clock.now();
-    Ok(Json(approvals::decide(&state.db, now, &principal.actor(), viewer.role, id, &input, &rules).await?))
+    Ok(Json(approvals::decide(&state.db, now, &principal.actor(), viewer.role, id, &input, rules).await?))
 }
 
 /// The engagement's workflow for each kind of subject (its own, or the default template).

@@ -66,8 +66,8 @@ async fn propose(
     let viewer = principal.viewer();
     let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
     authorize(&viewer, Action::WriteContent, seen)?;
-    let rules = state.config.approval_rules().crisis;
-    let item = content::propose(&state.db, state.clock.now(), &principal.actor(), e.id, input, &rules).await?;
+    let rules = &state.rules.crisis;
+    let item = content::propose(&state.db, state.clock.now(), &principal.actor(), e.id, input, rules).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -111,8 +111,8 @@ async fn edit(
     ApiJson(input): ApiJson<ContentInput>,
 ) -> AppResult<Json<ContentView>> {
     load(&state, &principal, id, Action::WriteContent).await?;
-    let rules = state.config.approval_rules().crisis;
-    Ok(Json(content::edit(&state.db, state.clock.now(), &principal.actor(), id, input, &rules).await?))
+    let rules = &state.rules.crisis;
+    Ok(Json(content::edit(&state.db, state.clock.now(), &principal.actor(), id, input, rules).await?))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]

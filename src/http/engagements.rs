@@ -161,9 +161,9 @@ async fn transition(
     engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
     let reason = crate::domain::text::optional("reason", body.reason.as_deref(), 2000)
         .map_err(|e| crate::error::AppError::Invalid(vec![e]))?;
-    let rules = state.config.approval_rules();
+    let rules = &state.rules;
     let outcome =
-        engagements::transition(&state.db, state.clock.now(), &principal.actor(), id, body.action, reason, &rules)
+        engagements::transition(&state.db, state.clock.now(), &principal.actor(), id, body.action, reason, rules)
             .await?;
     Ok(Json(TransitionResponse {
         engagement: EngagementView::new(&outcome.engagement, Visibility::Full)?,

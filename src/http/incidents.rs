@@ -12,12 +12,9 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
     app::AppState,
     auth::Principal,
-    config::Config,
     domain::{
         confidentiality::Visibility,
-        incident::{
-            AckHours, AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput,
-        },
+        incident::{AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput},
     },
     error::{AppResult, Problem},
     policy::{self, engagement::Action as EngagementAction, incident::Action},
@@ -40,15 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve))
         .routes(routes!(crisis_state, crisis_start))
         .routes(routes!(crisis_end))
-}
-
-fn ack_hours(config: &Config) -> AckHours {
-    AckHours {
-        low: config.incident_ack_hours_low,
-        medium: config.incident_ack_hours_medium,
-        high: config.incident_ack_hours_high,
-        critical: config.incident_ack_hours_critical,
-    }
 }
 
 /// Loads an incident's engagement and checks the caller may do `action` on the incident.
@@ -141,8 +129,7 @@ async fn open(
 ) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
     let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
     policy::incident::authorize(&principal.viewer(), Action::Report, seen)?;
-    let hours = ack_hours(&state.config);
-    let d = incidents::open(&state.db, state.clock.now(), &principal.actor(), &e, input, &hours).await?;
+    let d = incidents::open(&state.db, state.clock.now(), &principal.actor(), &e, input, &state.rules).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -182,9 +169,9 @@ async fn add_update(
 ) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
     let seen = authorize(&state, &principal, id, Action::Report).await?;
     let may_lower = policy::incident::authorize(&principal.viewer(), Action::Handle, seen).is_ok();
-    let hours = ack_hours(&state.config);
-    let d =
-        incidents::add_update(&state.db, state.clock.now(), &principal.actor(), id, input, &hours, may_lower).await?;
+
+    let d = incidents::add_update(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules, may_lower)
+        .await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -207,7 +194,7 @@ async fn acknowledge(
     ApiJson(input): ApiJson<AcknowledgeInput>,
 ) -> AppResult<Json<IncidentDetail>> {
     authorize(&state, &principal, id, Action::Handle).await?;
-    Ok(Json(incidents::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, input).await?))
+    Ok(Json(incidents::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await?))
 }
 
 /// Resolve an incident with a summary (admins and leads); an open one counts as
@@ -230,7 +217,7 @@ async fn resolve(
     ApiJson(input): ApiJson<ResolveInput>,
 ) -> AppResult<Json<IncidentDetail>> {
     authorize(&state, &principal, id, Action::Handle).await?;
-    Ok(Json(incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input).await?))
+    Ok(Json(incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -2,6 +2,7 @@
 //! authorize, call the store and map the result. The OpenAPI document is generated from the
 //! handlers' annotations.
 
+pub mod alerts;
 pub mod amendments;
 pub mod approvals;
 pub mod audit;
@@ -48,6 +49,7 @@ use crate::{app::AppState, error::AppError};
         (name = "engagements"), (name = "reports", description = "Vendor reports, versions and reviews"),
         (name = "approvals", description = "Workflows, the approvals queue and decisions"),
         (name = "amendments", description = "Changes to active engagements, applied on approval"),
+        (name = "alerts", description = "Alerts, silences, notification preferences and the email outbox"),
         (name = "content", description = "Publications the agency proposes, and the content calendar"),
         (name = "audit"),
     )
@@ -97,6 +99,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(approvals::router())
         .merge(amendments::router())
+        .merge(alerts::router())
         .merge(content::router())
 }
 

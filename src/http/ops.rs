@@ -34,6 +34,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_connections").set(size as f64);
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
     metrics::gauge!("db_pool_max_connections").set(state.config.database_max_connections as f64);
+    // The outbox by status: `failed` above zero means messages that will not be delivered.
+    match crate::store::outbox::counts(&state.db).await {
+        Ok(counts) => {
+            for status in ["pending", "sending", "sent", "failed"] {
+                let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                metrics::gauge!("veedor_outbox_messages", "status" => status).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "counting the outbox failed"),
+    }
     state.metrics.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -131,7 +131,7 @@ async fn create(
             e.id,
             input.period_start,
             content,
-            input.submit.then_some(&state.config.approval_rules().crisis),
+            input.submit.then_some(&state.rules),
         )
         .await?;
         Ok((StatusCode::CREATED, Json(detail)).into_response())
@@ -210,8 +210,7 @@ async fn submit(
     authorize(&state, &principal, id, Action::Write).await?;
     let request_line = format!("POST /api/v1/reports/{id}/submit");
     idempotent::run(&state, &principal, &headers, &request_line, &[], || async {
-        let crisis = state.config.approval_rules().crisis;
-        let detail = reports::submit(&state.db, state.clock.now(), &principal.actor(), id, &crisis).await?;
+        let detail = reports::submit(&state.db, state.clock.now(), &principal.actor(), id, &state.rules).await?;
         Ok(Json(detail).into_response())
     })
     .await
@@ -249,10 +248,10 @@ async fn review(
     ApiJson(body): ApiJson<ReviewRequest>,
 ) -> AppResult<Json<ReportDetail>> {
     authorize(&state, &principal, id, Action::Review).await?;
-    let (now, rules) = (state.clock.now(), state.config.approval_rules());
+    let (now, rules) = (state.clock.now(), &state.rules);
     let decider = (&principal.actor(), principal.viewer().role);
     let (decision, comment, value_comments) = (body.decision, body.comment, body.value_comments);
-    Ok(Json(reports::review(&state.db, now, decider, id, decision, comment, value_comments, &rules).await?))
+    Ok(Json(reports::review(&state.db, now, decider, id, decision, comment, value_comments, rules).await?))
 }
 
 /// A CSV template for the engagement's KPIs (UTF-8 with BOM, `;`-separated, as Spanish
@@ -351,8 +350,7 @@ async fn import(
     let kpis = reports::kpi_set(&state.db, &e).await?;
     let values =
         import_rules::parse(&name, &bytes, &kpis.refs, &limits).map_err(|err| AppError::from(err.violations()))?;
-    let crisis = state.config.approval_rules().crisis;
-    let (now, submit) = (state.clock.now(), submit.then_some(&crisis));
+    let (now, submit) = (state.clock.now(), submit.then_some(&state.rules));
     let detail = reports::import(&state.db, now, &principal.actor(), e.id, period_start, values, submit).await?;
     Ok((StatusCode::CREATED, Json(detail)).into_response())
 }

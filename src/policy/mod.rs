@@ -2,6 +2,7 @@
 //! the object's facts, and answers 404 when the caller may not even see the object, 403 when
 //! they may see it but not do this.
 
+pub mod alert;
 pub mod approval;
 pub mod audit;
 pub mod engagement;

@@ -17,7 +17,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    approvals::{self, ApprovalRules, Subject},
+    WriteRules,
+    approvals::{self, Subject},
     audit::{self, Actor, AuditEntry},
     engagements::{self, lock},
     entity::{amendment, approval, engagement},
@@ -27,6 +28,7 @@ use super::{
 use crate::{
     domain::{
         FieldError,
+        alert::AlertRule,
         amendment::{self as rules, AmendmentInput, AmendmentStatus, ValidAmendment},
         approval::{ApprovalStatus, Outcome, SubjectKind},
         engagement::{Editability, editability},
@@ -150,7 +152,7 @@ pub async fn propose(
     actor: &Actor,
     engagement_id: Uuid,
     input: AmendmentInput,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> AppResult<AmendmentView> {
     let ValidAmendment(input) = input.validate()?;
     let txn = super::begin_write(db).await?;
@@ -185,7 +187,7 @@ async fn open_approval(
     actor: &Actor,
     e: &engagement::Model,
     m: &amendment::Model,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> AppResult<approval::Model> {
     let title: String = format!("Amendment: {}", m.reason).chars().take(200).collect();
     let subject = Subject { kind: SubjectKind::Amendment, id: m.id, title, author: m.author_id };
@@ -200,7 +202,7 @@ pub async fn revise(
     actor: &Actor,
     id: Uuid,
     input: AmendmentInput,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> AppResult<AmendmentView> {
     let ValidAmendment(input) = input.validate()?;
     let txn = super::begin_write(db).await?;
@@ -258,7 +260,7 @@ pub async fn apply_decision(
     actor: &Actor,
     a: &approval::Model,
     outcome: Outcome,
-    growth: f64,
+    (growth, notifier): (f64, &super::alerts::Notifier),
 ) -> AppResult<()> {
     let Some(status) = rules::after_decision(outcome) else { return Ok(()) };
     let current = lock_amendment(txn, a.subject_id).await?;
@@ -273,6 +275,19 @@ pub async fn apply_decision(
             .after(&record);
         audit::record(txn, now, actor, entry).await?;
         applied = Some(record);
+        let changed = [AlertRule::ContractExpiring, AlertRule::ImplausibleTarget, AlertRule::KpiBreach];
+        super::alerts::reconcile_in(
+            txn,
+            now,
+            notifier,
+            super::alerts::Scope::Engagement(current.engagement_id),
+            &changed,
+        )
+        .await?;
+    } else {
+        let action = if status == AmendmentStatus::Rejected { "amendment.reject" } else { "amendment.send_back" };
+        let entry = AuditEntry::new(action, "amendment", current.id).engagement(current.engagement_id);
+        audit::record(txn, now, actor, entry).await?;
     }
     let mut m: amendment::ActiveModel = current.into();
     m.status = Set(status.to_string());

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
+    WriteRules,
     audit::{self, Actor, AuditEntry},
     crisis,
     entity::{approval, approval_decision, approval_workflow, engagement, team_member, user},
@@ -25,6 +26,7 @@ use super::{
 use crate::{
     domain::{
         Violations,
+        alert::AlertRule,
         approval::{
             self as rules, ApprovalStatus, Approver, Decision, DecisionContext, DecisionRefused, Outcome, Quorum,
             Stage, SubjectKind, WorkflowInput,
@@ -41,14 +43,6 @@ use crate::{
 pub struct CrisisRules {
     pub approver_roles: Vec<TeamRole>,
     pub sla_factor: f64,
-}
-
-/// The configuration that opening and deciding approvals needs: crisis mode's rules, and
-/// the realism limit the governance check of an activation applies.
-#[derive(Debug, Clone)]
-pub struct ApprovalRules {
-    pub crisis: CrisisRules,
-    pub max_yearly_growth: f64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -503,7 +497,7 @@ pub async fn decide(
     decider_role: Role,
     approval_id: Uuid,
     input: &DecisionInput,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> AppResult<ApprovalView> {
     let txn = super::begin_write(db).await?;
     let current = lock(&txn, approval_id).await?;
@@ -520,9 +514,14 @@ pub async fn decide(
             super::engagements::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
         }
         SubjectKind::Amendment => {
-            super::amendments::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
+            super::amendments::apply_decision(&txn, now, actor, a, outcome, (rules.max_yearly_growth, &rules.notifier))
+                .await?
         }
     }
+    // A decision may end an overdue stage, and an accepted report its signals' alerts.
+    let rules_changed = [AlertRule::ApprovalOverdue, AlertRule::HighSeveritySignal];
+    super::alerts::reconcile_in(&txn, now, &rules.notifier, super::alerts::Scope::Engagement(e.id), &rules_changed)
+        .await?;
     let view = views(&txn, std::slice::from_ref(&decided.approval), now).await?.remove(0);
     txn.commit().await?;
     Ok(view)

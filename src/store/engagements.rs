@@ -12,7 +12,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    approvals::{self, ApprovalRules, Subject},
+    WriteRules,
+    approvals::{self, Subject},
     audit::{self, Actor, AuditEntry},
     entity::{approval, engagement, kpi, scope_item, team_member, user, vendor},
     pagination::PageRequest,
@@ -452,7 +453,7 @@ pub async fn transition(
     id: Uuid,
     action: Transition,
     reason: Option<String>,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> AppResult<TransitionOutcome> {
     if action.by_approval_only() {
         return Err(AppError::conflict(

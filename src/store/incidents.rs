@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
+    WriteRules,
+    alerts::{self, Scope},
     audit::{self, Actor, AuditEntry},
     crisis::{self, CrisisPeriodView},
     engagements::{lock, scope_condition},
@@ -21,11 +23,12 @@ use super::{
 };
 use crate::{
     domain::{
+        alert::AlertRule,
         confidentiality::{Viewer, listing_scope},
         incident::{
-            AckHours, AcknowledgeInput, IncidentAction, IncidentInput, IncidentRefused, IncidentSeverity,
-            IncidentStatus, ResolveInput, UpdateInput, UpdateKind, ack_due_at, is_unacknowledged_overdue,
-            rescheduled_ack_due_at, starts_crisis, transition,
+            AcknowledgeInput, IncidentAction, IncidentInput, IncidentRefused, IncidentSeverity, IncidentStatus,
+            ResolveInput, UpdateInput, UpdateKind, ack_due_at, is_unacknowledged_overdue, rescheduled_ack_due_at,
+            starts_crisis, transition,
         },
     },
     error::{AppError, AppResult},
@@ -170,6 +173,9 @@ async fn crisis_for<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The alert rules an incident's changes can fire or resolve.
+const INCIDENT_RULES: [AlertRule; 2] = [AlertRule::IncidentOpened, AlertRule::IncidentUnacknowledged];
+
 /// Opens an incident on an engagement, with the description as the first timeline entry.
 pub async fn open(
     db: &DatabaseConnection,
@@ -177,8 +183,9 @@ pub async fn open(
     actor: &Actor,
     e: &engagement::Model,
     input: IncidentInput,
-    hours: &AckHours,
+    rules: &WriteRules,
 ) -> AppResult<IncidentDetail> {
+    let hours = &rules.ack_hours;
     let input = input.validate()?;
     let txn = super::begin_write(db).await?;
     let e = lock(&txn, e.id).await?;
@@ -206,6 +213,7 @@ pub async fn open(
     let d = detail(&txn, &m, now).await?;
     audit::record(&txn, now, actor, AuditEntry::new("incident.open", "incident", m.id).engagement(e.id).after(&d))
         .await?;
+    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(e.id), &INCIDENT_RULES).await?;
     txn.commit().await?;
     Ok(d)
 }
@@ -227,9 +235,10 @@ pub async fn add_update(
     actor: &Actor,
     incident_id: Uuid,
     input: UpdateInput,
-    hours: &AckHours,
+    rules: &WriteRules,
     may_lower: bool,
 ) -> AppResult<IncidentDetail> {
+    let hours = &rules.ack_hours;
     let input = input.validate()?;
     let txn = super::begin_write(db).await?;
     let (current, status) = for_change(&txn, incident_id).await?;
@@ -260,6 +269,7 @@ pub async fn add_update(
     let d = detail(&txn, &m, now).await?;
     let entry = AuditEntry::new("incident.update", "incident", m.id).engagement(m.engagement_id).before(&before);
     audit::record(&txn, now, actor, entry.after(&d)).await?;
+    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(m.engagement_id), &INCIDENT_RULES).await?;
     txn.commit().await?;
     Ok(d)
 }
@@ -271,6 +281,7 @@ pub async fn acknowledge(
     actor: &Actor,
     incident_id: Uuid,
     input: AcknowledgeInput,
+    rules: &WriteRules,
 ) -> AppResult<IncidentDetail> {
     let input = input.validate()?;
     let txn = super::begin_write(db).await?;
@@ -286,6 +297,7 @@ pub async fn acknowledge(
     let d = detail(&txn, &m, now).await?;
     let entry = AuditEntry::new("incident.acknowledge", "incident", m.id).engagement(m.engagement_id).before(&before);
     audit::record(&txn, now, actor, entry.after(&d)).await?;
+    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(m.engagement_id), &INCIDENT_RULES).await?;
     txn.commit().await?;
     Ok(d)
 }
@@ -298,6 +310,7 @@ pub async fn resolve(
     actor: &Actor,
     incident_id: Uuid,
     input: ResolveInput,
+    rules: &WriteRules,
 ) -> AppResult<IncidentDetail> {
     let input = input.validate()?;
     let txn = super::begin_write(db).await?;
@@ -318,6 +331,7 @@ pub async fn resolve(
     let d = detail(&txn, &m, now).await?;
     let entry = AuditEntry::new("incident.resolve", "incident", m.id).engagement(m.engagement_id).before(&before);
     audit::record(&txn, now, actor, entry.after(&d)).await?;
+    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(m.engagement_id), &INCIDENT_RULES).await?;
     txn.commit().await?;
     Ok(d)
 }

@@ -1,6 +1,7 @@
 //! Persistence: entities, and the use cases that change them. Each use case runs in one
 //! transaction that applies the domain rules, writes the change and appends its audit entry.
 
+pub mod alerts;
 pub mod amendments;
 pub mod approvals;
 pub mod audit;
@@ -13,6 +14,7 @@ pub mod evaluation;
 pub mod idempotency;
 pub mod incidents;
 pub mod kpis;
+pub mod outbox;
 pub mod pagination;
 pub mod portfolio;
 pub mod reports;
@@ -35,4 +37,37 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// What writes need besides the database: crisis mode's rules for the approvals they open,
+/// the realism limit the activation check applies, and the notifier that turns the alerts a
+/// write raises into emails in the same transaction. Built once at startup.
+#[derive(Debug, Clone)]
+pub struct WriteRules {
+    pub crisis: approvals::CrisisRules,
+    pub max_yearly_growth: f64,
+    pub notifier: alerts::Notifier,
+    /// Hours within which an incident of each severity must be acknowledged.
+    pub ack_hours: crate::domain::incident::AckHours,
+}
+
+impl WriteRules {
+    /// Reads the rules from the configuration and loads the email templates (a broken
+    /// override template stops here).
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<WriteRules> {
+        Ok(WriteRules {
+            crisis: approvals::CrisisRules {
+                approver_roles: config.crisis_approver_roles.clone(),
+                sla_factor: config.crisis_sla_factor,
+            },
+            max_yearly_growth: config.realism_max_yearly_growth,
+            notifier: alerts::Notifier::from_config(config)?,
+            ack_hours: crate::domain::incident::AckHours {
+                low: config.incident_ack_hours_low,
+                medium: config.incident_ack_hours_medium,
+                high: config.incident_ack_hours_high,
+                critical: config.incident_ack_hours_critical,
+            },
+        })
+    }
 }

@@ -186,7 +186,11 @@ async fn submitted_not_due<C: ConnectionTrait>(
 
 /// Runs `sql` with its `{ids}` replaced by one bind parameter per engagement id (`$1, $2, …`
 /// on PostgreSQL, `?, ?, …` on SQLite).
-async fn query_for<C: ConnectionTrait>(db: &C, sql: &str, engagements: &[Uuid]) -> AppResult<Vec<QueryResult>> {
+pub(crate) async fn query_for<C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    engagements: &[Uuid],
+) -> AppResult<Vec<QueryResult>> {
     let backend = db.get_database_backend();
     let marks = (1..=engagements.len())
         .map(|i| if backend == DatabaseBackend::Postgres { format!("${i}") } else { "?".to_owned() })
@@ -198,7 +202,10 @@ async fn query_for<C: ConnectionTrait>(db: &C, sql: &str, engagements: &[Uuid]) 
 
 /// Per KPI of the engagements: the period and value of its latest shown value (from the
 /// latest submitted version of the latest reported period).
-async fn latest_values<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, (NaiveDate, f64)>> {
+pub(crate) async fn latest_values<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> AppResult<HashMap<Uuid, (NaiveDate, f64)>> {
     let rows = query_for(
         db,
         "SELECT lv.kpi_id, lv.period_start, lv.value FROM kpis k JOIN report_values lv ON lv.id = ( \

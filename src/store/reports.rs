@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    approvals::{self, ApprovalRules, CrisisRules, DecisionInput, Subject},
+    WriteRules, alerts,
+    approvals::{self, DecisionInput, Subject},
     audit::{self, Actor, AuditEntry},
     engagements::{lock, schedule},
     entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version},
@@ -295,7 +296,7 @@ async fn write_content<C: ConnectionTrait>(
 }
 
 /// Creates the report of a period (version 1, a draft), and submits it at once if asked
-/// (`submit` carries the crisis rules its acceptance approval opens with).
+/// (`submit` carries the rules its acceptance approval and alerts need).
 pub async fn create(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -303,7 +304,7 @@ pub async fn create(
     engagement_id: Uuid,
     period_start: NaiveDate,
     content: ReportContent,
-    submit: Option<&CrisisRules>,
+    submit: Option<&WriteRules>,
 ) -> AppResult<ReportDetail> {
     let txn = super::begin_write(db).await?;
     let e = lock(&txn, engagement_id).await?;
@@ -339,8 +340,8 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let version = new_version(&txn, &r, 1, &content, actor, now).await?;
-    let detail = if let Some(crisis) = submit {
-        let r = do_submit(&txn, &e, r, version, &period, actor, now, crisis).await?;
+    let detail = if let Some(rules) = submit {
+        let r = do_submit(&txn, &e, r, version, &period, actor, now, rules).await?;
         detail(&txn, &r).await?
     } else {
         // A new draft is exactly what was just written: no need to read 10,000 values back.
@@ -424,11 +425,12 @@ async fn do_submit<C: ConnectionTrait>(
     period: &crate::domain::period::Period,
     actor: &Actor,
     now: DateTime<Utc>,
-    crisis: &CrisisRules,
+    rules: &WriteRules,
 ) -> AppResult<report::Model> {
     let (status, late) = rules::submit(parse("status", &r.status)?, period, now)?;
-    evaluation::evaluate(db, evaluation::Selection::Version(version.id)).await?;
-    show_version(db, r.id, version.id).await?;
+    let version_id = version.id;
+    evaluation::evaluate(db, evaluation::Selection::Version(version_id)).await?;
+    show_version(db, r.id, version_id).await?;
     let mut v: report_version::ActiveModel = version.into();
     v.submitted_at = Set(Some(now));
     v.submitted_by = Set(actor.id);
@@ -442,7 +444,8 @@ async fn do_submit<C: ConnectionTrait>(
     let r = a.update(db).await?;
     let title = format!("Report {} – {}", r.period_start, r.period_end);
     let subject = Subject { kind: SubjectKind::Report, id: r.id, title, author: actor.id };
-    approvals::open_in(db, now, actor, e, subject, crisis).await?;
+    approvals::open_in(db, now, actor, e, subject, &rules.crisis).await?;
+    alerts::after_submission(db, now, &rules.notifier, e.id).await?;
     Ok(r)
 }
 
@@ -525,7 +528,7 @@ pub async fn submit(
     now: DateTime<Utc>,
     actor: &Actor,
     report_id: Uuid,
-    crisis: &CrisisRules,
+    rules: &WriteRules,
 ) -> AppResult<ReportDetail> {
     let txn = super::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
@@ -534,7 +537,7 @@ pub async fn submit(
         AppError::conflict("period_start", "not_a_period", "the period is no longer part of the term")
     })?;
     let version = current_version(&txn, &r).await?;
-    let r = do_submit(&txn, &e, r, version, &period, actor, now, crisis).await?;
+    let r = do_submit(&txn, &e, r, version, &period, actor, now, rules).await?;
     let after = detail(&txn, &r).await?;
     let entry = AuditEntry::new("report.submit", "report", r.id)
         .engagement(r.engagement_id)
@@ -556,7 +559,7 @@ pub async fn review(
     decision: ReviewDecision,
     comment: Option<String>,
     value_comments: Vec<ValueComment>,
-    rules: &ApprovalRules,
+    rules: &WriteRules,
 ) -> AppResult<ReportDetail> {
     let txn = super::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
@@ -788,7 +791,7 @@ pub async fn import(
     engagement_id: Uuid,
     period_start: NaiveDate,
     imported: Vec<ImportedValue>,
-    submit_after: Option<&CrisisRules>,
+    submit_after: Option<&WriteRules>,
 ) -> AppResult<ReportDetail> {
     let rows: Vec<usize> = imported.iter().map(|v| v.row).collect();
     let values = imported
@@ -838,7 +841,7 @@ pub async fn import(
                 .unwrap_or_default();
             let edited = edit(db, now, actor, r.id, ReportContent { narrative, values, signals }).await;
             match (edited, submit_after) {
-                (Ok(_), Some(crisis)) => submit(db, now, actor, r.id, crisis).await,
+                (Ok(_), Some(rules)) => submit(db, now, actor, r.id, rules).await,
                 (other, _) => other,
             }
         }

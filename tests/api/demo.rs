@@ -9,10 +9,10 @@ use crate::helpers::TestApp;
 async fn the_demo_loads_once_and_can_be_used() {
     let app = TestApp::spawn().await;
     let now = app.clock_now();
-    let first = veedor::demo::load(&app.state.db, now, &app.state.config.approval_rules()).await.unwrap();
+    let first = veedor::demo::load(&app.state.db, now, &app.state.rules).await.unwrap();
     assert!(first.contains("lead@brisa.example"), "{first}");
     let snapshot = app.snapshot().await;
-    let again = veedor::demo::load(&app.state.db, now, &app.state.config.approval_rules()).await.unwrap();
+    let again = veedor::demo::load(&app.state.db, now, &app.state.rules).await.unwrap();
     assert!(again.contains("already loaded"));
     assert_eq!(app.snapshot().await, snapshot, "loading twice changes nothing");
 

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: ManualClock,
     pub client: Client,
+    /// Where messages go when the test gives no SMTP server.
+    pub mail_dir: Arc<tempfile::TempDir>,
     _database: TestDatabase,
 }
 
@@ -75,8 +77,9 @@ pub fn test_config(database_url: String) -> Config {
         database_max_connections: 5,
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         log_filter: "warn".into(),
-        // Tests escalate with their own clock, by calling the sweep.
+        // Tests escalate and evaluate alerts with their own clock, by calling the jobs.
         escalation_interval_secs: 0,
+        alert_interval_secs: 0,
         ..Config::default()
     }
 }
@@ -90,6 +93,8 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let (url, database) = test_database().await;
         let mut config = test_config(url.clone());
+        let mail_dir = Arc::new(tempfile::tempdir().expect("mail dir"));
+        config.mail_dir = mail_dir.path().to_path_buf();
         adjust(&mut config);
         let clock = ManualClock::new(Utc::now());
         let application =
@@ -98,7 +103,7 @@ impl TestApp {
         let state = application.state();
         tokio::spawn(application.run_until(std::future::pending()));
         let client = Client::builder().cookie_store(true).build().expect("client");
-        TestApp { addr, config, state, clock, client, _database: database }
+        TestApp { addr, config, state, clock, client, mail_dir, _database: database }
     }
 
     /// A second server on the same database and clock, as another replica would be.

@@ -5,14 +5,13 @@
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
     domain::{
         engagement::EngagementInput,
         enums::{Role, TeamRole},
-        incident::AckHours,
         report::ReportContent,
         team::TeamMemberInput,
     },
@@ -55,6 +54,7 @@ const MANAGE: [(u16, u16); 4] = [(200, 200), (200, 404), (403, 404), (403, 404)]
 const MANAGE_CREATE: [(u16, u16); 4] = [(201, 201), (201, 404), (403, 404), (403, 404)];
 const MANAGE_DELETE: [(u16, u16); 4] = [(204, 204), (204, 404), (403, 404), (403, 404)];
 const EVERYONE: [(u16, u16); 4] = [(200, 200); 4];
+const ADMIN_ONLY: [(u16, u16); 4] = [(200, 200), (403, 403), (403, 403), (403, 403)];
 /// Reports are written by the agency (and admins), never by company leads or executives.
 const WRITE_REPORT: [(u16, u16); 4] = [(200, 200), (403, 404), (403, 404), (200, 404)];
 const WRITE_REPORT_CREATE: [(u16, u16); 4] = [(201, 201), (403, 404), (403, 404), (201, 404)];
@@ -116,6 +116,15 @@ fn matrix() -> Vec<Row> {
         // Reviewing decides the report's approval: its approvers are the own engagement's lead
         // (team role) and, on the foreign one, its owner (the admin).
         row(M::POST, "/api/v1/reports/{id}/review", [(403, 200), (200, 404), (403, 404), (403, 404)]),
+        row(M::GET, "/api/v1/alerts", [(200, 200), (200, 200), (200, 200), (403, 403)]),
+        // An incident on the engagement fires an alert to acknowledge.
+        row(M::POST, "/api/v1/alerts/{id}/acknowledge", MANAGE),
+        row(M::GET, "/api/v1/alerts/silences", [(200, 200), (200, 200), (200, 200), (403, 403)]),
+        row(M::POST, "/api/v1/alerts/silences", MANAGE_CREATE),
+        row(M::POST, "/api/v1/alerts/evaluate", ADMIN_ONLY),
+        row(M::GET, "/api/v1/notifications", ADMIN_ONLY),
+        row(M::GET, "/api/v1/me/notification-preferences", EVERYONE),
+        row(M::PUT, "/api/v1/me/notification-preferences", EVERYONE),
         row(M::GET, "/api/v1/engagements/{id}/amendments", COMPANY_ONLY),
         row(M::POST, "/api/v1/engagements/{id}/amendments", MANAGE_CREATE),
         row(M::GET, "/api/v1/amendments/{id}", COMPANY_ONLY),
@@ -223,17 +232,34 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
     let unique = Uuid::now_v7().simple().to_string();
     let mut path = row.path.to_string();
     let mut period_start = None;
-    if path.contains("/reports") {
+    let mut silenced = None;
+    if path == "/api/v1/alerts/silences" && row.method == Method::POST {
+        silenced = Some(target(f, own).await.engagement);
+    } else if path.starts_with("/api/v1/alerts/{id}") {
+        let t = target(f, own).await;
+        let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
+        let e = veedor::demo::activate(db, now, t.engagement, None, &f.app.state.rules).await.unwrap();
+        let input = json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" });
+        incidents::open(db, now, &system, &e, serde_json::from_value(input).unwrap(), &f.app.state.rules)
+            .await
+            .unwrap();
+        let alert = entity::alert::Entity::find()
+            .filter(entity::alert::Column::EngagementId.eq(t.engagement))
+            .one(db)
+            .await
+            .unwrap()
+            .expect("the incident fired an alert");
+        path = path.replace("{id}", &alert.id.to_string());
+    } else if path.contains("/reports") {
         // Reports need an active engagement; report routes need a report (submitted, to review).
         let t = target(f, own).await;
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
-        veedor::demo::activate(db, now, t.engagement, None, &f.app.state.config.approval_rules()).await.unwrap();
+        veedor::demo::activate(db, now, t.engagement, None, &f.app.state.rules).await.unwrap();
         period_start = Some(t.period_start);
         if path.starts_with("/api/v1/reports/") {
             let content = ReportContent { narrative: String::new(), values: vec![], signals: vec![] };
             let submit = path.ends_with("/review");
-            let crisis = f.app.state.config.approval_rules().crisis;
-            let submit = submit.then_some(&crisis);
+            let submit = submit.then_some(&f.app.state.rules);
             let r = reports::create(db, now, &system, t.engagement, t.period_start, content, submit).await.unwrap();
             path = path.replace("{id}", &r.report.id.to_string());
         } else {
@@ -246,7 +272,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         // Content needs an active engagement; content and approval routes need an item.
         let t = target(f, own).await;
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
-        veedor::demo::activate(db, now, t.engagement, None, &f.app.state.config.approval_rules()).await.unwrap();
+        veedor::demo::activate(db, now, t.engagement, None, &f.app.state.rules).await.unwrap();
         if path.ends_with("/content") {
             path = path.replace("{id}", &t.engagement.to_string());
         } else {
@@ -262,14 +288,13 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         let e = entity::engagement::Entity::find_by_id(t.engagement).one(db).await.unwrap().unwrap();
         let input =
             serde_json::from_value(json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" }));
-        let hours = AckHours { low: 72, medium: 24, high: 4, critical: 1 };
-        let i = incidents::open(db, now, &system, &e, input.unwrap(), &hours).await.unwrap();
+        let i = incidents::open(db, now, &system, &e, input.unwrap(), &f.app.state.rules).await.unwrap();
         path = path.replace("{id}", &i.incident.id.to_string());
     } else if path.contains("amendments") {
         // Amendments need an active engagement; amendment routes need a pending amendment.
         let t = target(f, own).await;
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
-        let rules = f.app.state.config.approval_rules();
+        let rules = f.app.state.rules.clone();
         veedor::demo::activate(db, now, t.engagement, None, &rules).await.unwrap();
         let id = if path.starts_with("/api/v1/amendments/{id}") {
             let input = serde_json::from_value(amendment_body()).unwrap();
@@ -329,6 +354,13 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
         ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
         ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
+        ("POST", "/api/v1/alerts/silences") => Some(json!({
+            "rule": "kpi_breach", "engagement_id": silenced, "reason": "Campaña de lanzamiento",
+            "until": (f.app.clock_now() + chrono::Duration::days(3)).to_rfc3339(),
+        })),
+        ("PUT", "/api/v1/me/notification-preferences") => {
+            Some(json!({ "quiet_start": "22:00", "quiet_end": "07:00", "muted_rules": ["kpi_breach"] }))
+        }
         ("POST", "/api/v1/engagements/{id}/amendments") | ("PUT", "/api/v1/amendments/{id}") => Some(amendment_body()),
         ("POST", "/api/v1/engagements/{id}/incidents") => {
             Some(json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" }))

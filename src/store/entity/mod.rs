@@ -1,6 +1,8 @@
 //! sea-orm entities, one per table, kept free of behaviour: rules live in `domain`, queries
 //! in the store modules.
 
+pub mod alert;
+pub mod alert_silence;
 pub mod amendment;
 pub mod api_token;
 pub mod approval;
@@ -15,6 +17,9 @@ pub mod incident;
 pub mod incident_update;
 pub mod kpi;
 pub mod login_attempt;
+pub mod notification;
+pub mod notification_attempt;
+pub mod notification_preference;
 pub mod report;
 pub mod report_review;
 pub mod report_signal;

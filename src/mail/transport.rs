@@ -1,0 +1,190 @@
+//! Handing a rendered message to the mail server. One URL configures SMTP:
+//! `smtp://host:port` (plain, for local servers), `smtp+starttls://…` (STARTTLS) or
+//! `smtps://…` (implicit TLS), with `user:password@` for authentication. Without a URL,
+//! messages are written as `.eml` files to `mail_dir`.
+//!
+//! lettre's own timeout covers only the connection (lettre #1027), so every send runs under
+//! its own `tokio::time::timeout`; a pooled connection the server closed while idle fails
+//! the next send (lettre #743), so a send that fails without an SMTP reply is retried once.
+
+use std::time::Duration;
+
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart},
+    transport::smtp::{PoolConfig, authentication::Credentials},
+};
+
+use crate::config::Config;
+
+/// A message for one recipient.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// Becomes the `Message-ID`, so that a repeated send is recognisable.
+    pub id: uuid::Uuid,
+    pub to_address: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// What the server said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent {
+        reply: String,
+    },
+    /// Worth retrying: a 4xx reply, no server, a dropped connection, a timeout.
+    Transient {
+        reply: String,
+    },
+    /// A 5xx reply, or a message that cannot be built: retrying will not help.
+    Permanent {
+        reply: String,
+    },
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.transport {
+            Transport::Smtp(_) => "smtp",
+            Transport::Files(_) => "files",
+        };
+        f.debug_struct("Mailer").field("transport", &kind).field("from", &self.from.to_string()).finish()
+    }
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
+        let from: Mailbox = config.mail_from.parse().map_err(|e| anyhow::anyhow!("mail_from: {e}"))?;
+        let timeout = Duration::from_secs(config.smtp_timeout_secs.max(1));
+        let transport = match config.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Transport::Smtp(smtp(url, timeout)?),
+            None => {
+                std::fs::create_dir_all(&config.mail_dir)
+                    .map_err(|e| anyhow::anyhow!("creating mail_dir {}: {e}", config.mail_dir.display()))?;
+                Transport::Files(AsyncFileTransport::new(&config.mail_dir))
+            }
+        };
+        Ok(Mailer { transport, from, timeout })
+    }
+
+    /// Whether messages go to files rather than to a server.
+    pub fn writes_files(&self) -> bool {
+        matches!(self.transport, Transport::Files(_))
+    }
+
+    pub async fn send(&self, email: &Email) -> SendOutcome {
+        let message = match self.build(email) {
+            Ok(m) => m,
+            Err(reply) => return SendOutcome::Permanent { reply },
+        };
+        match &self.transport {
+            Transport::Files(files) => match files.send(message).await {
+                Ok(id) => SendOutcome::Sent { reply: format!("written as {id}.eml") },
+                Err(e) => SendOutcome::Transient { reply: format!("writing the file: {e}") },
+            },
+            Transport::Smtp(smtp) => {
+                let first = self.attempt(smtp, &message).await;
+                match first {
+                    // Connection trouble without a reply: a pooled connection may have died
+                    // while idle; one fresh try.
+                    Err(Failure::NoReply(_)) => self.attempt(smtp, &message).await.unwrap_or_else(Failure::outcome),
+                    other => other.unwrap_or_else(Failure::outcome),
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        smtp: &AsyncSmtpTransport<Tokio1Executor>,
+        message: &Message,
+    ) -> Result<SendOutcome, Failure> {
+        match tokio::time::timeout(self.timeout, smtp.send(message.clone())).await {
+            Err(_) => Err(Failure::Timeout(self.timeout)),
+            Ok(Ok(response)) => {
+                let reply = format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "));
+                Ok(SendOutcome::Sent { reply })
+            }
+            Ok(Err(e)) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
+            Ok(Err(e)) if e.is_transient() => Err(Failure::Transient(e.to_string())),
+            Ok(Err(e)) => Err(Failure::NoReply(e.to_string())),
+        }
+    }
+
+    fn build(&self, email: &Email) -> Result<Message, String> {
+        let address = email.to_address.parse().map_err(|e| format!("recipient address: {e}"))?;
+        let to = Mailbox::new(email.to_name.clone(), address);
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .message_id(Some(format!("<{}@veedor>", email.id)))
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+            .map_err(|e| format!("building the message: {e}"))
+    }
+}
+
+enum Failure {
+    Timeout(Duration),
+    Permanent(String),
+    Transient(String),
+    NoReply(String),
+}
+
+impl Failure {
+    fn outcome(self) -> SendOutcome {
+        match self {
+            Failure::Timeout(d) => SendOutcome::Transient { reply: format!("no answer within {} s", d.as_secs()) },
+            Failure::Permanent(reply) => SendOutcome::Permanent { reply },
+            Failure::Transient(reply) | Failure::NoReply(reply) => SendOutcome::Transient { reply },
+        }
+    }
+}
+
+/// Builds the pooled SMTP transport a URL describes.
+fn smtp(url: &str, timeout: Duration) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let parsed = url::Url::parse(url)?;
+    let host = parsed.host_str().ok_or_else(|| anyhow::anyhow!("smtp_url has no host"))?.to_string();
+    let mut builder = match parsed.scheme() {
+        "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?.port(parsed.port().unwrap_or(465)),
+        "smtp+starttls" => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)?.port(parsed.port().unwrap_or(587))
+        }
+        "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host).port(parsed.port().unwrap_or(25)),
+        other => anyhow::bail!("smtp_url scheme {other} is not smtp, smtps or smtp+starttls"),
+    };
+    if !parsed.username().is_empty() {
+        let user = percent_decode(parsed.username());
+        let password = percent_decode(parsed.password().unwrap_or(""));
+        builder = builder.credentials(Credentials::new(user, password));
+    }
+    Ok(builder
+        .timeout(Some(timeout))
+        // Short idle life: servers drop idle connections, and a dead pooled one costs a retry.
+        .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)))
+        .build())
+}
+
+fn percent_decode(s: &str) -> String {
+    // `+` is literal in a URL's user part, not a space.
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}

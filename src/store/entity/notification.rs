@@ -1,0 +1,33 @@
+//! The `notifications` table: the outbox.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "notifications")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub to_address: String,
+    pub to_name: String,
+    pub language: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub alert_ids: Json,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    pub lease_until: Option<DateTimeUtc>,
+    pub leased_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,354 @@
+//! The transactional outbox: every email is first a row written in the same transaction as
+//! the change that causes it, so a message is never lost when the mail server is down or the
+//! process dies. Delivery workers claim due rows with a lease (`FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL, so several workers and replicas never take the same row; SQLite has a single
+//! writer), send them, and record every attempt with the server's reply. Transient failures
+//! are retried with exponential backoff and jitter; permanent ones (5xx) stop, are marked
+//! failed and raise an admin alert. A worker that dies after the server accepted a message
+//! but before recording it leaves the row leased: once the lease runs out, another worker
+//! sends that one message again. Nothing else is ever sent twice.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::entity::{notification, notification_attempt};
+use crate::{
+    domain::{alert::retry_delay, enums::string_enum},
+    error::{AppError, AppResult},
+    mail::{Email, Mailer, SendOutcome},
+    views::parse,
+};
+
+string_enum! {
+    /// Where a message stands: waiting (maybe for a retry), claimed by a worker, delivered,
+    /// or given up.
+    NotificationStatus { Pending, Sending, Sent, Failed }
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub kind: &'static str,
+    pub dedup_key: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub to_address: String,
+    pub to_name: String,
+    pub language: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub alert_ids: Vec<Uuid>,
+    /// Not before this instant (quiet hours).
+    pub not_before: DateTime<Utc>,
+}
+
+/// Queues messages inside the caller's transaction. A message whose `dedup_key` is already
+/// queued is skipped (exactly once per key).
+pub async fn enqueue_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    messages: Vec<NewNotification>,
+) -> AppResult<usize> {
+    let mut queued = 0;
+    for m in messages {
+        if let Some(key) = &m.dedup_key {
+            let exists = notification::Entity::find()
+                .filter(notification::Column::DedupKey.eq(key.clone()))
+                .one(txn)
+                .await?
+                .is_some();
+            if exists {
+                continue;
+            }
+        }
+        notification::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            kind: Set(m.kind.to_string()),
+            dedup_key: Set(m.dedup_key),
+            user_id: Set(m.user_id),
+            to_address: Set(m.to_address),
+            to_name: Set(m.to_name),
+            language: Set(m.language),
+            subject: Set(m.subject),
+            body_text: Set(m.text),
+            body_html: Set(m.html),
+            alert_ids: Set(serde_json::to_value(&m.alert_ids).map_err(anyhow::Error::from)?),
+            status: Set(NotificationStatus::Pending.to_string()),
+            attempts: Set(0),
+            next_attempt_at: Set(m.not_before.max(now)),
+            lease_until: Set(None),
+            leased_by: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+        }
+        .insert(txn)
+        .await?;
+        queued += 1;
+    }
+    metrics::counter!("veedor_notifications_queued_total").increment(queued as u64);
+    Ok(queued)
+}
+
+/// Claims up to `limit` due messages for `worker` until `now + lease`: pending ones whose
+/// time has come, and ones whose previous worker's lease ran out.
+pub async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    worker: &str,
+    limit: u64,
+    lease: Duration,
+) -> AppResult<Vec<notification::Model>> {
+    let backend = db.get_database_backend();
+    let until = now + lease;
+    let (sql, values): (&str, Vec<sea_orm::Value>) = match backend {
+        DatabaseBackend::Postgres => (
+            r#"UPDATE notifications SET status = 'sending', lease_until = $1, leased_by = $2
+               WHERE id IN (
+                   SELECT id FROM notifications
+                   WHERE (status = 'pending' AND next_attempt_at <= $3)
+                      OR (status = 'sending' AND lease_until < $3)
+                   ORDER BY next_attempt_at
+                   LIMIT $4
+                   FOR UPDATE SKIP LOCKED)
+               RETURNING *"#,
+            vec![until.into(), worker.into(), now.into(), (limit as i64).into()],
+        ),
+        _ => (
+            r#"UPDATE notifications SET status = 'sending', lease_until = ?, leased_by = ?
+               WHERE id IN (
+                   SELECT id FROM notifications
+                   WHERE (status = 'pending' AND next_attempt_at <= ?)
+                      OR (status = 'sending' AND lease_until < ?)
+                   ORDER BY next_attempt_at
+                   LIMIT ?)
+               RETURNING *"#,
+            vec![until.into(), worker.into(), now.into(), now.into(), (limit as i64).into()],
+        ),
+    };
+    // SQLite: the single write lock taken by `BEGIN IMMEDIATE` makes the claim atomic.
+    let txn = super::begin_write(db).await?;
+    let rows =
+        notification::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(&txn).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// What one attempt led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    Sent,
+    Retry(DateTime<Utc>),
+    Failed,
+    /// The lease was lost meanwhile (another worker took the row over): nothing recorded
+    /// but the attempt.
+    LeaseLost,
+}
+
+/// Records an attempt by `worker` and moves the message on; the update only applies while
+/// the worker still holds the lease.
+pub async fn record(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    worker: &str,
+    m: &notification::Model,
+    outcome: &SendOutcome,
+    elapsed: std::time::Duration,
+    max_attempts: i32,
+) -> AppResult<(Recorded, Option<notification::Model>)> {
+    let jitter = rand::random::<f64>();
+    let txn = super::begin_write(db).await?;
+    let (label, reply) = match outcome {
+        SendOutcome::Sent { reply } => ("sent", reply),
+        SendOutcome::Transient { reply } => ("transient", reply),
+        SendOutcome::Permanent { reply } => ("permanent", reply),
+    };
+    notification_attempt::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        notification_id: Set(m.id),
+        attempted_at: Set(now),
+        outcome: Set(label.to_string()),
+        reply: Set(reply.chars().take(2_000).collect()),
+        worker: Set(worker.to_string()),
+        duration_ms: Set(i32::try_from(elapsed.as_millis()).unwrap_or(i32::MAX)),
+    }
+    .insert(&txn)
+    .await?;
+    let attempts = m.attempts + 1;
+    let (status, next, recorded) = match outcome {
+        SendOutcome::Sent { .. } => (NotificationStatus::Sent, m.next_attempt_at, Recorded::Sent),
+        SendOutcome::Transient { .. } if attempts < max_attempts => {
+            let at = now + retry_delay(attempts, jitter);
+            (NotificationStatus::Pending, at, Recorded::Retry(at))
+        }
+        _ => (NotificationStatus::Failed, m.next_attempt_at, Recorded::Failed),
+    };
+    let mut update = notification::Entity::update_many()
+        .col_expr(notification::Column::Status, status.to_string().into())
+        .col_expr(notification::Column::Attempts, attempts.into())
+        .col_expr(notification::Column::NextAttemptAt, next.into())
+        .col_expr(notification::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())
+        .col_expr(notification::Column::LeasedBy, Option::<String>::None.into())
+        .filter(notification::Column::Id.eq(m.id))
+        .filter(notification::Column::LeasedBy.eq(worker))
+        .filter(notification::Column::Status.eq(NotificationStatus::Sending.to_string()));
+    update = match outcome {
+        SendOutcome::Sent { .. } => update
+            .col_expr(notification::Column::SentAt, Some(now).into())
+            .col_expr(notification::Column::LastError, Option::<String>::None.into()),
+        _ => update.col_expr(notification::Column::LastError, Some(reply.clone()).into()),
+    };
+    if update.exec(&txn).await?.rows_affected != 1 {
+        txn.commit().await?;
+        return Ok((Recorded::LeaseLost, None));
+    }
+    let updated = notification::Entity::find_by_id(m.id).one(&txn).await?;
+    if recorded == Recorded::Failed
+        && let Some(failed) = &updated
+    {
+        super::alerts::delivery_failed_in(&txn, now, failed).await?;
+    }
+    txn.commit().await?;
+    metrics::counter!("veedor_notifications_attempts_total", "outcome" => label).increment(1);
+    if recorded == Recorded::Failed {
+        metrics::counter!("veedor_notifications_failed_total").increment(1);
+    }
+    Ok((recorded, updated))
+}
+
+/// Sends what `claim` returned, one message after the other, recording each attempt.
+/// Returns how many were delivered.
+pub async fn deliver_batch(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+    clock: &dyn crate::clock::Clock,
+    worker: &str,
+    batch: Vec<notification::Model>,
+    max_attempts: i32,
+) -> AppResult<usize> {
+    let mut sent = 0;
+    for m in batch {
+        let email = Email {
+            id: m.id,
+            to_address: m.to_address.clone(),
+            to_name: (!m.to_name.is_empty()).then(|| m.to_name.clone()),
+            subject: m.subject.clone(),
+            text: m.body_text.clone(),
+            html: m.body_html.clone(),
+        };
+        let started = std::time::Instant::now();
+        let outcome = mailer.send(&email).await;
+        let (recorded, _) = record(db, clock.now(), worker, &m, &outcome, started.elapsed(), max_attempts).await?;
+        match recorded {
+            Recorded::Sent => sent += 1,
+            Recorded::Retry(at) => tracing::info!(id = %m.id, %at, ?outcome, "delivery will be retried"),
+            Recorded::Failed => tracing::warn!(id = %m.id, ?outcome, "delivery failed for good"),
+            Recorded::LeaseLost => tracing::warn!(id = %m.id, "lease lost during delivery"),
+        }
+    }
+    Ok(sent)
+}
+
+/// Counts by status, for `/metrics`.
+pub async fn counts(db: &DatabaseConnection) -> AppResult<Vec<(String, i64)>> {
+    Ok(notification::Entity::find()
+        .select_only()
+        .column(notification::Column::Status)
+        .column_as(notification::Column::Id.count(), "n")
+        .group_by(notification::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempted_at: DateTime<Utc>,
+    pub outcome: String,
+    pub reply: String,
+    pub worker: String,
+    pub duration_ms: i32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub kind: String,
+    pub user_id: Option<Uuid>,
+    pub to_address: String,
+    pub language: String,
+    pub subject: String,
+    pub status: NotificationStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub alert_ids: Vec<Uuid>,
+    /// Every attempt, oldest first.
+    pub history: Vec<AttemptView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationFilter {
+    pub status: Option<NotificationStatus>,
+    pub user_id: Option<Uuid>,
+}
+
+/// The most notifications one answer lists.
+pub const LIST_LIMIT: u64 = 500;
+
+/// The outbox, newest first, with each message's attempts.
+pub async fn list(db: &DatabaseConnection, filter: &NotificationFilter) -> AppResult<Vec<NotificationView>> {
+    let mut q = notification::Entity::find().order_by_desc(notification::Column::Id).limit(LIST_LIMIT);
+    if let Some(status) = filter.status {
+        q = q.filter(notification::Column::Status.eq(status.to_string()));
+    }
+    if let Some(user) = filter.user_id {
+        q = q.filter(notification::Column::UserId.eq(user));
+    }
+    let rows = q.all(db).await?;
+    let attempts = notification_attempt::Entity::find()
+        .filter(notification_attempt::Column::NotificationId.is_in(rows.iter().map(|r| r.id)))
+        .order_by_asc(notification_attempt::Column::Id)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|m| {
+            Ok(NotificationView {
+                id: m.id,
+                kind: m.kind,
+                user_id: m.user_id,
+                to_address: m.to_address,
+                language: m.language,
+                subject: m.subject,
+                status: parse("status", &m.status)?,
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                last_error: m.last_error,
+                created_at: m.created_at,
+                sent_at: m.sent_at,
+                alert_ids: serde_json::from_value(m.alert_ids).map_err(anyhow::Error::from)?,
+                history: attempts
+                    .iter()
+                    .filter(|a| a.notification_id == m.id)
+                    .map(|a| AttemptView {
+                        attempted_at: a.attempted_at,
+                        outcome: a.outcome.clone(),
+                        reply: a.reply.clone(),
+                        worker: a.worker.clone(),
+                        duration_ms: a.duration_ms,
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, AppError>>()
+}
