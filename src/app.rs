@@ -171,10 +171,9 @@ async fn delivery_worker(state: AppState, n: usize) {
         let idle = match claimed {
             Ok(batch) if batch.is_empty() => true,
             Ok(batch) => {
-                let max = state.config.outbox_max_attempts;
-                if let Err(e) =
-                    outbox::deliver_batch(&state.db, &state.mailer, state.clock.as_ref(), &worker, batch, max).await
-                {
+                let limits = (state.config.outbox_max_attempts, state.config.outbox_concurrency);
+                let clock = state.clock.clone();
+                if let Err(e) = outbox::deliver_batch(&state.db, &state.mailer, clock, &worker, batch, limits).await {
                     tracing::warn!(error = %e, "recording a delivery failed");
                 }
                 false

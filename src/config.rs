@@ -57,6 +57,8 @@ pub struct Config {
     pub outbox_workers: usize,
     /// Messages one worker claims at a time.
     pub outbox_batch: u64,
+    /// Messages one worker has in flight at once, over the SMTP pool.
+    pub outbox_concurrency: usize,
     /// How long a claimed message stays with its worker before another may take it over.
     pub outbox_lease_secs: i64,
     /// Transient failures a message survives before it is given up.
@@ -129,6 +131,7 @@ impl Default for Config {
             alert_interval_secs: 60,
             outbox_workers: 1,
             outbox_batch: 50,
+            outbox_concurrency: 4,
             outbox_lease_secs: 120,
             outbox_max_attempts: 12,
             log_format: LogFormat::Pretty,
@@ -207,7 +210,11 @@ impl Config {
         if self.alert_repeat_hours < 1 || self.alert_escalation_hours < 1 {
             return Err(invalid("alert_repeat_hours", "alert intervals must be at least one hour"));
         }
-        if self.outbox_batch == 0 || self.outbox_lease_secs < 10 || self.outbox_max_attempts < 1 {
+        if self.outbox_batch == 0
+            || self.outbox_concurrency == 0
+            || self.outbox_lease_secs < 10
+            || self.outbox_max_attempts < 1
+        {
             return Err(invalid("outbox_batch", "outbox batch ≥ 1, lease ≥ 10 s, attempts ≥ 1"));
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {

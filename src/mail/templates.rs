@@ -98,7 +98,7 @@ impl Templates {
         };
         let part = |file: &str| -> anyhow::Result<String> {
             let template = self.env.get_template(&format!("{name}/{file}"))?;
-            Ok(template.render(&ctx).map_err(|e| anyhow::anyhow!("rendering {name}/{file}: {e:#}"))?)
+            template.render(&ctx).map_err(|e| anyhow::anyhow!("rendering {name}/{file}: {e:#}"))
         };
         Ok(Rendered {
             // A subject is one line, whatever the template's whitespace.
@@ -106,5 +106,108 @@ impl Templates {
             text: part("body.txt")?,
             html: part("body.html")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use strum::IntoEnumIterator;
+
+    use super::*;
+
+    fn brand() -> Brand {
+        Brand {
+            name: "Brisa <Vigía>".into(),
+            logo_url: Some("https://brisa.example/logo.png".into()),
+            colour: "#1f4e79".into(),
+            base_url: "https://veedor.brisa.example".into(),
+        }
+    }
+
+    /// A sample context for each template, with every rule and non-ASCII text.
+    fn sample(name: &str) -> serde_json::Value {
+        assert_eq!(name, "alerts", "a new template needs a sample here");
+        let rules = [
+            ("report_missing", json!({ "period": "2026-01-01 – 2026-01-31", "due": "2026-02-05" })),
+            (
+                "kpi_breach",
+                json!({ "kpi": "Tasa de interacción", "value": 1.2, "target": 3.0, "period": "2026-01-01", "status": "red", "status_es": "rojo" }),
+            ),
+            (
+                "approval_overdue",
+                json!({ "title": "Publicación «Rebajas»", "stage": "Dirección", "due": "2026-02-01 10:00 UTC" }),
+            ),
+            (
+                "contract_expiring",
+                json!({ "end_date": "2026-12-31", "days": 30, "accepted": 10, "late": 1, "missing": 0, "breaches": 3, "incidents": 2 }),
+            ),
+            (
+                "incident_opened",
+                json!({ "title": "Caída <del> chat", "severity": "high", "severity_es": "alta", "due": "x" }),
+            ),
+            (
+                "incident_unacknowledged",
+                json!({ "title": "Caída", "severity": "high", "severity_es": "alta", "due": "2026-02-01 10:00 UTC" }),
+            ),
+            (
+                "high_severity_signal",
+                json!({ "category": "criticism", "category_es": "crítica", "description": "Quejas por envíos", "period": "2026-01" }),
+            ),
+            (
+                "implausible_target",
+                json!({ "kpi": "Seguidores", "reason": "100× in a year", "reason_es": "implica multiplicar por 100" }),
+            ),
+            ("delivery_failed", json!({ "to": "ana@brisa.example", "reply": "550 rejected" })),
+        ];
+        let alert = |(rule, facts): &(&str, serde_json::Value)| {
+            json!({
+                "rule": rule, "severity": "critical", "engagement": "Comunidad Ñandú", "summary": "s",
+                "facts": facts, "since": "10/01/2026 11:00", "resolved_at": "11/01/2026 09:00",
+                "link": "https://veedor.brisa.example/engagements/1", "repeat": true,
+            })
+        };
+        json!({
+            "recipient": { "name": "Begoña Ibáñez" },
+            "firing": rules.iter().map(alert).collect::<Vec<_>>(),
+            "resolved": rules.iter().take(2).map(alert).collect::<Vec<_>>(),
+        })
+    }
+
+    #[test]
+    fn every_template_renders_in_both_languages() {
+        let t = Templates::load(None, brand()).unwrap();
+        for name in NAMES {
+            for language in Language::iter() {
+                let r = t.render(name, language, &sample(name)).unwrap();
+                assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name} {language}: {}", r.subject);
+                assert!(r.text.contains("Begoña Ibáñez"), "{name} {language}");
+                assert!(r.html.contains("Begoña Ibáñez"), "{name} {language}");
+                // Facts are escaped in HTML, not in text; no rule falls through to the summary.
+                assert!(r.html.contains("Caída &lt;del&gt; chat") && r.text.contains("Caída <del> chat"));
+                assert!(!r.text.contains("Ñandú: s\n"), "{name} {language}: a rule fell through to its summary");
+                assert!(r.html.contains("Brisa &lt;Vigía&gt;"), "brand escaped");
+                let words = match language {
+                    Language::Es => ["Alertas activas", "Resueltas", "recordatorio", "Falta el informe"],
+                    Language::En => ["Firing alerts", "Resolved", "reminder", "report for"],
+                };
+                for w in words {
+                    assert!(r.text.contains(w), "{name} {language}: {w} missing in\n{}", r.text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_deployment_overrides_a_template_without_recompiling() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("alerts")).unwrap();
+        std::fs::write(dir.path().join("alerts/subject.txt"), "Aviso de {{ brand.name }}").unwrap();
+        let t = Templates::load(Some(dir.path().to_path_buf()), brand()).unwrap();
+        let r = t.render("alerts", Language::Es, &sample("alerts")).unwrap();
+        assert_eq!(r.subject, "Aviso de Brisa <Vigía>");
+        assert!(r.text.contains("Alertas activas"), "the other files stay the compiled-in ones");
+        std::fs::write(dir.path().join("alerts/body.txt"), "{% if %}").unwrap();
+        assert!(Templates::load(Some(dir.path().to_path_buf()), brand()).is_err(), "a broken override stops the start");
     }
 }

@@ -250,6 +250,17 @@ pub async fn delivery_failed_in<C: ConnectionTrait>(
     failed: &notification::Model,
 ) -> AppResult<()> {
     serialise(txn).await?;
+    // A message that told of failed deliveries does not raise another alert: when the mail
+    // server refuses everything, that would never end.
+    let carried: Vec<Uuid> = serde_json::from_value(failed.alert_ids.clone()).unwrap_or_default();
+    let about_failures = alert::Entity::find()
+        .filter(alert::Column::Id.is_in(carried))
+        .filter(alert::Column::Rule.eq(AlertRule::DeliveryFailed.to_string()))
+        .one(txn)
+        .await?;
+    if about_failures.is_some() {
+        return Ok(());
+    }
     let key = format!("delivery_failed:{}", failed.id);
     if alert::Entity::find().filter(alert::Column::DedupKey.eq(key.clone())).one(txn).await?.is_some() {
         return Ok(());
@@ -785,6 +796,9 @@ fn local_time(at: DateTime<Utc>, p: &Person) -> String {
     }
 }
 
+/// Alerts due for a notification, each with why.
+type Due<'a> = Vec<(&'a alert::Model, Notify)>;
+
 /// Decides which of `alerts` are due for a notification, and queues one email per recipient
 /// (two when quiet hours hold back the non-critical part). Returns how many were queued.
 async fn notify_due<C: ConnectionTrait>(
@@ -828,7 +842,7 @@ async fn notify_due<C: ConnectionTrait>(
     }
     let directory = Directory::load(txn, &due.iter().map(|(a, _)| *a).collect::<Vec<_>>()).await?;
     // Per recipient: the critical part and the rest, each a list of (alert, kind).
-    let mut per_person: BTreeMap<Uuid, (Vec<(&alert::Model, Notify)>, Vec<(&alert::Model, Notify)>)> = BTreeMap::new();
+    let mut per_person: BTreeMap<Uuid, (Due<'_>, Due<'_>)> = BTreeMap::new();
     for (a, kind) in &due {
         let critical = a.severity == AlertSeverity::Critical.to_string();
         for p in directory.recipients(a)? {
@@ -843,7 +857,7 @@ async fn notify_due<C: ConnectionTrait>(
     for (person_id, (critical, other)) in &per_person {
         let Some(p) = directory.people.get(person_id) else { continue };
         let release = p.quiet.map_or(now, |q| q.release_at(now, p.timezone));
-        let parts: Vec<(Vec<(&alert::Model, Notify)>, DateTime<Utc>)> = if release > now {
+        let parts: Vec<(Due<'_>, DateTime<Utc>)> = if release > now {
             vec![(critical.clone(), now), (other.clone(), release)]
         } else {
             vec![([critical.clone(), other.clone()].concat(), now)]

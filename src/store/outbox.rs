@@ -222,34 +222,49 @@ pub async fn record(
     Ok((recorded, updated))
 }
 
-/// Sends what `claim` returned, one message after the other, recording each attempt.
-/// Returns how many were delivered.
+/// Sends what `claim` returned, `concurrency` messages at a time over the mailer's pool,
+/// recording each attempt as soon as its answer is in (so that a crash repeats at most the
+/// messages in flight). Returns how many were delivered.
 pub async fn deliver_batch(
     db: &DatabaseConnection,
     mailer: &Mailer,
-    clock: &dyn crate::clock::Clock,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
     worker: &str,
     batch: Vec<notification::Model>,
-    max_attempts: i32,
+    (max_attempts, concurrency): (i32, usize),
 ) -> AppResult<usize> {
-    let mut sent = 0;
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
     for m in batch {
-        let email = Email {
-            id: m.id,
-            to_address: m.to_address.clone(),
-            to_name: (!m.to_name.is_empty()).then(|| m.to_name.clone()),
-            subject: m.subject.clone(),
-            text: m.body_text.clone(),
-            html: m.body_html.clone(),
-        };
-        let started = std::time::Instant::now();
-        let outcome = mailer.send(&email).await;
-        let (recorded, _) = record(db, clock.now(), worker, &m, &outcome, started.elapsed(), max_attempts).await?;
-        match recorded {
-            Recorded::Sent => sent += 1,
-            Recorded::Retry(at) => tracing::info!(id = %m.id, %at, ?outcome, "delivery will be retried"),
-            Recorded::Failed => tracing::warn!(id = %m.id, ?outcome, "delivery failed for good"),
-            Recorded::LeaseLost => tracing::warn!(id = %m.id, "lease lost during delivery"),
+        let permit = permits.clone().acquire_owned().await.map_err(anyhow::Error::from)?;
+        let (db, mailer, clock, worker) = (db.clone(), mailer.clone(), clock.clone(), worker.to_string());
+        tasks.spawn(async move {
+            let _permit = permit;
+            let email = Email {
+                id: m.id,
+                to_address: m.to_address.clone(),
+                to_name: (!m.to_name.is_empty()).then(|| m.to_name.clone()),
+                subject: m.subject.clone(),
+                text: m.body_text.clone(),
+                html: m.body_html.clone(),
+            };
+            let started = std::time::Instant::now();
+            let outcome = mailer.send(&email).await;
+            let (recorded, _) =
+                record(&db, clock.now(), &worker, &m, &outcome, started.elapsed(), max_attempts).await?;
+            match &recorded {
+                Recorded::Sent => {}
+                Recorded::Retry(at) => tracing::info!(id = %m.id, %at, ?outcome, "delivery will be retried"),
+                Recorded::Failed => tracing::warn!(id = %m.id, ?outcome, "delivery failed for good"),
+                Recorded::LeaseLost => tracing::warn!(id = %m.id, "lease lost during delivery"),
+            }
+            Ok::<bool, AppError>(recorded == Recorded::Sent)
+        });
+    }
+    let mut sent = 0;
+    while let Some(done) = tasks.join_next().await {
+        if done.map_err(anyhow::Error::from)?? {
+            sent += 1;
         }
     }
     Ok(sent)

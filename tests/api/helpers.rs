@@ -23,8 +23,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: ManualClock,
     pub client: Client,
-    /// Where messages go when the test gives no SMTP server.
-    pub mail_dir: Arc<tempfile::TempDir>,
+    /// Where messages go when the test gives no SMTP server (kept for the app's lifetime).
+    _mail_dir: Arc<tempfile::TempDir>,
     _database: TestDatabase,
 }
 
@@ -103,7 +103,7 @@ impl TestApp {
         let state = application.state();
         tokio::spawn(application.run_until(std::future::pending()));
         let client = Client::builder().cookie_store(true).build().expect("client");
-        TestApp { addr, config, state, clock, client, mail_dir, _database: database }
+        TestApp { addr, config, state, clock, client, _mail_dir: mail_dir, _database: database }
     }
 
     /// A second server on the same database and clock, as another replica would be.
@@ -122,12 +122,23 @@ impl TestApp {
 
     /// Creates a user directly in the store and returns its id.
     pub async fn user(&self, email: &str, role: Role, vendor_id: Option<Uuid>) -> Uuid {
+        self.user_in(email, role, vendor_id, veedor::domain::enums::Language::Es).await
+    }
+
+    /// A user who reads Veedor in `language`.
+    pub async fn user_in(
+        &self,
+        email: &str,
+        role: Role,
+        vendor_id: Option<Uuid>,
+        language: veedor::domain::enums::Language,
+    ) -> Uuid {
         let input = NewUserInput {
             email: email.into(),
             name: email.split('@').next().unwrap_or(email).into(),
             role,
             vendor_id,
-            language: veedor::domain::enums::Language::Es,
+            language,
             timezone: "Europe/Madrid".into(),
             password: Some(PASSWORD.into()),
         };

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, each test with its own server and database.
 
+mod alerts;
 mod amendments;
 mod approvals;
 mod audit;
@@ -10,6 +11,7 @@ mod demo;
 mod engagements;
 mod helpers;
 mod incidents;
+mod mailsink;
 mod matrix;
 mod ops;
 mod reports;
