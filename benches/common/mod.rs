@@ -148,12 +148,21 @@ pub struct Server {
 impl Server {
     /// Builds and serves the real application on 127.0.0.1 with an ephemeral port.
     pub async fn start(database_url: &str) -> anyhow::Result<Self> {
-        let config = Config {
+        Self::start_with(database_url, |_| {}).await
+    }
+
+    /// The same, after `adjust` has changed the configuration. Mail goes to a directory of
+    /// the system's temporary files unless `adjust` says otherwise.
+    pub async fn start_with(database_url: &str, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let mut config = Config {
             database_url: database_url.to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_filter: "warn".into(),
+            mail_dir: std::env::temp_dir().join(format!("veedor-bench-mail-{}", std::process::id())),
+            alert_interval_secs: 0,
             ..Config::default()
         };
+        adjust(&mut config);
         telemetry::init_logging(&config);
         let application = Application::build(config.clone()).await?;
         let addr = application.local_addr()?;

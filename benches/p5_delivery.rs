@@ -1,0 +1,229 @@
+//! P5 delivery: 10,000 queued notifications delivered to a local SMTP sink by Veedor's
+//! outbox workers, against lettre sending the same messages directly over a pool with the
+//! same number of messages in flight, in the same run, to the same sink.
+//!
+//! - Veedor: the rows are queued first (not timed); then two servers (replicas) on the same
+//!   database start, one delivery worker each, and the clock runs until every row is `sent`.
+//!   Each message costs a claim share, the SMTP exchange, and the attempt recorded in its
+//!   own transaction.
+//! - Floor: `AsyncSmtpTransport` (pooled) sends the same 10,000 messages, as many at once.
+//! - Target: Veedor's messages per second ≥ 0.8 × the floor's; the sink received exactly
+//!   10,000 messages from Veedor (no duplicate), and every row is `sent` with one attempt.
+//!
+//! The sink is `tests/smtp/sink.py --discard` (Python aiosmtpd); `VEEDOR_TEST_PYTHON` picks
+//! the interpreter. Run with `cargo bench --bench p5_delivery`; set
+//! `VEEDOR_BENCH_DATABASE_URL` to add PostgreSQL.
+
+mod common;
+
+use std::{
+    path::PathBuf,
+    process::{ExitCode, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use common::{Backend, ScratchDb, Server, Verdict};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::MultiPart};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use veedor::{
+    clock::{Clock, SystemClock},
+    store::{
+        entity::{notification, notification_attempt},
+        outbox::{self, NewNotification},
+    },
+};
+
+const MESSAGES: usize = 10_000;
+const TARGET_RATIO: f64 = 0.8;
+/// Replicas, one worker each.
+const REPLICAS: usize = 2;
+/// Messages in flight per worker (`outbox_concurrency`).
+const CONCURRENCY: usize = 4;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    println!(
+        "P5 delivery: {MESSAGES} queued emails by {REPLICAS} replicas × {CONCURRENCY} in flight vs lettre direct ({} in flight)",
+        REPLICAS * CONCURRENCY
+    );
+    common::print_machine();
+    common::on_every_backend("p5_delivery", measure).await
+}
+
+/// The SMTP sink, counting what it accepts.
+struct Sink {
+    port: u16,
+    dir: PathBuf,
+    child: tokio::process::Child,
+}
+
+impl Sink {
+    async fn start(name: &str) -> anyhow::Result<Sink> {
+        let dir = std::env::temp_dir().join(format!("veedor-p5-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let python = std::env::var("VEEDOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/sink.py");
+        let mut child = tokio::process::Command::new(python)
+            .arg(script)
+            .arg("--out")
+            .arg(&dir)
+            .arg("--discard")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the SMTP sink (python3 with aiosmtpd)")?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await??.context("no port")?;
+        let port = line.trim().strip_prefix("PORT ").context("PORT line")?.parse()?;
+        Ok(Sink { port, dir, child })
+    }
+
+    /// Stops the sink and returns how many messages it accepted.
+    async fn stop(mut self) -> anyhow::Result<usize> {
+        // SIGINT lets the sink write its final count.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+        let count = std::fs::read_to_string(self.dir.join("count")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(count.trim().parse().unwrap_or(0))
+    }
+}
+
+fn body(i: usize) -> (String, String, String) {
+    let subject = format!("[Veedor] 1 alerta activa: Comunidad Brisa #{i}");
+    let text = format!("Hola, Begoña:\n\nFalta el informe del periodo 2026-01-01 – 2026-01-31 (#{i}).\n");
+    let html = format!(
+        "<table role=\"presentation\" width=\"100%\"><tr><td style=\"font-family:Arial\">Hola, Begoña: falta el informe #{i}</td></tr></table>"
+    );
+    (subject, text, html)
+}
+
+async fn floor(port: u16) -> anyhow::Result<f64> {
+    let transport: AsyncSmtpTransport<Tokio1Executor> =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(port).build();
+    let transport = Arc::new(transport);
+    let permits = Arc::new(tokio::sync::Semaphore::new(REPLICAS * CONCURRENCY));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..MESSAGES {
+        let permit = permits.clone().acquire_owned().await?;
+        let transport = transport.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let (subject, text, html) = body(i);
+            let message = Message::builder()
+                .from("Veedor <veedor@localhost>".parse()?)
+                .to(format!("Begoña Ibáñez <user{i}@brisa.example>").parse()?)
+                .subject(subject)
+                .message_id(Some(format!("<{}@veedor>", uuid::Uuid::now_v7())))
+                .multipart(MultiPart::alternative_plain_html(text, html))?;
+            transport.send(message).await?;
+            Ok::<(), anyhow::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(MESSAGES as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn queue(server: &Server) -> anyhow::Result<()> {
+    let db = &server.state.db;
+    let now = SystemClock.now();
+    for chunk in (0..MESSAGES).collect::<Vec<_>>().chunks(500) {
+        let txn = veedor::store::begin_write(db).await?;
+        let messages = chunk
+            .iter()
+            .map(|i| {
+                let (subject, text, html) = body(*i);
+                NewNotification {
+                    kind: "alerts",
+                    dedup_key: None,
+                    user_id: None,
+                    to_address: format!("user{i}@brisa.example"),
+                    to_name: "Begoña Ibáñez".into(),
+                    language: "es".into(),
+                    subject,
+                    text,
+                    html,
+                    alert_ids: vec![],
+                    not_before: now,
+                }
+            })
+            .collect();
+        outbox::enqueue_in(&txn, now, messages).await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {
+    // The floor first, on a sink of its own.
+    let sink = Sink::start("floor").await?;
+    let floor_rate = floor(sink.port).await?;
+    let floor_count = sink.stop().await?;
+    println!("floor: lettre direct {floor_rate:.0} messages/s ({floor_count} accepted)");
+
+    // Queue with the workers off, then start the replicas with one worker each.
+    let sink = Sink::start("veedor").await?;
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    let filler = Server::start_with(scratch.url(), |c| c.outbox_workers = 0).await?;
+    queue(&filler).await?;
+    filler.stop().await?;
+    let started = Instant::now();
+    let mut replicas = Vec::new();
+    for _ in 0..REPLICAS {
+        let url = url.clone();
+        replicas.push(
+            Server::start_with(scratch.url(), move |c| {
+                c.smtp_url = Some(url);
+                c.outbox_workers = 1;
+                c.outbox_concurrency = CONCURRENCY;
+                c.outbox_batch = 100;
+            })
+            .await?,
+        );
+    }
+    let db = replicas[0].state.db.clone();
+    let sent_filter = notification::Column::Status.eq("sent");
+    loop {
+        let sent = notification::Entity::find().filter(sent_filter.clone()).count(&db).await?;
+        if sent as usize >= MESSAGES {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "only {sent} sent after 600 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = MESSAGES as f64 / secs;
+    let attempts = notification_attempt::Entity::find().count(&db).await?;
+    let not_sent = notification::Entity::find().filter(notification::Column::Status.ne("sent")).count(&db).await?;
+    for r in replicas {
+        r.stop().await?;
+    }
+    let received = sink.stop().await?;
+    let ratio = rate / floor_rate;
+    println!(
+        "veedor: {rate:.0} messages/s ({secs:.2} s), {attempts} attempts, {received} received by the sink, ratio {ratio:.3}"
+    );
+    let name = backend.name();
+    verdict.check(
+        &format!("{name} delivery/floor messages-per-second ratio"),
+        format!("{ratio:.3} ({rate:.0} / {floor_rate:.0} messages/s)"),
+        &format!(">= {TARGET_RATIO}"),
+        ratio >= TARGET_RATIO,
+    );
+    verdict.check(
+        &format!("{name} duplicates with {REPLICAS} workers"),
+        format!("{} received for {MESSAGES} queued; {attempts} attempts; {not_sent} not sent", received),
+        "exactly one each",
+        received == MESSAGES && attempts as usize == MESSAGES && not_sent == 0,
+    );
+    Ok(())
+}
