@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each bench uses only part of this module
 
 pub mod history;
+pub mod smtp;
 
 use std::{
     net::SocketAddr,

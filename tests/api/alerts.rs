@@ -45,7 +45,7 @@ async fn world(sink: &SmtpSink, adjust: impl FnOnce(&mut veedor::config::Config)
     let mut body = crate::helpers::engagement_body(vendor, "internal", Some(lead.id));
     body["start_date"] = json!("2026-01-01");
     body["end_date"] = json!("2026-12-31");
-    body["title"] = json!("Comunidad Brisa");
+    body["title"] = json!("Comunidad Brisa · Ñandú");
     let (_, e) = app.post(&lead, "/api/v1/engagements", body).await;
     let engagement = id_of(&e);
     let base = format!("/api/v1/engagements/{engagement}");
@@ -322,4 +322,76 @@ async fn a_stalled_server_frees_the_worker_at_the_timeout() {
     // Both messages were tried one after the other by the one worker: the stall held it
     // about the timeout each, not for ever (the lettre retry on a dead connection included).
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+/// Without an SMTP server, every message is an `.eml` file in `mail_dir`, multipart, with an
+/// encoded non-ASCII subject.
+#[tokio::test]
+async fn without_smtp_messages_are_written_as_eml_files() {
+    let sink = SmtpSink::start(&[]).await;
+    let w = world(&sink, |c| c.smtp_url = None).await;
+    assert_eq!(w.evaluate().await["emails"], 1);
+    let dir = w.app.mail_dir.path().to_path_buf();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let file = loop {
+        let found = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "eml"));
+        if let Some(f) = found {
+            break f;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no .eml file in {}", dir.display());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let raw = std::fs::read(&file).unwrap();
+    let message = Received { rcpt_tos: vec!["javier@brisa.example".into()], raw };
+    assert!(message.subject().contains("1 alerta activa"), "{}", message.subject());
+    assert!(!message.text().is_empty() && !message.html().is_empty(), "both parts");
+    let raw = String::from_utf8_lossy(&message.raw).to_lowercase();
+    let subject_line = raw.lines().find(|l| l.starts_with("subject:")).unwrap_or_default().to_string();
+    assert!(subject_line.contains("=?utf-8?"), "non-ASCII subject encoded (RFC 2047): {subject_line}");
+    assert!(message.subject().ends_with("Comunidad Brisa · Ñandú"), "{}", message.subject());
+    assert!(sink.messages().is_empty(), "nothing went to the server");
+    assert_eq!(w.outbox("?status=sent").await.len(), 1);
+}
+
+/// Two replicas on one database, each with its delivery worker: every queued message is
+/// delivered once.
+#[tokio::test]
+async fn two_replicas_deliver_each_message_once() {
+    let sink = SmtpSink::start(&[]).await;
+    let url = sink.url();
+    let app = TestApp::spawn_with(|c| {
+        c.smtp_url = Some(url);
+        c.outbox_batch = 5;
+    })
+    .await;
+    app.replica().await;
+    let now = app.clock_now();
+    let txn = veedor::store::begin_write(&app.state.db).await.unwrap();
+    let messages = (0..40)
+        .map(|i| veedor::store::outbox::NewNotification {
+            kind: "alerts",
+            dedup_key: None,
+            user_id: None,
+            to_address: format!("user{i}@brisa.example"),
+            to_name: format!("Usuaria {i}"),
+            language: "es".into(),
+            subject: format!("Mensaje {i}"),
+            text: "Hola".into(),
+            html: "<p>Hola</p>".into(),
+            alert_ids: vec![],
+            not_before: now,
+        })
+        .collect();
+    veedor::store::outbox::enqueue_in(&txn, now, messages).await.unwrap();
+    txn.commit().await.unwrap();
+    let got = sink.wait_for(40, 20).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let got = if got.len() < 41 { sink.messages() } else { got };
+    let mut recipients: Vec<String> = got.iter().map(to).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!((got.len(), recipients.len()), (40, 40), "each message once");
 }

@@ -23,8 +23,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: ManualClock,
     pub client: Client,
-    /// Where messages go when the test gives no SMTP server (kept for the app's lifetime).
-    _mail_dir: Arc<tempfile::TempDir>,
+    /// Where messages go when the test gives no SMTP server.
+    pub mail_dir: Arc<tempfile::TempDir>,
     _database: TestDatabase,
 }
 
@@ -103,7 +103,7 @@ impl TestApp {
         let state = application.state();
         tokio::spawn(application.run_until(std::future::pending()));
         let client = Client::builder().cookie_store(true).build().expect("client");
-        TestApp { addr, config, state, clock, client, _mail_dir: mail_dir, _database: database }
+        TestApp { addr, config, state, clock, client, mail_dir, _database: database }
     }
 
     /// A second server on the same database and clock, as another replica would be.
