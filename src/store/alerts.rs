@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -149,12 +149,22 @@ pub async fn reconcile_in<C: ConnectionTrait>(
     serialise(txn).await?;
     let candidates = conditions(txn, now, notifier, scope, rules).await?;
     let keys: HashSet<&str> = candidates.iter().map(|c| c.key.as_str()).collect();
-    let mut existing_q = alert::Entity::find().filter(alert::Column::Rule.is_in(rules.iter().map(|r| r.to_string())));
+    // The firing alerts of these rules in scope (to resolve), and the stored rows of the
+    // candidates (to keep or fire again): resolved history is not read.
+    let mut firing_q = alert::Entity::find()
+        .filter(alert::Column::Rule.is_in(rules.iter().map(|r| r.to_string())))
+        .filter(alert::Column::State.eq(AlertState::Firing.to_string()));
     if let Scope::Engagement(id) = scope {
-        existing_q = existing_q.filter(alert::Column::EngagementId.eq(id));
+        firing_q = firing_q.filter(alert::Column::EngagementId.eq(id));
     }
-    let existing: HashMap<String, alert::Model> =
-        existing_q.all(txn).await?.into_iter().map(|a| (a.dedup_key.clone(), a)).collect();
+    let mut existing: HashMap<String, alert::Model> =
+        firing_q.all(txn).await?.into_iter().map(|a| (a.dedup_key.clone(), a)).collect();
+    let unknown: Vec<String> = keys.iter().filter(|k| !existing.contains_key(**k)).map(|k| k.to_string()).collect();
+    for chunk in unknown.chunks(500) {
+        for a in alert::Entity::find().filter(alert::Column::DedupKey.is_in(chunk.iter().cloned())).all(txn).await? {
+            existing.insert(a.dedup_key.clone(), a);
+        }
+    }
     let mut result = Evaluation::default();
     let mut touched = Vec::new();
     for c in &candidates {
@@ -997,8 +1007,11 @@ pub async fn list<C: ConnectionTrait>(
     if include_global {
         visible = visible.add(alert::Column::EngagementId.is_null());
     }
-    let mut q =
-        alert::Entity::find().filter(visible).order_by_desc(alert::Column::StartedAt).order_by_desc(alert::Column::Id);
+    let mut q = alert::Entity::find()
+        .filter(visible)
+        .order_by_desc(alert::Column::StartedAt)
+        .order_by_desc(alert::Column::Id)
+        .limit(LIST_LIMIT);
     if let Some(state) = filter.state {
         q = q.filter(alert::Column::State.eq(state.to_string()));
     }
@@ -1008,7 +1021,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(e) = filter.engagement_id {
         q = q.filter(alert::Column::EngagementId.eq(e));
     }
-    q.all(db).await?.iter().take(LIST_LIMIT as usize).map(AlertView::new).collect()
+    q.all(db).await?.iter().map(AlertView::new).collect()
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<alert::Model> {

@@ -395,3 +395,33 @@ async fn two_replicas_deliver_each_message_once() {
     recipients.dedup();
     assert_eq!((got.len(), recipients.len()), (40, 40), "each message once");
 }
+
+/// A user who mutes a non-critical rule gets no email for it; critical alerts still arrive.
+#[tokio::test]
+async fn muted_rules_hold_back_only_non_critical_alerts() {
+    let sink = SmtpSink::start(&[]).await;
+    let w = world(&sink, |_| {}).await;
+    let app = &w.app;
+    let prefs = json!({ "muted_rules": ["implausible_target", "incident_opened"] });
+    let (status, saved) =
+        app.call(Some(&w.lead), reqwest::Method::PUT, "/api/v1/me/notification-preferences", Some(prefs)).await;
+    assert_eq!(
+        (status, saved["muted_rules"].clone()),
+        (StatusCode::OK, json!(["incident_opened", "implausible_target"]))
+    );
+    let bad = json!({ "quiet_start": "22:00" });
+    let (status, problem) =
+        app.call(Some(&w.lead), reqwest::Method::PUT, "/api/v1/me/notification-preferences", Some(bad)).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("quiet_end")));
+
+    let evaluation = w.evaluate().await;
+    assert_eq!((evaluation["fired"].as_i64(), evaluation["emails"].as_i64()), (Some(1), Some(0)), "{evaluation}");
+    let path = format!("/api/v1/engagements/{}/incidents", w.engagement);
+    let critical = json!({ "title": "Crisis viral", "severity": "critical", "description": "Vídeo viral" });
+    assert_eq!(app.post(&w.agency, &path, critical).await.0, StatusCode::CREATED);
+    let got = sink.wait_for(2, 10).await;
+    let mut recipients: Vec<String> = got.iter().map(to).collect();
+    recipients.sort();
+    assert_eq!(recipients, ["elena@brisa.example", "javier@brisa.example"], "critical reaches the muted lead too");
+    assert!(got.iter().all(|m| m.text().contains("Crisis viral") && !m.text().contains("realista")));
+}
