@@ -260,8 +260,9 @@ pub async fn apply_decision(
     actor: &Actor,
     a: &approval::Model,
     outcome: Outcome,
-    (growth, notifier): (f64, &super::alerts::Notifier),
+    rules: &WriteRules,
 ) -> AppResult<()> {
+    let (growth, notifier) = (rules.max_yearly_growth, &rules.notifier);
     let Some(status) = rules::after_decision(outcome) else { return Ok(()) };
     let current = lock_amendment(txn, a.subject_id).await?;
     let mut applied = None;

@@ -513,10 +513,7 @@ pub async fn decide(
         SubjectKind::Activation => {
             super::engagements::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
         }
-        SubjectKind::Amendment => {
-            super::amendments::apply_decision(&txn, now, actor, a, outcome, (rules.max_yearly_growth, &rules.notifier))
-                .await?
-        }
+        SubjectKind::Amendment => super::amendments::apply_decision(&txn, now, actor, a, outcome, rules).await?,
     }
     // A decision may end an overdue stage, and an accepted report its signals' alerts.
     let rules_changed = [AlertRule::ApprovalOverdue, AlertRule::HighSeveritySignal];
