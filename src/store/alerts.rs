@@ -98,13 +98,22 @@ pub struct Evaluation {
     pub emails: usize,
 }
 
-/// Serialises alert writes across replicas for the rest of the transaction (SQLite's write
-/// transactions are serialised already).
-async fn serialise<C: ConnectionTrait>(txn: &C) -> AppResult<()> {
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT pg_advisory_xact_lock(7242001)"))
-            .await?;
+/// Serialises alert writes over `scope` for the rest of the transaction, across replicas, on
+/// PostgreSQL (SQLite's write transactions are serialised already): a global reconciliation
+/// excludes every other; reconciliations of different engagements run side by side (a
+/// report submitted on one engagement does not wait for another's).
+async fn serialise<C: ConnectionTrait>(txn: &C, scope: Scope) -> AppResult<()> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
     }
+    let sql = match scope {
+        Scope::All => "SELECT pg_advisory_xact_lock(7242001)".to_string(),
+        Scope::Engagement(id) => {
+            let key = i32::from_be_bytes(id.as_bytes()[12..16].try_into().unwrap_or([0; 4]));
+            format!("SELECT pg_advisory_xact_lock_shared(7242001), pg_advisory_xact_lock(7242, {key})")
+        }
+    };
+    txn.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
     Ok(())
 }
 
@@ -146,7 +155,7 @@ pub async fn reconcile_in<C: ConnectionTrait>(
     scope: Scope,
     rules: &[AlertRule],
 ) -> AppResult<Evaluation> {
-    serialise(txn).await?;
+    serialise(txn, scope).await?;
     let candidates = conditions(txn, now, notifier, scope, rules).await?;
     let keys: HashSet<&str> = candidates.iter().map(|c| c.key.as_str()).collect();
     // The firing alerts of these rules in scope (to resolve), and the stored rows of the
@@ -222,7 +231,8 @@ pub async fn reconcile_in<C: ConnectionTrait>(
             result.resolved += 1;
         }
     }
-    result.emails = notify_due(txn, now, notifier, touched).await?;
+    // Repeats and resolutions still to tell elsewhere are the global evaluation's.
+    result.emails = notify_due(txn, now, notifier, touched, scope == Scope::All).await?;
     Ok(result)
 }
 
@@ -259,7 +269,8 @@ pub async fn delivery_failed_in<C: ConnectionTrait>(
     now: DateTime<Utc>,
     failed: &notification::Model,
 ) -> AppResult<()> {
-    serialise(txn).await?;
+    // One row per failed message, and a message is recorded by one worker (its lease): no
+    // other write touches this key.
     // A message that told of failed deliveries does not raise another alert: when the mail
     // server refuses everything, that would never end.
     let carried: Vec<Uuid> = serde_json::from_value(failed.alert_ids.clone()).unwrap_or_default();
@@ -816,20 +827,54 @@ async fn notify_due<C: ConnectionTrait>(
     now: DateTime<Utc>,
     notifier: &Notifier,
     mut alerts: Vec<alert::Model>,
+    everywhere: bool,
 ) -> AppResult<usize> {
-    // Repeats are due on alerts nobody touched now: add the firing ones whose interval ran out.
-    let known: HashSet<Uuid> = alerts.iter().map(|a| a.id).collect();
-    let repeats = alert::Entity::find()
-        .filter(alert::Column::State.eq(AlertState::Firing.to_string()))
-        .filter(alert::Column::AcknowledgedAt.is_null())
-        .filter(alert::Column::LastNotifiedAt.lte(now - notifier.repeat))
+    if everywhere {
+        add_due_elsewhere(txn, now, notifier, &mut alerts).await?;
+    }
+    notify(txn, now, notifier, alerts).await
+}
+
+/// Adds, from everywhere: firing alerts never told (raised outside a reconciliation, such as
+/// a failed delivery), firing unacknowledged ones whose repeat interval ran out, and the
+/// resolutions not told yet.
+async fn add_due_elsewhere<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    notifier: &Notifier,
+    alerts: &mut Vec<alert::Model>,
+) -> AppResult<()> {
+    let firing = AlertState::Firing.to_string();
+    let due = alert::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(alert::Column::State.eq(firing.clone()))
+                        .add(alert::Column::LastNotifiedAt.is_null()),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(alert::Column::State.eq(firing))
+                        .add(alert::Column::AcknowledgedAt.is_null())
+                        .add(alert::Column::LastNotifiedAt.lte(now - notifier.repeat)),
+                )
+                .add(alert::Column::ResolutionPending.eq(true)),
+        )
         .all(txn)
         .await?;
-    alerts.extend(repeats.into_iter().filter(|a| !known.contains(&a.id)));
-    let pending_resolutions = alert::Entity::find().filter(alert::Column::ResolutionPending.eq(true)).all(txn).await?;
     let known: HashSet<Uuid> = alerts.iter().map(|a| a.id).collect();
-    alerts.extend(pending_resolutions.into_iter().filter(|a| !known.contains(&a.id)));
+    alerts.extend(due.into_iter().filter(|a| !known.contains(&a.id)));
+    Ok(())
+}
 
+/// Queues the emails due for `alerts` and records that they were told.
+async fn notify<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    notifier: &Notifier,
+    alerts: Vec<alert::Model>,
+) -> AppResult<usize> {
     let silences = alert_silence::Entity::find().filter(alert_silence::Column::Until.gt(now)).all(txn).await?;
     let silenced = |a: &alert::Model| {
         silences.iter().any(|s| s.rule == a.rule && (s.engagement_id.is_none() || s.engagement_id == a.engagement_id))
@@ -1032,7 +1077,8 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<alert::Model
 /// acknowledged `delivery_failed` alert is resolved, as nothing else would resolve it.
 pub async fn acknowledge(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: Uuid) -> AppResult<AlertView> {
     let txn = super::begin_write(db).await?;
-    serialise(&txn).await?;
+    let a = get(&txn, id).await?;
+    serialise(&txn, a.engagement_id.map_or(Scope::All, Scope::Engagement)).await?;
     let a = get(&txn, id).await?;
     if a.state != AlertState::Firing.to_string() {
         return Err(AppError::conflict("state", "not_firing", "only a firing alert is acknowledged"));

@@ -292,8 +292,16 @@ async fn a_4xx_is_retried_and_a_5xx_is_given_up_and_alerted() {
     let metrics = reqwest::get(w.app.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("veedor_outbox_messages{status=\"failed\"} 1"), "{metrics}");
     // The admins are told; that message fails too, and raises nothing more.
-    w.evaluate().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(w.evaluate().await["emails"], 2, "one email to each admin");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while w.outbox("?status=failed").await.len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "the admins' emails were not attempted");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let told: Vec<String> =
+        w.outbox("?status=failed").await.iter().map(|n| n["to_address"].as_str().unwrap().to_string()).collect();
+    assert!(told.contains(&"admin@brisa.example".to_string()), "{told:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let (_, failures) = w.app.get(&w.admin, "/api/v1/alerts?rule=delivery_failed").await;
     assert_eq!(failures.as_array().unwrap().len(), 1, "{failures}");
     assert!(rejecting.messages().is_empty());
