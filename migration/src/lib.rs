@@ -11,6 +11,7 @@ mod m20261124_000003_evaluation;
 mod m20261124_000004_approvals;
 mod m20261124_000005_amendments;
 mod m20261124_000006_alerts;
+mod m20261124_000007_job_slots;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_approvals::Migration),
             Box::new(m20261124_000005_amendments::Migration),
             Box::new(m20261124_000006_alerts::Migration),
+            Box::new(m20261124_000007_job_slots::Migration),
         ]
     }
 }

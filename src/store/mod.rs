@@ -19,6 +19,7 @@ pub mod pagination;
 pub mod portfolio;
 pub mod reports;
 pub mod scope;
+pub mod slots;
 pub mod team;
 pub mod tokens;
 pub mod users;

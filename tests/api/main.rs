@@ -15,4 +15,5 @@ mod mailsink;
 mod matrix;
 mod ops;
 mod reports;
+mod slots;
 mod validation;

@@ -15,6 +15,7 @@ pub mod engagement;
 pub mod idempotency_key;
 pub mod incident;
 pub mod incident_update;
+pub mod job_slot;
 pub mod kpi;
 pub mod login_attempt;
 pub mod notification;

@@ -1,0 +1,221 @@
+//! Digest timing (SPEC §3 Digest subscription, §6): when a subscription's next digest is due,
+//! and which period it covers, in the recipient's time zone.
+//!
+//! Send times are local wall-clock times ("every Monday at 08:00 in Madrid"), so each one is
+//! computed in the subscription's zone for its own date: a daylight-saving change moves the
+//! UTC instant, never the local hour. A local time that does not exist that day (the spring
+//! gap) is sent at the first valid instant after it; one that exists twice (the autumn
+//! overlap) is sent at the first of the two. A monthly digest on a day the month lacks (the
+//! 31st in April) goes out on the month's last day.
+//!
+//! A digest covers the period that ended when it is sent, as local dates: the previous day,
+//! the previous seven days, or the month before the send date (from the same day of the
+//! previous month to the day before).
+
+use chrono::{DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// How often a digest goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "every", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DigestCadence {
+    Daily,
+    Weekly {
+        #[schema(value_type = String, example = "mon")]
+        weekday: Weekday,
+    },
+    /// On this day of the month (1–31; the last day in months that lack it).
+    Monthly {
+        day: u32,
+    },
+}
+
+/// One subscription's timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestTiming {
+    pub cadence: DigestCadence,
+    pub local_time: NaiveTime,
+    pub timezone: Tz,
+}
+
+/// The local dates a digest covers, both inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DigestPeriod {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl DigestCadence {
+    /// Whether a digest goes out on this local date.
+    fn sends_on(self, date: NaiveDate) -> bool {
+        match self {
+            DigestCadence::Daily => true,
+            DigestCadence::Weekly { weekday } => date.weekday() == weekday,
+            DigestCadence::Monthly { day } => date.day() == day.min(last_day_of_month(date)),
+        }
+    }
+
+    pub fn validate(self) -> Result<Self, &'static str> {
+        match self {
+            DigestCadence::Monthly { day } if !(1..=31).contains(&day) => Err("the day of the month is 1 to 31"),
+            other => Ok(other),
+        }
+    }
+}
+
+fn last_day_of_month(date: NaiveDate) -> u32 {
+    let first = date.with_day(1).unwrap_or(date);
+    first.checked_add_months(Months::new(1)).and_then(|next| next.pred_opt()).map_or(28, |d| d.day())
+}
+
+/// The UTC instant of `time` on local `date` in `tz`: the first valid instant at or after it
+/// when it falls in a gap, the earlier one when it exists twice.
+pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let wanted = date.and_time(time);
+    for minutes in 0..=180 {
+        if let Some(at) = tz.from_local_datetime(&(wanted + Duration::minutes(minutes))).earliest() {
+            return at.with_timezone(&Utc);
+        }
+    }
+    // No zone has a gap of three hours; fall back to reading the time as UTC.
+    Utc.from_utc_datetime(&wanted)
+}
+
+impl DigestTiming {
+    /// The first send instant strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> DateTime<Utc> {
+        let mut date = after.with_timezone(&self.timezone).date_naive();
+        // A monthly cadence sends at most once a month: two months of days always hold one.
+        for _ in 0..=62 {
+            if self.cadence.sends_on(date) {
+                let at = local_instant(self.timezone, date, self.local_time);
+                if at > after {
+                    return at;
+                }
+            }
+            date = date.succ_opt().unwrap_or(date);
+        }
+        after + Duration::days(1)
+    }
+
+    /// Every send instant in `(from, to]`, oldest first.
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut at = self.next_after(from);
+        while at <= to {
+            out.push(at);
+            at = self.next_after(at);
+        }
+        out
+    }
+
+    /// The period a digest sent at `send_at` covers: what ended before its local send date.
+    pub fn period_of(&self, send_at: DateTime<Utc>) -> DigestPeriod {
+        let send_date = send_at.with_timezone(&self.timezone).date_naive();
+        let end = send_date.pred_opt().unwrap_or(send_date);
+        let start = match self.cadence {
+            DigestCadence::Daily => end,
+            DigestCadence::Weekly { .. } => send_date.checked_sub_days(Days::new(7)).unwrap_or(end),
+            DigestCadence::Monthly { .. } => send_date.checked_sub_months(Months::new(1)).unwrap_or(end),
+        };
+        DigestPeriod { start, end }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn timing(cadence: DigestCadence, time: &str, tz: &str) -> DigestTiming {
+        DigestTiming {
+            cadence,
+            local_time: NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
+            timezone: tz.parse().unwrap(),
+        }
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn weekly_at_eight_in_madrid_keeps_the_local_hour_across_both_dst_changes() {
+        let t = timing(DigestCadence::Weekly { weekday: Weekday::Mon }, "08:00", "Europe/Madrid");
+        // Winter (UTC+1), then summer from 29 March 2026 (UTC+2), then winter from 25 October.
+        let sends = t.between(at("2026-03-20T00:00:00Z"), at("2026-04-07T00:00:00Z"));
+        assert_eq!(sends, [at("2026-03-23T07:00:00Z"), at("2026-03-30T06:00:00Z"), at("2026-04-06T06:00:00Z")]);
+        let sends = t.between(at("2026-10-20T00:00:00Z"), at("2026-11-03T00:00:00Z"));
+        assert_eq!(sends, [at("2026-10-26T07:00:00Z"), at("2026-11-02T07:00:00Z")]);
+    }
+
+    #[test]
+    fn a_local_time_in_the_spring_gap_goes_at_the_first_valid_instant_and_the_autumn_overlap_at_the_first() {
+        let gap = timing(DigestCadence::Daily, "02:30", "Europe/Madrid");
+        // 29 March 2026: 02:00 → 03:00, so 02:30 does not exist; 03:00 local is 01:00 UTC.
+        assert_eq!(gap.next_after(at("2026-03-28T12:00:00Z")), at("2026-03-29T01:00:00Z"));
+        // 25 October 2026: 03:00 → 02:00, so 02:30 exists twice; the first is 00:30 UTC.
+        assert_eq!(gap.next_after(at("2026-10-24T12:00:00Z")), at("2026-10-25T00:30:00Z"));
+        // Exactly one send per day across both changes.
+        assert_eq!(gap.between(at("2026-03-27T12:00:00Z"), at("2026-03-31T12:00:00Z")).len(), 4);
+        assert_eq!(gap.between(at("2026-10-23T12:00:00Z"), at("2026-10-27T12:00:00Z")).len(), 4);
+    }
+
+    #[test]
+    fn bogota_has_no_dst_so_the_offset_never_moves() {
+        let t = timing(DigestCadence::Daily, "07:30", "America/Bogota");
+        for day in t.between(at("2026-01-01T00:00:00Z"), at("2026-12-31T00:00:00Z")) {
+            assert_eq!(day.format("%H:%M").to_string(), "12:30", "{day}");
+        }
+    }
+
+    #[test]
+    fn a_monthly_digest_on_the_31st_goes_out_on_each_months_last_day() {
+        let t = timing(DigestCadence::Monthly { day: 31 }, "09:00", "Europe/Madrid");
+        let days: Vec<NaiveDate> = t
+            .between(at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+            .iter()
+            .map(|d| d.with_timezone(&t.timezone).date_naive())
+            .collect();
+        assert_eq!(days.len(), 12);
+        assert_eq!(&days[..4], [date("2026-01-31"), date("2026-02-28"), date("2026-03-31"), date("2026-04-30")]);
+        let leap = t.next_after(at("2028-02-01T00:00:00Z"));
+        assert_eq!(leap.with_timezone(&t.timezone).date_naive(), date("2028-02-29"));
+    }
+
+    #[test]
+    fn periods_are_what_ended_before_the_send_date() {
+        let daily = timing(DigestCadence::Daily, "08:00", "Europe/Madrid");
+        // 00:30 local on 1 March is still 28 February in UTC: the local date decides.
+        let send = daily.next_after(at("2026-02-28T22:00:00Z"));
+        assert_eq!(daily.period_of(send), DigestPeriod { start: date("2026-02-28"), end: date("2026-02-28") });
+        let weekly = timing(DigestCadence::Weekly { weekday: Weekday::Mon }, "08:00", "Europe/Madrid");
+        let send = weekly.next_after(at("2026-03-27T00:00:00Z"));
+        assert_eq!(weekly.period_of(send), DigestPeriod { start: date("2026-03-23"), end: date("2026-03-29") });
+        let monthly = timing(DigestCadence::Monthly { day: 1 }, "08:00", "Europe/Madrid");
+        let send = monthly.next_after(at("2026-02-15T00:00:00Z"));
+        assert_eq!(monthly.period_of(send), DigestPeriod { start: date("2026-02-01"), end: date("2026-02-28") });
+        // A monthly digest on the 15th covers the month before it: 15 February to 14 March.
+        let mid = timing(DigestCadence::Monthly { day: 15 }, "08:00", "Europe/Madrid");
+        let send = mid.next_after(at("2026-03-01T00:00:00Z"));
+        assert_eq!(mid.period_of(send), DigestPeriod { start: date("2026-02-15"), end: date("2026-03-14") });
+        // On the 31st, in a short month: sent on 30 April, covering 30 March to 29 April.
+        let last = timing(DigestCadence::Monthly { day: 31 }, "08:00", "Europe/Madrid");
+        let send = last.next_after(at("2026-04-01T00:00:00Z"));
+        assert_eq!(last.period_of(send), DigestPeriod { start: date("2026-03-30"), end: date("2026-04-29") });
+    }
+
+    #[test]
+    fn the_day_of_a_monthly_cadence_is_checked() {
+        assert!(DigestCadence::Monthly { day: 0 }.validate().is_err());
+        assert!(DigestCadence::Monthly { day: 32 }.validate().is_err());
+        assert!(DigestCadence::Monthly { day: 31 }.validate().is_ok());
+        let parsed: DigestCadence = serde_json::from_str(r#"{"every": "weekly", "weekday": "Mon"}"#).unwrap();
+        assert_eq!(parsed, DigestCadence::Weekly { weekday: Weekday::Mon });
+    }
+}
