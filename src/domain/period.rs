@@ -112,7 +112,7 @@ impl Schedule {
     }
 
     /// The local dates `(first, last)` of every period of the term, in order.
-    fn spans(&self) -> Vec<(NaiveDate, NaiveDate)> {
+    pub fn spans(&self) -> Vec<(NaiveDate, NaiveDate)> {
         let mut spans = Vec::new();
         if self.end < self.start {
             return spans;

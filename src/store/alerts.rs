@@ -392,24 +392,29 @@ async fn report_missing<C: ConnectionTrait>(
     }
     let mut out = Vec::new();
     for e in engagements {
+        // One alert per engagement, naming the latest missing period and how many are missing.
         let schedule = super::engagements::schedule(e)?;
-        for start in schedule.due_starts(now) {
-            if submitted.contains(&(e.id, start)) {
-                continue;
-            }
-            let Some(period) = schedule.period_of(start) else { continue };
-            let due = period.end_date + chrono::Days::new(u64::from(schedule.due_offset_days));
-            out.push(Candidate {
-                key: format!("report_missing:{}:{start}", e.id),
-                rule: AlertRule::ReportMissing,
-                severity: AlertSeverity::Warning,
-                engagement_id: Some(e.id),
-                subject_id: None,
-                summary: format!("the report for {start} – {} is missing (due {due})", period.end_date),
-                facts: json!({ "period": format!("{start} – {}", period.end_date), "due": due.to_string() }),
-                link: link_to(e.id, "/reports"),
-            });
-        }
+        let due = schedule.due_starts(now).len();
+        let missing: Vec<(NaiveDate, NaiveDate)> =
+            schedule.spans().into_iter().take(due).filter(|(start, _)| !submitted.contains(&(e.id, *start))).collect();
+        let Some((start, end)) = missing.last().copied() else { continue };
+        let due_on = end + chrono::Days::new(u64::from(schedule.due_offset_days));
+        let count = missing.len();
+        out.push(Candidate {
+            key: format!("report_missing:{}", e.id),
+            rule: AlertRule::ReportMissing,
+            severity: AlertSeverity::Warning,
+            engagement_id: Some(e.id),
+            subject_id: None,
+            summary: format!("the report for {start} – {end} is missing (due {due_on}); {count} missing in all"),
+            facts: json!({
+                "period": format!("{start} – {end}"), "due": due_on.to_string(), "count": count,
+                "others": count - 1,
+                // A newly missing period is news; a late report arriving is not.
+                "phase": start.to_string(),
+            }),
+            link: link_to(e.id, "/reports"),
+        });
     }
     Ok(out)
 }
