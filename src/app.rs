@@ -86,10 +86,17 @@ impl Application {
     }
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        // Migrations run on a connection of their own, closed before the pool opens: a pooled
+        // SQLite connection that read the schema before a migration may keep it stale, and
+        // then rejects statements that need a newer index (e.g. an `ON CONFLICT` target).
+        let migrator = db::connect(&config.database_url, 1)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        db::migrate(&migrator).await.context("applying migrations")?;
+        migrator.close().await.context("closing the migration connection")?;
         let db = db::connect(&config.database_url, config.database_max_connections)
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
-        db::migrate(&db).await.context("applying migrations")?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         Ok(Self { listener, state: AppState::new(db, config, clock)? })
     }

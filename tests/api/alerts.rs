@@ -433,3 +433,23 @@ async fn muted_rules_hold_back_only_non_critical_alerts() {
     assert_eq!(recipients, ["elena@brisa.example", "javier@brisa.example"], "critical reaches the muted lead too");
     assert!(got.iter().all(|m| m.text().contains("Crisis viral") && !m.text().contains("realista")));
 }
+
+/// A pooled connection the server dropped while idle fails the next send without an SMTP
+/// reply; the send is retried once on a fresh connection, so the message goes out at its
+/// first attempt.
+#[tokio::test]
+async fn a_dead_pooled_connection_is_retried_once() {
+    let mut sink = SmtpSink::start(&[]).await;
+    let w = world(&sink, |_| {}).await;
+    assert_eq!(w.evaluate().await["emails"], 1);
+    assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+    // The server restarts: the connection lettre keeps in its pool is now dead.
+    sink.restart(&[]).await;
+    w.set_clock("2026-02-06T10:00:00Z");
+    assert_eq!(w.evaluate().await["emails"], 2);
+    let got = sink.wait_for(3, 15).await;
+    assert_eq!(got.len(), 3, "both new messages arrived: {:?}", w.outbox("").await);
+    for n in w.outbox("").await {
+        assert_eq!((n["status"].as_str(), n["attempts"].as_i64()), (Some("sent"), Some(1)), "{n}");
+    }
+}

@@ -3,7 +3,7 @@
 Usage: python3 sink.py --out DIR [--port N] [--fail-first N --code 451] [--reject 550] [--stall]
 
 Prints "PORT <n>" once it listens. Every accepted message is written to DIR as
-<sequence>.eml, with <sequence>.json holding the envelope (mail from, recipients).
+<time>-<sequence>.eml, with a .json beside it holding the envelope (mail from, recipients).
 --fail-first N answers the first N messages with --code (a 4xx: try again later);
 --reject answers every message with that code (a 5xx: permanent); --stall accepts the
 connection and the envelope, then never answers the message's data.
@@ -17,6 +17,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 
@@ -46,7 +47,8 @@ class Sink:
                 with open(os.path.join(self.args.out, "count"), "w") as f:
                     f.write(str(n))
             return "250 2.0.0 OK"
-        base = os.path.join(self.args.out, f"{n:06d}")
+        # Time first, so that names sort in arrival order across restarts of the sink.
+        base = os.path.join(self.args.out, f"{time.time_ns()}-{n:06d}")
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
         with open(base + ".json", "w") as f:
