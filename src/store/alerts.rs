@@ -43,7 +43,7 @@ use crate::{
             AlertRule, AlertSeverity, AlertState, Audience, Candidate, Lifecycle, Notify, QuietHours, audiences,
             ladder_level, notification_due, resolution_to_notify,
         },
-        enums::{EngagementStatus, Language, Role, TeamRole},
+        enums::{EngagementStatus, Language, TeamRole},
         evaluation::{self, Status},
         incident::{IncidentSeverity, IncidentStatus},
         kpi::realism,
@@ -722,14 +722,7 @@ impl Directory {
             let ids: Vec<Uuid> = serde_json::from_value(a.stage_approvers).map_err(anyhow::Error::from)?;
             approvers.insert(a.id, ids);
         }
-        let admins: Vec<Uuid> = user::Entity::find()
-            .filter(user::Column::Role.eq(Role::Admin.to_string()))
-            .filter(user::Column::Active.eq(true))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
+        let admins = super::users::active_admin_ids(db).await?;
         let mut wanted: HashSet<Uuid> = admins.iter().copied().collect();
         wanted.extend(roles.values().flatten().map(|(_, u)| *u));
         wanted.extend(approvers.values().flatten().copied());

@@ -226,15 +226,7 @@ async fn stage_deciders<C: ConnectionTrait>(
         resolved.push(owner);
         return Ok(resolved);
     }
-    Ok(user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Admin.to_string()))
-        .filter(user::Column::Active.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| u.id)
-        .filter(|id| Some(*id) != author)
-        .collect())
+    Ok(super::users::active_admin_ids(db).await?.into_iter().filter(|id| Some(*id) != author).collect())
 }
 
 /// The pending approval of a subject, locked, if there is one.

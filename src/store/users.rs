@@ -76,6 +76,18 @@ pub async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> AppResult
     Ok(user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?)
 }
 
+/// The ids of every active admin: who decides or hears of what nobody else can.
+pub async fn active_admin_ids<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Uuid>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Role.eq(Role::Admin.to_string()))
+        .filter(user::Column::Active.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<user::Model> {
     user::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
