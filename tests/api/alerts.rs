@@ -361,7 +361,12 @@ async fn without_smtp_messages_are_written_as_eml_files() {
     assert!(subject_line.contains("=?utf-8?"), "non-ASCII subject encoded (RFC 2047): {subject_line}");
     assert!(message.subject().ends_with("Comunidad Brisa · Ñandú"), "{}", message.subject());
     assert!(sink.messages().is_empty(), "nothing went to the server");
-    assert_eq!(w.outbox("?status=sent").await.len(), 1);
+    // The file is written before the attempt is recorded: wait for the record.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while w.outbox("?status=sent").await.len() != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "not recorded as sent: {:?}", w.outbox("").await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Two replicas on one database, each with its delivery worker: every queued message is
