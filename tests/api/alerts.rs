@@ -84,6 +84,20 @@ impl World {
         alerts[0].clone()
     }
 
+    /// Waits until every queued message has its last attempt recorded (a message reaches the
+    /// server just before its worker records it).
+    async fn settled(&self) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let all = self.outbox("").await;
+            if all.iter().all(|n| n["status"] != "sending") {
+                return all;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "still being sent: {all:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     async fn outbox(&self, query: &str) -> Vec<Value> {
         let (status, body) = self.app.get(&self.admin, &format!("/api/v1/notifications{query}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -208,7 +222,7 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     // The critical incident is unacknowledged past its hour by now: that alert (critical,
     // climbing the ladder from the agency contact) goes out; the silenced one does not.
     tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
-    let outbox = w.outbox("").await;
+    let outbox = w.settled().await;
     assert!(outbox.iter().all(|n| n["status"] == "sent"), "{outbox:?}");
     let got = sink.messages();
     assert!(got[10..].iter().all(|m| !m.text().contains("Simulacro")), "nothing sent about the silenced rule");
@@ -248,7 +262,7 @@ async fn messages_wait_while_the_server_is_down_and_arrive_once() {
     ids.sort();
     ids.dedup();
     assert_eq!((got.len(), ids.len()), (2, 2), "each message once");
-    for n in w.outbox("").await {
+    for n in w.settled().await {
         assert_eq!(n["status"], "sent", "{n}");
         let outcomes: Vec<&str> =
             n["history"].as_array().unwrap().iter().map(|h| h["outcome"].as_str().unwrap()).collect();
@@ -454,7 +468,7 @@ async fn a_dead_pooled_connection_is_retried_once() {
     assert_eq!(w.evaluate().await["emails"], 2);
     let got = sink.wait_for(3, 15).await;
     assert_eq!(got.len(), 3, "both new messages arrived: {:?}", w.outbox("").await);
-    for n in w.outbox("").await {
+    for n in w.settled().await {
         assert_eq!((n["status"].as_str(), n["attempts"].as_i64()), (Some("sent"), Some(1)), "{n}");
     }
 }
