@@ -189,6 +189,7 @@ async fn queue(server: &Server) -> anyhow::Result<()> {
                     text,
                     html,
                     alert_ids: vec![],
+                    image_ids: vec![],
                     not_before: now,
                 }
             })

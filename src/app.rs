@@ -19,7 +19,7 @@ use crate::{
     config::Config,
     db, http,
     mail::Mailer,
-    store::{WriteRules, alerts, outbox},
+    store::{WriteRules, outbox},
     telemetry,
 };
 
@@ -82,7 +82,14 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies pending migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_clock(config, Arc::new(SystemClock)).await
+        let clock: Arc<dyn Clock> = match &config.clock_file {
+            Some(path) => {
+                tracing::warn!(path = %path.display(), "reading the time from clock_file: for tests only");
+                Arc::new(crate::clock::FileClock::new(path.clone()))
+            }
+            None => Arc::new(SystemClock),
+        };
+        Self::build_with_clock(config, clock).await
     }
 
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
@@ -112,59 +119,20 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let mut background = vec![
-            tokio::spawn(escalation_sweeps(self.state.clone())),
-            tokio::spawn(alert_evaluations(self.state.clone())),
-        ];
+        let scheduler = crate::scheduler::Scheduler::start(self.state.clone()).await.map_err(std::io::Error::other)?;
+        let mut background = Vec::new();
         for n in 0..self.state.config.outbox_workers {
             background.push(tokio::spawn(delivery_worker(self.state.clone(), n)));
         }
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        if let Some(scheduler) = scheduler {
+            scheduler.shutdown().await;
+        }
         for task in background {
             task.abort();
         }
         self.state.db.clone().close().await.ok();
         Ok(())
-    }
-}
-
-/// Escalates overdue approval stages every `escalation_interval_secs`. Each escalation is a
-/// compare-and-set on the approval, so replicas sweeping at the same time escalate a stage once.
-async fn escalation_sweeps(state: AppState) {
-    let secs = state.config.escalation_interval_secs;
-    if secs == 0 {
-        return;
-    }
-    let period = std::time::Duration::from_secs(secs);
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match crate::store::approvals::escalate_overdue(&state.db, state.clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(escalated = n, "escalated overdue approval stages"),
-            Err(e) => tracing::warn!(error = %e, "escalating overdue approvals failed"),
-        }
-    }
-}
-
-/// Evaluates every alert rule every `alert_interval_secs` (the scheduler of a later version
-/// takes this over). Alert writes are serialised, so replicas evaluating at once notify once.
-async fn alert_evaluations(state: AppState) {
-    let secs = state.config.alert_interval_secs;
-    if secs == 0 {
-        return;
-    }
-    let period = std::time::Duration::from_secs(secs);
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match alerts::evaluate_alerts(&state.db, &state.rules.notifier, state.clock.now()).await {
-            Ok(e) if e == alerts::Evaluation::default() => {}
-            Ok(e) => tracing::info!(fired = e.fired, resolved = e.resolved, emails = e.emails, "alerts evaluated"),
-            Err(e) => tracing::warn!(error = %e, "evaluating alerts failed"),
-        }
     }
 }
 
@@ -196,7 +164,7 @@ async fn delivery_worker(state: AppState, n: usize) {
     }
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "veedor".into())
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `user create`, `demo`.
+//! The command line: `serve`, `migrate`, `user create`, `demo`, `evaluate`, `digest send`.
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
@@ -10,7 +10,7 @@ use crate::{
     app::{self, Application},
     clock::{Clock, SystemClock},
     config::Config,
-    db, demo,
+    db, demo, digest,
     domain::{
         enums::{Language, Role},
         user::NewUserInput,
@@ -47,6 +47,32 @@ enum Command {
     /// Re-judge every stored value against its KPI's current thresholds (set-wise) and
     /// store the statuses that changed.
     Evaluate,
+    /// KPI digests.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DigestCommand {
+    /// Build one user's digest: with --dry-run, write it as an .eml file; without, queue it
+    /// in the outbox (once per subscription and period).
+    Send(DigestSend),
+}
+
+#[derive(Debug, Args)]
+struct DigestSend {
+    /// The recipient's email address.
+    #[arg(long)]
+    to: String,
+    /// The period, `YYYY-MM-DD..YYYY-MM-DD` (default: the one a digest sent now would cover).
+    #[arg(long)]
+    period: Option<String>,
+    /// Write the message to a file instead of queuing it.
+    #[arg(long)]
+    dry_run: bool,
+    /// Where --dry-run writes (default: `mail_dir`).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +161,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Digest(DigestCommand::Send(args)) => send_digest(config, args).await,
         Command::Demo => {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;
@@ -182,6 +209,74 @@ async fn create_user(config: Config, args: UserCreate) -> anyhow::Result<()> {
         println!("password (shown once): {p}");
     }
     Ok(())
+}
+
+async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
+    let conn = db::connect(&config.database_url, 2).await?;
+    db::migrate(&conn).await?;
+    let now = SystemClock.now();
+    let recipient = users::find_by_email(&conn, &args.to)
+        .await
+        .map_err(describe)?
+        .with_context(|| format!("no user with the address {}", args.to))?;
+    let subscription = store::digests::first_of(&conn, recipient.id).await.map_err(describe)?;
+    let timing = match &subscription {
+        Some(s) => store::digests::timing(s).map_err(describe)?,
+        None => digest::default_timing(&recipient),
+    };
+    let period = match args.period.as_deref() {
+        None => timing.period_of(now),
+        Some(p) => parse_period(p)?,
+    };
+    let rules = WriteRules::from_config(&config)?;
+    let built = digest::build_one(&conn, &rules.notifier, now, &recipient, subscription.as_ref(), period, config.digest_charts)
+        .await
+        .map_err(describe)?
+        .with_context(|| format!("{} sees no reporting engagement: nothing to send", args.to))?;
+    if args.dry_run {
+        let dir = args.out.unwrap_or_else(|| config.mail_dir.clone());
+        let mailer = crate::mail::Mailer::to_files(&dir, &config.mail_from)?;
+        let email = crate::mail::Email {
+            id: uuid::Uuid::now_v7(),
+            to_address: recipient.email.clone(),
+            to_name: Some(recipient.name.clone()),
+            subject: built.rendered.subject.clone(),
+            text: built.rendered.text.clone(),
+            html: built.rendered.html.clone(),
+            inline: built
+                .images
+                .iter()
+                .map(|i| crate::mail::InlineImage {
+                    content_id: i.id.clone(),
+                    content_type: i.content_type.to_string(),
+                    bytes: i.bytes.clone(),
+                })
+                .collect(),
+        };
+        let path = dir.join(format!("{}.eml", email.id));
+        match mailer.send(&email).await {
+            crate::mail::SendOutcome::Sent { .. } => {}
+            other => anyhow::bail!("writing the digest: {other:?}"),
+        }
+        println!("digest for {} ({} – {}) written to {}", recipient.email, period.start, period.end, path.display());
+        return Ok(());
+    }
+    let s = subscription.with_context(|| format!("{} has no digest subscription to send", args.to))?;
+    let queued = digest::queue_one(&conn, now, &recipient, &s, period, built).await.map_err(describe)?;
+    if queued {
+        println!("digest for {} ({} – {}) queued", recipient.email, period.start, period.end);
+    } else {
+        println!("the digest for {} ({} – {}) was queued already", recipient.email, period.start, period.end);
+    }
+    Ok(())
+}
+
+fn parse_period(p: &str) -> anyhow::Result<crate::domain::digest::DigestPeriod> {
+    let (start, end) = p.split_once("..").context("--period: START..END, e.g. 2026-11-16..2026-11-22")?;
+    let start: chrono::NaiveDate = start.trim().parse().context("--period: the first day, YYYY-MM-DD")?;
+    let end: chrono::NaiveDate = end.trim().parse().context("--period: the last day, YYYY-MM-DD")?;
+    anyhow::ensure!(start <= end, "--period: the first day comes before the last");
+    Ok(crate::domain::digest::DigestPeriod { start, end })
 }
 
 /// Turns a refused input into a readable message for the terminal.

@@ -42,3 +42,34 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Testing only (`clock_file`): the time written in a file, RFC 3339, read at every call; so
+/// that a test can move several server processes through weeks together. Falls back to the
+/// last time read while the file is being rewritten.
+#[derive(Debug)]
+pub struct FileClock {
+    path: std::path::PathBuf,
+    last: Mutex<DateTime<Utc>>,
+}
+
+impl FileClock {
+    pub fn new(path: std::path::PathBuf) -> Self {
+        let clock = Self { path, last: Mutex::new(Utc::now()) };
+        clock.now();
+        clock
+    }
+}
+
+impl Clock for FileClock {
+    fn now(&self) -> DateTime<Utc> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
+            .map(|t| t.with_timezone(&Utc))
+        {
+            *last = at;
+        }
+        *last
+    }
+}

@@ -108,6 +108,26 @@ pub struct Config {
     /// Seconds between two sweeps that escalate overdue approval stages (0: never; the
     /// sweep is safe to run on every replica at once).
     pub escalation_interval_secs: u64,
+    /// How often the scheduler looks for due jobs, in milliseconds (0: no scheduler in this
+    /// process; another replica runs the jobs).
+    pub scheduler_tick_ms: u64,
+    /// After downtime, the latest missed run of a job (and each missed digest) is made once
+    /// if it is at most this old, in seconds; older ones are skipped.
+    pub scheduler_catch_up_secs: i64,
+    /// Seconds between two digest runs (each sends the digests due by then).
+    pub digest_interval_secs: u64,
+    /// Draw a chart per KPI in digests.
+    pub digest_charts: bool,
+    /// Seconds between two outbox sweeps (expired leases back to pending, metrics).
+    pub outbox_sweep_secs: u64,
+    /// Seconds between two clean-ups of expired sessions, idempotency keys, login attempts
+    /// and old messages.
+    pub cleanup_interval_secs: u64,
+    /// Days sent messages, their attempts, resolved alerts and job runs are kept.
+    pub retention_days: i64,
+    /// Testing only: read the current time from this file (RFC 3339) instead of the system
+    /// clock, so that a test can walk several processes through weeks in seconds.
+    pub clock_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -156,6 +176,14 @@ impl Default for Config {
             incident_ack_hours_high: 4,
             incident_ack_hours_critical: 1,
             escalation_interval_secs: 60,
+            scheduler_tick_ms: 1000,
+            scheduler_catch_up_secs: 12 * 3600,
+            digest_interval_secs: 60,
+            digest_charts: true,
+            outbox_sweep_secs: 60,
+            cleanup_interval_secs: 3600,
+            retention_days: 90,
+            clock_file: None,
         }
     }
 }
@@ -216,6 +244,9 @@ impl Config {
             || self.outbox_max_attempts < 1
         {
             return Err(invalid("outbox_batch", "outbox batch ≥ 1, lease ≥ 10 s, attempts ≥ 1"));
+        }
+        if self.scheduler_catch_up_secs < 60 || self.retention_days < 1 {
+            return Err(invalid("scheduler_catch_up_secs", "catch-up window ≥ 60 s, retention ≥ 1 day"));
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
             return Err(invalid("database_url", "must start with sqlite: or postgres://"));

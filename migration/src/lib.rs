@@ -12,6 +12,7 @@ mod m20261124_000004_approvals;
 mod m20261124_000005_amendments;
 mod m20261124_000006_alerts;
 mod m20261124_000007_job_slots;
+mod m20261124_000008_digests;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_amendments::Migration),
             Box::new(m20261124_000006_alerts::Migration),
             Box::new(m20261124_000007_job_slots::Migration),
+            Box::new(m20261124_000008_digests::Migration),
         ]
     }
 }

@@ -20,10 +20,11 @@ use super::{
 };
 
 string_enum! {
-    /// The rules of SPEC §4, plus the admin alert of a message that could not be delivered.
+    /// The rules of SPEC §4, plus the admins' alerts of a message that could not be delivered
+    /// and of a digest that could not be built.
     AlertRule {
         ReportMissing, KpiBreach, ApprovalOverdue, ContractExpiring, IncidentOpened,
-        IncidentUnacknowledged, HighSeveritySignal, ImplausibleTarget, DeliveryFailed,
+        IncidentUnacknowledged, HighSeveritySignal, ImplausibleTarget, DeliveryFailed, DigestFailed,
     }
 }
 
@@ -42,6 +43,11 @@ impl AlertRule {
     /// worker and resolved by hand (acknowledging it).
     pub fn is_reconciled(self) -> bool {
         self != AlertRule::DeliveryFailed
+    }
+
+    /// The admins' rules about Veedor itself rather than an engagement.
+    pub fn is_operational(self) -> bool {
+        matches!(self, AlertRule::DeliveryFailed | AlertRule::DigestFailed)
     }
 }
 
@@ -155,12 +161,12 @@ pub fn audiences(
             by_category
         }
         AlertRule::ImplausibleTarget => vec![A::Owner, A::Role(R::Lead)],
-        AlertRule::DeliveryFailed => vec![A::Admins],
+        AlertRule::DeliveryFailed | AlertRule::DigestFailed => vec![A::Admins],
     };
     if matches!(rule, AlertRule::ApprovalOverdue | AlertRule::IncidentUnacknowledged) {
         out.extend(LADDER.iter().take(level.min(LADDER.len() - 1) + 1));
     }
-    if severity == AlertSeverity::Critical && rule != AlertRule::DeliveryFailed {
+    if severity == AlertSeverity::Critical && !rule.is_operational() {
         out.push(A::Role(R::Executive));
     }
     out.sort();
@@ -296,7 +302,7 @@ mod tests {
     fn every_rule_reaches_someone_and_critical_ones_the_executive() {
         for rule in AlertRule::iter() {
             assert!(!audiences(rule, AlertSeverity::Warning, None, 0).is_empty(), "{rule}");
-            if rule != AlertRule::DeliveryFailed {
+            if !rule.is_operational() {
                 let critical = audiences(rule, AlertSeverity::Critical, None, 0);
                 assert!(critical.contains(&Audience::Role(TeamRole::Executive)), "{rule}");
             }

@@ -41,7 +41,7 @@ pub struct DigestTiming {
 }
 
 /// The local dates a digest covers, both inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 pub struct DigestPeriod {
     pub start: NaiveDate,
     pub end: NaiveDate,

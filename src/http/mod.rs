@@ -3,6 +3,7 @@
 //! handlers' annotations.
 
 pub mod alerts;
+pub mod digests;
 pub mod amendments;
 pub mod approvals;
 pub mod audit;
@@ -50,6 +51,7 @@ use crate::{app::AppState, error::AppError};
         (name = "approvals", description = "Workflows, the approvals queue and decisions"),
         (name = "amendments", description = "Changes to active engagements, applied on approval"),
         (name = "alerts", description = "Alerts, silences, notification preferences and the email outbox"),
+        (name = "digests", description = "KPI digest subscriptions, previews and runs"),
         (name = "content", description = "Publications the agency proposes, and the content calendar"),
         (name = "audit"),
     )
@@ -100,6 +102,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(approvals::router())
         .merge(amendments::router())
         .merge(alerts::router())
+        .merge(digests::router())
         .merge(content::router())
 }
 

@@ -6,4 +6,4 @@ pub mod templates;
 pub mod transport;
 
 pub use templates::{Rendered, Templates};
-pub use transport::{Email, Mailer, SendOutcome};
+pub use transport::{Email, InlineImage, Mailer, SendOutcome};

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::domain::enums::Language;
 
 /// Every template name; each has the three files.
-pub const NAMES: [&str; 1] = ["alerts"];
+pub const NAMES: [&str; 2] = ["alerts", "digest"];
 
 /// The files compiled in, by path below `templates/email/`.
 fn defaults() -> HashMap<&'static str, &'static str> {
@@ -23,6 +23,9 @@ fn defaults() -> HashMap<&'static str, &'static str> {
         ("alerts/body.txt", include_str!("../../templates/email/alerts/body.txt")),
         ("alerts/body.html", include_str!("../../templates/email/alerts/body.html")),
         ("alerts/_what.txt", include_str!("../../templates/email/alerts/_what.txt")),
+        ("digest/subject.txt", include_str!("../../templates/email/digest/subject.txt")),
+        ("digest/body.txt", include_str!("../../templates/email/digest/body.txt")),
+        ("digest/body.html", include_str!("../../templates/email/digest/body.html")),
         ("base.html", include_str!("../../templates/email/base.html")),
     ])
 }
@@ -127,6 +130,9 @@ mod tests {
 
     /// A sample context for each template, with every rule and non-ASCII text.
     fn sample(name: &str) -> serde_json::Value {
+        if name == "digest" {
+            return digest_sample();
+        }
         assert_eq!(name, "alerts", "a new template needs a sample here");
         let rules = [
             ("report_missing", json!({ "period": "2026-01-01 – 2026-01-31", "due": "2026-02-05" })),
@@ -174,10 +180,63 @@ mod tests {
         })
     }
 
+    fn digest_sample() -> serde_json::Value {
+        let kpi = |name: &str, status: &str, word: &str, chart: Option<&str>| {
+            json!({
+                "name": name, "objective": "Comunidad", "value": "1.234,5", "period": "02/11/2026",
+                "target": "1.500", "status": status, "status_word": word, "colour": "#c62828",
+                "trend": "worsening", "trend_word": "empeora", "chart": chart,
+                "alt": format!("Gráfico de {name}"),
+            })
+        };
+        let section = json!({
+            "engagement_id": "0193", "title": "Comunidad <Ñandú>", "vendor": "Agencia Brisa", "status": "active",
+            "link": "https://veedor.brisa.example/engagements/0193",
+            "crisis": { "since": "20/11/2026", "reason": "Caída del servicio" },
+            "health": { "green": 1, "amber": 0, "red": 1, "grey": 0, "overall": "red" },
+            "kpis": [kpi("Seguidores", "red", "crítico", Some("abc123")), kpi("Tiempo de respuesta", "green", "en objetivo", None)],
+            "late_reports": [{ "period": "01/10/2026 – 31/10/2026", "due": "05/11/2026", "missing": true }],
+            "open_alerts": [{ "rule": "report_missing", "severity": "warning", "since": "06/11/2026",
+                "facts": { "period": "2026-10-01 – 2026-10-31", "due": "2026-11-05", "others": 0 }, "link": "x" }],
+            "pending_approvals": [{ "title": "Publicación «Rebajas»", "stage": "Dirección", "due": "25/11/2026", "overdue": true }],
+            "signals": [{ "category": "criticism", "severity": "high", "description": "Quejas por envíos" }],
+        });
+        json!({
+            "recipient": { "name": "Begoña Ibáñez" }, "cadence": "weekly",
+            "period": { "start": "16/11/2026", "end": "22/11/2026", "single_day": false },
+            "sections": [section],
+            "totals": { "engagements": 1, "red": 1, "late": 1, "alerts": 1, "approvals": 1, "crisis": 1 },
+        })
+    }
+
+    #[test]
+    fn the_digest_renders_in_both_languages_with_words_beside_colours_and_charts_by_cid() {
+        let t = Templates::load(None, brand()).unwrap();
+        for language in Language::iter() {
+            let r = t.render("digest", language, &sample("digest")).unwrap();
+            assert!(!r.subject.contains('\n') && r.subject.contains("16/11/2026"), "{}", r.subject);
+            for part in [&r.text, &r.html] {
+                assert!(part.contains("Begoña Ibáñez") && part.contains("Quejas por envíos"), "{language}");
+                assert!(part.contains("crítico") && part.contains("1.234,5"), "status in words and the value");
+            }
+            assert!(r.html.contains("Comunidad &lt;Ñandú&gt;") && r.text.contains("Comunidad <Ñandú>"));
+            assert!(r.html.contains(r#"src="cid:abc123""#) && r.html.contains(r#"alt="Gráfico de Seguidores""#));
+            assert_eq!(r.html.matches("cid:").count(), 1, "a KPI without a chart has no image");
+            assert!(!r.html.contains("<svg") && !r.html.contains("stylesheet"), "no SVG, no external CSS");
+            let words = match language {
+                Language::Es => ["Resumen semanal", "MODO CRISIS", "Informes con retraso", "Falta el informe", "vencida"],
+                Language::En => ["Weekly digest", "CRISIS MODE", "Late reports", "report for", "overdue"],
+            };
+            for w in words {
+                assert!(r.subject.contains(w) || r.text.contains(w) || r.html.contains(w), "{language}: {w}");
+            }
+        }
+    }
+
     #[test]
     fn every_template_renders_in_both_languages() {
         let t = Templates::load(None, brand()).unwrap();
-        for name in NAMES {
+        for name in NAMES.iter().filter(|n| **n == "alerts") {
             for language in Language::iter() {
                 let r = t.render(name, language, &sample(name)).unwrap();
                 assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name} {language}: {}", r.subject);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart},
+    message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
     transport::smtp::{PoolConfig, authentication::Credentials},
 };
 
@@ -27,6 +27,16 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Images the HTML shows by `cid:` (charts), sent as inline parts.
+    pub inline: Vec<InlineImage>,
+}
+
+/// An image attached inline: the HTML refers to it as `cid:{content_id}`.
+#[derive(Debug, Clone)]
+pub struct InlineImage {
+    pub content_id: String,
+    pub content_type: String,
+    pub bytes: std::sync::Arc<[u8]>,
 }
 
 /// What the server said.
@@ -83,6 +93,16 @@ impl Mailer {
         Ok(Mailer { transport, from, timeout })
     }
 
+    /// A mailer that writes `.eml` files to `dir` (for `digest send --dry-run`).
+    pub fn to_files(dir: &std::path::Path, from: &str) -> anyhow::Result<Mailer> {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        Ok(Mailer {
+            transport: Transport::Files(AsyncFileTransport::new(dir)),
+            from: from.parse().map_err(|e| anyhow::anyhow!("mail_from: {e}"))?,
+            timeout: Duration::from_secs(10),
+        })
+    }
+
     /// Whether messages go to files rather than to a server.
     pub fn writes_files(&self) -> bool {
         matches!(self.transport, Transport::Files(_))
@@ -135,8 +155,24 @@ impl Mailer {
             .to(to)
             .subject(email.subject.clone())
             .message_id(Some(format!("<{}@veedor>", email.id)))
-            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+            .multipart(Self::body(email)?)
             .map_err(|e| format!("building the message: {e}"))
+    }
+
+    /// Text and HTML as alternatives; with inline images, the HTML and its images are one
+    /// `multipart/related` part (what Gmail and Outlook expect for `cid:` references).
+    fn body(email: &Email) -> Result<MultiPart, String> {
+        if email.inline.is_empty() {
+            return Ok(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()));
+        }
+        let mut related = MultiPart::related().singlepart(SinglePart::html(email.html.clone()));
+        for image in &email.inline {
+            let content_type = ContentType::parse(&image.content_type).map_err(|e| format!("image type: {e}"))?;
+            related = related.singlepart(
+                Attachment::new_inline(image.content_id.clone()).body(image.bytes.to_vec(), content_type),
+            );
+        }
+        Ok(MultiPart::alternative().singlepart(SinglePart::plain(email.text.clone())).multipart(related))
     }
 }
 

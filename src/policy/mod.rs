@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod approval;
 pub mod audit;
+pub mod digest;
 pub mod engagement;
 pub mod incident;
 pub mod report;

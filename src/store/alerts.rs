@@ -336,9 +336,12 @@ pub async fn conditions<C: ConnectionTrait>(
     scope: Scope,
     rules: &[AlertRule],
 ) -> AppResult<Vec<Candidate>> {
+    let mut out = Vec::new();
+    if rules.contains(&AlertRule::DigestFailed) && scope == Scope::All {
+        out.extend(digest_failed(db).await?);
+    }
     let engagements = engagements_in(db, scope).await?;
     let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
-    let mut out = Vec::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -368,6 +371,35 @@ pub async fn conditions<C: ConnectionTrait>(
         out.extend(high_severity_signals(db, &ids).await?);
     }
     Ok(out)
+}
+
+/// Digests that could not be built: one alert per subscription, until a digest goes out.
+async fn digest_failed<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Candidate>> {
+    let failing = super::digests::failing(db).await?;
+    let users: HashMap<Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(failing.iter().map(|s| s.user_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    Ok(failing
+        .into_iter()
+        .map(|s| {
+            let to = users.get(&s.user_id).cloned().unwrap_or_default();
+            let error = s.last_error.clone().unwrap_or_default();
+            Candidate {
+                key: format!("digest_failed:{}", s.id),
+                rule: AlertRule::DigestFailed,
+                severity: AlertSeverity::Critical,
+                engagement_id: None,
+                subject_id: Some(s.id),
+                summary: format!("the digest for {to} could not be built: {error}"),
+                facts: json!({ "to": to, "error": error }),
+                link: format!("/api/v1/digests/{}", s.id),
+            }
+        })
+        .collect())
 }
 
 fn link_to(e: Uuid, tail: &str) -> String {
@@ -973,6 +1005,7 @@ fn render(
         text: rendered.text,
         html: rendered.html,
         alert_ids: part.iter().map(|(a, _)| a.id).collect(),
+        image_ids: vec![],
         not_before,
     })
 }

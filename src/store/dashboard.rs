@@ -77,6 +77,8 @@ pub struct SignalItem {
     pub severity: Severity,
     pub description: String,
     pub link: Option<String>,
+    /// When the report version carrying the signal was submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -237,6 +239,8 @@ fn assemble(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let period_of_report: HashMap<Uuid, NaiveDate> = reports.iter().map(|r| (r.id, r.period_start)).collect();
+    let submitted_at: HashMap<Uuid, Option<DateTime<Utc>>> =
+        latest.values().map(|v| (v.id, v.submitted_at)).collect();
     let mut signal_items = signals
         .iter()
         .filter_map(|s| period_of_report.get(&s.report_id).map(|p| (s, *p)))
@@ -248,6 +252,7 @@ fn assemble(
                 severity: parse("severity", &s.severity)?,
                 description: s.description.clone(),
                 link: s.link.clone(),
+                submitted_at: submitted_at.get(&s.version_id).copied().flatten(),
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

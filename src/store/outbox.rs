@@ -11,17 +11,17 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::OnConflict,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::entity::{notification, notification_attempt};
+use super::entity::{mail_image, notification, notification_attempt};
 use crate::{
     domain::{alert::retry_delay, enums::string_enum},
     error::{AppError, AppResult},
-    mail::{Email, Mailer, SendOutcome},
+    mail::{Email, InlineImage, Mailer, SendOutcome},
     views::parse,
 };
 
@@ -44,8 +44,64 @@ pub struct NewNotification {
     pub text: String,
     pub html: String,
     pub alert_ids: Vec<Uuid>,
+    /// Inline images (stored with [`store_images`]) the HTML shows by `cid:`.
+    pub image_ids: Vec<String>,
     /// Not before this instant (quiet hours).
     pub not_before: DateTime<Utc>,
+}
+
+/// An image to show inline in messages, identified by the SHA-256 of its bytes.
+#[derive(Debug, Clone)]
+pub struct StoredImage {
+    pub id: String,
+    pub content_type: &'static str,
+    pub bytes: std::sync::Arc<[u8]>,
+}
+
+impl StoredImage {
+    pub fn png(bytes: Vec<u8>) -> StoredImage {
+        use sha2::Digest;
+        StoredImage { id: hex::encode(sha2::Sha256::digest(&bytes)), content_type: "image/png", bytes: bytes.into() }
+    }
+}
+
+/// Stores images once each (by content hash), before the messages that show them are queued.
+pub async fn store_images<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, images: &[StoredImage]) -> AppResult<()> {
+    for chunk in images.chunks(100) {
+        let rows = chunk.iter().map(|i| mail_image::ActiveModel {
+            id: Set(i.id.clone()),
+            content_type: Set(i.content_type.to_string()),
+            bytes: Set(i.bytes.to_vec()),
+            created_at: Set(now),
+        });
+        mail_image::Entity::insert_many(rows)
+            .on_conflict(OnConflict::column(mail_image::Column::Id).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The inline images of a batch of messages, by id.
+async fn images_of(
+    db: &DatabaseConnection,
+    batch: &[notification::Model],
+) -> AppResult<std::collections::HashMap<String, InlineImage>> {
+    let ids: std::collections::BTreeSet<String> = batch
+        .iter()
+        .filter_map(|m| m.images.clone())
+        .flat_map(|v| serde_json::from_value::<Vec<String>>(v).unwrap_or_default())
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    let ids: Vec<String> = ids.into_iter().collect();
+    for chunk in ids.chunks(200) {
+        for row in mail_image::Entity::find().filter(mail_image::Column::Id.is_in(chunk.iter().cloned())).all(db).await? {
+            let image =
+                InlineImage { content_id: row.id.clone(), content_type: row.content_type, bytes: row.bytes.into() };
+            out.insert(row.id, image);
+        }
+    }
+    Ok(out)
 }
 
 /// Queues messages inside the caller's transaction. A message whose `dedup_key` is already
@@ -87,6 +143,10 @@ pub async fn enqueue_in<C: ConnectionTrait>(
             last_error: Set(None),
             created_at: Set(now),
             sent_at: Set(None),
+            images: Set((!m.image_ids.is_empty())
+                .then(|| serde_json::to_value(&m.image_ids))
+                .transpose()
+                .map_err(anyhow::Error::from)?),
         }
         .insert(txn)
         .await?;
@@ -235,9 +295,18 @@ pub async fn deliver_batch(
 ) -> AppResult<usize> {
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let images = std::sync::Arc::new(images_of(db, &batch).await?);
     for m in batch {
         let permit = permits.clone().acquire_owned().await.map_err(anyhow::Error::from)?;
         let (db, mailer, clock, worker) = (db.clone(), mailer.clone(), clock.clone(), worker.to_string());
+        let inline: Vec<InlineImage> = m
+            .images
+            .clone()
+            .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|id| images.get(id).cloned())
+            .collect();
         tasks.spawn(async move {
             let _permit = permit;
             let email = Email {
@@ -247,6 +316,7 @@ pub async fn deliver_batch(
                 subject: m.subject.clone(),
                 text: m.body_text.clone(),
                 html: m.body_html.clone(),
+                inline,
             };
             let started = std::time::Instant::now();
             let outcome = mailer.send(&email).await;

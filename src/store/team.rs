@@ -78,6 +78,8 @@ pub async fn add(
     }
     .insert(&txn)
     .await?;
+    // An executive joining a team gets the weekly digest, unless they chose one already.
+    super::digests::ensure_default_in(&txn, now, &candidate).await?;
     let view = TeamMemberView::new(&member, &candidate)?;
     audit::record(
         &txn,

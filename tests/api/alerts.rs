@@ -409,6 +409,7 @@ async fn two_replicas_deliver_each_message_once() {
             text: "Hola".into(),
             html: "<p>Hola</p>".into(),
             alert_ids: vec![],
+            image_ids: vec![],
             not_before: now,
         })
         .collect();

@@ -1,0 +1,478 @@
+//! What a digest says. One engagement's section (health, KPI table with charts, late
+//! reports, open alerts, pending approvals, signals of the period, crisis mode) is the same
+//! for every recipient who may see that engagement, so a run reads and draws it once per
+//! engagement, period and language, however many digests show it. Any read that fails fails
+//! the whole digest: a half-empty digest never goes out.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use chrono::{DateTime, Days, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use sha2::Digest as _;
+use uuid::Uuid;
+
+use super::chart::{self, ChartInput};
+use crate::{
+    domain::{
+        approval::Stage,
+        confidentiality::listing_scope,
+        digest::DigestPeriod,
+        enums::{EngagementStatus, KpiUnit, Language},
+        evaluation::{Health, Status, Trend},
+        locale,
+    },
+    error::AppResult,
+    mail::{Rendered, Templates},
+    store::{
+        crisis, dashboard,
+        digests::viewer_of,
+        engagements::scope_condition,
+        entity::{alert, approval, engagement, user, vendor},
+        outbox::StoredImage,
+    },
+    views::parse,
+};
+
+/// Periods a KPI chart shows, ending with the digest's.
+const CHART_POINTS: usize = 12;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Section {
+    pub engagement_id: Uuid,
+    pub title: String,
+    pub vendor: String,
+    pub status: EngagementStatus,
+    pub link: String,
+    pub crisis: Option<CrisisNote>,
+    pub health: Health,
+    pub kpis: Vec<KpiLine>,
+    pub late_reports: Vec<LateReport>,
+    pub open_alerts: Vec<AlertLine>,
+    pub pending_approvals: Vec<ApprovalLine>,
+    pub signals: Vec<SignalLine>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CrisisNote {
+    pub since: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KpiLine {
+    pub name: String,
+    pub objective: String,
+    /// The latest reported value, formatted; none when nothing was reported.
+    pub value: Option<String>,
+    pub period: Option<String>,
+    pub target: String,
+    pub status: Status,
+    /// The status in words, for readers who cannot tell the colours apart.
+    pub status_word: String,
+    pub colour: String,
+    pub trend: Trend,
+    pub trend_word: String,
+    /// The `cid:` of the chart, when charts are drawn.
+    pub chart: Option<String>,
+    pub alt: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LateReport {
+    pub period: String,
+    pub due: String,
+    /// Still missing, rather than submitted late.
+    pub missing: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertLine {
+    pub rule: String,
+    pub severity: String,
+    pub facts: serde_json::Value,
+    pub since: String,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ApprovalLine {
+    pub title: String,
+    pub stage: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignalLine {
+    pub category: String,
+    pub severity: String,
+    pub description: String,
+}
+
+/// One digest, rendered and ready to queue.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub rendered: Rendered,
+    /// Every image the HTML shows.
+    pub images: Vec<StoredImage>,
+    /// A hash of what the digest says (not of when): equal digests say the same.
+    pub fingerprint: String,
+    pub engagements: usize,
+}
+
+/// The rows behind one engagement's section, read once per run.
+struct Facts {
+    dashboard: dashboard::Dashboard,
+    crisis: Option<CrisisNoteRaw>,
+    alerts: Vec<alert::Model>,
+    approvals: Vec<approval::Model>,
+}
+
+struct CrisisNoteRaw {
+    since: DateTime<Utc>,
+    reason: String,
+}
+
+/// A section and the chart images it shows.
+type Drawn = (Section, Vec<StoredImage>);
+
+/// Builds digests for one run, sharing sections between recipients.
+pub struct Builder<'a> {
+    db: &'a DatabaseConnection,
+    templates: &'a Templates,
+    now: DateTime<Utc>,
+    charts: bool,
+    vendors: Option<HashMap<Uuid, String>>,
+    facts: HashMap<(Uuid, DigestPeriod), Arc<Facts>>,
+    sections: HashMap<(Uuid, DigestPeriod, Language), Arc<Drawn>>,
+}
+
+/// Who a digest is for and what it covers.
+pub struct Request<'r> {
+    pub recipient: &'r user::Model,
+    pub language: Language,
+    /// None: every engagement the recipient may see.
+    pub engagement_ids: Option<&'r [Uuid]>,
+    pub period: DigestPeriod,
+    pub cadence: &'static str,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(db: &'a DatabaseConnection, templates: &'a Templates, now: DateTime<Utc>, charts: bool) -> Self {
+        Builder { db, templates, now, charts, vendors: None, facts: HashMap::new(), sections: HashMap::new() }
+    }
+
+    /// The digest for `req`, or None when the recipient sees no reporting engagement.
+    pub async fn build(&mut self, req: &Request<'_>) -> AppResult<Option<Built>> {
+        let engagements = self.engagements_for(req).await?;
+        if engagements.is_empty() {
+            return Ok(None);
+        }
+        let mut sections = Vec::with_capacity(engagements.len());
+        let mut images: Vec<StoredImage> = Vec::new();
+        let mut seen = HashSet::new();
+        for e in &engagements {
+            let part = self.section(e, req.period, req.language).await?;
+            for image in &part.1 {
+                if seen.insert(image.id.clone()) {
+                    images.push(image.clone());
+                }
+            }
+            sections.push(part.0.clone());
+        }
+        let fingerprint = hex::encode(sha2::Sha256::digest(
+            serde_json::to_vec(&(&sections, req.language.to_string())).map_err(anyhow::Error::from)?,
+        ));
+        let lang = req.language;
+        let totals = serde_json::json!({
+            "engagements": sections.len(),
+            "red": sections.iter().filter(|s| s.health.overall == Status::Red).count(),
+            "late": sections.iter().map(|s| s.late_reports.len()).sum::<usize>(),
+            "alerts": sections.iter().map(|s| s.open_alerts.len()).sum::<usize>(),
+            "approvals": sections.iter().map(|s| s.pending_approvals.len()).sum::<usize>(),
+            "crisis": sections.iter().filter(|s| s.crisis.is_some()).count(),
+        });
+        let context = serde_json::json!({
+            "recipient": { "name": req.recipient.name },
+            "cadence": req.cadence,
+            "period": {
+                "start": locale::date(req.period.start, lang),
+                "end": locale::date(req.period.end, lang),
+                "single_day": req.period.start == req.period.end,
+            },
+            "sections": sections,
+            "totals": totals,
+        });
+        let rendered = self.templates.render("digest", lang, &context)?;
+        Ok(Some(Built { rendered, images, fingerprint, engagements: sections.len() }))
+    }
+
+    /// The reporting engagements the recipient may see (same rule as every listing), limited
+    /// to the subscription's choice.
+    async fn engagements_for(&self, req: &Request<'_>) -> AppResult<Vec<engagement::Model>> {
+        let viewer = viewer_of(req.recipient)?;
+        let mut q = engagement::Entity::find().filter(scope_condition(&listing_scope(&viewer))).filter(
+            engagement::Column::Status
+                .is_in([EngagementStatus::Active.to_string(), EngagementStatus::Suspended.to_string()]),
+        );
+        if let Some(ids) = req.engagement_ids {
+            q = q.filter(engagement::Column::Id.is_in(ids.iter().copied()));
+        }
+        Ok(q.order_by_asc(engagement::Column::Title).order_by_asc(engagement::Column::Id).all(self.db).await?)
+    }
+
+    async fn vendor_name(&mut self, id: Uuid) -> AppResult<String> {
+        if self.vendors.is_none() {
+            let all = vendor::Entity::find().all(self.db).await?;
+            self.vendors = Some(all.into_iter().map(|v| (v.id, v.name)).collect());
+        }
+        Ok(self.vendors.as_ref().and_then(|v| v.get(&id).cloned()).unwrap_or_default())
+    }
+
+    async fn facts(&mut self, e: &engagement::Model, period: DigestPeriod) -> AppResult<Arc<Facts>> {
+        if let Some(f) = self.facts.get(&(e.id, period)) {
+            return Ok(f.clone());
+        }
+        let from = period.end.checked_sub_days(Days::new(366)).unwrap_or(period.end);
+        let dashboard = dashboard::build(self.db, e, from, period.end, self.now).await?;
+        let crisis = crisis::active(self.db, e.id)
+            .await?
+            .map(|c| CrisisNoteRaw { since: c.started_at, reason: c.reason });
+        let alerts = alert::Entity::find()
+            .filter(alert::Column::EngagementId.eq(e.id))
+            .filter(alert::Column::State.eq("firing"))
+            .order_by_asc(alert::Column::StartedAt)
+            .all(self.db)
+            .await?;
+        let approvals = approval::Entity::find()
+            .filter(approval::Column::EngagementId.eq(e.id))
+            .filter(approval::Column::Status.eq("pending"))
+            .order_by_asc(approval::Column::StageDueAt)
+            .all(self.db)
+            .await?;
+        let f = Arc::new(Facts { dashboard, crisis, alerts, approvals });
+        self.facts.insert((e.id, period), f.clone());
+        Ok(f)
+    }
+
+    async fn section(
+        &mut self,
+        e: &engagement::Model,
+        period: DigestPeriod,
+        lang: Language,
+    ) -> AppResult<Arc<Drawn>> {
+        if let Some(s) = self.sections.get(&(e.id, period, lang)) {
+            return Ok(s.clone());
+        }
+        let facts = self.facts(e, period).await?;
+        let vendor = self.vendor_name(e.vendor_id).await?;
+        let tz: Tz = e.timezone.parse().unwrap_or(Tz::UTC);
+        let base = self.templates.brand().base_url.clone();
+        let local_date = |t: DateTime<Utc>| locale::date(t.with_timezone(&tz).date_naive(), lang);
+        let mut images = Vec::new();
+        let mut kpis = Vec::with_capacity(facts.dashboard.kpis.len());
+        for k in &facts.dashboard.kpis {
+            let skip = k.series.len().saturating_sub(CHART_POINTS);
+            let points: Vec<_> = k.series[skip..].iter().map(|p| (p.period_start, p.value, p.status)).collect();
+            let latest = k.series.iter().rev().find(|p| p.value.is_some());
+            let value = latest.and_then(|p| p.value).map(|v| format_value(v, k.unit, &e.currency, lang));
+            let target = match k.target_upper {
+                Some(upper) => format!(
+                    "{} – {}",
+                    format_value(k.target, k.unit, &e.currency, lang),
+                    format_value(upper, k.unit, &e.currency, lang)
+                ),
+                None => format_value(k.target, k.unit, &e.currency, lang),
+            };
+            let status_word = status_word(k.latest_status, lang).to_string();
+            let trend_word = trend_word(k.trend, lang).to_string();
+            let alt = alt_text(&k.name, points.len(), value.as_deref(), &target, &status_word, &trend_word, lang);
+            let chart = if self.charts && !points.is_empty() {
+                let png = chart::render(&ChartInput {
+                    points: &points,
+                    target: k.target,
+                    target_upper: k.target_upper,
+                    language: lang,
+                })?;
+                let image = StoredImage::png(png);
+                let id = image.id.clone();
+                images.push(image);
+                Some(id)
+            } else {
+                None
+            };
+            let colour = chart::colour(k.latest_status);
+            kpis.push(KpiLine {
+                name: k.name.clone(),
+                objective: k.objective.clone(),
+                value,
+                period: latest.map(|p| locale::date(p.period_start, lang)),
+                target,
+                status: k.latest_status,
+                status_word,
+                colour: format!("#{:02x}{:02x}{:02x}", colour.0, colour.1, colour.2),
+                trend: k.trend,
+                trend_word,
+                chart,
+                alt,
+            });
+        }
+        let in_period = |t: DateTime<Utc>| {
+            let d = t.with_timezone(&tz).date_naive();
+            d >= period.start && d <= period.end
+        };
+        let late_reports = facts
+            .dashboard
+            .periods
+            .iter()
+            .filter(|p| p.missing || (p.late && in_period(p.due_at)))
+            .map(|p| LateReport {
+                period: format!("{} – {}", locale::date(p.period_start, lang), locale::date(p.period_end, lang)),
+                due: local_date(p.due_at),
+                missing: p.missing,
+            })
+            .collect();
+        let open_alerts = facts
+            .alerts
+            .iter()
+            .map(|a| AlertLine {
+                rule: a.rule.clone(),
+                severity: a.severity.clone(),
+                facts: a.facts.clone(),
+                since: local_date(a.started_at),
+                link: format!("{base}{}", a.link),
+            })
+            .collect();
+        let pending_approvals = facts
+            .approvals
+            .iter()
+            .map(|a| {
+                let stages: Vec<Stage> = serde_json::from_value(a.stages.clone()).unwrap_or_default();
+                let stage = usize::try_from(a.current_stage).ok().and_then(|i| stages.get(i));
+                ApprovalLine {
+                    title: a.title.clone(),
+                    stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
+                    due: local_date(a.stage_due_at),
+                    overdue: a.stage_due_at < self.now,
+                }
+            })
+            .collect();
+        let signals = facts
+            .dashboard
+            .signals
+            .iter()
+            .filter(|s| s.submitted_at.is_some_and(in_period))
+            .map(|s| SignalLine {
+                category: s.category.to_string(),
+                severity: s.severity.to_string(),
+                description: s.description.clone(),
+            })
+            .collect();
+        let section = Section {
+            engagement_id: e.id,
+            title: e.title.clone(),
+            vendor,
+            status: parse("status", &e.status)?,
+            link: format!("{base}/engagements/{}", e.id),
+            crisis: facts.crisis.as_ref().map(|c| CrisisNote { since: local_date(c.since), reason: c.reason.clone() }),
+            health: facts.dashboard.health,
+            kpis,
+            late_reports,
+            open_alerts,
+            pending_approvals,
+            signals,
+        };
+        let built = Arc::new((section, images));
+        self.sections.insert((e.id, period, lang), built.clone());
+        Ok(built)
+    }
+}
+
+/// A KPI value with its unit, in the language's number format.
+pub fn format_value(v: f64, unit: KpiUnit, currency: &str, lang: Language) -> String {
+    match unit {
+        KpiUnit::Percent => format!("{} %", locale::number(v, 1, lang)),
+        KpiUnit::CurrencyMinor => format!("{} {currency}", locale::number(v / 100.0, 2, lang)),
+        KpiUnit::Minutes => format!("{} min", locale::number(v, 1, lang)),
+        KpiUnit::Hours => format!("{} h", locale::number(v, 1, lang)),
+        KpiUnit::Count | KpiUnit::Ratio | KpiUnit::Score => locale::number(v, 2, lang),
+    }
+}
+
+pub fn status_word(s: Status, lang: Language) -> &'static str {
+    match (s, lang) {
+        (Status::Green, Language::Es) => "en objetivo",
+        (Status::Amber, Language::Es) => "atención",
+        (Status::Red, Language::Es) => "crítico",
+        (Status::Grey, Language::Es) => "sin datos",
+        (Status::Green, Language::En) => "on target",
+        (Status::Amber, Language::En) => "watch",
+        (Status::Red, Language::En) => "critical",
+        (Status::Grey, Language::En) => "no data",
+    }
+}
+
+pub fn trend_word(t: Trend, lang: Language) -> &'static str {
+    match (t, lang) {
+        (Trend::Improving, Language::Es) => "mejora",
+        (Trend::Steady, Language::Es) => "estable",
+        (Trend::Worsening, Language::Es) => "empeora",
+        (Trend::Unknown, Language::Es) => "sin tendencia",
+        (Trend::Improving, Language::En) => "improving",
+        (Trend::Steady, Language::En) => "steady",
+        (Trend::Worsening, Language::En) => "worsening",
+        (Trend::Unknown, Language::En) => "no trend yet",
+    }
+}
+
+/// What a chart shows, for screen readers and clients that block images.
+fn alt_text(
+    name: &str,
+    points: usize,
+    value: Option<&str>,
+    target: &str,
+    status: &str,
+    trend: &str,
+    lang: Language,
+) -> String {
+    match lang {
+        Language::Es => format!(
+            "Gráfico de {name}, últimos {points} periodos: último valor {}, objetivo {target}, {status}, {trend}.",
+            value.unwrap_or("sin datos")
+        ),
+        Language::En => format!(
+            "Chart of {name}, last {points} periods: latest value {}, target {target}, {status}, {trend}.",
+            value.unwrap_or("none")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_carry_their_unit_in_the_languages_format() {
+        assert_eq!(format_value(1234.5, KpiUnit::Count, "EUR", Language::Es), "1234,5");
+        assert_eq!(format_value(12.26, KpiUnit::Percent, "EUR", Language::Es), "12,3 %");
+        assert_eq!(format_value(123456.0, KpiUnit::CurrencyMinor, "EUR", Language::Es), "1234,56 EUR");
+        assert_eq!(format_value(123456.0, KpiUnit::CurrencyMinor, "USD", Language::En), "1,234.56 USD");
+    }
+
+    #[test]
+    fn every_status_and_trend_has_words_in_both_languages() {
+        use strum::IntoEnumIterator;
+        for lang in Language::iter() {
+            for s in [Status::Green, Status::Amber, Status::Red, Status::Grey] {
+                assert!(!status_word(s, lang).is_empty());
+            }
+            let alt = alt_text("Seguidores", 6, Some("1.234"), "1.500", "crítico", "empeora", lang);
+            assert!(alt.contains("Seguidores") && alt.contains('6'), "{alt}");
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! KPI digests (SPEC §3, §6): what an executive receives at their local hour about the
+//! engagements they oversee. `content` reads and shapes each engagement's section, `chart`
+//! draws its KPI charts, and [`run`] takes the due subscriptions, builds their digests and
+//! queues each exactly once.
+//!
+//! **Exactly once.** A subscription stores its next send instant. A run builds the digest
+//! outside any transaction, then, in one transaction, moves the subscription on with a
+//! compare-and-set and queues the email with the dedup key (subscription, period): a second
+//! replica, a restart or a crash in the middle of a run either finds the subscription moved
+//! already or the transaction undone. **Catch-up.** Sends missed while no replica ran are
+//! made once each when one comes back, if they are younger than the catch-up window; older
+//! ones are counted as skipped. **Fail closed.** When the data cannot be read, nothing is
+//! queued: the error is recorded on the subscription, a `digest_failed` alert goes to the
+//! admins, and the next run tries again.
+
+pub mod chart;
+pub mod content;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        alert::AlertRule,
+        digest::{DigestCadence, DigestPeriod},
+        enums::Language,
+    },
+    error::AppResult,
+    store::{
+        self, alerts,
+        digests::{self, Outcome},
+        entity::{digest_subscription as sub, user},
+        outbox::{self, NewNotification},
+    },
+    views::parse,
+};
+
+pub use content::{Builder, Built, Request};
+
+/// How a run behaves (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings {
+    /// Sends missed longer ago than this are skipped, not made.
+    pub catch_up: Duration,
+    /// Draw a chart per KPI (off: the table alone).
+    pub charts: bool,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RunReport {
+    /// Digests queued.
+    pub queued: usize,
+    /// Send instants passed over: unchanged, nothing to report, or beyond the catch-up window.
+    pub skipped: usize,
+    /// Digests that could not be built (recorded, alerted, tried again next run).
+    pub failed: usize,
+    /// Subscriptions another run moved on first.
+    pub raced: usize,
+}
+
+/// The most subscriptions one run takes; the rest wait for the next run.
+const RUN_LIMIT: u64 = 5_000;
+
+/// Builds and queues every digest due at `now`.
+pub async fn run(
+    db: &DatabaseConnection,
+    notifier: &alerts::Notifier,
+    now: DateTime<Utc>,
+    settings: RunSettings,
+) -> AppResult<RunReport> {
+    let due = digests::due(db, now, RUN_LIMIT).await?;
+    let mut report = RunReport::default();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let ids: HashSet<Uuid> = due.iter().map(|s| s.user_id).collect();
+    let users: HashMap<Uuid, user::Model> =
+        user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|u| (u.id, u)).collect();
+    let mut builder = Builder::new(db, &notifier.templates, now, settings.charts);
+    let mut stored: HashSet<String> = HashSet::new();
+    let mut failures = false;
+    for s in due {
+        let mut s = s;
+        // One subscription may owe several sends after downtime: each once, oldest first.
+        while s.active && s.next_due_at <= now {
+            let step = step(db, &mut builder, &mut stored, users.get(&s.user_id), &s, now, settings).await;
+            match step {
+                Ok(Step::Done(moved, outcome)) => {
+                    match outcome {
+                        Outcome::Sent { .. } => report.queued += 1,
+                        Outcome::Skipped { count } => report.skipped += usize::try_from(count).unwrap_or(0),
+                    }
+                    s = *moved;
+                }
+                Ok(Step::Raced) => {
+                    report.raced += 1;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(subscription = %s.id, error = %e, "building a digest failed; nothing sent");
+                    record_failure(db, notifier, now, &s, &e.to_string()).await?;
+                    report.failed += 1;
+                    failures = true;
+                    break;
+                }
+            }
+        }
+    }
+    if !failures {
+        // Failures that cleared resolve their alerts now rather than at the next evaluation.
+        let txn = store::begin_write(db).await?;
+        alerts::reconcile_in(&txn, now, notifier, alerts::Scope::All, &[AlertRule::DigestFailed]).await?;
+        txn.commit().await?;
+    }
+    metrics::counter!("veedor_digests_queued_total").increment(report.queued as u64);
+    metrics::counter!("veedor_digests_failed_total").increment(report.failed as u64);
+    Ok(report)
+}
+
+enum Step {
+    /// The subscription moved on (its new state), with what happened to the send.
+    Done(Box<sub::Model>, Outcome),
+    Raced,
+}
+
+async fn step(
+    db: &DatabaseConnection,
+    builder: &mut Builder<'_>,
+    stored: &mut HashSet<String>,
+    recipient: Option<&user::Model>,
+    s: &sub::Model,
+    now: DateTime<Utc>,
+    settings: RunSettings,
+) -> AppResult<Step> {
+    let timing = digests::timing(s)?;
+    let due_at = s.next_due_at;
+    if now - due_at > settings.catch_up {
+        // Missed long ago: skip every send up to the window at once.
+        let resume = timing.next_after(now - settings.catch_up - Duration::seconds(1));
+        let count = i32::try_from(timing.between(due_at - Duration::seconds(1), resume - Duration::seconds(1)).len())
+            .unwrap_or(i32::MAX)
+            .max(1);
+        return advance(db, now, s, resume, Outcome::Skipped { count }, None).await;
+    }
+    let next = timing.next_after(due_at);
+    let Some(recipient) = recipient.filter(|u| u.active) else {
+        return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
+    };
+    let period = timing.period_of(due_at);
+    let engagement_ids: Option<Vec<Uuid>> =
+        s.engagement_ids.clone().map(serde_json::from_value).transpose().map_err(anyhow::Error::from)?;
+    let language: Language = parse("language", &s.language)?;
+    let request = Request {
+        recipient,
+        language,
+        engagement_ids: engagement_ids.as_deref(),
+        period,
+        cadence: cadence_name(timing.cadence),
+    };
+    let Some(built) = builder.build(&request).await? else {
+        return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
+    };
+    if s.skip_unchanged && s.last_fingerprint.as_deref() == Some(built.fingerprint.as_str()) {
+        return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
+    }
+    let fresh: Vec<_> = built.images.iter().filter(|i| !stored.contains(&i.id)).cloned().collect();
+    if !fresh.is_empty() {
+        outbox::store_images(db, now, &fresh).await?;
+        stored.extend(fresh.into_iter().map(|i| i.id));
+    }
+    let outcome = Outcome::Sent { period, fingerprint: built.fingerprint.clone() };
+    advance(db, now, s, next, outcome, Some(message(s, recipient, period, built))).await
+}
+
+fn message(s: &sub::Model, recipient: &user::Model, period: DigestPeriod, built: Built) -> NewNotification {
+    NewNotification {
+        kind: "digest",
+        dedup_key: Some(dedup_key(s.id, period)),
+        user_id: Some(recipient.id),
+        to_address: recipient.email.clone(),
+        to_name: recipient.name.clone(),
+        language: s.language.clone(),
+        subject: built.rendered.subject,
+        text: built.rendered.text,
+        html: built.rendered.html,
+        alert_ids: vec![],
+        image_ids: built.images.iter().map(|i| i.id.clone()).collect(),
+        not_before: DateTime::<Utc>::MIN_UTC,
+    }
+}
+
+/// One digest per subscription and period, whatever sends it.
+pub fn dedup_key(subscription: Uuid, period: DigestPeriod) -> String {
+    format!("digest:{subscription}:{}..{}", period.start, period.end)
+}
+
+/// Queues one built digest by hand (`veedor digest send`); false when that period's digest
+/// was queued already.
+pub async fn queue_one(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    recipient: &user::Model,
+    s: &sub::Model,
+    period: DigestPeriod,
+    built: Built,
+) -> AppResult<bool> {
+    outbox::store_images(db, now, &built.images).await?;
+    let txn = store::begin_write(db).await?;
+    let queued = outbox::enqueue_in(&txn, now, vec![message(s, recipient, period, built)]).await?;
+    txn.commit().await?;
+    Ok(queued == 1)
+}
+
+/// Moves the subscription on and queues its message, in one transaction that starts with
+/// the compare-and-set.
+async fn advance(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    s: &sub::Model,
+    to: DateTime<Utc>,
+    outcome: Outcome,
+    message: Option<NewNotification>,
+) -> AppResult<Step> {
+    let txn = store::begin_write(db).await?;
+    if !digests::advance_in(&txn, now, s, to, &outcome).await? {
+        txn.rollback().await?;
+        return Ok(Step::Raced);
+    }
+    if let Some(m) = message {
+        outbox::enqueue_in(&txn, now, vec![m]).await?;
+    }
+    txn.commit().await?;
+    let mut moved = s.clone();
+    moved.next_due_at = to;
+    moved.last_error = None;
+    if let Outcome::Skipped { count } = outcome {
+        moved.skipped += count;
+    }
+    Ok(Step::Done(Box::new(moved), outcome))
+}
+
+async fn record_failure(
+    db: &DatabaseConnection,
+    notifier: &alerts::Notifier,
+    now: DateTime<Utc>,
+    s: &sub::Model,
+    error: &str,
+) -> AppResult<()> {
+    let txn = store::begin_write(db).await?;
+    digests::record_failure_in(&txn, now, s, error).await?;
+    alerts::reconcile_in(&txn, now, notifier, alerts::Scope::All, &[AlertRule::DigestFailed]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub fn cadence_name(c: DigestCadence) -> &'static str {
+    match c {
+        DigestCadence::Daily => "daily",
+        DigestCadence::Weekly { .. } => "weekly",
+        DigestCadence::Monthly { .. } => "monthly",
+    }
+}
+
+/// The timing a recipient without a subscription would get (the executives' default):
+/// Mondays at 08:00 in their zone.
+pub fn default_timing(recipient: &user::Model) -> crate::domain::digest::DigestTiming {
+    crate::domain::digest::DigestTiming {
+        cadence: DigestCadence::Weekly { weekday: chrono::Weekday::Mon },
+        local_time: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+        timezone: recipient.timezone.parse().unwrap_or(chrono_tz::Tz::UTC),
+    }
+}
+
+/// One digest for `recipient` over `period`, as `s` (or the default subscription) would have
+/// it, without queuing anything: for previews and `veedor digest send`.
+pub async fn build_one(
+    db: &DatabaseConnection,
+    notifier: &alerts::Notifier,
+    now: DateTime<Utc>,
+    recipient: &user::Model,
+    s: Option<&sub::Model>,
+    period: crate::domain::digest::DigestPeriod,
+    charts: bool,
+) -> AppResult<Option<Built>> {
+    let (cadence, language, ids) = match s {
+        Some(s) => (
+            digests::timing(s)?.cadence,
+            parse("language", &s.language)?,
+            s.engagement_ids.clone().map(serde_json::from_value::<Vec<Uuid>>).transpose().map_err(anyhow::Error::from)?,
+        ),
+        None => (default_timing(recipient).cadence, parse("language", &recipient.language)?, None),
+    };
+    let mut builder = Builder::new(db, &notifier.templates, now, charts);
+    let request =
+        Request { recipient, language, engagement_ids: ids.as_deref(), period, cadence: cadence_name(cadence) };
+    builder.build(&request).await
+}
+
+/// The HTML with its `cid:` images inlined as `data:` URIs, for a browser.
+pub fn html_with_data_uris(built: &Built) -> String {
+    use base64::Engine as _;
+    let mut html = built.rendered.html.clone();
+    for image in &built.images {
+        let data = base64::engine::general_purpose::STANDARD.encode(&image.bytes);
+        html = html.replace(&format!("cid:{}", image.id), &format!("data:{};base64,{data}", image.content_type));
+    }
+    html
+}

@@ -1,0 +1,202 @@
+//! Digest subscriptions (mine, or anyone's for admins), a preview of the next digest, and
+//! running the due digests now.
+
+use axum::{
+    Json,
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    digest::{self, RunReport},
+    domain::{digest::DigestPeriod, enums::Role},
+    error::{AppError, AppResult, Problem},
+    policy::digest::{Action, authorize},
+    store::digests::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(preview))
+        .routes(routes!(run_now))
+        .routes(routes!(read, update, delete))
+}
+
+/// My digest subscriptions (admins: everyone's, or one user's with `user_id`).
+#[utoipa::path(
+    get, path = "/api/v1/digests", tag = "digests", params(SubscriptionFilter),
+    responses((status = 200, body = Vec<SubscriptionView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<SubscriptionFilter>,
+) -> AppResult<Json<Vec<SubscriptionView>>> {
+    let viewer = principal.viewer();
+    let owner = filter.user_id.unwrap_or(viewer.user_id);
+    authorize(&viewer, Action::Manage, owner)?;
+    let scope = match (viewer.role, filter.user_id) {
+        (Role::Admin, None) => None,
+        _ => Some(owner),
+    };
+    Ok(Json(digests::list(&state.db, scope).await?))
+}
+
+/// Subscribe to a digest: cadence (`{"every": "daily"}`, `{"every": "weekly", "weekday":
+/// "mon"}`, `{"every": "monthly", "day": 31}`), local time and zone, language, engagements.
+#[utoipa::path(
+    post, path = "/api/v1/digests", tag = "digests", request_body = SubscriptionInput,
+    responses(
+        (status = 201, body = SubscriptionView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<SubscriptionInput>,
+) -> AppResult<(StatusCode, Json<SubscriptionView>)> {
+    let viewer = principal.viewer();
+    let owner = input.user_id.unwrap_or(viewer.user_id);
+    if owner != viewer.user_id && viewer.role != Role::Admin {
+        return Err(AppError::forbidden("only admins subscribe other users"));
+    }
+    authorize(&viewer, Action::Manage, owner)?;
+    let recipient = digests::recipient(&state.db, owner).await?;
+    let view = digests::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn load(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<crate::store::entity::digest_subscription::Model> {
+    let s = digests::get(&state.db, id).await?;
+    authorize(&principal.viewer(), Action::Manage, s.user_id)?;
+    Ok(s)
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/digests/{id}", tag = "digests",
+    responses((status = 200, body = SubscriptionView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn read(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<SubscriptionView>> {
+    Ok(Json(digests::view(&load(&state, &principal, id).await?)?))
+}
+
+/// Replace a subscription; its next send is computed afresh.
+#[utoipa::path(
+    put, path = "/api/v1/digests/{id}", tag = "digests", request_body = SubscriptionInput,
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<SubscriptionInput>,
+) -> AppResult<Json<SubscriptionView>> {
+    let s = load(&state, &principal, id).await?;
+    Ok(Json(digests::update(&state.db, state.clock.now(), &principal.actor(), &s, input).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/digests/{id}", tag = "digests",
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+async fn delete(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<Uuid>) -> AppResult<StatusCode> {
+    let s = load(&state, &principal, id).await?;
+    digests::delete(&state.db, state.clock.now(), &principal.actor(), &s).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewQuery {
+    /// The subscription to preview (default: my first one, or the default weekly digest).
+    pub subscription_id: Option<Uuid>,
+    /// First and last day of the period (default: the period a digest sent now would cover).
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// `html` (default, charts inlined) or `text`.
+    pub format: Option<String>,
+}
+
+/// The digest as it would be sent now, as a page (its charts inlined) or as plain text.
+#[utoipa::path(
+    get, path = "/api/v1/digests/preview", tag = "digests", params(PreviewQuery),
+    responses(
+        (status = 200, description = "The digest's HTML", content_type = "text/html"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn preview(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
+) -> AppResult<Response> {
+    let viewer = principal.viewer();
+    let subscription = match q.subscription_id {
+        Some(id) => Some(load(&state, &principal, id).await?),
+        None => {
+            authorize(&viewer, Action::Manage, viewer.user_id)?;
+            digests::first_of(&state.db, viewer.user_id).await?
+        }
+    };
+    let recipient = digests::recipient(&state.db, subscription.as_ref().map_or(viewer.user_id, |s| s.user_id)).await?;
+    let now = state.clock.now();
+    let timing = match &subscription {
+        Some(s) => digests::timing(s)?,
+        None => digest::default_timing(&recipient),
+    };
+    let period = match (q.from, q.to) {
+        (Some(start), Some(end)) if start <= end && (end - start).num_days() <= 366 => DigestPeriod { start, end },
+        (None, None) => timing.period_of(now),
+        _ => return Err(AppError::invalid("to", "invalid", "from and to together, from ≤ to, at most a year")),
+    };
+    let format = q.format.as_deref().unwrap_or("html");
+    if !matches!(format, "html" | "text") {
+        return Err(AppError::invalid("format", "invalid", "html or text"));
+    }
+    let built = digest::build_one(
+        &state.db,
+        &state.rules.notifier,
+        now,
+        &recipient,
+        subscription.as_ref(),
+        period,
+        state.config.digest_charts,
+    )
+    .await?
+    .ok_or_else(|| AppError::invalid("subscription_id", "nothing_to_report", "the recipient sees no reporting engagement"))?;
+    Ok(match format {
+        "text" => ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], built.rendered.text).into_response(),
+        _ => Html(digest::html_with_data_uris(&built)).into_response(),
+    })
+}
+
+/// Build and queue every digest due now (admins); the scheduler does it every
+/// `digest_interval_secs`. Safe to run at any time: each period is sent once.
+#[utoipa::path(
+    post, path = "/api/v1/digests/run", tag = "digests",
+    responses((status = 200, body = RunReport), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+async fn run_now(State(state): State<AppState>, principal: Principal) -> AppResult<Json<RunReport>> {
+    let viewer = principal.viewer();
+    authorize(&viewer, Action::Run, viewer.user_id)?;
+    let settings = crate::scheduler::digest_settings(&state.config);
+    Ok(Json(digest::run(&state.db, &state.rules.notifier, state.clock.now(), settings).await?))
+}
