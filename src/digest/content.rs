@@ -167,10 +167,11 @@ impl<'a> Builder<'a> {
         Builder { db, templates, now, charts, vendors: None, facts: HashMap::new(), sections: HashMap::new() }
     }
 
-    /// The digest for `req`, or None when the recipient sees no reporting engagement.
-    pub async fn build(&mut self, req: &Request<'_>) -> AppResult<Option<Built>> {
+    /// The digest for `req`; None when the recipient sees no reporting engagement, unless
+    /// `allow_empty` (a preview says so rather than failing).
+    pub async fn build(&mut self, req: &Request<'_>, allow_empty: bool) -> AppResult<Option<Built>> {
         let engagements = self.engagements_for(req).await?;
-        if engagements.is_empty() {
+        if engagements.is_empty() && !allow_empty {
             return Ok(None);
         }
         let mut sections = Vec::with_capacity(engagements.len());

@@ -163,7 +163,7 @@ async fn step(
         period,
         cadence: cadence_name(timing.cadence),
     };
-    let Some(built) = builder.build(&request).await? else {
+    let Some(built) = builder.build(&request, false).await? else {
         return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
     };
     if s.skip_unchanged && s.last_fingerprint.as_deref() == Some(built.fingerprint.as_str()) {
@@ -299,7 +299,7 @@ pub async fn build_one(
     let mut builder = Builder::new(db, &notifier.templates, now, charts);
     let request =
         Request { recipient, language, engagement_ids: ids.as_deref(), period, cadence: cadence_name(cadence) };
-    builder.build(&request).await
+    builder.build(&request, true).await
 }
 
 /// The HTML with its `cid:` images inlined as `data:` URIs, for a browser.

@@ -246,9 +246,14 @@ async fn overdue_stages_escalate_once() {
     assert_eq!((status, body["current_stage"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
 }
 
-#[tokio::test]
+/// The scheduler (tokio-cron-scheduler, which needs a multi-threaded runtime) runs the sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_sweeps_overdue_stages_by_itself() {
-    let w = world_with(|c| c.escalation_interval_secs = 1).await;
+    let w = world_with(|c| {
+        c.escalation_interval_secs = 1;
+        c.scheduler_tick_ms = 100;
+    })
+    .await;
     w.set_content_workflow(two_stages()).await;
     let item = w.propose(&w.agency, "2027-03-10T10:00:00Z").await;
     assert!(w.approval(&w.lead, &item).await["escalated_at"].is_null());

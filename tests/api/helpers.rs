@@ -30,7 +30,7 @@ pub struct TestApp {
 
 /// A database that exists for one test: a temporary SQLite file, or a PostgreSQL database
 /// dropped when the test ends.
-enum TestDatabase {
+pub enum TestDatabase {
     Sqlite(#[expect(dead_code, reason = "held for its Drop, which deletes the files")] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -52,7 +52,7 @@ impl Drop for TestDatabase {
     }
 }
 
-async fn test_database() -> (String, TestDatabase) {
+pub async fn test_database() -> (String, TestDatabase) {
     match std::env::var("VEEDOR_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(admin_url) => {
             let name = format!("veedor_test_{}", Uuid::new_v4().simple());
@@ -80,6 +80,9 @@ pub fn test_config(database_url: String) -> Config {
         // Tests escalate and evaluate alerts with their own clock, by calling the jobs.
         escalation_interval_secs: 0,
         alert_interval_secs: 0,
+        // ...and run digests and the other scheduled jobs the same way (tests that exercise
+        // the scheduler itself turn it on).
+        scheduler_tick_ms: 0,
         ..Config::default()
     }
 }

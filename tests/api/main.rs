@@ -8,6 +8,8 @@ mod auth;
 mod browser;
 mod cli;
 mod demo;
+mod digests;
+mod digests_processes;
 mod engagements;
 mod helpers;
 mod incidents;

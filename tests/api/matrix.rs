@@ -123,6 +123,14 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/alerts/silences", MANAGE_CREATE),
         row(M::POST, "/api/v1/alerts/evaluate", ADMIN_ONLY),
         row(M::GET, "/api/v1/notifications", ADMIN_ONLY),
+        // Digest subscriptions: the own one is the caller's, the foreign one another lead's.
+        row(M::GET, "/api/v1/digests", [(200, 200), (200, 200), (200, 200), (403, 403)]),
+        row(M::POST, "/api/v1/digests", [(201, 201), (201, 403), (201, 403), (403, 403)]),
+        row(M::GET, "/api/v1/digests/{id}", [(200, 200), (200, 404), (200, 404), (403, 403)]),
+        row(M::PUT, "/api/v1/digests/{id}", [(200, 200), (200, 404), (200, 404), (403, 403)]),
+        row(M::DELETE, "/api/v1/digests/{id}", [(204, 204), (204, 404), (204, 404), (403, 403)]),
+        row(M::GET, "/api/v1/digests/preview", [(200, 200), (200, 404), (200, 404), (403, 403)]),
+        row(M::POST, "/api/v1/digests/run", ADMIN_ONLY),
         row(M::GET, "/api/v1/me/notification-preferences", EVERYONE),
         row(M::PUT, "/api/v1/me/notification-preferences", EVERYONE),
         row(M::GET, "/api/v1/engagements/{id}/amendments", COMPANY_ONLY),
@@ -315,6 +323,14 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
             .replace("{item_id}", &t.item.to_string())
             .replace("{kind}", "content")
             .replace("{user_id}", &f.member.to_string());
+    } else if path.starts_with("/api/v1/digests/{id}") || path == "/api/v1/digests/preview" {
+        let owner = if own { caller.id } else { f.spare };
+        let id = subscription_of(f, owner).await;
+        path = if path == "/api/v1/digests/preview" {
+            format!("{path}?subscription_id={id}")
+        } else {
+            path.replace("{id}", &id.to_string())
+        };
     } else if path.starts_with("/api/v1/users/") {
         path = path.replace("{id}", &(if own { caller.id } else { f.vendor_b_user }).to_string());
     } else if path.starts_with("/api/v1/vendors/") {
@@ -354,6 +370,10 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
         ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
         ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
+        ("POST", "/api/v1/digests") => Some(json!({
+            "user_id": if own { caller.id } else { f.spare }, "cadence": { "every": "daily" }, "local_time": "07:30",
+        })),
+        ("PUT", "/api/v1/digests/{id}") => Some(json!({ "cadence": { "every": "weekly", "weekday": "fri" } })),
         ("POST", "/api/v1/alerts/silences") => Some(json!({
             "rule": "kpi_breach", "engagement_id": silenced, "reason": "Campaña de lanzamiento",
             "until": (f.app.clock_now() + chrono::Duration::days(3)).to_rfc3339(),
@@ -382,6 +402,36 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         _ => None,
     };
     (path, body)
+}
+
+/// A subscription of `owner`, written straight to the table (an agency user cannot
+/// subscribe, but the matrix needs one to be refused).
+async fn subscription_of(f: &Fixture, owner: Uuid) -> Uuid {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let now = f.app.clock_now();
+    let row = entity::digest_subscription::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(owner),
+        cadence: Set("daily".into()),
+        weekday: Set(None),
+        month_day: Set(None),
+        local_time: Set("08:00".into()),
+        timezone: Set("Europe/Madrid".into()),
+        language: Set("es".into()),
+        engagement_ids: Set(None),
+        skip_unchanged: Set(false),
+        active: Set(true),
+        next_due_at: Set(now + chrono::Duration::days(1)),
+        last_sent_at: Set(None),
+        last_period: Set(None),
+        last_fingerprint: Set(None),
+        last_error: Set(None),
+        last_error_at: Set(None),
+        skipped: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    row.insert(&f.app.state.db).await.unwrap().id
 }
 
 fn content_body(now: chrono::DateTime<chrono::Utc>) -> Value {
