@@ -229,10 +229,11 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
         Some(p) => parse_period(p)?,
     };
     let rules = WriteRules::from_config(&config)?;
-    let built = digest::build_one(&conn, &rules.notifier, now, &recipient, subscription.as_ref(), period, config.digest_charts)
-        .await
-        .map_err(describe)?
-        .with_context(|| format!("{} sees no reporting engagement: nothing to send", args.to))?;
+    let built =
+        digest::build_one(&conn, &rules.notifier, now, &recipient, subscription.as_ref(), period, config.digest_charts)
+            .await
+            .map_err(describe)?
+            .with_context(|| format!("{} sees no reporting engagement: nothing to send", args.to))?;
     if args.dry_run {
         let dir = args.out.unwrap_or_else(|| config.mail_dir.clone());
         let mailer = crate::mail::Mailer::to_files(&dir, &config.mail_from)?;

@@ -108,9 +108,9 @@ pub struct Config {
     /// Seconds between two sweeps that escalate overdue approval stages (0: never; the
     /// sweep is safe to run on every replica at once).
     pub escalation_interval_secs: u64,
-    /// How often the scheduler looks for due jobs, in milliseconds (0: no scheduler in this
-    /// process; another replica runs the jobs).
-    pub scheduler_tick_ms: u64,
+    /// How often the scheduler looks for due jobs, in seconds (tokio-cron-scheduler counts
+    /// whole seconds; 0: no scheduler in this process, another replica runs the jobs).
+    pub scheduler_tick_secs: u64,
     /// After downtime, the latest missed run of a job (and each missed digest) is made once
     /// if it is at most this old, in seconds; older ones are skipped.
     pub scheduler_catch_up_secs: i64,
@@ -176,7 +176,7 @@ impl Default for Config {
             incident_ack_hours_high: 4,
             incident_ack_hours_critical: 1,
             escalation_interval_secs: 60,
-            scheduler_tick_ms: 1000,
+            scheduler_tick_secs: 1,
             scheduler_catch_up_secs: 12 * 3600,
             digest_interval_secs: 60,
             digest_charts: true,

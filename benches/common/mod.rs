@@ -161,6 +161,8 @@ impl Server {
             log_filter: "warn".into(),
             mail_dir: std::env::temp_dir().join(format!("veedor-bench-mail-{}", std::process::id())),
             alert_interval_secs: 0,
+            // Benches call the scheduled jobs themselves.
+            scheduler_tick_secs: 0,
             ..Config::default()
         };
         adjust(&mut config);

@@ -54,8 +54,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.alter_table(Table::alter().table("notifications").add_column(json_binary_null("images")).to_owned())
-            .await?;
+        m.alter_table(Table::alter().table("notifications").add_column(json_binary_null("images")).to_owned()).await?;
         Ok(())
     }
 

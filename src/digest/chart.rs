@@ -206,8 +206,8 @@ mod tests {
     #[test]
     fn a_chart_is_a_png_of_the_set_size_showing_each_status_colour_and_labels() {
         let pts = points();
-        let bytes = render(&ChartInput { points: &pts, target: 1500.0, target_upper: None, language: Language::Es })
-            .unwrap();
+        let bytes =
+            render(&ChartInput { points: &pts, target: 1500.0, target_upper: None, language: Language::Es }).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let (info, pixels) = decode(&bytes);
         assert_eq!((info.width, info.height), (WIDTH, HEIGHT));

@@ -241,9 +241,8 @@ impl<'a> Builder<'a> {
         }
         let from = period.end.checked_sub_days(Days::new(366)).unwrap_or(period.end);
         let dashboard = dashboard::build(self.db, e, from, period.end, self.now).await?;
-        let crisis = crisis::active(self.db, e.id)
-            .await?
-            .map(|c| CrisisNoteRaw { since: c.started_at, reason: c.reason });
+        let crisis =
+            crisis::active(self.db, e.id).await?.map(|c| CrisisNoteRaw { since: c.started_at, reason: c.reason });
         let alerts = alert::Entity::find()
             .filter(alert::Column::EngagementId.eq(e.id))
             .filter(alert::Column::State.eq("firing"))
@@ -261,12 +260,7 @@ impl<'a> Builder<'a> {
         Ok(f)
     }
 
-    async fn section(
-        &mut self,
-        e: &engagement::Model,
-        period: DigestPeriod,
-        lang: Language,
-    ) -> AppResult<Arc<Drawn>> {
+    async fn section(&mut self, e: &engagement::Model, period: DigestPeriod, lang: Language) -> AppResult<Arc<Drawn>> {
         if let Some(s) = self.sections.get(&(e.id, period, lang)) {
             return Ok(s.clone());
         }

@@ -80,8 +80,13 @@ pub async fn run(
         return Ok(report);
     }
     let ids: HashSet<Uuid> = due.iter().map(|s| s.user_id).collect();
-    let users: HashMap<Uuid, user::Model> =
-        user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|u| (u.id, u)).collect();
+    let users: HashMap<Uuid, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
     let mut builder = Builder::new(db, &notifier.templates, now, settings.charts);
     let mut stored: HashSet<String> = HashSet::new();
     let mut failures = false;
@@ -292,7 +297,11 @@ pub async fn build_one(
         Some(s) => (
             digests::timing(s)?.cadence,
             parse("language", &s.language)?,
-            s.engagement_ids.clone().map(serde_json::from_value::<Vec<Uuid>>).transpose().map_err(anyhow::Error::from)?,
+            s.engagement_ids
+                .clone()
+                .map(serde_json::from_value::<Vec<Uuid>>)
+                .transpose()
+                .map_err(anyhow::Error::from)?,
         ),
         None => (default_timing(recipient).cadence, parse("language", &recipient.language)?, None),
     };

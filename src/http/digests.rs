@@ -78,7 +78,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-async fn load(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<crate::store::entity::digest_subscription::Model> {
+async fn load(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> AppResult<crate::store::entity::digest_subscription::Model> {
     let s = digests::get(&state.db, id).await?;
     authorize(&principal.viewer(), Action::Manage, s.user_id)?;
     Ok(s)
@@ -88,7 +92,11 @@ async fn load(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<cr
     get, path = "/api/v1/digests/{id}", tag = "digests",
     responses((status = 200, body = SubscriptionView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-async fn read(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<Uuid>) -> AppResult<Json<SubscriptionView>> {
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<SubscriptionView>> {
     Ok(Json(digests::view(&load(&state, &principal, id).await?)?))
 }
 
@@ -115,7 +123,11 @@ async fn update(
     delete, path = "/api/v1/digests/{id}", tag = "digests",
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-async fn delete(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<Uuid>) -> AppResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
     let s = load(&state, &principal, id).await?;
     digests::delete(&state.db, state.clock.now(), &principal.actor(), &s).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -181,9 +193,13 @@ async fn preview(
         state.config.digest_charts,
     )
     .await?
-    .ok_or_else(|| AppError::invalid("subscription_id", "nothing_to_report", "the recipient sees no reporting engagement"))?;
+    .ok_or_else(|| {
+        AppError::invalid("subscription_id", "nothing_to_report", "the recipient sees no reporting engagement")
+    })?;
     Ok(match format {
-        "text" => ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], built.rendered.text).into_response(),
+        "text" => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], built.rendered.text).into_response()
+        }
         _ => Html(digest::html_with_data_uris(&built)).into_response(),
     })
 }

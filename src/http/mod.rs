@@ -3,13 +3,13 @@
 //! handlers' annotations.
 
 pub mod alerts;
-pub mod digests;
 pub mod amendments;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod content;
 pub mod dashboard;
+pub mod digests;
 pub mod docs;
 pub mod engagements;
 pub mod extract;

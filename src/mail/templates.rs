@@ -224,7 +224,9 @@ mod tests {
             assert_eq!(r.html.matches("cid:").count(), 1, "a KPI without a chart has no image");
             assert!(!r.html.contains("<svg") && !r.html.contains("stylesheet"), "no SVG, no external CSS");
             let words = match language {
-                Language::Es => ["Resumen semanal", "MODO CRISIS", "Informes con retraso", "Falta el informe", "vencida"],
+                Language::Es => {
+                    ["Resumen semanal", "MODO CRISIS", "Informes con retraso", "Falta el informe", "vencida"]
+                }
                 Language::En => ["Weekly digest", "CRISIS MODE", "Late reports", "report for", "overdue"],
             };
             for w in words {

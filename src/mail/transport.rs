@@ -168,9 +168,8 @@ impl Mailer {
         let mut related = MultiPart::related().singlepart(SinglePart::html(email.html.clone()));
         for image in &email.inline {
             let content_type = ContentType::parse(&image.content_type).map_err(|e| format!("image type: {e}"))?;
-            related = related.singlepart(
-                Attachment::new_inline(image.content_id.clone()).body(image.bytes.to_vec(), content_type),
-            );
+            related = related
+                .singlepart(Attachment::new_inline(image.content_id.clone()).body(image.bytes.to_vec(), content_type));
         }
         Ok(MultiPart::alternative().singlepart(SinglePart::plain(email.text.clone())).multipart(related))
     }

@@ -1,6 +1,6 @@
 //! The scheduler: runs each periodic job once per slot across every replica and restart.
 //!
-//! tokio-cron-scheduler ticks in UTC every `scheduler_tick_ms`; on each tick, every job whose
+//! tokio-cron-scheduler ticks in UTC every `scheduler_tick_secs`; on each tick, every job whose
 //! latest slot (aligned on the epoch, `domain::slots`) is new to this process is claimed in
 //! the database (`store::slots`, `INSERT … ON CONFLICT DO NOTHING` on `(job, due_at)`), and
 //! only the replica whose insert won runs it. A process that starts after downtime runs the
@@ -56,7 +56,11 @@ fn secs(n: u64) -> Duration {
 /// The jobs this configuration enables (an interval of 0 turns one off).
 pub fn jobs(config: &crate::config::Config) -> Vec<Job> {
     let all = [
-        Job { name: "alerts", every: secs(config.alert_interval_secs), run: |s, now| Box::pin(evaluate_alerts(s, now)) },
+        Job {
+            name: "alerts",
+            every: secs(config.alert_interval_secs),
+            run: |s, now| Box::pin(evaluate_alerts(s, now)),
+        },
         Job {
             name: "escalations",
             every: secs(config.escalation_interval_secs),
@@ -88,8 +92,8 @@ async fn digests(state: AppState, now: DateTime<Utc>) -> anyhow::Result<String> 
     Ok(format!("queued {}, skipped {}, failed {}, raced {}", r.queued, r.skipped, r.failed, r.raced))
 }
 
-async fn sweep(state: AppState, now: DateTime<Utc>) -> anyhow::Result<String> {
-    Ok(format!("released {}", housekeeping::sweep_outbox(&state.db, now).await?))
+async fn sweep(state: AppState, _now: DateTime<Utc>) -> anyhow::Result<String> {
+    Ok(format!("released {}", housekeeping::sweep_outbox(&state.db).await?))
 }
 
 async fn cleanup(state: AppState, now: DateTime<Utc>) -> anyhow::Result<String> {
@@ -109,9 +113,9 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// Starts ticking, unless `scheduler_tick_ms` is 0.
+    /// Starts ticking, unless `scheduler_tick_secs` is 0.
     pub async fn start(state: AppState) -> anyhow::Result<Option<Scheduler>> {
-        let tick = state.config.scheduler_tick_ms;
+        let tick = state.config.scheduler_tick_secs;
         let jobs = jobs(&state.config);
         if tick == 0 || jobs.is_empty() {
             return Ok(None);
@@ -125,7 +129,7 @@ impl Scheduler {
             busy: Arc::new(Mutex::new(HashSet::new())),
         });
         let inner = JobScheduler::new().await?;
-        let job = CronJob::new_repeated_async(std::time::Duration::from_millis(tick), move |_id, _scheduler| {
+        let job = CronJob::new_repeated_async(std::time::Duration::from_secs(tick), move |_id, _scheduler| {
             let runner = runner.clone();
             Box::pin(async move { runner.tick() })
         })?;
@@ -180,7 +184,8 @@ impl Runner {
         match slots::claim(db, job.name, slot, &self.worker, now).await {
             Ok(true) => {}
             Ok(false) => {
-                metrics::counter!("veedor_scheduler_runs_total", "job" => job.name, "outcome" => "skipped").increment(1);
+                metrics::counter!("veedor_scheduler_runs_total", "job" => job.name, "outcome" => "skipped")
+                    .increment(1);
                 return;
             }
             Err(e) => {

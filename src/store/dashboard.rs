@@ -239,8 +239,7 @@ fn assemble(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let period_of_report: HashMap<Uuid, NaiveDate> = reports.iter().map(|r| (r.id, r.period_start)).collect();
-    let submitted_at: HashMap<Uuid, Option<DateTime<Utc>>> =
-        latest.values().map(|v| (v.id, v.submitted_at)).collect();
+    let submitted_at: HashMap<Uuid, Option<DateTime<Utc>>> = latest.values().map(|v| (v.id, v.submitted_at)).collect();
     let mut signal_items = signals
         .iter()
         .filter_map(|s| period_of_report.get(&s.report_id).map(|p| (s, *p)))

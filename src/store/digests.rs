@@ -122,7 +122,12 @@ pub fn view(m: &sub::Model) -> AppResult<SubscriptionView> {
         local_time: m.local_time.clone(),
         timezone: m.timezone.clone(),
         language: parse("language", &m.language)?,
-        engagement_ids: m.engagement_ids.clone().map(serde_json::from_value).transpose().map_err(anyhow::Error::from)?,
+        engagement_ids: m
+            .engagement_ids
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(anyhow::Error::from)?,
         skip_unchanged: m.skip_unchanged,
         active: m.active,
         next_due_at: m.next_due_at,
@@ -308,12 +313,22 @@ pub async fn update(
     Ok(after)
 }
 
-pub async fn delete(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, existing: &sub::Model) -> AppResult<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    existing: &sub::Model,
+) -> AppResult<()> {
     let txn = super::begin_write(db).await?;
     let before = view(existing)?;
     sub::Entity::delete_by_id(existing.id).exec(&txn).await?;
-    audit::record(&txn, now, actor, AuditEntry::new("digest.delete", "digest_subscription", existing.id).before(&before))
-        .await?;
+    audit::record(
+        &txn,
+        now,
+        actor,
+        AuditEntry::new("digest.delete", "digest_subscription", existing.id).before(&before),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -118,8 +118,11 @@ async fn prune_images(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<
         .into_tuple()
         .all(db)
         .await?;
-    let keep: HashSet<String> =
-        unsent.into_iter().flatten().flat_map(|v| serde_json::from_value::<Vec<String>>(v).unwrap_or_default()).collect();
+    let keep: HashSet<String> = unsent
+        .into_iter()
+        .flatten()
+        .flat_map(|v| serde_json::from_value::<Vec<String>>(v).unwrap_or_default())
+        .collect();
     let old: Vec<String> = mail_image::Entity::find()
         .select_only()
         .column(mail_image::Column::Id)
@@ -140,8 +143,10 @@ async fn prune_images(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<
 }
 
 /// Hands messages whose worker's lease ran out (the worker died mid-send) back to pending,
-/// so that the outbox shows them as waiting; any worker then sends them.
-pub async fn sweep_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<u64> {
+/// so that the outbox shows them as waiting; any worker then sends them. Leases are on the
+/// wall clock (see `outbox::claim`).
+pub async fn sweep_outbox(db: &DatabaseConnection) -> AppResult<u64> {
+    let now = super::outbox::lease_clock();
     let released = notification::Entity::update_many()
         .col_expr(notification::Column::Status, NotificationStatus::Pending.to_string().into())
         .col_expr(notification::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())

@@ -95,7 +95,9 @@ async fn images_of(
     let mut out = std::collections::HashMap::new();
     let ids: Vec<String> = ids.into_iter().collect();
     for chunk in ids.chunks(200) {
-        for row in mail_image::Entity::find().filter(mail_image::Column::Id.is_in(chunk.iter().cloned())).all(db).await? {
+        for row in
+            mail_image::Entity::find().filter(mail_image::Column::Id.is_in(chunk.iter().cloned())).all(db).await?
+        {
             let image =
                 InlineImage { content_id: row.id.clone(), content_type: row.content_type, bytes: row.bytes.into() };
             out.insert(row.id, image);
@@ -156,8 +158,13 @@ pub async fn enqueue_in<C: ConnectionTrait>(
     Ok(queued)
 }
 
-/// Claims up to `limit` due messages for `worker` until `now + lease`: pending ones whose
-/// time has come, and ones whose previous worker's lease ran out.
+/// Claims up to `limit` due messages for `worker` for `lease`: pending ones whose time has
+/// come at `now`, and ones whose previous worker's lease ran out.
+///
+/// Leases are measured on the wall clock ([`lease_clock`]), not on the injected business
+/// clock: they say whether a worker is still alive, which has nothing to do with when a
+/// message is due (a test that moves the business clock by a day must not expire the lease
+/// of a message being sent right now).
 pub async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -166,19 +173,20 @@ pub async fn claim(
     lease: Duration,
 ) -> AppResult<Vec<notification::Model>> {
     let backend = db.get_database_backend();
-    let until = now + lease;
+    let wall = lease_clock();
+    let until = wall + lease;
     let (sql, values): (&str, Vec<sea_orm::Value>) = match backend {
         DatabaseBackend::Postgres => (
             r#"UPDATE notifications SET status = 'sending', lease_until = $1, leased_by = $2
                WHERE id IN (
                    SELECT id FROM notifications
                    WHERE (status = 'pending' AND next_attempt_at <= $3)
-                      OR (status = 'sending' AND lease_until < $3)
+                      OR (status = 'sending' AND lease_until < $4)
                    ORDER BY next_attempt_at
-                   LIMIT $4
+                   LIMIT $5
                    FOR UPDATE SKIP LOCKED)
                RETURNING *"#,
-            vec![until.into(), worker.into(), now.into(), (limit as i64).into()],
+            vec![until.into(), worker.into(), now.into(), wall.into(), (limit as i64).into()],
         ),
         _ => (
             r#"UPDATE notifications SET status = 'sending', lease_until = ?, leased_by = ?
@@ -189,7 +197,7 @@ pub async fn claim(
                    ORDER BY next_attempt_at
                    LIMIT ?)
                RETURNING *"#,
-            vec![until.into(), worker.into(), now.into(), now.into(), (limit as i64).into()],
+            vec![until.into(), worker.into(), now.into(), wall.into(), (limit as i64).into()],
         ),
     };
     // SQLite: the single write lock taken by `BEGIN IMMEDIATE` makes the claim atomic.
@@ -198,6 +206,11 @@ pub async fn claim(
         notification::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(&txn).await?;
     txn.commit().await?;
     Ok(rows)
+}
+
+/// The time leases are measured in: the system's, whatever clock the business runs on.
+pub fn lease_clock() -> DateTime<Utc> {
+    Utc::now()
 }
 
 /// What one attempt led to.

@@ -251,7 +251,7 @@ async fn overdue_stages_escalate_once() {
 async fn the_server_sweeps_overdue_stages_by_itself() {
     let w = world_with(|c| {
         c.escalation_interval_secs = 1;
-        c.scheduler_tick_ms = 100;
+        c.scheduler_tick_secs = 1;
     })
     .await;
     w.set_content_workflow(two_stages()).await;

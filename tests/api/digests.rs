@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use mail_parser::MimeHeaders;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use mail_parser::MimeHeaders;
 use veedor::domain::enums::{Language, Role};
 
 use crate::{
@@ -36,8 +36,14 @@ pub async fn world(app: TestApp, start: &str, reported: &[&str]) -> World {
     let vendor = app.vendor(&admin, "Marea Digital").await;
     let lead = app.actor("javier@brisa.example", Role::Lead, None).await;
     let exec_id = app.user_in("elena@brisa.example", Role::Executive, None, Language::En).await;
-    let (status, body) =
-        app.call(Some(&admin), reqwest::Method::PATCH, &format!("/api/v1/users/{exec_id}"), Some(json!({ "timezone": "America/Bogota" }))).await;
+    let (status, body) = app
+        .call(
+            Some(&admin),
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{exec_id}"),
+            Some(json!({ "timezone": "America/Bogota" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let exec = Caller { id: exec_id, token: app.token_for(exec_id).await };
     let agency = app.actor("lucia@marea.example", Role::Vendor, Some(vendor)).await;
@@ -150,7 +156,10 @@ async fn subscriptions_are_checked_by_field_and_executives_get_a_weekly_one_on_j
     let elena = w.subscriptions(&w.exec).await;
     assert_eq!(elena.len(), 1, "{elena:?}");
     assert_eq!(elena[0]["cadence"], json!({ "every": "weekly", "weekday": "Mon" }));
-    assert_eq!((elena[0]["local_time"].as_str(), elena[0]["timezone"].as_str()), (Some("08:00"), Some("America/Bogota")));
+    assert_eq!(
+        (elena[0]["local_time"].as_str(), elena[0]["timezone"].as_str()),
+        (Some("08:00"), Some("America/Bogota"))
+    );
     assert_eq!(elena[0]["language"], "en");
     assert_eq!(elena[0]["next_due_at"], "2026-03-02T13:00:00Z", "08:00 in Bogotá is 13:00 UTC, today");
     assert!(w.subscriptions(&w.lead).await.is_empty(), "leads choose their own");
@@ -166,7 +175,8 @@ async fn subscriptions_are_checked_by_field_and_executives_get_a_weekly_one_on_j
         (json!({ "cadence": { "every": "daily" }, "user_id": w.agency.id }), "user_id"),
     ];
     for (body, field) in cases {
-        let response = app.client.post(app.url("/api/v1/digests")).bearer_auth(&w.admin.token).json(&body).send().await.unwrap();
+        let response =
+            app.client.post(app.url("/api/v1/digests")).bearer_auth(&w.admin.token).json(&body).send().await.unwrap();
         crate::helpers::assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, field).await;
     }
     assert_eq!(app.snapshot().await, before, "refused input changes nothing");
@@ -181,14 +191,20 @@ async fn subscriptions_are_checked_by_field_and_executives_get_a_weekly_one_on_j
     assert_eq!(created["language"], "es");
     let id = id_of(&created);
     let (status, changed) = app
-        .call(Some(&w.lead), reqwest::Method::PUT, &format!("/api/v1/digests/{id}"), Some(json!({ "cadence": { "every": "monthly", "day": 31 }, "local_time": "09:00" })))
+        .call(
+            Some(&w.lead),
+            reqwest::Method::PUT,
+            &format!("/api/v1/digests/{id}"),
+            Some(json!({ "cadence": { "every": "monthly", "day": 31 }, "local_time": "09:00" })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["next_due_at"], "2026-03-31T07:00:00Z", "the 31st at 09:00 in Madrid, summer time");
     assert_eq!(changed["engagement_ids"], Value::Null, "PUT replaces the whole subscription");
     let (status, _) = app.get(&w.exec, &format!("/api/v1/digests/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another user's subscription is invisible");
-    let (status, audit) = app.get(&w.admin, &format!("/api/v1/audit?object_type=digest_subscription&object_id={id}")).await;
+    let (status, audit) =
+        app.get(&w.admin, &format!("/api/v1/audit?object_type=digest_subscription&object_id={id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(audit.to_string().contains(&id.to_string()), "the change is audited: {audit}");
     let (status, _) = app.call(Some(&w.lead), reqwest::Method::DELETE, &format!("/api/v1/digests/{id}"), None).await;
@@ -208,7 +224,10 @@ fn check_digest(m: &Received, language: Language) {
     };
     assert!(text.contains(word) && html.contains(word), "status in words beside the colour:\n{text}");
     // One chart per KPI: an inline PNG whose Content-ID the HTML names, with alt text.
-    let images: Vec<_> = parsed.attachments().filter(|a| a.content_type().is_some_and(|c| c.c_subtype.as_deref() == Some("png"))).collect();
+    let images: Vec<_> = parsed
+        .attachments()
+        .filter(|a| a.content_type().is_some_and(|c| c.c_subtype.as_deref() == Some("png")))
+        .collect();
     assert_eq!(images.len(), 1, "one chart");
     let cid = images[0].content_id().expect("inline image with a Content-ID").to_string();
     assert!(html.contains(&format!("cid:{cid}")), "the HTML shows the chart by cid");
@@ -239,7 +258,9 @@ async fn weeks_of_digests_arrive_once_each_at_the_local_hour_across_dst_and_mont
     w.walk("2026-04-07T00:00:00Z", Duration::minutes(30)).await;
     let sent = w.digests().await;
     let by: BTreeMap<String, Vec<String>> = sent.iter().fold(BTreeMap::new(), |mut m, n| {
-        m.entry(n["to_address"].as_str().unwrap().to_string()).or_default().push(n["created_at"].as_str().unwrap().to_string());
+        m.entry(n["to_address"].as_str().unwrap().to_string())
+            .or_default()
+            .push(n["created_at"].as_str().unwrap().to_string());
         m
     });
     let javier = &by["javier@brisa.example"];
@@ -250,7 +271,10 @@ async fn weeks_of_digests_arrive_once_each_at_the_local_hour_across_dst_and_mont
     assert!(daily.iter().skip(12).all(|t| t.contains("T05:30:00")), "{daily:?}");
     assert!(javier.iter().any(|t| t.starts_with("2026-03-31T07:00:00")), "the monthly one on the 31st: {javier:?}");
     // Elena: weekly, Mondays at 08:00 in Bogotá (no DST): always 13:00 UTC.
-    assert_eq!(by["elena@brisa.example"], ["2026-03-16T13:00:00Z", "2026-03-23T13:00:00Z", "2026-03-30T13:00:00Z", "2026-04-06T13:00:00Z"]);
+    assert_eq!(
+        by["elena@brisa.example"],
+        ["2026-03-16T13:00:00Z", "2026-03-23T13:00:00Z", "2026-03-30T13:00:00Z", "2026-04-06T13:00:00Z"]
+    );
 
     // Each period once at the server, charts inline, in the recipient's language.
     w.delivered().await;
@@ -308,8 +332,18 @@ async fn a_monthly_digest_on_the_31st_goes_out_on_every_months_last_day() {
     assert_eq!(
         days,
         [
-            "2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31", "2026-06-30", "2026-07-31",
-            "2026-08-31", "2026-09-30", "2026-10-31", "2026-11-30", "2026-12-31"
+            "2026-01-31",
+            "2026-02-28",
+            "2026-03-31",
+            "2026-04-30",
+            "2026-05-31",
+            "2026-06-30",
+            "2026-07-31",
+            "2026-08-31",
+            "2026-09-30",
+            "2026-10-31",
+            "2026-11-30",
+            "2026-12-31"
         ]
     );
     let subs = w.subscriptions(&w.lead).await;
@@ -363,8 +397,10 @@ async fn an_unchanged_digest_is_skipped_when_asked_and_sent_again_once_something
     }
     let (_, sub) = w.app.get(&w.lead, &format!("/api/v1/digests/{id}")).await;
     assert_eq!(sub["skipped"], 1, "the 12th said what the 11th said: {sub}");
-    let incident = json!({ "title": "Caída del chat", "severity": "high", "description": "Sin atención desde las 9:00" });
-    let (status, body) = w.app.post(&w.agency, &format!("/api/v1/engagements/{}/incidents", w.engagement), incident).await;
+    let incident =
+        json!({ "title": "Caída del chat", "severity": "high", "description": "Sin atención desde las 9:00" });
+    let (status, body) =
+        w.app.post(&w.agency, &format!("/api/v1/engagements/{}/incidents", w.engagement), incident).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     w.app.clock.set(at("2026-03-14T07:00:00Z"));
     w.run().await;
@@ -374,7 +410,8 @@ async fn an_unchanged_digest_is_skipped_when_asked_and_sent_again_once_something
 #[tokio::test]
 async fn the_preview_shows_the_digest_with_its_charts_and_the_command_line_writes_one() {
     let w = world(TestApp::spawn().await, "2026-03-02T12:00:00Z", &["2026-01-01"]).await;
-    let response = w.app.client.get(w.app.url("/api/v1/digests/preview")).bearer_auth(&w.exec.token).send().await.unwrap();
+    let response =
+        w.app.client.get(w.app.url("/api/v1/digests/preview")).bearer_auth(&w.exec.token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = response.text().await.unwrap();
@@ -383,8 +420,14 @@ async fn the_preview_shows_the_digest_with_its_charts_and_the_command_line_write
     let (status, text) = w.app.get(&w.exec, "/api/v1/digests/preview?format=text&from=2026-01-01&to=2026-01-31").await;
     assert_eq!(status, StatusCode::OK);
     assert!(text.as_str().unwrap().contains("Jan 1, 2026 to Jan 31, 2026"), "{text}");
-    let response =
-        w.app.client.get(w.app.url("/api/v1/digests/preview?from=2026-02-01")).bearer_auth(&w.exec.token).send().await.unwrap();
+    let response = w
+        .app
+        .client
+        .get(w.app.url("/api/v1/digests/preview?from=2026-02-01"))
+        .bearer_auth(&w.exec.token)
+        .send()
+        .await
+        .unwrap();
     crate::helpers::assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "to").await;
 
     // `veedor digest send --dry-run` against the same database writes the message to a file.

@@ -82,7 +82,7 @@ pub fn test_config(database_url: String) -> Config {
         alert_interval_secs: 0,
         // ...and run digests and the other scheduled jobs the same way (tests that exercise
         // the scheduler itself turn it on).
-        scheduler_tick_ms: 0,
+        scheduler_tick_secs: 0,
         ..Config::default()
     }
 }
