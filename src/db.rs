@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
 };
 
 /// Opens the pool. On SQLite every pooled connection gets WAL, a busy timeout and foreign
@@ -33,8 +33,13 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// Applies pending migrations. On PostgreSQL they run in one transaction holding an advisory
-/// lock, so replicas starting together migrate one after the other.
+/// lock, so replicas starting together migrate one after the other. A database that already
+/// holds every migration this binary knows is left alone, also when it holds newer ones (a
+/// release being rolled back, or the previous release still running during a rollout).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if migrations_current(db).await? {
+        return Ok(());
+    }
     if db.get_database_backend() == DatabaseBackend::Postgres {
         let txn = db.begin().await?;
         txn.execute_unprepared("SELECT pg_advisory_xact_lock(7318062415)").await?;
@@ -44,7 +49,19 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Whether every known migration has been applied (for `/readyz`).
+/// Whether every migration this binary knows has been applied (for `/readyz`). Newer ones,
+/// applied by a later release, do not make it stale: migrations only add.
 pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> {
-    Ok(Migrator::get_pending_migrations(db).await?.is_empty())
+    let backend = db.get_database_backend();
+    let exists = match backend {
+        DatabaseBackend::Postgres => "SELECT 1 FROM information_schema.tables WHERE table_name = 'seaql_migrations'",
+        _ => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'",
+    };
+    if db.query_one_raw(Statement::from_string(backend, exists)).await?.is_none() {
+        return Ok(false);
+    }
+    let rows = db.query_all_raw(Statement::from_string(backend, "SELECT version FROM seaql_migrations")).await?;
+    let applied: std::collections::HashSet<String> =
+        rows.iter().filter_map(|r| r.try_get::<String>("", "version").ok()).collect();
+    Ok(Migrator::migrations().iter().all(|m| applied.contains(m.name())))
 }

@@ -15,6 +15,25 @@ async fn health_and_readiness() {
     assert_eq!(ready, serde_json::json!({ "database": true, "migrations_current": true }));
 }
 
+/// During a rollout the previous release runs against a database a newer release has
+/// migrated: it stays ready, and it can still start (migrations only add).
+#[tokio::test]
+async fn a_newer_releases_migration_keeps_this_release_ready_and_startable() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let version = "m20991231_000001_from_a_later_release";
+    db.execute_unprepared(&format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{version}', 0)"))
+        .await
+        .unwrap();
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert!(app.replica().await.port() > 0, "another instance starts on it");
+    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version LIKE 'm20261124_000008%'").await.unwrap();
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE, "a known migration missing is not current");
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
