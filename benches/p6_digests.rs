@@ -20,8 +20,14 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use veedor::{
     digest::{self, RunSettings},
-    domain::enums::Role,
-    store::entity::{digest_subscription, notification, team_member, user},
+    domain::{
+        digest::DigestCadence,
+        enums::{Language, Role},
+    },
+    store::{
+        digests::NewSubscription,
+        entity::{digest_subscription, notification, team_member, user},
+    },
 };
 
 const SPEC: history::HistorySpec = history::HistorySpec { engagements: 200, kpis: 5, weeks: 26 };
@@ -101,28 +107,17 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
                 added_at: Set(now),
             });
         }
-        subs.push(digest_subscription::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(id),
-            cadence: Set("daily".into()),
-            weekday: Set(None),
-            month_day: Set(None),
-            local_time: Set("08:00".into()),
-            timezone: Set("Europe/Madrid".into()),
-            language: Set(language.into()),
-            engagement_ids: Set(None),
-            skip_unchanged: Set(false),
-            active: Set(true),
-            next_due_at: Set(due),
-            last_sent_at: Set(None),
-            last_period: Set(None),
-            last_fingerprint: Set(None),
-            last_error: Set(None),
-            last_error_at: Set(None),
-            skipped: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        let settings = NewSubscription {
+            user_id: id,
+            cadence: DigestCadence::Daily,
+            local_time: "08:00".into(),
+            timezone: "Europe/Madrid".into(),
+            language: if i % 2 == 0 { Language::Es } else { Language::En },
+            engagement_ids: None,
+            skip_unchanged: false,
+            active: true,
+        };
+        subs.push(settings.row(due, now));
     }
     for chunk in users.chunks(200) {
         user::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;

@@ -154,7 +154,8 @@ async fn step(
         return advance(db, now, s, resume, Outcome::Skipped { count }, None).await;
     }
     let next = timing.next_after(due_at);
-    let Some(recipient) = recipient.filter(|u| u.active) else {
+    // A recipient deactivated, or moved to the agency since subscribing, gets nothing.
+    let Some(recipient) = recipient.filter(|u| u.active && u.vendor_id.is_none() && u.role != "vendor") else {
         return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
     };
     let period = timing.period_of(due_at);

@@ -165,6 +165,7 @@ mod tests {
                 json!({ "kpi": "Seguidores", "reason": "100× in a year", "reason_es": "implica multiplicar por 100" }),
             ),
             ("delivery_failed", json!({ "to": "ana@brisa.example", "reply": "550 rejected" })),
+            ("digest_failed", json!({ "to": "ana@brisa.example", "error": "no such table" })),
         ];
         let alert = |(rule, facts): &(&str, serde_json::Value)| {
             json!({

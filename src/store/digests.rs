@@ -145,16 +145,64 @@ pub fn viewer_of(u: &user::Model) -> AppResult<Viewer> {
     Ok(Viewer { user_id: u.id, role: parse("role", &u.role)?, vendor_id: u.vendor_id })
 }
 
-/// A checked input: the row's columns.
-struct Checked {
-    cadence: DigestCadence,
-    local_time: String,
-    timezone: String,
-    language: Language,
-    engagement_ids: Option<Vec<Uuid>>,
+/// A subscription's settings, checked: what its row is made of.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub user_id: Uuid,
+    pub cadence: DigestCadence,
+    /// "HH:MM".
+    pub local_time: String,
+    pub timezone: String,
+    pub language: Language,
+    pub engagement_ids: Option<Vec<Uuid>>,
+    pub skip_unchanged: bool,
+    pub active: bool,
 }
 
-async fn check(db: &DatabaseConnection, recipient: &user::Model, input: &SubscriptionInput) -> AppResult<Checked> {
+impl NewSubscription {
+    /// The new row, first due at `next_due_at`.
+    pub fn row(self, next_due_at: DateTime<Utc>, now: DateTime<Utc>) -> sub::ActiveModel {
+        let (cadence, weekday, month_day) = cadence_columns(self.cadence);
+        sub::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(self.user_id),
+            cadence: Set(cadence),
+            weekday: Set(weekday),
+            month_day: Set(month_day),
+            local_time: Set(self.local_time),
+            timezone: Set(self.timezone),
+            language: Set(self.language.to_string()),
+            engagement_ids: Set(self.engagement_ids.map(|ids| serde_json::json!(ids))),
+            skip_unchanged: Set(self.skip_unchanged),
+            active: Set(self.active),
+            next_due_at: Set(next_due_at),
+            last_sent_at: Set(None),
+            last_period: Set(None),
+            last_fingerprint: Set(None),
+            last_error: Set(None),
+            last_error_at: Set(None),
+            skipped: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+
+    /// The first send instant after `now`.
+    pub fn next_due(&self, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+        let timing = DigestTiming {
+            cadence: self.cadence,
+            local_time: NaiveTime::parse_from_str(&self.local_time, "%H:%M").map_err(anyhow::Error::from)?,
+            timezone: self.timezone.parse().map_err(|_| anyhow::anyhow!("time zone {}", self.timezone))?,
+        };
+        Ok(timing.next_after(now))
+    }
+}
+
+async fn check(
+    db: &DatabaseConnection,
+    recipient: &user::Model,
+    input: &SubscriptionInput,
+) -> AppResult<NewSubscription> {
     let mut v = Violations::new();
     let role: Role = parse("role", &recipient.role)?;
     if role == Role::Vendor {
@@ -202,12 +250,15 @@ async fn check(db: &DatabaseConnection, recipient: &user::Model, input: &Subscri
         ids.dedup();
     }
     v.finish(())?;
-    Ok(Checked {
+    Ok(NewSubscription {
+        user_id: recipient.id,
         cadence: cadence.unwrap_or(DigestCadence::Daily),
         local_time,
         timezone: timezone.unwrap_or_default(),
         language,
         engagement_ids: ids,
+        skip_unchanged: input.skip_unchanged,
+        active: input.active,
     })
 }
 
@@ -217,15 +268,6 @@ fn cadence_columns(c: DigestCadence) -> (String, Option<String>, Option<i32>) {
         DigestCadence::Weekly { weekday } => ("weekly".into(), Some(weekday.to_string()), None),
         DigestCadence::Monthly { day } => ("monthly".into(), None, i32::try_from(day).ok()),
     }
-}
-
-fn next_due(c: &Checked, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
-    let timing = DigestTiming {
-        cadence: c.cadence,
-        local_time: NaiveTime::parse_from_str(&c.local_time, "%H:%M").map_err(anyhow::Error::from)?,
-        timezone: c.timezone.parse().map_err(|_| anyhow::anyhow!("time zone {}", c.timezone))?,
-    };
-    Ok(timing.next_after(now))
 }
 
 pub async fn recipient(db: &DatabaseConnection, id: Uuid) -> AppResult<user::Model> {
@@ -240,32 +282,9 @@ pub async fn create(
     input: SubscriptionInput,
 ) -> AppResult<SubscriptionView> {
     let c = check(db, recipient, &input).await?;
-    let (cadence, weekday, month_day) = cadence_columns(c.cadence);
+    let next = c.next_due(now)?;
     let txn = super::begin_write(db).await?;
-    let m = sub::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(recipient.id),
-        cadence: Set(cadence),
-        weekday: Set(weekday),
-        month_day: Set(month_day),
-        local_time: Set(c.local_time.clone()),
-        timezone: Set(c.timezone.clone()),
-        language: Set(c.language.to_string()),
-        engagement_ids: Set(c.engagement_ids.as_ref().map(|ids| serde_json::json!(ids))),
-        skip_unchanged: Set(input.skip_unchanged),
-        active: Set(input.active),
-        next_due_at: Set(next_due(&c, now)?),
-        last_sent_at: Set(None),
-        last_period: Set(None),
-        last_fingerprint: Set(None),
-        last_error: Set(None),
-        last_error_at: Set(None),
-        skipped: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let m = c.row(next, now).insert(&txn).await?;
     let view = view(&m)?;
     audit::record(&txn, now, actor, AuditEntry::new("digest.subscribe", "digest_subscription", m.id).after(&view))
         .await?;
@@ -289,6 +308,7 @@ pub async fn update(
     }
     let recipient = recipient(db, existing.user_id).await?;
     let c = check(db, &recipient, &input).await?;
+    let next = c.next_due(now)?;
     let (cadence, weekday, month_day) = cadence_columns(c.cadence);
     let txn = super::begin_write(db).await?;
     let before = view(existing)?;
@@ -300,10 +320,10 @@ pub async fn update(
     m.timezone = Set(c.timezone.clone());
     m.language = Set(c.language.to_string());
     m.engagement_ids = Set(c.engagement_ids.as_ref().map(|ids| serde_json::json!(ids)));
-    m.skip_unchanged = Set(input.skip_unchanged);
-    m.active = Set(input.active);
+    m.skip_unchanged = Set(c.skip_unchanged);
+    m.active = Set(c.active);
     // New timing: the next send is computed afresh from now (what is already queued stays).
-    m.next_due_at = Set(next_due(&c, now)?);
+    m.next_due_at = Set(next);
     m.updated_at = Set(now);
     let m = m.update(&txn).await?;
     let after = view(&m)?;
@@ -350,38 +370,18 @@ pub async fn ensure_default_in<C: ConnectionTrait>(txn: &C, now: DateTime<Utc>, 
     if sub::Entity::find().filter(sub::Column::UserId.eq(u.id)).one(txn).await?.is_some() {
         return Ok(false);
     }
-    let c = Checked {
+    let c = NewSubscription {
+        user_id: u.id,
         cadence: DigestCadence::Weekly { weekday: Weekday::Mon },
         local_time: "08:00".into(),
         timezone: u.timezone.clone(),
         language: parse("language", &u.language)?,
         engagement_ids: None,
+        skip_unchanged: false,
+        active: true,
     };
-    let (cadence, weekday, month_day) = cadence_columns(c.cadence);
-    sub::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(u.id),
-        cadence: Set(cadence),
-        weekday: Set(weekday),
-        month_day: Set(month_day),
-        local_time: Set(c.local_time.clone()),
-        timezone: Set(c.timezone.clone()),
-        language: Set(c.language.to_string()),
-        engagement_ids: Set(None),
-        skip_unchanged: Set(false),
-        active: Set(true),
-        next_due_at: Set(next_due(&c, now)?),
-        last_sent_at: Set(None),
-        last_period: Set(None),
-        last_fingerprint: Set(None),
-        last_error: Set(None),
-        last_error_at: Set(None),
-        skipped: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
+    let next = c.next_due(now)?;
+    c.row(next, now).insert(txn).await?;
     Ok(true)
 }
 

@@ -407,31 +407,19 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
 /// A subscription of `owner`, written straight to the table (an agency user cannot
 /// subscribe, but the matrix needs one to be refused).
 async fn subscription_of(f: &Fixture, owner: Uuid) -> Uuid {
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    use sea_orm::ActiveModelTrait;
     let now = f.app.clock_now();
-    let row = entity::digest_subscription::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(owner),
-        cadence: Set("daily".into()),
-        weekday: Set(None),
-        month_day: Set(None),
-        local_time: Set("08:00".into()),
-        timezone: Set("Europe/Madrid".into()),
-        language: Set("es".into()),
-        engagement_ids: Set(None),
-        skip_unchanged: Set(false),
-        active: Set(true),
-        next_due_at: Set(now + chrono::Duration::days(1)),
-        last_sent_at: Set(None),
-        last_period: Set(None),
-        last_fingerprint: Set(None),
-        last_error: Set(None),
-        last_error_at: Set(None),
-        skipped: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let settings = veedor::store::digests::NewSubscription {
+        user_id: owner,
+        cadence: veedor::domain::digest::DigestCadence::Daily,
+        local_time: "08:00".into(),
+        timezone: "Europe/Madrid".into(),
+        language: veedor::domain::enums::Language::Es,
+        engagement_ids: None,
+        skip_unchanged: false,
+        active: true,
     };
-    row.insert(&f.app.state.db).await.unwrap().id
+    settings.row(now + chrono::Duration::days(1), now).insert(&f.app.state.db).await.unwrap().id
 }
 
 fn content_body(now: chrono::DateTime<chrono::Utc>) -> Value {
