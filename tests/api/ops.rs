@@ -76,3 +76,86 @@ async fn unknown_routes_and_methods_are_problem_documents() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
+
+/// The clean-up job: what expired or aged out goes, what is still needed stays.
+#[tokio::test]
+async fn the_cleanup_job_removes_what_expired_and_keeps_what_is_still_needed() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
+    use veedor::store::{
+        entity::{idempotency_key, job_slot, login_attempt, mail_image, notification, session},
+        housekeeping::{Retention, cleanup},
+        outbox::{self, NewNotification, StoredImage},
+    };
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let user = app.user("ana@brisa.example", Role::Lead, None).await;
+    let login = serde_json::json!({ "email": "ana@brisa.example", "password": crate::helpers::PASSWORD });
+    let response = app.client.post(app.url("/api/v1/auth/login")).json(&login).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let now = app.clock_now();
+    idempotency_key::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        user_id: Set(user),
+        idem_key: Set("k1".into()),
+        request_hash: Set("h".into()),
+        response_status: Set(Some(201)),
+        response_body: Set(Some("{}".into())),
+        created_at: Set(now),
+        expires_at: Set(now + chrono::Duration::hours(24)),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let old_image = StoredImage::png(vec![1, 2, 3]);
+    let kept_image = StoredImage::png(vec![4, 5, 6]);
+    outbox::store_images(db, now, &[old_image.clone(), kept_image.clone()]).await.unwrap();
+    let message = |to: &str, images: Vec<String>, not_before| NewNotification {
+        kind: "digest",
+        dedup_key: None,
+        user_id: None,
+        to_address: to.into(),
+        to_name: String::new(),
+        language: "es".into(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "<p>h</p>".into(),
+        alert_ids: vec![],
+        image_ids: images,
+        not_before,
+    };
+    let txn = veedor::store::begin_write(db).await.unwrap();
+    outbox::enqueue_in(&txn, now, vec![message("old@brisa.example", vec![old_image.id.clone()], now)]).await.unwrap();
+    txn.commit().await.unwrap();
+    // The delivery worker writes it to a file and records it as sent.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while notification::Entity::find().all(db).await.unwrap().iter().any(|n| n.status != "sent") {
+        assert!(std::time::Instant::now() < deadline, "not delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    veedor::store::slots::claim(db, "alerts", now, "w", now).await.unwrap();
+
+    // 100 days later a message still waits (quiet hours far ahead) with its image.
+    app.clock.advance(chrono::Duration::days(100));
+    let later = app.clock_now();
+    let txn = veedor::store::begin_write(db).await.unwrap();
+    let waiting = message("new@brisa.example", vec![kept_image.id.clone()], later + chrono::Duration::days(365));
+    outbox::enqueue_in(&txn, later, vec![waiting]).await.unwrap();
+    txn.commit().await.unwrap();
+    let keep = Retention {
+        session_idle: chrono::Duration::minutes(30),
+        login_window: chrono::Duration::minutes(15),
+        history: chrono::Duration::days(90),
+    };
+    let done = cleanup(db, later, keep).await.unwrap();
+    assert_eq!((done.sessions, done.idempotency_keys, done.notifications, done.job_slots), (1, 1, 1, 1), "{done:?}");
+    assert!(done.login_attempts >= 1 && done.images == 1, "{done:?}");
+    assert_eq!(session::Entity::find().count(db).await.unwrap(), 0);
+    assert_eq!(login_attempt::Entity::find().count(db).await.unwrap(), 0);
+    assert_eq!(job_slot::Entity::find().count(db).await.unwrap(), 0);
+    let left: Vec<String> =
+        notification::Entity::find().all(db).await.unwrap().into_iter().map(|n| n.to_address).collect();
+    assert_eq!(left, ["new@brisa.example"], "the message still to send stays");
+    let images: Vec<String> = mail_image::Entity::find().all(db).await.unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(images, [kept_image.id], "its image stays too");
+    assert_eq!(cleanup(db, later, keep).await.unwrap(), Default::default(), "a second run finds nothing");
+}
