@@ -67,7 +67,8 @@ fn reset_peak() {
 }
 
 async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {
-    let server = Server::start(scratch.url()).await?;
+    // No delivery workers: the run's building and queuing is what is measured.
+    let server = Server::start_with(scratch.url(), |c| c.outbox_workers = 0).await?;
     let lead = common::user_with_token(&server.state, Role::Lead).await?;
     let seeded = history::seed(&server.state, lead.id, SPEC).await?;
     let db = &server.state.db;
