@@ -1,11 +1,15 @@
 //! P6 "digest build": 1,000 recipients over 200 engagements (5 KPIs × 26 weeks of submitted
 //! history each). Every recipient is an executive on the team of 3 engagements with a daily
-//! digest, half in Spanish and half in English, all due at the same instant. One digest run
-//! (`veedor::digest::run`, what the scheduler calls) builds, renders and queues them all:
-//! the figure is digests queued per second over the whole run, and the peak resident memory
-//! of the process during it. The same is run without charts, to show what charts cost.
-//! Rounds alternate (charts, no charts, charts, no charts); between rounds the queued
-//! digests are removed and the subscriptions made due again.
+//! digest, half in Spanish and half in English, all due at the same instant.
+//!
+//! The digests are built by the real release binary: `veedor serve` is started with its
+//! scheduler running the `digests` job every second and no delivery workers, and its first
+//! digest run builds, renders and queues all 1,000. The rate is 1,000 ÷ that run's duration
+//! (the `job_slots` row's `claimed_at` to `finished_at`, written by the server); the memory is
+//! the server process's peak resident set (`VmHWM`) over its whole life. The same is run
+//! without charts (`VEEDOR_DIGEST_CHARTS=false`), to show what charts cost. Rounds
+//! alternate (charts, no charts, charts, no charts); between rounds the queued digests are
+//! removed and the subscriptions made due again.
 //!
 //! Run: `cargo bench --bench p6_digests` (SQLite), and with
 //! `VEEDOR_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test` for PostgreSQL too.
@@ -14,19 +18,19 @@ mod common;
 
 use std::{process::ExitCode, time::Instant};
 
+use anyhow::Context;
 use chrono::{Duration, Utc};
 use common::{Backend, ScratchDb, Server, Verdict, history};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use veedor::{
-    digest::{self, RunSettings},
     domain::{
         digest::DigestCadence,
         enums::{Language, Role},
     },
     store::{
         digests::NewSubscription,
-        entity::{digest_subscription, notification, team_member, user},
+        entity::{digest_subscription, job_slot, notification, team_member, user},
     },
 };
 
@@ -47,23 +51,60 @@ async fn main() -> ExitCode {
     common::on_every_backend("p6_digests", measure).await
 }
 
-/// Resident memory now and at its peak since the last reset, in MB (Linux).
-fn rss_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+const BIN: &str = env!("CARGO_BIN_EXE_veedor");
+
+/// The peak resident set of a process, in MB (Linux).
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Starts a new peak-memory measurement (`echo 5 > /proc/self/clear_refs`).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// One digest run by a fresh `veedor serve`: its duration in seconds and the server's peak
+/// resident memory in MB.
+async fn serve_one_run(db: &sea_orm::DatabaseConnection, url: &str, charts: bool) -> anyhow::Result<(f64, f64)> {
+    let mail = tempfile::tempdir()?;
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VEEDOR_DATABASE_URL", url)
+        .env("VEEDOR_BIND", "127.0.0.1:0")
+        .env("VEEDOR_MAIL_DIR", mail.path())
+        .env("VEEDOR_LOG_FILTER", "warn")
+        .env("VEEDOR_SCHEDULER_TICK_SECS", "1")
+        .env("VEEDOR_DIGEST_INTERVAL_SECS", "1")
+        .env("VEEDOR_DIGEST_CHARTS", charts.to_string())
+        .env("VEEDOR_OUTBOX_WORKERS", "0")
+        .env("VEEDOR_ALERT_INTERVAL_SECS", "0")
+        .env("VEEDOR_ESCALATION_INTERVAL_SECS", "0")
+        .env("VEEDOR_OUTBOX_SWEEP_SECS", "0")
+        .env("VEEDOR_CLEANUP_INTERVAL_SECS", "0")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().unwrap_or_default();
+    let started = Instant::now();
+    let run = loop {
+        let done = job_slot::Entity::find()
+            .filter(job_slot::Column::Job.eq("digests"))
+            .filter(job_slot::Column::Outcome.like("ok: queued 1000,%"))
+            .one(db)
+            .await?;
+        if let Some(run) = done {
+            break run;
+        }
+        anyhow::ensure!(started.elapsed().as_secs() < 600, "no digest run of 1,000 within 10 minutes");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let peak = peak_rss_mb(pid);
+    child.kill().await?;
+    let finished = run.finished_at.context("a finished run")?;
+    Ok(((finished - run.claimed_at).num_milliseconds() as f64 / 1e3, peak))
 }
 
 async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {
@@ -131,47 +172,35 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
     }
     println!("seeded {RECIPIENTS} recipients in {:.1} s", started.elapsed().as_secs_f64());
 
+    // The in-process server only seeded: the digests are built by a `veedor serve` of its own.
+    server.stop().await?;
+    let db = sea_orm::Database::connect(scratch.url()).await?;
     let mut results: Vec<(bool, f64, f64)> = Vec::new();
     for round in 1..=ROUNDS {
         for charts in [true, false] {
-            // Make every subscription due again, with nothing queued.
-            notification::Entity::delete_many().filter(notification::Column::Kind.eq("digest")).exec(db).await?;
+            // Make every subscription due again, with nothing queued and no run recorded.
+            notification::Entity::delete_many().filter(notification::Column::Kind.eq("digest")).exec(&db).await?;
+            job_slot::Entity::delete_many().exec(&db).await?;
             digest_subscription::Entity::update_many()
                 .col_expr(digest_subscription::Column::NextDueAt, due.into())
-                .exec(db)
+                .exec(&db)
                 .await?;
-            let settings = RunSettings { catch_up: Duration::hours(12), charts };
-            let (before, _) = rss_mb();
-            reset_peak();
-            let started = Instant::now();
-            let report = digest::run(db, &server.state.rules.notifier, now, settings)
-                .await
-                .map_err(|e| anyhow::anyhow!("digest run: {e:?}"))?;
-            let elapsed = started.elapsed().as_secs_f64();
-            let (_, peak) = rss_mb();
-            anyhow::ensure!(
-                report.queued == RECIPIENTS && report.failed == 0,
-                "the run queued {} and failed {}",
-                report.queued,
-                report.failed
-            );
-            let queued = notification::Entity::find().filter(notification::Column::Kind.eq("digest")).all(db).await?;
+            let (elapsed, peak) = serve_one_run(&db, scratch.url(), charts).await?;
+            let queued = notification::Entity::find().filter(notification::Column::Kind.eq("digest")).all(&db).await?;
             anyhow::ensure!(queued.len() == RECIPIENTS, "{} digests in the outbox", queued.len());
             if charts {
                 let images = queued.iter().filter(|n| n.images.is_some()).count();
                 anyhow::ensure!(images == RECIPIENTS, "{images} digests carry charts");
             }
-            let sample = &queued[0];
             let rate = RECIPIENTS as f64 / elapsed;
             println!(
-                "  round {round} {:<14} {RECIPIENTS} digests in {elapsed:>6.2} s = {rate:>7.1} digests/s; RSS {before:.0} MB before, peak {peak:.0} MB; one digest: {} KB HTML",
+                "  round {round} {:<14} {RECIPIENTS} digests in {elapsed:>6.2} s = {rate:>7.1} digests/s; server peak RSS {peak:.0} MB; one digest: {} KB HTML",
                 if charts { "with charts" } else { "without charts" },
-                sample.body_html.len() / 1024
+                queued[0].body_html.len() / 1024
             );
             results.push((charts, rate, peak));
         }
     }
-    server.stop().await?;
     for charts in [true, false] {
         let mine: Vec<&(bool, f64, f64)> = results.iter().filter(|r| r.0 == charts).collect();
         let rate = mine.iter().map(|r| r.1).sum::<f64>() / mine.len() as f64;
