@@ -123,14 +123,22 @@ fn label_axes(rgb: &mut [u8], input: &ChartInput, (y_min, y_max): (f64, f64)) {
         draw_text(rgb, font, (LEFT - 6) as f32, y, 11.0, &text, grey, Align::Right);
     }
     let baseline = (HEIGHT - 5) as f32;
+    // Day and month for weeks; month and year once the series spans a few months.
+    let span = match (input.points.first(), input.points.last()) {
+        (Some(first), Some(last)) => (last.0 - first.0).num_days(),
+        _ => 0,
+    };
+    let label = |d: NaiveDate| {
+        if span > 120 { locale::month_year(d, input.language) } else { locale::day_month(d, input.language) }
+    };
     if let Some((first, ..)) = input.points.first() {
-        let text = locale::day_month(*first, input.language);
+        let text = label(*first);
         draw_text(rgb, font, LEFT as f32, baseline, 11.0, &text, grey, Align::Left);
     }
     if input.points.len() > 1
         && let Some((last, ..)) = input.points.last()
     {
-        let text = locale::day_month(*last, input.language);
+        let text = label(*last);
         draw_text(rgb, font, (WIDTH - RIGHT) as f32, baseline, 11.0, &text, grey, Align::Right);
     }
 }

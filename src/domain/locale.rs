@@ -51,6 +51,14 @@ pub fn day_month(date: NaiveDate, language: Language) -> String {
     }
 }
 
+/// Month and year, for axes that span months.
+pub fn month_year(date: NaiveDate, language: Language) -> String {
+    match language {
+        Language::Es => date.format("%m/%Y").to_string(),
+        Language::En => date.format("%b %Y").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +81,6 @@ mod tests {
         assert_eq!(date(d, Language::Es), "02/03/2026");
         assert_eq!(date(d, Language::En), "Mar 2, 2026");
         assert_eq!(day_month(d, Language::En), "Mar 2");
+        assert_eq!((month_year(d, Language::Es), month_year(d, Language::En)), ("03/2026".into(), "Mar 2026".into()));
     }
 }
