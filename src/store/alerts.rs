@@ -340,6 +340,10 @@ pub async fn conditions<C: ConnectionTrait>(
     if rules.contains(&AlertRule::DigestFailed) && scope == Scope::All {
         out.extend(digest_failed(db).await?);
     }
+    if rules.iter().all(|r| r.is_operational()) {
+        // Only the admins' rules: no engagement needs reading.
+        return Ok(out);
+    }
     let engagements = engagements_in(db, scope).await?;
     let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
     if ids.is_empty() {
