@@ -38,6 +38,8 @@ pub struct StateInner {
     pub rules: WriteRules,
     /// Hands queued emails to the mail server (or to `.eml` files).
     pub mailer: Mailer,
+    /// The page templates and their catalogue of messages.
+    pub pages: crate::web::Pages,
 }
 
 impl Deref for AppState {
@@ -53,7 +55,8 @@ impl AppState {
         let rules = WriteRules::from_config(&config)?;
         let mailer = Mailer::from_config(&config)?;
         let metrics = telemetry::metrics_handle();
-        Ok(Self(Arc::new(StateInner { db, config, clock, tokens, metrics, rules, mailer })))
+        let pages = crate::web::Pages::load()?;
+        Ok(Self(Arc::new(StateInner { db, config, clock, tokens, metrics, rules, mailer, pages })))
     }
 }
 
@@ -65,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(http::ops::router())
         .merge(http::docs::router(openapi))
+        .merge(crate::web::router(state.clone()))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -17,3 +17,4 @@ pub mod scheduler;
 pub mod store;
 pub mod telemetry;
 pub mod views;
+pub mod web;

@@ -46,7 +46,7 @@ pub struct LoginResponse {
 
 /// The client's address: the socket peer, or, behind a trusted proxy, the last
 /// `X-Forwarded-For` entry (the one that proxy appended; earlier ones are the client's word).
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config.trust_proxy
         && let Some(first) = headers
             .get("x-forwarded-for")

@@ -1296,3 +1296,21 @@ pub async fn set_preferences(
     txn.commit().await?;
     Ok(after)
 }
+
+/// Firing alerts per engagement, for the home page.
+pub async fn firing_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, u32>> {
+    if engagements.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Option<Uuid>, i64)> = alert::Entity::find()
+        .select_only()
+        .column(alert::Column::EngagementId)
+        .column_as(alert::Column::Id.count(), "n")
+        .filter(alert::Column::EngagementId.is_in(engagements.iter().copied()))
+        .filter(alert::Column::State.eq(AlertState::Firing.to_string()))
+        .group_by(alert::Column::EngagementId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(e, n)| e.map(|e| (e, n as u32))).collect())
+}

@@ -19,3 +19,5 @@ mod ops;
 mod reports;
 mod slots;
 mod validation;
+mod web_pages;
+mod webkit;

@@ -1,0 +1,68 @@
+//! The pages people use: server-rendered HTML in Spanish or English, forms that work
+//! without JavaScript (`veedor.js` only adds conveniences), every asset served by Veedor.
+//!
+//! Handlers are as thin as the API's and call the same store functions under the same
+//! policy (`crate::policy`), so a page never shows what the API would refuse. They take a
+//! [`session::SignedIn`] (or [`session::PageForm`] for posts, which checks the CSRF token),
+//! and answer [`error::PageError`], rendered as an error page in the visitor's language.
+
+pub mod assets;
+pub mod error;
+pub mod home;
+pub mod i18n;
+pub mod login;
+pub mod paging;
+pub mod render;
+pub mod session;
+
+pub mod admin;
+pub mod approvals;
+pub mod engagement;
+pub mod incidents;
+pub mod reports;
+
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderValue, header},
+    middleware::{Next, from_fn, from_fn_with_state},
+    response::Response,
+};
+
+use crate::app::AppState;
+
+pub use render::Pages;
+
+/// Every page route, with the session, error-page and security-header layers.
+pub fn router(state: AppState) -> Router<AppState> {
+    let pages = Router::new()
+        .merge(login::router())
+        .merge(home::router())
+        .merge(engagement::router())
+        .merge(reports::router())
+        .merge(approvals::router())
+        .merge(incidents::router())
+        .merge(admin::router())
+        .layer(from_fn_with_state(state.clone(), error::error_pages))
+        .layer(from_fn_with_state(state, session::resolve))
+        .layer(from_fn(security_headers));
+    pages.merge(assets::router())
+}
+
+/// Pages are never cached, framed by another site, or allowed to load anything from
+/// elsewhere; only Veedor's own script runs.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
+             frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
