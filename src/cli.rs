@@ -137,7 +137,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let summary = demo::load(&state.db, SystemClock.now(), &state.rules).await?;
                 println!("{summary}");
             }
-            tracing::info!(address = %application.local_addr()?, "veedor is listening");
+            let address = application.local_addr()?;
+            tracing::info!(%address, "veedor is listening");
+            let shown = if address.ip().is_unspecified() {
+                std::net::SocketAddr::from(([127, 0, 0, 1], address.port()))
+            } else {
+                address
+            };
+            let hint = if with_demo { ", and sign in with a demo account above" } else { "" };
+            println!("Veedor is running: open http://{shown}/ in a browser{hint}");
             application.run_until(app::shutdown_signal()).await?;
             Ok(())
         }
