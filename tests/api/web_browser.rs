@@ -99,7 +99,8 @@ async fn switching_the_language() {
 /// Presses a key (a WebDriver key code such as Tab, `\u{E004}`) wherever the focus is.
 async fn press(b: &Browser, key: char) {
     use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-    let actions = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+    let actions =
+        KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
     b.client.perform_actions(actions).await.expect("key press");
 }
 
