@@ -195,7 +195,7 @@ impl Browser {
         );
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = None;
-        for _ in 0..50 {
+        for _ in 0..150 {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
             match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
                 Ok(client) => {
@@ -224,11 +224,11 @@ impl Browser {
         }
     }
 
-    /// The first element matching `css`, waiting up to 10 s for it to appear.
+    /// The first element matching `css`, waiting up to 30 s for it to appear.
     pub async fn find(&self, css: &str) -> Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(30))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no element {css} on {}: {e}", self.base))
@@ -258,7 +258,7 @@ impl Browser {
         self.click("form[action='/login'] button[type=submit]").await;
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(30))
             .for_url(&url::Url::parse(&format!("{}/", self.base)).expect("url"))
             .await
             .expect("home page after signing in");
