@@ -131,6 +131,8 @@ pub fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { demo: with_demo } => {
+            // The friendly line is for a person at a terminal; JSON logs stay pure JSON.
+            let for_people = config.log_format == crate::config::LogFormat::Pretty;
             let application = Application::build(config).await?;
             if with_demo {
                 let state = application.state();
@@ -144,8 +146,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             } else {
                 address
             };
-            let hint = if with_demo { ", and sign in with a demo account above" } else { "" };
-            println!("Veedor is running: open http://{shown}/ in a browser{hint}");
+            if for_people {
+                let hint = if with_demo { ", and sign in with a demo account above" } else { "" };
+                println!("Veedor is running: open http://{shown}/ in a browser{hint}");
+            }
             application.run_until(app::shutdown_signal()).await?;
             Ok(())
         }

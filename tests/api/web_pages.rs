@@ -221,3 +221,52 @@ async fn every_page_renders_in_both_languages_for_every_role() {
         .collect();
     assert!(missing.is_empty(), "templates never rendered: {missing:?}");
 }
+
+#[tokio::test]
+async fn serve_with_the_demo_shows_a_populated_home_page_at_the_printed_address() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VEEDOR_DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display()))
+        .env("VEEDOR_BIND", format!("0.0.0.0:{port}"))
+        .args(["serve", "--demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("Veedor is running: open ") {
+                return rest.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+            }
+        }
+        panic!("the server never printed its address");
+    })
+    .await
+    .expect("the address is printed");
+    assert_eq!(address, format!("http://127.0.0.1:{port}"), "a browsable address, not 0.0.0.0");
+
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = client.get(format!("{address}/")).send().await.unwrap().text().await.unwrap();
+    let token = hidden_value(&page, "_csrf").expect("a newcomer lands on the login form");
+    let home = client
+        .post(format!("{address}/login"))
+        .form(&[("_csrf", token.as_str()), ("email", DEMO[1].0), ("password", DEMO[1].1), ("next", "/")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in ["Gestión de comunidad y contenidos", "Escucha y respuesta ante crisis", "Fuera de objetivo"] {
+        assert!(home.contains(expected), "{expected} missing from the demo home page");
+    }
+    child.kill().await.ok();
+}
