@@ -69,7 +69,6 @@ pub fn router(state: AppState) -> Router {
         .merge(http::ops::router())
         .merge(http::docs::router(openapi))
         .merge(crate::web::router(state.clone()))
-        .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn(telemetry::track_metrics))

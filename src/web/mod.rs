@@ -24,16 +24,18 @@ pub mod reports;
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderValue, header},
+    http::{HeaderValue, Uri, header},
     middleware::{Next, from_fn, from_fn_with_state},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 
-use crate::app::AppState;
+use crate::{app::AppState, error::AppError};
+use error::PageError;
 
 pub use render::Pages;
 
-/// Every page route, with the session, error-page and security-header layers.
+/// Every page route, with the session, error-page and security-header layers. Its fallback
+/// answers every unknown path (see [`not_found`]).
 pub fn router(state: AppState) -> Router<AppState> {
     let pages = Router::new()
         .merge(login::router())
@@ -43,10 +45,21 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(approvals::router())
         .merge(incidents::router())
         .merge(admin::router())
+        .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), error::error_pages))
         .layer(from_fn_with_state(state, session::resolve))
         .layer(from_fn(security_headers));
-    pages.merge(assets::router())
+    assets::router().merge(pages)
+}
+
+/// An unknown path: a page in the visitor's language for people, a problem document for
+/// the API and other machine paths.
+async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path == "/api" || path.starts_with("/static/") {
+        return crate::http::not_found().await;
+    }
+    PageError::from(AppError::NotFound).into_response()
 }
 
 /// Pages are never cached, framed by another site, or allowed to load anything from

@@ -270,3 +270,17 @@ async fn serve_with_the_demo_shows_a_populated_home_page_at_the_printed_address(
     }
     child.kill().await.ok();
 }
+
+#[tokio::test]
+async fn an_unknown_address_is_a_page_for_people_and_a_problem_for_the_api() {
+    let app = demo_app().await;
+    let visitor = WebSession::anonymous(&app);
+    let response = visitor.client.get(app.url("/no/such/page")).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\">") && page.contains("This page does not exist"));
+    let response = visitor.client.get(app.url("/api/v1/no-such-thing")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+}
