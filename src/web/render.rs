@@ -70,12 +70,12 @@ impl Pages {
         Ok(html)
     }
 
-    /// The page templates (partials, whose names start with `_`, excluded).
+    /// The page templates: partials (names starting with `_`) and the layout excluded.
     pub fn names(&self) -> BTreeSet<String> {
         self.env
             .templates()
             .map(|(name, _)| name.to_string())
-            .filter(|n| !n.rsplit('/').next().unwrap_or(n).starts_with('_'))
+            .filter(|n| n != "base.html" && !n.rsplit('/').next().unwrap_or(n).starts_with('_'))
             .collect()
     }
 
@@ -246,6 +246,7 @@ mod tests {
     fn every_page_template_compiles() {
         let pages = Pages::load().unwrap();
         assert!(pages.names().contains("home.html"));
+        assert!(!pages.names().contains("base.html"));
         assert!(!pages.names().iter().any(|n| n.contains("/_") || n.starts_with('_')));
     }
 }

@@ -63,8 +63,9 @@ async fn signing_in_and_out_with_the_login_form() {
 
     // Signed in, sent back where they were going, but never to another site.
     let (_, page) = visitor.get("/login?next=/alerts").await;
-    let token = hidden_value(&page, "_csrf").unwrap();
-    assert_eq!(hidden_value(&page, "next").as_deref(), Some("/alerts"));
+    let form = &page[page.find("action=\"/login\"").unwrap()..];
+    let token = hidden_value(form, "_csrf").unwrap();
+    assert_eq!(hidden_value(form, "next").as_deref(), Some("/alerts"));
     let (status, location, _) = visitor
         .post_raw(
             "/login",

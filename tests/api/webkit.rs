@@ -100,7 +100,7 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_string())
+    Some(html[start..end].replace("&#x2f;", "/").replace("&amp;", "&"))
 }
 
 /// Every `href` of `html` that stays on this site, decoded.
