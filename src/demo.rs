@@ -210,11 +210,13 @@ async fn incident_history(
     let id = incidents::open(db, opened_at, &agency, engagement, input, rules).await?.incident.id;
     let note = |body: &str, severity| UpdateInput { body: body.into(), severity };
     let hour = chrono::Duration::hours(1);
-    let first = note("Respuesta tipo publicada en los comentarios y en stories; se pausa la promoción del sorteo.", None);
+    let first =
+        note("Respuesta tipo publicada en los comentarios y en stories; se pausa la promoción del sorteo.", None);
     incidents::add_update(db, opened_at + hour, &agency, id, first, rules, false).await?;
     let ack = AcknowledgeInput { note: Some("Lo llevamos con Legal: ampliamos el sorteo a las islas.".into()) };
     incidents::acknowledge(db, opened_at + hour * 2, &lead, id, ack, rules).await?;
-    let calmer = note("Bases corregidas y publicadas; las quejas han bajado a la mitad.", Some(IncidentSeverity::Medium));
+    let calmer =
+        note("Bases corregidas y publicadas; las quejas han bajado a la mitad.", Some(IncidentSeverity::Medium));
     incidents::add_update(db, opened_at + hour * 24, &lead, id, calmer, rules, true).await?;
     Ok(())
 }

@@ -361,11 +361,9 @@ async fn render_incident(
     let m = incidents::get(&state.db, id).await?;
     let d = incidents::detail(&state.db, &m, state.clock.now()).await?;
     let i = &d.incident;
-    let people = people(
-        state,
-        d.timeline.iter().map(|u| u.author_id).chain([i.opened_by, i.acknowledged_by, i.resolved_by]),
-    )
-    .await?;
+    let people =
+        people(state, d.timeline.iter().map(|u| u.author_id).chain([i.opened_by, i.acknowledged_by, i.resolved_by]))
+            .await?;
     let allowed = allowed(i, may_handle);
     let page = json!({
         "incident": i,
@@ -433,7 +431,9 @@ async fn resolve(State(state): State<AppState>, Path(raw): Path<String>, form: P
     let principal = &form.user.principal;
     authorize(&state, principal, id, Action::Handle).await?;
     let result = match form.parse::<ResolveInput>() {
-        Ok(input) => incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await,
+        Ok(input) => {
+            incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await
+        }
         Err(err) => Err(err),
     };
     after_change(&state, &form, id, result, "inc_resolved").await
