@@ -121,7 +121,8 @@ struct Row {
     alert: AlertView,
     engagement: Option<String>,
     page: Option<String>,
-    facts: Vec<Fact>,
+    /// The facts typed for people (the alert's own `facts` are raw).
+    shown_facts: Vec<Fact>,
     acknowledged_by_name: Option<String>,
     may_acknowledge: bool,
 }
@@ -164,7 +165,7 @@ async fn render(
         .map(|a| Row {
             engagement: title_of(a.engagement_id),
             page: page_for(&a.link),
-            facts: facts(&a.facts, user.frame.lang),
+            shown_facts: facts(&a.facts, user.frame.lang),
             acknowledged_by_name: name_of(&people, a.acknowledged_by),
             may_acknowledge: a.state == AlertState::Firing
                 && a.acknowledged_at.is_none()
