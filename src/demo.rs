@@ -14,6 +14,7 @@ use crate::{
             Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, Language, Role, ScopeFunction,
             TeamRole,
         },
+        incident::{AcknowledgeInput, IncidentInput, IncidentSeverity, UpdateInput},
         kpi::KpiInput,
         report::{ReportContent, ReviewDecision, Severity, SignalCategory, SignalInput, ValueInput},
         scope::ScopeItemInput,
@@ -22,7 +23,9 @@ use crate::{
         vendor::{Contact, VendorInput},
     },
     error::AppError,
-    store::{approvals, audit::Actor, engagements, entity::engagement, kpis, reports, scope, team, users, vendors},
+    store::{
+        approvals, audit::Actor, engagements, entity::engagement, incidents, kpis, reports, scope, team, users, vendors,
+    },
 };
 
 const VENDOR: &str = "Marea Digital";
@@ -181,6 +184,40 @@ async fn report_history(
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Two days ago the agency reported an incident; the lead acknowledged it within its SLA and
+/// lowered its severity the next day. It is still being handled.
+async fn incident_history(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    engagement: &engagement::Model,
+    (lead, lead_email): (Uuid, &str),
+    (agency, agency_email): (Uuid, &str),
+    rules: &WriteRules,
+) -> Result<(), AppError> {
+    let agency = Actor { id: Some(agency), label: agency_email.into() };
+    let lead = Actor { id: Some(lead), label: lead_email.into() };
+    let opened_at = now - chrono::Duration::days(2);
+    let input = IncidentInput {
+        title: "Quejas virales por un sorteo mal comunicado".into(),
+        severity: IncidentSeverity::High,
+        description: "Las bases del sorteo de Instagram no decían que era solo para la península; cientos de \
+                      comentarios de Canarias y Baleares lo llaman engaño."
+            .into(),
+    };
+    let id = incidents::open(db, opened_at, &agency, engagement, input, rules).await?.incident.id;
+    let note = |body: &str, severity| UpdateInput { body: body.into(), severity };
+    let hour = chrono::Duration::hours(1);
+    let first =
+        note("Respuesta tipo publicada en los comentarios y en stories; se pausa la promoción del sorteo.", None);
+    incidents::add_update(db, opened_at + hour, &agency, id, first, rules, false).await?;
+    let ack = AcknowledgeInput { note: Some("Lo llevamos con Legal: ampliamos el sorteo a las islas.".into()) };
+    incidents::acknowledge(db, opened_at + hour * 2, &lead, id, ack, rules).await?;
+    let calmer =
+        note("Bases corregidas y publicadas; las quejas han bajado a la mitad.", Some(IncidentSeverity::Medium));
+    incidents::add_update(db, opened_at + hour * 24, &lead, id, calmer, rules, true).await?;
     Ok(())
 }
 
@@ -439,6 +476,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &WriteRu
     }
     activate(db, now, community.id, Some("Contrato firmado".into()), rules).await?;
     report_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0), rules).await?;
+    incident_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0), rules).await?;
 
     let crisis = engagements::create(
         db,

@@ -20,5 +20,6 @@ mod reports;
 mod slots;
 mod validation;
 mod web_browser;
+mod web_incidents;
 mod web_pages;
 mod webkit;

@@ -1,0 +1,503 @@
+//! Incident pages: the incidents of the engagements a visitor sees, reporting a new one, and
+//! an incident's timeline with the forms to add to it, acknowledge it and resolve it. The
+//! alert pages ([`alerts`]) sit beside them: both are how the company learns that something
+//! is going wrong and shows that it is being handled.
+//!
+//! Every handler authorizes exactly as `crate::http::incidents` does (the engagement must be
+//! visible, then `policy::incident`), so anyone on an engagement, the agency included,
+//! reports and adds updates, and only the company's admins and leads acknowledge, resolve
+//! or lower a severity.
+
+pub mod alerts;
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    str::FromStr,
+};
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use strum::IntoEnumIterator;
+use uuid::Uuid;
+
+use super::{
+    error::{PageError, PageResult},
+    paging::{PER_PAGE, Paged},
+    session::{PageForm, SignedIn, field_errors},
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        confidentiality::Visibility,
+        incident::{
+            AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput, UpdateKind,
+        },
+    },
+    error::{AppError, AppResult},
+    policy::{self, engagement::Action as EngagementAction, incident::Action},
+    store::{
+        engagements,
+        entity::{engagement, user},
+        incidents::{self, IncidentDetail, IncidentFilter, IncidentUpdateView, IncidentView, Within},
+        pagination::{MAX_LIMIT, PageRequest},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", get(list))
+        .route("/incidents/new", get(new_form).post(open))
+        .route("/incidents/{id}", get(show))
+        .route("/incidents/{id}/updates", post(add_update))
+        .route("/incidents/{id}/acknowledge", post(acknowledge))
+        .route("/incidents/{id}/resolve", post(resolve))
+        .merge(alerts::router())
+}
+
+/// The most incidents the list pages through (the newest ones).
+const LIST_MOST: usize = 2_000;
+
+/// A query parameter as `T`: blank is absent; anything else that does not fit is a
+/// validation error naming the parameter.
+pub(super) fn param<T: FromStr>(query: &HashMap<String, String>, name: &str) -> AppResult<Option<T>> {
+    match query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid(name, "invalid_value", format!("`{v}` is not a valid value"))),
+    }
+}
+
+/// The page number of a list (`?page=N`); anything else is the first page.
+pub(super) fn page_number(query: &HashMap<String, String>) -> Option<usize> {
+    query.get("page").and_then(|p| p.parse().ok())
+}
+
+/// An id in a path; one that is not an id names nothing, like an id that does not exist.
+pub(super) fn object_id(raw: &str) -> AppResult<Uuid> {
+    raw.parse().map_err(|_| AppError::NotFound)
+}
+
+/// The names of people by id, for the "who" of lists and timelines.
+pub(super) async fn people(
+    state: &AppState,
+    ids: impl IntoIterator<Item = Option<Uuid>>,
+) -> AppResult<HashMap<Uuid, String>> {
+    let ids: BTreeSet<Uuid> = ids.into_iter().flatten().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
+    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
+}
+
+/// Someone's name, if the id names a person (system changes name nobody).
+pub(super) fn name_of(people: &HashMap<Uuid, String>, id: Option<Uuid>) -> Option<String> {
+    id.and_then(|id| people.get(&id).cloned())
+}
+
+/// An engagement as a filter or form option.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct EngagementOption {
+    pub id: Uuid,
+    pub title: String,
+}
+
+pub(super) fn engagement_options(visible: &[engagement::Model]) -> Vec<EngagementOption> {
+    let mut options: Vec<EngagementOption> =
+        visible.iter().map(|e| EngagementOption { id: e.id, title: e.title.clone() }).collect();
+    options.sort_by_key(|o| o.title.to_lowercase());
+    options
+}
+
+/// What was typed into a form and what was wrong with it, to show the form again.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(super) struct Typed {
+    pub values: BTreeMap<String, String>,
+    pub errors: BTreeMap<String, String>,
+}
+
+impl Typed {
+    /// The form again after `err`, or `None` when `err` is not about what was typed.
+    pub fn after(form: &PageForm, err: &AppError) -> Option<Self> {
+        field_errors(err).map(|errors| Self { values: form.values(), errors })
+    }
+}
+
+fn all_of<T: IntoEnumIterator + ToString>() -> Vec<String> {
+    T::iter().map(|v| v.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The list
+// ---------------------------------------------------------------------------------------
+
+/// One row of the incident list.
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    incident: IncidentView,
+    engagement: String,
+    opened_by_name: Option<String>,
+}
+
+/// Every incident `within` that passes `filter`, newest first, through the API's pages.
+async fn every_incident(
+    state: &AppState,
+    within: Within<'_>,
+    filter: IncidentFilter,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<IncidentView>> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let request = PageRequest::parse(cursor.as_deref(), Some(MAX_LIMIT))?;
+        let page = incidents::list(&state.db, within, filter.clone(), request, now).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) if all.len() < LIST_MOST => cursor = Some(next),
+            _ => return Ok(all),
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult<Html<String>> {
+    let viewer = user.principal.viewer();
+    let filter = IncidentFilter {
+        status: param(&query, "status")?,
+        severity: param(&query, "severity")?,
+        overdue: param(&query, "overdue")?,
+    };
+    let within = match param::<Uuid>(&query, "engagement_id")? {
+        Some(id) => {
+            let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
+            policy::incident::authorize(&viewer, Action::Read, seen)?;
+            Within::Engagement(e.id)
+        }
+        None => Within::Visible(&viewer),
+    };
+    let found = every_incident(&state, within, filter, state.clock.now()).await?;
+    let visible = engagements::visible(&state.db, &viewer).await?;
+    let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
+    let people = people(&state, found.iter().map(|i| i.opened_by)).await?;
+    let rows: Vec<Row> = found
+        .into_iter()
+        .map(|i| Row {
+            engagement: titles.get(&i.engagement_id).copied().unwrap_or_default().to_string(),
+            opened_by_name: name_of(&people, i.opened_by),
+            incident: i,
+        })
+        .collect();
+    let filters: BTreeMap<&str, String> = ["engagement_id", "status", "severity", "overdue"]
+        .into_iter()
+        .map(|k| (k, query.get(k).map(|v| v.trim().to_string()).unwrap_or_default()))
+        .collect();
+    let incidents = Paged::of(rows, page_number(&query), PER_PAGE);
+    user.render(
+        &state,
+        "incidents/list.html",
+        json!({
+            "incidents": incidents,
+            "filters": filters,
+            "engagements": engagement_options(&visible),
+            "severities": all_of::<IncidentSeverity>(),
+            "statuses": all_of::<IncidentStatus>(),
+        }),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Reporting an incident
+// ---------------------------------------------------------------------------------------
+
+/// The form to report an incident; `?engagement_id=` chooses the engagement.
+async fn new_form(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult<Response> {
+    let mut typed = Typed::default();
+    if let Some(id) = query.get("engagement_id") {
+        typed.values.insert("engagement_id".into(), id.clone());
+    }
+    render_new(&state, &user, StatusCode::OK, typed).await
+}
+
+async fn render_new(state: &AppState, user: &SignedIn, status: StatusCode, typed: Typed) -> PageResult<Response> {
+    let visible = engagements::visible(&state.db, &user.principal.viewer()).await?;
+    user.render_status(
+        state,
+        status,
+        "incidents/new.html",
+        json!({
+            "engagements": engagement_options(&visible),
+            "severities": all_of::<IncidentSeverity>(),
+            "values": typed.values,
+            "errors": typed.errors,
+        }),
+    )
+}
+
+/// The fields of the report form. Title and description may be blank here so that the
+/// domain's validation names every missing field at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenForm {
+    engagement_id: Uuid,
+    severity: IncidentSeverity,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn open(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
+    match open_incident(&state, &form).await {
+        Ok(d) => Ok(Redirect::to(&format!("/incidents/{}?notice=inc_opened", d.incident.id)).into_response()),
+        Err(err) => match Typed::after(&form, &err) {
+            Some(typed) => render_new(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, typed).await,
+            None => Err(err.into()),
+        },
+    }
+}
+
+async fn open_incident(state: &AppState, form: &PageForm) -> AppResult<IncidentDetail> {
+    let principal = &form.user.principal;
+    let viewer = principal.viewer();
+    let fields: OpenForm = form.parse()?;
+    let (e, seen) = engagements::load(&state.db, &viewer, fields.engagement_id, EngagementAction::Read).await?;
+    policy::incident::authorize(&viewer, Action::Report, seen)?;
+    let input = IncidentInput { title: fields.title, severity: fields.severity, description: fields.description };
+    incidents::open(&state.db, state.clock.now(), &principal.actor(), &e, input, &state.rules).await
+}
+
+// ---------------------------------------------------------------------------------------
+// One incident and its timeline
+// ---------------------------------------------------------------------------------------
+
+/// Loads an incident's engagement and checks the caller may do `action` on the incident
+/// (as the API's `authorize`).
+async fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    incident_id: Uuid,
+    action: Action,
+) -> AppResult<(engagement::Model, Visibility)> {
+    let m = incidents::get(&state.db, incident_id).await?;
+    let viewer = principal.viewer();
+    let (e, seen) = engagements::load(&state.db, &viewer, m.engagement_id, EngagementAction::Read).await?;
+    policy::incident::authorize(&viewer, action, seen)?;
+    Ok((e, seen))
+}
+
+/// One entry of the timeline as the page shows it.
+#[derive(Debug, Serialize)]
+struct Entry {
+    #[serde(flatten)]
+    update: IncidentUpdateView,
+    author: Option<String>,
+    /// A severity change: from and to.
+    change: Option<(String, String)>,
+}
+
+fn entry(update: IncidentUpdateView, people: &HashMap<Uuid, String>) -> Entry {
+    let change = (update.kind == UpdateKind::SeverityChanged)
+        .then(|| update.body.split_once(" → ").map(|(a, b)| (a.trim().to_string(), b.trim().to_string())))
+        .flatten();
+    Entry { author: name_of(people, update.author_id), change, update }
+}
+
+/// What the visitor may do with the incident now.
+#[derive(Debug, Serialize)]
+struct Allowed {
+    update: bool,
+    acknowledge: bool,
+    resolve: bool,
+    /// Severities the update form offers: all to the oversight team, only raising to others.
+    severities: Vec<String>,
+}
+
+fn allowed(incident: &IncidentView, may_handle: bool) -> Allowed {
+    let live = incident.status != IncidentStatus::Resolved;
+    let severities =
+        IncidentSeverity::iter().filter(|s| may_handle || *s >= incident.severity).map(|s| s.to_string()).collect();
+    Allowed {
+        update: live,
+        acknowledge: may_handle && incident.status == IncidentStatus::Open,
+        resolve: may_handle && live,
+        severities,
+    }
+}
+
+async fn show(State(state): State<AppState>, user: SignedIn, Path(raw): Path<String>) -> PageResult<Response> {
+    let id = object_id(&raw)?;
+    render_incident(&state, &user, id, StatusCode::OK, Typed::default()).await
+}
+
+async fn render_incident(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    status: StatusCode,
+    typed: Typed,
+) -> PageResult<Response> {
+    let (e, seen) = authorize(state, &user.principal, id, Action::Read).await?;
+    let may_handle = policy::incident::authorize(&user.principal.viewer(), Action::Handle, seen).is_ok();
+    let m = incidents::get(&state.db, id).await?;
+    let d = incidents::detail(&state.db, &m, state.clock.now()).await?;
+    let i = &d.incident;
+    let people =
+        people(state, d.timeline.iter().map(|u| u.author_id).chain([i.opened_by, i.acknowledged_by, i.resolved_by]))
+            .await?;
+    let allowed = allowed(i, may_handle);
+    let page = json!({
+        "incident": i,
+        "engagement": { "id": e.id, "title": e.title },
+        "opened_by": name_of(&people, i.opened_by),
+        "acknowledged_by": name_of(&people, i.acknowledged_by),
+        "resolved_by": name_of(&people, i.resolved_by),
+        "crisis": d.crisis_period,
+        "timeline": d.timeline.into_iter().map(|u| entry(u, &people)).collect::<Vec<_>>(),
+        "allowed": allowed,
+        "values": typed.values,
+        "errors": typed.errors,
+    });
+    user.render_status(state, status, "incidents/show.html", page)
+}
+
+/// After a change to an incident: back to it with a notice, or the page again with what was
+/// typed and what was wrong with it.
+async fn after_change(
+    state: &AppState,
+    form: &PageForm,
+    id: Uuid,
+    result: AppResult<IncidentDetail>,
+    notice: &str,
+) -> PageResult<Response> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/incidents/{id}?notice={notice}")).into_response()),
+        Err(err) => match Typed::after(form, &err) {
+            Some(typed) => render_incident(state, &form.user, id, StatusCode::UNPROCESSABLE_ENTITY, typed).await,
+            None => Err(PageError::from(err)),
+        },
+    }
+}
+
+async fn add_update(State(state): State<AppState>, Path(raw): Path<String>, form: PageForm) -> PageResult<Response> {
+    let id = object_id(&raw)?;
+    let principal = &form.user.principal;
+    let (_, seen) = authorize(&state, principal, id, Action::Report).await?;
+    let may_lower = policy::incident::authorize(&principal.viewer(), Action::Handle, seen).is_ok();
+    let result = match form.parse::<UpdateInput>() {
+        Ok(input) => {
+            let (db, now, actor) = (&state.db, state.clock.now(), principal.actor());
+            incidents::add_update(db, now, &actor, id, input, &state.rules, may_lower).await
+        }
+        Err(err) => Err(err),
+    };
+    after_change(&state, &form, id, result, "inc_updated").await
+}
+
+async fn acknowledge(State(state): State<AppState>, Path(raw): Path<String>, form: PageForm) -> PageResult<Response> {
+    let id = object_id(&raw)?;
+    let principal = &form.user.principal;
+    authorize(&state, principal, id, Action::Handle).await?;
+    let result = match form.parse::<AcknowledgeInput>() {
+        Ok(input) => {
+            incidents::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await
+        }
+        Err(err) => Err(err),
+    };
+    after_change(&state, &form, id, result, "inc_acknowledged").await
+}
+
+async fn resolve(State(state): State<AppState>, Path(raw): Path<String>, form: PageForm) -> PageResult<Response> {
+    let id = object_id(&raw)?;
+    let principal = &form.user.principal;
+    authorize(&state, principal, id, Action::Handle).await?;
+    let result = match form.parse::<ResolveInput>() {
+        Ok(input) => {
+            incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await
+        }
+        Err(err) => Err(err),
+    };
+    after_change(&state, &form, id, result, "inc_resolved").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(severity: IncidentSeverity, status: IncidentStatus) -> IncidentView {
+        let now = Utc::now();
+        IncidentView {
+            id: Uuid::nil(),
+            engagement_id: Uuid::nil(),
+            title: "t".into(),
+            severity,
+            status,
+            opened_by: None,
+            opened_at: now,
+            ack_due_at: now,
+            ack_overdue: false,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            resolved_by: None,
+            resolved_at: None,
+            resolution: None,
+        }
+    }
+
+    #[test]
+    fn the_forms_follow_the_status_and_the_role() {
+        let open = allowed(&view(IncidentSeverity::Medium, IncidentStatus::Open), true);
+        assert!(open.update && open.acknowledge && open.resolve);
+        assert_eq!(open.severities.len(), 4, "the oversight team may lower");
+        let reporter = allowed(&view(IncidentSeverity::Medium, IncidentStatus::Open), false);
+        assert!(reporter.update && !reporter.acknowledge && !reporter.resolve);
+        assert_eq!(reporter.severities, ["medium", "high", "critical"], "others only raise");
+        let acknowledged = allowed(&view(IncidentSeverity::Low, IncidentStatus::Acknowledged), true);
+        assert!(acknowledged.update && !acknowledged.acknowledge && acknowledged.resolve);
+        let resolved = allowed(&view(IncidentSeverity::Low, IncidentStatus::Resolved), true);
+        assert!(!resolved.update && !resolved.acknowledge && !resolved.resolve);
+    }
+
+    #[test]
+    fn query_parameters_are_checked_by_name() {
+        let query: HashMap<String, String> =
+            [("severity", "high"), ("status", " "), ("overdue", "maybe")].map(|(k, v)| (k.into(), v.into())).into();
+        assert_eq!(param::<IncidentSeverity>(&query, "severity").ok().flatten(), Some(IncidentSeverity::High));
+        assert_eq!(param::<IncidentStatus>(&query, "status").ok().flatten(), None);
+        assert!(matches!(param::<bool>(&query, "overdue"), Err(AppError::Invalid(e)) if e[0].field == "overdue"));
+        assert!(matches!(object_id("nope"), Err(AppError::NotFound)));
+    }
+
+    #[test]
+    fn a_severity_change_is_split_for_translation() {
+        let update = IncidentUpdateView {
+            id: Uuid::nil(),
+            kind: UpdateKind::SeverityChanged,
+            body: "low → critical".into(),
+            author_id: None,
+            at: Utc::now(),
+        };
+        let e = entry(update, &HashMap::new());
+        assert_eq!(e.change, Some(("low".into(), "critical".into())));
+        assert_eq!(e.author, None);
+    }
+}
