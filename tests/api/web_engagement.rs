@@ -254,7 +254,10 @@ async fn an_invalid_kpi_form_comes_back_with_what_was_typed_and_nothing_changes(
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("value=\"Mi KPI &lt;nuevo&gt;\""), "the name kept (escaped)");
     assert!(page.contains("value=\"200000\"") && page.contains("Llegar a público joven</textarea>"));
-    assert!(page.contains("id=\"e-warning_threshold\"") && page.contains("Fuera de orden"), "the error beside its field");
+    assert!(
+        page.contains("id=\"e-warning_threshold\"") && page.contains("Fuera de orden"),
+        "the error beside its field"
+    );
     assert!(page.contains("class=\"error-summary\""));
     assert!(page.contains("id=\"f-channel-tiktok\" name=\"channels\" value=\"tiktok\" checked"), "channels kept");
     assert!(page.contains("¿Objetivo poco realista?"), "the realism of what was typed is shown again");
@@ -424,8 +427,9 @@ async fn authorization_matrix() {
                 assert_eq!(page.contains("/kpis/new"), may_edit, "{email} sees the editor link only if allowed");
                 assert_eq!(page.contains("id=\"audit\""), matches!(email, "admin@m.test" | "lead@m.test"));
                 // Report pages belong to another area of the site.
-                let engagement_links =
-                    local_links(&page).into_iter().filter(|l| l.starts_with("/engagements/") && !l.contains("/reports"));
+                let engagement_links = local_links(&page)
+                    .into_iter()
+                    .filter(|l| l.starts_with("/engagements/") && !l.contains("/reports"));
                 for link in engagement_links {
                     let link = link.split('#').next().unwrap().to_string();
                     assert_eq!(session.get(&link).await.0, S::OK, "{email}: {link} is linked, so it opens");
@@ -435,17 +439,58 @@ async fn authorization_matrix() {
     }
 }
 
+/// The part of the site crawler (`web_pages`) that concerns this area: every engagement page
+/// a demo role reaches by links from home opens for that role, in both languages, and
+/// every template of the area is rendered in both. Links into other areas are left to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_engagement_page_a_demo_role_reaches_opens_in_both_languages() {
+    let app = demo_app().await;
+    for language in [Language::Es, Language::En] {
+        for (email, password) in DEMO {
+            set_language(&app, email, language).await;
+            let session = WebSession::login_with(&app, email, password).await;
+            let mut seen = std::collections::BTreeSet::new();
+            let mut queue = std::collections::VecDeque::from(["/".to_string()]);
+            while let Some(path) = queue.pop_front() {
+                if !seen.insert(path.clone()) {
+                    continue;
+                }
+                let (status, page) = session.get(&path).await;
+                assert_eq!(status, StatusCode::OK, "{email} {path}");
+                assert!(page.contains(&format!("<html lang=\"{language}\">")), "{path} in {language}");
+                let ours = local_links(&page).into_iter().map(|l| l.split('#').next().unwrap_or(&l).to_string());
+                queue.extend(
+                    ours.filter(|l| l.starts_with("/engagements/") && !l.contains("/reports") && !l.contains("page=")),
+                );
+            }
+            assert!(seen.len() > 1, "{email} reached engagement pages");
+        }
+    }
+    let rendered = app.state.pages.rendered();
+    let ours: Vec<String> = app.state.pages.names().into_iter().filter(|n| n.starts_with("engagement/")).collect();
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    for name in ours {
+        for lang in ["es", "en"] {
+            assert!(rendered.contains(&format!("{name}:{lang}")), "{name} never rendered in {lang}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_adds_an_unrealistic_kpi_in_the_browser_and_is_warned() {
     let app = demo_app().await;
     let Some(b) = Browser::start(&app).await else { return };
-    let id = engagement_id(&app, CRISIS).await;
     b.login(DEMO[1].0, DEMO[1].1).await;
-    b.goto(&format!("/engagements/{id}")).await;
-    b.find("svg.chart[role='img']").await;
-    assert!(b.main_text().await.contains(CRISIS));
+    // The active engagement, its KPIs and their charts.
+    let community = engagement_id(&app, COMMUNITY).await;
+    b.goto(&format!("/engagements/{community}#charts-h")).await;
+    b.find("svg.chart[role='img'] g.point.status-red").await;
     b.screenshot("engagement-page").await;
 
+    // The engagement waiting for approval, whose KPIs may still change.
+    let id = engagement_id(&app, CRISIS).await;
+    b.goto(&format!("/engagements/{id}")).await;
+    assert!(b.main_text().await.contains(CRISIS));
     b.click(&format!("a[href='/engagements/{id}/kpis/new']")).await;
     b.find("form.kpi-form").await;
     b.fill("#f-name", "Visualizaciones YouTube").await;
@@ -463,6 +508,7 @@ async fn a_lead_adds_an_unrealistic_kpi_in_the_browser_and_is_warned() {
     assert!(b.path().await.ends_with("/edit?notice=eng_kpi_saved"));
     assert!(b.main_text().await.contains("KPI guardado."));
     b.screenshot("kpi-editor").await;
+    b.logout().await;
     b.close().await;
     assert!(kpi_names(&app, id).await.contains(&"Visualizaciones YouTube".to_string()));
 }

@@ -196,12 +196,7 @@ fn frame(chart: &Chart) -> Frame {
 
 /// Every value, for screen readers: `01/03/2026: 2,4 % (at risk); …`.
 fn description(chart: &Chart, words: &Words) -> String {
-    chart
-        .points
-        .iter()
-        .map(|p| point_text(chart, words, p))
-        .collect::<Vec<_>>()
-        .join("; ")
+    chart.points.iter().map(|p| point_text(chart, words, p)).collect::<Vec<_>>().join("; ")
 }
 
 fn point_text(chart: &Chart, words: &Words, p: &Point) -> String {
@@ -372,15 +367,7 @@ mod tests {
     }
 
     fn chart<'a>(points: &'a [Point], language: Language) -> Chart<'a> {
-        Chart {
-            id: "k1",
-            points,
-            target: 1500.0,
-            target_upper: None,
-            unit: KpiUnit::Count,
-            currency: "EUR",
-            language,
-        }
+        Chart { id: "k1", points, target: 1500.0, target_upper: None, unit: KpiUnit::Count, currency: "EUR", language }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::{
     form_errors,
     kpi_form::{self, Posted},
-    kpis_open, parse_id, texts,
+    parse_id, texts,
 };
 use crate::{
     app::AppState,
@@ -100,7 +100,6 @@ async fn render(
         "aggregations": options::<Aggregation>("aggregation", lang),
         "channels": options::<Channel>("channel", lang),
         "ratio_choices": ratio_choices,
-        "kpis_open": kpis_open(e)?,
     });
     user.render_status(state, status, "engagement/kpi_editor.html", page)
 }

@@ -53,7 +53,11 @@ pub fn parse_number(text: &str, language: Language) -> Option<f64> {
     if int.is_empty() && frac.is_none() {
         return None;
     }
-    let plain = format!("{sign}{}{}", if int.is_empty() { "0" } else { &int }, frac.map(|f| format!(".{f}")).unwrap_or_default());
+    let plain = format!(
+        "{sign}{}{}",
+        if int.is_empty() { "0" } else { &int },
+        frac.map(|f| format!(".{f}")).unwrap_or_default()
+    );
     plain.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
@@ -71,7 +75,10 @@ pub fn ambiguous(text: &str, language: Language) -> bool {
         && !digits.contains(',')
         && digits.matches('.').count() == 1
         && digits.split_once('.').is_some_and(|(int, frac)| {
-            frac.len() == 3 && (1..=3).contains(&int.len()) && !int.starts_with('0') && int.chars().all(|c| c.is_ascii_digit())
+            frac.len() == 3
+                && (1..=3).contains(&int.len())
+                && !int.starts_with('0')
+                && int.chars().all(|c| c.is_ascii_digit())
         })
 }
 

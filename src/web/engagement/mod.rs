@@ -51,8 +51,9 @@ use crate::{
         dashboard::{self, KpiSeries, PeriodState},
         engagements,
         entity::engagement,
-        kpis, scope, team, users, vendors,
+        kpis,
         pagination::PageRequest,
+        scope, team, users, vendors,
     },
     views::{EngagementView, KpiView, VendorView},
 };
@@ -131,8 +132,10 @@ struct PeriodRow {
 }
 
 fn period_state(p: &PeriodState) -> &'static str {
-    let reported =
-        matches!(p.report_status, Some(ReportStatus::Submitted | ReportStatus::ChangesRequested | ReportStatus::Accepted));
+    let reported = matches!(
+        p.report_status,
+        Some(ReportStatus::Submitted | ReportStatus::ChangesRequested | ReportStatus::Accepted)
+    );
     match (reported, p.late, p.missing) {
         (true, true, _) => "late",
         (true, false, _) => "reported",

@@ -30,7 +30,11 @@ fn has(key: &str) -> bool {
 /// Field errors for a form, in the user's language: `eng.error.<code>` when the catalogue
 /// knows the code, else the store's own message. `field` maps a store field name to the
 /// form's; the first error of a field wins.
-pub fn field_errors(errors: &[FieldError], language: Language, field: impl Fn(&str) -> &str) -> BTreeMap<String, String> {
+pub fn field_errors(
+    errors: &[FieldError],
+    language: Language,
+    field: impl Fn(&str) -> &str,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for e in errors {
         let key = format!("eng.error.{}", e.code);
@@ -59,7 +63,8 @@ mod tests {
                 assert_ne!(text(key, lang, &[]), key, "{key} {lang}");
             }
         }
-        for code in ["required", "not_a_number", "ambiguous_number", "threshold_order", "duplicate", "amendment_required"]
+        for code in
+            ["required", "not_a_number", "ambiguous_number", "threshold_order", "duplicate", "amendment_required"]
         {
             assert!(has(&format!("eng.error.{code}")), "{code}");
         }
@@ -72,7 +77,8 @@ mod tests {
             FieldError::new("target", "required", "second error of the same field"),
             FieldError::new("ratio_of.numerator_kpi_id", "something_new", "the store's words"),
         ];
-        let map = field_errors(&errors, Language::Es, |f| if f.starts_with("ratio_of") { "ratio_numerator" } else { f });
+        let map =
+            field_errors(&errors, Language::Es, |f| if f.starts_with("ratio_of") { "ratio_numerator" } else { f });
         assert_eq!(map["target"], text("eng.error.not_a_number", Language::Es, &[]));
         assert_eq!(map["ratio_numerator"], "the store's words");
     }
