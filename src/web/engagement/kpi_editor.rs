@@ -1,0 +1,195 @@
+//! The KPI editor: agree a new KPI or change one, as `POST`/`PUT
+//! /api/v1/engagements/{id}/kpis[/{kpi_id}]` do, under the same policy (admins and leads
+//! with the full view) and through the same store functions, so the same rules apply: the
+//! KPIs of an active engagement change only by amendment (409, shown on the form).
+//!
+//! A saved KPI opens again in the editor with its realism check: a target beyond what the
+//! term can plausibly deliver is flagged (not refused), and the flag is shown as a warning
+//! there, on a form sent back with errors, and beside the KPI on the engagement page.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::json;
+use strum::IntoEnumIterator;
+use uuid::Uuid;
+
+use super::{
+    form_errors,
+    kpi_form::{self, Posted},
+    parse_id, texts,
+};
+use crate::{
+    app::AppState,
+    domain::{
+        FieldError,
+        enums::{Aggregation, Channel, KpiDirection, KpiUnit, Language},
+        kpi::RealismFlag,
+    },
+    policy::engagement::Action,
+    store::{engagements, entity::engagement, kpis},
+    web::{
+        error::PageResult,
+        session::{PageForm, SignedIn},
+    },
+};
+
+/// What the form shows.
+struct Editor {
+    values: BTreeMap<String, String>,
+    channels: Vec<String>,
+    errors: BTreeMap<String, String>,
+    realism: Option<RealismFlag>,
+}
+
+/// `[value, label]` pairs of an enumeration, labelled from the catalogue (`eng.<prefix>.<value>`).
+fn options<T: IntoEnumIterator + std::fmt::Display>(prefix: &str, lang: Language) -> Vec<[String; 2]> {
+    T::iter()
+        .map(|v| {
+            let value = v.to_string();
+            let label = texts::text(&format!("eng.{prefix}.{value}"), lang, &[]);
+            [value, label]
+        })
+        .collect()
+}
+
+/// Loads the engagement for a change of its KPIs (403/404 as the API), refusing with 409
+/// when they can no longer change directly.
+async fn load_for_kpis(state: &AppState, user: &SignedIn, id: &str) -> PageResult<engagement::Model> {
+    let id = parse_id(id)?;
+    let (e, _) = engagements::load(&state.db, &user.principal.viewer(), id, Action::Manage).await?;
+    Ok(e)
+}
+
+fn term_days(e: &engagement::Model) -> i64 {
+    (e.end_date - e.start_date).num_days()
+}
+
+async fn render(
+    state: &AppState,
+    user: &SignedIn,
+    e: &engagement::Model,
+    kpi_id: Option<Uuid>,
+    editor: Editor,
+    status: StatusCode,
+) -> PageResult<Response> {
+    let lang = user.frame.lang;
+    let others = kpis::list(&state.db, e, state.config.realism_max_yearly_growth).await?;
+    let mut ratio_choices = vec![[String::new(), texts::text("eng.kpi_form.no_ratio", lang, &[])]];
+    ratio_choices.extend(others.iter().filter(|k| Some(k.id) != kpi_id).map(|k| [k.id.to_string(), k.name.clone()]));
+    let name = kpi_id.and_then(|id| others.iter().find(|k| k.id == id)).map(|k| k.name.clone());
+    let action = match kpi_id {
+        Some(k) => format!("/engagements/{}/kpis/{k}/edit", e.id),
+        None => format!("/engagements/{}/kpis/new", e.id),
+    };
+    let page = json!({
+        "engagement": { "id": e.id, "title": e.title, "currency": e.currency },
+        "kpi_id": kpi_id,
+        "kpi_name": name,
+        "action": action,
+        "values": editor.values,
+        "channels_checked": editor.channels,
+        "errors": editor.errors,
+        "realism": editor.realism,
+        "units": options::<KpiUnit>("unit", lang),
+        "directions": options::<KpiDirection>("direction", lang),
+        "aggregations": options::<Aggregation>("aggregation", lang),
+        "channels": options::<Channel>("channel", lang),
+        "ratio_choices": ratio_choices,
+    });
+    user.render_status(state, status, "engagement/kpi_editor.html", page)
+}
+
+/// `GET /engagements/{id}/kpis/new`.
+pub async fn new(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
+    let e = load_for_kpis(&state, &user, &id).await?;
+    engagements::ensure_open(&e, "kpis", "KPIs")?;
+    let editor = Editor { values: kpi_form::defaults(), channels: Vec::new(), errors: BTreeMap::new(), realism: None };
+    render(&state, &user, &e, None, editor, StatusCode::OK).await
+}
+
+/// `GET /engagements/{id}/kpis/{kpi_id}/edit`.
+pub async fn edit(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path((id, kpi_id)): Path<(String, String)>,
+) -> PageResult<Response> {
+    let e = load_for_kpis(&state, &user, &id).await?;
+    let k = kpis::get(&state.db, e.id, parse_id(&kpi_id)?).await?;
+    engagements::ensure_open(&e, "kpis", "KPIs")?;
+    let view = kpis::view(&e, &k, state.config.realism_max_yearly_growth)?;
+    let editor = Editor {
+        values: kpi_form::values_of(&view, user.frame.lang),
+        channels: view.channels.iter().map(ToString::to_string).collect(),
+        errors: BTreeMap::new(),
+        realism: view.realism.clone(),
+    };
+    render(&state, &user, &e, Some(view.id), editor, StatusCode::OK).await
+}
+
+/// `POST /engagements/{id}/kpis/new`.
+pub async fn create(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+    let e = load_for_kpis(&state, &form.user, &id).await?;
+    save(&state, &e, None, form).await
+}
+
+/// `POST /engagements/{id}/kpis/{kpi_id}/edit`.
+pub async fn update(
+    State(state): State<AppState>,
+    Path((id, kpi_id)): Path<(String, String)>,
+    form: PageForm,
+) -> PageResult<Response> {
+    let e = load_for_kpis(&state, &form.user, &id).await?;
+    let k = kpis::get(&state.db, e.id, parse_id(&kpi_id)?).await?;
+    save(&state, &e, Some(k.id), form).await
+}
+
+/// Reads the form and asks the store to save it; on success opens the saved KPI in the
+/// editor, else shows the form again (422) as it was typed, with the errors.
+async fn save(state: &AppState, e: &engagement::Model, kpi_id: Option<Uuid>, form: PageForm) -> PageResult<Response> {
+    let user = &form.user;
+    let lang = user.frame.lang;
+    let input = match kpi_form::kpi_input(&Posted(&form.fields), lang) {
+        Ok(input) => input,
+        Err(errors) => return refused(state, e, kpi_id, &form, &errors).await,
+    };
+    let (db, now, actor, growth) =
+        (&state.db, state.clock.now(), user.principal.actor(), state.config.realism_max_yearly_growth);
+    let saved = match kpi_id {
+        Some(k) => kpis::replace(db, now, &actor, e, k, input, growth).await,
+        None => kpis::create(db, now, &actor, e, input, growth).await,
+    };
+    match saved {
+        Ok(view) => {
+            let to = format!("/engagements/{}/kpis/{}/edit?notice=eng_kpi_saved", e.id, view.id);
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(err) => match form_errors(&err) {
+            Some(errors) => refused(state, e, kpi_id, &form, &errors).await,
+            None => Err(err.into()),
+        },
+    }
+}
+
+async fn refused(
+    state: &AppState,
+    e: &engagement::Model,
+    kpi_id: Option<Uuid>,
+    form: &PageForm,
+    errors: &[FieldError],
+) -> PageResult<Response> {
+    let lang = form.user.frame.lang;
+    let posted = Posted(&form.fields);
+    let growth = state.config.realism_max_yearly_growth;
+    let editor = Editor {
+        values: form.values(),
+        channels: posted.channels(),
+        errors: texts::field_errors(errors, lang, kpi_form::form_field),
+        realism: kpi_form::realism_of_form(&posted, lang, term_days(e), growth),
+    };
+    render(state, &form.user, e, kpi_id, editor, StatusCode::UNPROCESSABLE_ENTITY).await
+}

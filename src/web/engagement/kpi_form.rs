@@ -1,0 +1,432 @@
+//! The KPI editor's form, as plain data: turning the posted fields into the API's
+//! [`KpiInput`] (numbers as the user's language writes them: `12,5` or `12.5` in Spanish),
+//! and a stored KPI back into the fields that fill the form. Pure, so every rule is unit
+//! tested; the handlers in `kpi_editor` only call it.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        FieldError,
+        enums::{Aggregation, Channel, KpiDirection, KpiUnit, Language},
+        kpi::{KpiInput, RatioOf, RealismFlag, realism},
+    },
+    views::KpiView,
+};
+
+/// A number as typed by someone writing `language`. Spanish accepts the decimal comma and
+/// the point alike (`12,5`, `12.5`), and `.` as thousands separator beside a comma or when
+/// repeated (`1.234,5`, `1.234.567`); English accepts `,` as thousands separator in groups
+/// of three (`1,234.5`). Spaces are ignored. Anything else is not a number, and neither is
+/// a Spanish `12.500`, which could mean either (see [`ambiguous`]).
+pub fn parse_number(text: &str, language: Language) -> Option<f64> {
+    if ambiguous(text, language) {
+        return None;
+    }
+    let compact = compact(text);
+    let (sign, digits) = match compact.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", compact.strip_prefix('+').unwrap_or(&compact)),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+        return None;
+    }
+    let (group, mark) = match language {
+        Language::Es if digits.contains(',') => ('.', ','),
+        Language::Es if digits.matches('.').count() > 1 => ('.', ','),
+        Language::Es => (',', '.'),
+        Language::En => (',', '.'),
+    };
+    let (int, frac) = match digits.split_once(mark) {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (digits, None),
+    };
+    if frac.is_some_and(|f| f.is_empty() || !f.chars().all(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    if int.contains(group) && !well_grouped(int, group) {
+        return None;
+    }
+    let int: String = int.chars().filter(|c| *c != group).collect();
+    if int.is_empty() && frac.is_none() {
+        return None;
+    }
+    let plain = format!(
+        "{sign}{}{}",
+        if int.is_empty() { "0" } else { &int },
+        frac.map(|f| format!(".{f}")).unwrap_or_default()
+    );
+    plain.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}').collect()
+}
+
+/// Whether a Spanish reader could mean two numbers: `12.500` is twelve and a half with a
+/// decimal point, twelve thousand five hundred with a thousands separator. Such input is
+/// refused with a hint rather than guessed.
+pub fn ambiguous(text: &str, language: Language) -> bool {
+    let compact = compact(text);
+    let digits = compact.trim_start_matches(['-', '+']);
+    language == Language::Es
+        && !digits.contains(',')
+        && digits.matches('.').count() == 1
+        && digits.split_once('.').is_some_and(|(int, frac)| {
+            frac.len() == 3
+                && (1..=3).contains(&int.len())
+                && !int.starts_with('0')
+                && int.chars().all(|c| c.is_ascii_digit())
+        })
+}
+
+/// `1.234.567`: one to three digits, then groups of exactly three.
+fn well_grouped(int: &str, group: char) -> bool {
+    let mut parts = int.split(group);
+    let first_ok = parts.next().is_some_and(|p| (1..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
+    first_ok && parts.all(|p| p.len() == 3 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A number as the form shows it for editing: no thousands separators (which a reader
+/// could take for decimals), the language's decimal mark.
+pub fn input_number(value: f64, language: Language) -> String {
+    let text = format!("{:.6}", value);
+    let text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    let text = if text == "-0" { "0".to_string() } else { text };
+    match language {
+        Language::Es => text.replace('.', ","),
+        Language::En => text,
+    }
+}
+
+/// The posted fields, by name; a name may repeat (the channels' checkboxes).
+pub struct Posted<'a>(pub &'a [(String, String)]);
+
+impl Posted<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// The channels ticked, as posted (to tick them again after an error).
+    pub fn channels(&self) -> Vec<String> {
+        self.all("channels").map(str::to_string).collect()
+    }
+}
+
+/// Collects the problems of reading the form, field by field.
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn choice<T: std::str::FromStr>(&mut self, form: &Posted, field: &str) -> Option<T> {
+        match form.get(field) {
+            None => {
+                self.0.push(FieldError::new(field, "required", "choose one"));
+                None
+            }
+            Some(v) => v.parse().ok().or_else(|| {
+                self.0.push(FieldError::new(field, "invalid_value", "is not one of the choices"));
+                None
+            }),
+        }
+    }
+
+    fn number(&mut self, form: &Posted, field: &str, language: Language) -> Option<f64> {
+        let text = form.get(field)?;
+        let parsed = parse_number(text, language);
+        if parsed.is_none() {
+            let error = if ambiguous(text, language) {
+                FieldError::new(field, "ambiguous_number", "write 12500 or 12,5")
+            } else {
+                FieldError::new(field, "not_a_number", "must be a number such as 12,5")
+            };
+            self.0.push(error);
+        }
+        parsed
+    }
+
+    fn required_number(&mut self, form: &Posted, field: &str, language: Language) -> Option<f64> {
+        if form.get(field).is_none() {
+            self.0.push(FieldError::new(field, "required", "must not be empty"));
+            return None;
+        }
+        self.number(form, field, language)
+    }
+
+    fn id(&mut self, form: &Posted, field: &str) -> Option<Uuid> {
+        let text = form.get(field)?;
+        let parsed = text.parse().ok();
+        if parsed.is_none() {
+            self.0.push(FieldError::new(field, "invalid_value", "is not one of the choices"));
+        }
+        parsed
+    }
+}
+
+/// The API's input from the posted form, or every field that could not be read. What the
+/// input means (thresholds in order, a name given…) is checked by the store, as for the API.
+pub fn kpi_input(form: &Posted, language: Language) -> Result<KpiInput, Vec<FieldError>> {
+    let mut p = Problems::default();
+    let unit = p.choice::<KpiUnit>(form, "unit");
+    let direction = p.choice::<KpiDirection>(form, "direction");
+    let aggregation = p.choice::<Aggregation>(form, "aggregation");
+    let baseline = p.number(form, "baseline", language);
+    let target = p.required_number(form, "target", language);
+    let target_upper = p.number(form, "target_upper", language);
+    let warning = p.required_number(form, "warning_threshold", language);
+    let critical = p.required_number(form, "critical_threshold", language);
+    let mut channels = Vec::new();
+    for c in form.all("channels") {
+        match c.parse::<Channel>() {
+            Ok(channel) if !channels.contains(&channel) => channels.push(channel),
+            Ok(_) => {}
+            Err(_) => p.0.push(FieldError::new("channels", "invalid_value", "is not one of the choices")),
+        }
+    }
+    let ratio_of = ratio(&mut p, form);
+    match (unit, direction, aggregation, target, warning, critical) {
+        (Some(unit), Some(direction), Some(aggregation), Some(target), Some(warning), Some(critical))
+            if p.0.is_empty() =>
+        {
+            Ok(KpiInput {
+                name: form.get("name").unwrap_or_default().to_string(),
+                objective: form.get("objective").unwrap_or_default().to_string(),
+                unit,
+                direction,
+                baseline,
+                target,
+                target_upper,
+                warning_threshold: warning,
+                critical_threshold: critical,
+                aggregation,
+                channels,
+                allow_negative: form.get("allow_negative").is_some(),
+                ratio_of,
+            })
+        }
+        _ => Err(p.0),
+    }
+}
+
+/// Both halves of a ratio, or neither.
+fn ratio(p: &mut Problems, form: &Posted) -> Option<RatioOf> {
+    let numerator = p.id(form, "ratio_numerator");
+    let denominator = p.id(form, "ratio_denominator");
+    match (numerator, denominator) {
+        (Some(n), Some(d)) => Some(RatioOf { numerator_kpi_id: n, denominator_kpi_id: d }),
+        (Some(_), None) if form.get("ratio_denominator").is_none() => {
+            p.0.push(FieldError::new("ratio_denominator", "required", "a ratio needs both KPIs"));
+            None
+        }
+        (None, Some(_)) if form.get("ratio_numerator").is_none() => {
+            p.0.push(FieldError::new("ratio_numerator", "required", "a ratio needs both KPIs"));
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The realism check on what was typed, as far as it can be read: shown again beside a form
+/// sent back with errors.
+pub fn realism_of_form(form: &Posted, language: Language, term_days: i64, growth: f64) -> Option<RealismFlag> {
+    let direction: KpiDirection = form.get("direction")?.parse().ok()?;
+    let target = parse_number(form.get("target")?, language)?;
+    let baseline = match form.get("baseline") {
+        Some(b) => Some(parse_number(b, language)?),
+        None => None,
+    };
+    realism(direction, baseline, target, term_days, growth)
+}
+
+/// The form's field for an error the store names (`ratio_of.numerator_kpi_id`,
+/// `channels[1]`); other names are the form's own.
+pub fn form_field(field: &str) -> &str {
+    match field {
+        "ratio_of.numerator_kpi_id" => "ratio_numerator",
+        "ratio_of.denominator_kpi_id" => "ratio_denominator",
+        f if f.starts_with("channels[") => "channels",
+        f => f,
+    }
+}
+
+/// A stored KPI as the form's fields.
+pub fn values_of(k: &KpiView, language: Language) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    v.insert("name".into(), k.name.clone());
+    v.insert("objective".into(), k.objective.clone());
+    v.insert("unit".into(), k.unit.to_string());
+    v.insert("direction".into(), k.direction.to_string());
+    v.insert("aggregation".into(), k.aggregation.to_string());
+    let numbers = [
+        ("baseline", k.baseline),
+        ("target", Some(k.target)),
+        ("target_upper", k.target_upper),
+        ("warning_threshold", Some(k.warning_threshold)),
+        ("critical_threshold", Some(k.critical_threshold)),
+    ];
+    for (field, value) in numbers {
+        if let Some(x) = value {
+            v.insert(field.into(), input_number(x, language));
+        }
+    }
+    if k.allow_negative {
+        v.insert("allow_negative".into(), "true".into());
+    }
+    if let Some(r) = k.ratio_of {
+        v.insert("ratio_numerator".into(), r.numerator_kpi_id.to_string());
+        v.insert("ratio_denominator".into(), r.denominator_kpi_id.to_string());
+    }
+    v
+}
+
+/// What a new KPI's form starts with.
+pub fn defaults() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("unit".to_string(), KpiUnit::Count.to_string()),
+        ("direction".to_string(), KpiDirection::HigherIsBetter.to_string()),
+        ("aggregation".to_string(), Aggregation::Last.to_string()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn followers() -> Vec<(String, String)> {
+        fields(&[
+            ("name", " Seguidores "),
+            ("objective", "Notoriedad"),
+            ("unit", "count"),
+            ("direction", "higher_is_better"),
+            ("aggregation", "last"),
+            ("baseline", "10.000,5"),
+            ("target", "12500"),
+            ("target_upper", ""),
+            ("warning_threshold", "11000,25"),
+            ("critical_threshold", "10000"),
+            ("channels", "instagram"),
+            ("channels", "tiktok"),
+            ("ratio_numerator", ""),
+            ("ratio_denominator", ""),
+        ])
+    }
+
+    #[test]
+    fn spanish_accepts_the_decimal_comma_and_the_point() {
+        let es = |t| parse_number(t, Language::Es);
+        assert_eq!(es("12,5"), Some(12.5));
+        assert_eq!(es("12.5"), Some(12.5));
+        assert_eq!(es("1.234,5"), Some(1234.5));
+        assert_eq!(es("1.234.567"), Some(1_234_567.0));
+        assert_eq!(es(" -3,25 "), Some(-3.25));
+        assert_eq!(es("12 500"), Some(12500.0));
+        assert_eq!(es(",5"), Some(0.5));
+        assert_eq!(es("0.125"), Some(0.125));
+        assert_eq!(es("12.50"), Some(12.5));
+        assert!(ambiguous("12.500", Language::Es) && !ambiguous("12.500", Language::En));
+        assert_eq!(es("12.500"), None, "twelve and a half, or twelve thousand five hundred?");
+        assert_eq!(parse_number("12.500", Language::En), Some(12.5));
+        for bad in ["", "abc", "12,5,1", "1.23,5", "12,", "1e5", "--1", "12.3.4,5", "inf", "NaN"] {
+            assert_eq!(es(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn english_reads_commas_as_thousands_only() {
+        let en = |t| parse_number(t, Language::En);
+        assert_eq!(en("12.5"), Some(12.5));
+        assert_eq!(en("1,234.5"), Some(1234.5));
+        assert_eq!(en("1,234,567"), Some(1_234_567.0));
+        assert_eq!(en("12,5"), None, "not silently 125");
+        assert_eq!(en("1.234,5"), None);
+    }
+
+    #[test]
+    fn numbers_shown_for_editing_read_back_the_same() {
+        for v in [0.0, 12.5, 1234.5, -3.25, 1_000_000.0, 0.000_001, 2.1] {
+            for lang in [Language::Es, Language::En] {
+                assert_eq!(parse_number(&input_number(v, lang), lang), Some(v), "{v} {lang}");
+            }
+        }
+        assert_eq!(input_number(1234.5, Language::Es), "1234,5");
+        assert_eq!(input_number(-0.0, Language::En), "0");
+    }
+
+    #[test]
+    fn a_complete_form_becomes_the_api_input() {
+        let form = followers();
+        let k = kpi_input(&Posted(&form), Language::Es).unwrap();
+        assert_eq!(k.baseline, Some(10_000.5));
+        assert_eq!(k.target, 12_500.0);
+        assert_eq!(k.target_upper, None);
+        assert_eq!(k.warning_threshold, 11_000.25);
+        assert_eq!(k.channels, [Channel::Instagram, Channel::Tiktok]);
+        assert!(!k.allow_negative);
+        assert_eq!(k.ratio_of, None);
+        assert!(k.validate().is_ok(), "the store's own checks pass");
+    }
+
+    #[test]
+    fn unreadable_fields_are_each_named() {
+        let mut form = followers();
+        for (k, v) in form.iter_mut() {
+            match k.as_str() {
+                "target" => *v = "mucho".into(),
+                "unit" => *v = "furlongs".into(),
+                "warning_threshold" => *v = String::new(),
+                _ => {}
+            }
+        }
+        form.push(("ratio_numerator".into(), Uuid::nil().to_string()));
+        let errors = kpi_input(&Posted(&form), Language::Es).unwrap_err();
+        let named: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert!(named.contains(&("target", "not_a_number")), "{named:?}");
+        assert!(named.contains(&("unit", "invalid_value")));
+        assert!(named.contains(&("warning_threshold", "required")));
+        assert!(!named.iter().any(|(f, _)| *f == "ratio_denominator"), "the blank first copy is what counts");
+    }
+
+    #[test]
+    fn a_ratio_needs_both_halves() {
+        let mut form = followers();
+        form.retain(|(k, _)| !k.starts_with("ratio_"));
+        form.push(("ratio_numerator".into(), Uuid::nil().to_string()));
+        let errors = kpi_input(&Posted(&form), Language::Es).unwrap_err();
+        assert_eq!(errors[0].field, "ratio_denominator");
+        form.push(("ratio_denominator".into(), Uuid::max().to_string()));
+        let ratio = kpi_input(&Posted(&form), Language::Es).unwrap().ratio_of.unwrap();
+        assert_eq!((ratio.numerator_kpi_id, ratio.denominator_kpi_id), (Uuid::nil(), Uuid::max()));
+        assert!(kpi_input(&Posted(&form), Language::En).is_err(), "English reads 10.000,5 as no number");
+    }
+
+    #[test]
+    fn the_realism_of_what_was_typed() {
+        let mut form = followers();
+        let term = 365;
+        assert_eq!(realism_of_form(&Posted(&form), Language::Es, term, 3.0), None);
+        for (k, v) in form.iter_mut() {
+            if k == "target" {
+                *v = "1.000.000".into();
+            }
+        }
+        let flag = realism_of_form(&Posted(&form), Language::Es, term, 3.0).unwrap();
+        assert!(flag.implied_factor.unwrap() > 90.0);
+    }
+
+    #[test]
+    fn store_field_names_map_to_the_form() {
+        assert_eq!(form_field("ratio_of.numerator_kpi_id"), "ratio_numerator");
+        assert_eq!(form_field("channels[2]"), "channels");
+        assert_eq!(form_field("target"), "target");
+    }
+}

@@ -1,0 +1,85 @@
+//! Words this area writes from Rust rather than from a template: the charts' descriptions
+//! and the form's error messages. They come from the same catalogue as the templates'
+//! `t()` (`templates/pages/i18n/engagement.json`), read once.
+
+use std::{collections::BTreeMap, sync::LazyLock};
+
+use crate::{
+    domain::{FieldError, enums::Language},
+    web::i18n::{Catalog, fill},
+};
+
+static CATALOG: LazyLock<Option<Catalog>> = LazyLock::new(|| match Catalog::load() {
+    Ok(c) => Some(c),
+    Err(err) => {
+        tracing::error!(error = %err, "the page catalogue failed to load");
+        None
+    }
+});
+
+/// The message `key` in `language` with its placeholders filled; the key itself if it is
+/// missing (a unit test proves the keys used here exist).
+pub fn text(key: &str, language: Language, values: &[(&str, String)]) -> String {
+    CATALOG.as_ref().and_then(|c| c.get(key, language)).map_or_else(|| key.to_string(), |t| fill(t, values))
+}
+
+fn has(key: &str) -> bool {
+    CATALOG.as_ref().is_some_and(|c| c.has(key))
+}
+
+/// Field errors for a form, in the user's language: `eng.error.<code>` when the catalogue
+/// knows the code, else the store's own message. `field` maps a store field name to the
+/// form's; the first error of a field wins.
+pub fn field_errors(
+    errors: &[FieldError],
+    language: Language,
+    field: impl Fn(&str) -> &str,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in errors {
+        let key = format!("eng.error.{}", e.code);
+        let message = if has(&key) { text(&key, language, &[]) } else { e.message.clone() };
+        out.entry(field(&e.field).to_string()).or_insert(message);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_words_used_from_rust_exist_in_both_languages() {
+        let keys = [
+            "eng.chart.summary",
+            "eng.chart.summary_empty",
+            "status.grey",
+            "status.green",
+            "status.amber",
+            "status.red",
+        ];
+        for key in keys {
+            for lang in [Language::Es, Language::En] {
+                assert_ne!(text(key, lang, &[]), key, "{key} {lang}");
+            }
+        }
+        for code in
+            ["required", "not_a_number", "ambiguous_number", "threshold_order", "duplicate", "amendment_required"]
+        {
+            assert!(has(&format!("eng.error.{code}")), "{code}");
+        }
+    }
+
+    #[test]
+    fn errors_are_translated_by_code_or_keep_the_store_message() {
+        let errors = vec![
+            FieldError::new("target", "not_a_number", "must be a number"),
+            FieldError::new("target", "required", "second error of the same field"),
+            FieldError::new("ratio_of.numerator_kpi_id", "something_new", "the store's words"),
+        ];
+        let map =
+            field_errors(&errors, Language::Es, |f| if f.starts_with("ratio_of") { "ratio_numerator" } else { f });
+        assert_eq!(map["target"], text("eng.error.not_a_number", Language::Es, &[]));
+        assert_eq!(map["ratio_numerator"], "the store's words");
+    }
+}
