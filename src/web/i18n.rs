@@ -6,7 +6,7 @@
 //! catalogue refuses at start-up a key that lacks either language, and rendering refuses a
 //! key that does not exist, so a typo is a failing test rather than a blank on a page.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use serde::Deserialize;
 
@@ -32,6 +32,14 @@ const FILES: [(&str, &str); 11] = [
 struct Message {
     en: String,
     es: String,
+}
+
+static CATALOG: LazyLock<Result<Catalog, String>> = LazyLock::new(|| Catalog::load().map_err(|e| format!("{e:#}")));
+
+/// The catalogue, read once per process: templates (`t()`) and Rust code (chart captions,
+/// translated field errors) share it.
+pub fn catalog() -> anyhow::Result<&'static Catalog> {
+    CATALOG.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Every message, by key.

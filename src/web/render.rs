@@ -33,14 +33,12 @@ impl std::fmt::Debug for Pages {
 
 impl Pages {
     pub fn load() -> anyhow::Result<Self> {
-        let catalog = Arc::new(Catalog::load()?);
+        let catalog = i18n::catalog()?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         minijinja_embed::load_templates!(&mut env);
-        let lookup = catalog.clone();
-        env.add_function("t", move |state: &State, key: &str, kwargs: Kwargs| translate(&lookup, state, key, kwargs));
-        let exists = catalog;
-        env.add_function("has_t", move |key: &str| exists.has(key));
+        env.add_function("t", move |state: &State, key: &str, kwargs: Kwargs| translate(catalog, state, key, kwargs));
+        env.add_function("has_t", move |key: &str| catalog.has(key));
         env.add_filter("num", num);
         env.add_filter("money", money);
         env.add_filter("pct", pct);

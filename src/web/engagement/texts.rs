@@ -1,30 +1,22 @@
 //! Words this area writes from Rust rather than from a template: the charts' descriptions
 //! and the form's error messages. They come from the same catalogue as the templates'
-//! `t()` (`templates/pages/i18n/engagement.json`), read once.
+//! `t()` (`templates/pages/i18n/engagement.json`).
 
-use std::{collections::BTreeMap, sync::LazyLock};
+use std::collections::BTreeMap;
 
 use crate::{
     domain::{FieldError, enums::Language},
-    web::i18n::{Catalog, fill},
+    web::i18n::{catalog, fill},
 };
-
-static CATALOG: LazyLock<Option<Catalog>> = LazyLock::new(|| match Catalog::load() {
-    Ok(c) => Some(c),
-    Err(err) => {
-        tracing::error!(error = %err, "the page catalogue failed to load");
-        None
-    }
-});
 
 /// The message `key` in `language` with its placeholders filled; the key itself if it is
 /// missing (a unit test proves the keys used here exist).
 pub fn text(key: &str, language: Language, values: &[(&str, String)]) -> String {
-    CATALOG.as_ref().and_then(|c| c.get(key, language)).map_or_else(|| key.to_string(), |t| fill(t, values))
+    catalog().ok().and_then(|c| c.get(key, language)).map_or_else(|| key.to_string(), |t| fill(t, values))
 }
 
 fn has(key: &str) -> bool {
-    CATALOG.as_ref().is_some_and(|c| c.has(key))
+    catalog().is_ok_and(|c| c.has(key))
 }
 
 /// Field errors for a form, in the user's language: `eng.error.<code>` when the catalogue
