@@ -20,4 +20,5 @@ mod reports;
 mod slots;
 mod validation;
 mod web_pages;
+mod web_reports;
 mod webkit;

@@ -16,9 +16,8 @@ use strum::IntoEnumIterator;
 use uuid::Uuid;
 
 use super::{
-    FormErrors, EngagementBrief, allowed, engagement_for, input_number, kpi_list, parse_id, refused_fields,
-    report_for, report_of_period, reportable, show, to_report, tr, typed_number,
-    upload::UploadState,
+    EngagementBrief, FormErrors, allowed, engagement_for, input_number, kpi_list, parse_id, refused_fields, report_for,
+    report_of_period, reportable, show, to_report, tr, typed_number, upload::UploadState,
 };
 use crate::{
     app::AppState,
@@ -30,7 +29,10 @@ use crate::{
     },
     error::AppError,
     policy::report::Action,
-    store::{entity::engagement, reports::{self, VersionView}},
+    store::{
+        entity::engagement,
+        reports::{self, VersionView},
+    },
     views::KpiView,
     web::{
         error::{PageError, PageResult},
@@ -96,7 +98,10 @@ pub(super) fn form_context(kpis: &[KpiView]) -> serde_json::Value {
 }
 
 fn signal_rows(form: &PageForm) -> usize {
-    form.get("signal_rows").and_then(|n| n.parse().ok()).unwrap_or(BLANK_SIGNAL_ROWS).min(SIGNALS_MAX + BLANK_SIGNAL_ROWS)
+    form.get("signal_rows")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(BLANK_SIGNAL_ROWS)
+        .min(SIGNALS_MAX + BLANK_SIGNAL_ROWS)
 }
 
 /// A report's content read from the form, and where each part came from (to put the store's
@@ -199,7 +204,9 @@ fn read_value(form: &PageForm, k: &KpiView, lang: Language) -> Result<Option<Val
         None => return if errors.is_empty() { Ok(None) } else { Err(errors) },
     };
     match value {
-        Some(value) if errors.is_empty() => Ok(Some(ValueInput { kpi_id: id, value, breakdown, comment, evidence_url })),
+        Some(value) if errors.is_empty() => {
+            Ok(Some(ValueInput { kpi_id: id, value, breakdown, comment, evidence_url }))
+        }
         _ => Err(errors),
     }
 }
@@ -215,12 +222,9 @@ fn read_signal(form: &PageForm, row: usize) -> Result<Option<SignalInput>, Vec<F
     let category: Option<SignalCategory> = choice(form, &name("category"), &mut errors);
     let severity: Option<Severity> = choice(form, &name("severity"), &mut errors);
     match (category, severity) {
-        (Some(category), Some(severity)) => Ok(Some(SignalInput {
-            category,
-            severity,
-            description: description.unwrap_or_default(),
-            link,
-        })),
+        (Some(category), Some(severity)) => {
+            Ok(Some(SignalInput { category, severity, description: description.unwrap_or_default(), link }))
+        }
         _ => Err(errors),
     }
 }
@@ -258,7 +262,11 @@ pub(super) fn field_label(field: &str, kpis: &[KpiView], lang: Language) -> Opti
         && let Some((id, channel)) = rest.split_once('_')
     {
         let channel = channel.parse::<Channel>().ok()?;
-        return labelled(id, "rep.label.kpi_channel", vec![("channel", tr(&format!("rep.channel.{channel}"), lang, &[]))]);
+        return labelled(
+            id,
+            "rep.label.kpi_channel",
+            vec![("channel", tr(&format!("rep.channel.{channel}"), lang, &[]))],
+        );
     }
     if let Some(rest) = field.strip_prefix("sig_")
         && let Some((row, part)) = rest.split_once('_')
@@ -337,7 +345,11 @@ pub(super) fn merge(into: &mut serde_json::Value, extra: serde_json::Value) {
 }
 
 /// Creates the period's report from the form: a draft, or submitted at once.
-pub(super) async fn create(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: PageForm,
+) -> PageResult<Response> {
     let user = &form.user;
     let (e, _) = engagement_for(&state, &user.principal, parse_id(&id)?, Action::Write).await?;
     let start = period_start(form.get("period_start"))?;
@@ -375,7 +387,11 @@ fn store_errors(err: AppError, typed: &Typed) -> Result<Vec<FieldError>, PageErr
 
 /// Saves the form over a draft (or, after a request for changes, as a new version), and
 /// submits it when asked.
-pub(super) async fn update(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+pub(super) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: PageForm,
+) -> PageResult<Response> {
     let user = &form.user;
     let (r, e, seen) = report_for(&state, &user.principal, parse_id(&id)?, Action::Write).await?;
     let kpis = kpi_list(&state, &e).await?;
@@ -402,6 +418,10 @@ pub(super) async fn update(State(state): State<AppState>, Path(id): Path<String>
 }
 
 /// Whether the caller may write the reports of an engagement (for links to the form).
-pub(super) fn may_write(user: &SignedIn, seen: crate::domain::confidentiality::Visibility, e: &engagement::Model) -> bool {
+pub(super) fn may_write(
+    user: &SignedIn,
+    seen: crate::domain::confidentiality::Visibility,
+    e: &engagement::Model,
+) -> bool {
     allowed(&user.principal, Action::Write, seen) && super::reporting(e)
 }

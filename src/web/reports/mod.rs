@@ -91,7 +91,11 @@ async fn report_for(
 }
 
 /// The report of an engagement's period, if one was started.
-async fn report_of_period(state: &AppState, engagement_id: Uuid, start: NaiveDate) -> PageResult<Option<report::Model>> {
+async fn report_of_period(
+    state: &AppState,
+    engagement_id: Uuid,
+    start: NaiveDate,
+) -> PageResult<Option<report::Model>> {
     Ok(report::Entity::find()
         .filter(report::Column::EngagementId.eq(engagement_id))
         .filter(report::Column::PeriodStart.eq(start))
@@ -153,12 +157,13 @@ fn tr(key: &str, lang: Language, values: &[(&str, String)]) -> String {
     i18n::fill(text, values)
 }
 
-/// A validation message in the visitor's language: `rep.error.<code>` when the catalogue
-/// has it, else the store's own (English) message.
+/// A validation message in the visitor's language: `rep.error.<field>.<code>` or
+/// `rep.error.<code>` when the catalogue has it, else the store's own (English) message.
 fn say(error: &FieldError, lang: Language) -> String {
-    CATALOG
-        .as_ref()
-        .and_then(|c| c.get(&format!("rep.error.{}", error.code), lang))
+    let Some(catalog) = CATALOG.as_ref() else { return error.message.clone() };
+    catalog
+        .get(&format!("rep.error.{}.{}", error.field, error.code), lang)
+        .or_else(|| catalog.get(&format!("rep.error.{}", error.code), lang))
         .map_or_else(|| error.message.clone(), str::to_string)
 }
 
@@ -272,6 +277,8 @@ mod tests {
         let e = FieldError::new("value_x", "not_a_number", "«x» is not a number");
         assert_eq!(say(&e, Language::En), "not a number");
         assert_eq!(say(&e, Language::Es), "no es un número");
+        let taken = FieldError::new("period_start", "duplicate", "this period already has a report");
+        assert_eq!(say(&taken, Language::En), "this period already has a report: open it from the list of reports");
         let unknown = FieldError::new("x", "something_new", "as the store says");
         assert_eq!(say(&unknown, Language::En), "as the store says");
     }

@@ -16,9 +16,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    EngagementBrief, FormErrors, allowed, kpi_list, parse_id, refused_fields, report_for, to_report,
-    tr,
+    EngagementBrief, FormErrors, allowed,
     form::{ValuesForm, form_context, merge},
+    kpi_list, parse_id, refused_fields, report_for, to_report, tr,
     upload::UploadState,
 };
 use crate::{
@@ -145,7 +145,11 @@ fn kpi_name(kpis: &[KpiView], id: Uuid) -> String {
 }
 
 /// The report page.
-pub(super) async fn page(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
     let (r, e, seen) = report_for(&state, &user.principal, parse_id(&id)?, Action::Read).await?;
     render(&state, &user, &r, &e, seen, Overrides::default(), StatusCode::OK).await
 }
@@ -174,8 +178,9 @@ pub(super) async fn render(
     let can_review = report_status == ReportStatus::Submitted && allowed(&user.principal, Action::Review, seen);
     // The latest request for changes, while the agency is answering it.
     let sent_back = detail.reviews.last().filter(|x| editable && x.decision == ReviewDecision::RequestChanges);
-    let comments: HashMap<Uuid, &str> =
-        sent_back.map(|x| x.value_comments.iter().map(|c| (c.kpi_id, c.comment.as_str())).collect()).unwrap_or_default();
+    let comments: HashMap<Uuid, &str> = sent_back
+        .map(|x| x.value_comments.iter().map(|c| (c.kpi_id, c.comment.as_str())).collect())
+        .unwrap_or_default();
     let current = detail.versions.first();
     let rows = current.map(|v| value_rows(v, &kpis, &flags, &comments)).unwrap_or_default();
     let history: Vec<_> = detail
@@ -210,7 +215,11 @@ pub(super) async fn render(
 }
 
 /// A reviewer's decision: accept, or request changes with comments per value.
-pub(super) async fn review(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+pub(super) async fn review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: PageForm,
+) -> PageResult<Response> {
     let user = &form.user;
     let (r, e, seen) = report_for(&state, &user.principal, parse_id(&id)?, Action::Review).await?;
     let lang = user.frame.lang;

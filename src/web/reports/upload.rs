@@ -16,8 +16,9 @@ use axum::{
 use serde::Serialize;
 
 use super::{
-    engagement_for, kpi_list, parse_id, refused_fields, report_of_period, reportable, say, show, to_report, tr,
+    engagement_for,
     form::{ValuesForm, render_new},
+    kpi_list, parse_id, refused_fields, report_of_period, reportable, say, show, to_report, tr,
 };
 use crate::{
     app::AppState,
@@ -188,8 +189,7 @@ pub(super) fn row_and_column(field: &str) -> Option<(usize, String)> {
 
 impl UploadState {
     pub fn new(errors: &[FieldError], file: Option<&(String, Bytes)>, submit: bool, lang: Language) -> Self {
-        let mut state =
-            Self { submit, file_name: file.map(|f| f.0.clone()).unwrap_or_default(), ..Self::default() };
+        let mut state = Self { submit, file_name: file.map(|f| f.0.clone()).unwrap_or_default(), ..Self::default() };
         let mut cells: HashMap<(usize, String), String> = HashMap::new();
         for e in errors {
             let message = say(e, lang);
@@ -223,11 +223,12 @@ impl PreviewTable {
         let keys: Vec<Vec<&str>> = preview
             .columns
             .iter()
-            .map(|c| [Some(c.letter.as_str()), Some(c.header.as_str()), c.name.as_deref()].into_iter().flatten().collect())
+            .map(|c| {
+                [Some(c.letter.as_str()), Some(c.header.as_str()), c.name.as_deref()].into_iter().flatten().collect()
+            })
             .collect();
-        let error_at = |row: usize, index: usize| {
-            keys[index].iter().find_map(|k| errors.get(&(row, (*k).to_string()))).cloned()
-        };
+        let error_at =
+            |row: usize, index: usize| keys[index].iter().find_map(|k| errors.get(&(row, (*k).to_string()))).cloned();
         let columns = preview
             .columns
             .iter()
