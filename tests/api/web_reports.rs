@@ -323,7 +323,7 @@ async fn an_uploaded_file_with_a_bad_row_is_shown_in_place_and_nothing_stored() 
     let w = world().await;
     let agency = WebSession::login(&w.app, AGENCY_EN).await;
     let before = w.app.snapshot().await;
-    let bad = "kpi;valor;comentario\nAlcance;480.000;Campaña\nSentimiento neto;doce;\n";
+    let bad = "kpi;value;comment\nAlcance;480.000;Campaña\nSentimiento neto;doce;\n";
     let period = [("period_start", w.period.as_str())];
     let (status, _, page) = upload(&agency, &w.import_path(), Some(("cifras.csv", bad.into())), &period, true).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -338,7 +338,7 @@ async fn an_uploaded_file_with_a_bad_row_is_shown_in_place_and_nothing_stored() 
     assert_eq!(w.app.snapshot().await, before, "nothing stored");
 
     // An error only the store finds names its file row too.
-    let negative = "kpi;valor\nAlcance;-5\nSentimiento neto;3\n";
+    let negative = "kpi;value\nAlcance;-5\nSentimiento neto;3\n";
     let (status, _, page) = upload(&agency, &w.import_path(), Some(("c.csv", negative.into())), &period, true).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("row 2, column value: this KPI does not take negative values"), "{page}");
@@ -627,7 +627,7 @@ async fn browser_the_agency_fixes_a_refused_upload_and_submits() {
     b.click(".upload-form button[type=submit]").await;
     b.find(".upload-preview .cell-error").await;
     let text = b.main_text().await;
-    assert!(text.contains("fila 3, columna value: no es un número"), "{text}");
+    assert!(text.contains("fila 3, columna valor: no es un número"), "{text}");
     assert!(text.contains("No se ha guardado nada"));
     b.screenshot("report-upload-error").await;
     assert_eq!(w.detail(id).await.versions[0].values[0].value, 480_000.0, "nothing stored");

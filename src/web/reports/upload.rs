@@ -25,7 +25,7 @@ use crate::{
     domain::{
         FieldError,
         enums::Language,
-        import::{self, FilePreview, ImportLimits},
+        import::{self, FilePreview, ImportLimits, PreviewColumn},
     },
     error::AppError,
     policy::report::Action,
@@ -190,17 +190,18 @@ pub(super) fn row_and_column(field: &str) -> Option<(usize, String)> {
 impl UploadState {
     pub fn new(errors: &[FieldError], file: Option<&(String, Bytes)>, submit: bool, lang: Language) -> Self {
         let mut state = Self { submit, file_name: file.map(|f| f.0.clone()).unwrap_or_default(), ..Self::default() };
+        let located: Vec<(Option<(usize, String)>, String)> =
+            errors.iter().map(|e| (row_and_column(&e.field), say(e, lang))).collect();
+        let preview = file
+            .filter(|_| located.iter().any(|(at, _)| at.is_some()))
+            .and_then(|(name, bytes)| import::preview(name, bytes, &ImportLimits::default()).ok());
         let mut cells: HashMap<(usize, String), String> = HashMap::new();
-        for e in errors {
-            let message = say(e, lang);
-            match row_and_column(&e.field) {
+        for (at, message) in located {
+            match at {
                 Some((row, column)) => {
-                    let line = tr(
-                        "rep.upload.row_error",
-                        lang,
-                        &[("row", row.to_string()), ("column", column.clone()), ("message", message.clone())],
-                    );
-                    state.lines.push(line);
+                    let shown = preview.as_ref().map_or_else(|| column.clone(), |p| header_of(p, &column));
+                    let values = [("row", row.to_string()), ("column", shown), ("message", message.clone())];
+                    state.lines.push(tr("rep.upload.row_error", lang, &values));
                     cells.entry((row, column)).or_insert(message);
                 }
                 None => {
@@ -209,26 +210,31 @@ impl UploadState {
                 }
             }
         }
-        if let Some((name, bytes)) = file.filter(|_| !cells.is_empty())
-            && let Ok(preview) = import::preview(name, bytes, &ImportLimits::default())
-        {
-            state.preview = Some(PreviewTable::new(preview, &cells));
-        }
+        state.preview = preview.map(|p| PreviewTable::new(p, &cells));
         state
+    }
+}
+
+/// Whether a preview column is the one an error names (by canonical name, header or letter).
+fn names(c: &PreviewColumn, column: &str) -> bool {
+    c.name.as_deref() == Some(column) || c.header == column || c.letter == column
+}
+
+/// A column as the file calls it: its header as written, else its letter.
+fn header_of(preview: &FilePreview, column: &str) -> String {
+    match preview.columns.iter().find(|c| names(c, column)) {
+        Some(c) if !c.header.is_empty() => c.header.clone(),
+        Some(c) => c.letter.clone(),
+        None => column.to_string(),
     }
 }
 
 impl PreviewTable {
     fn new(preview: FilePreview, errors: &HashMap<(usize, String), String>) -> Self {
-        let keys: Vec<Vec<&str>> = preview
-            .columns
-            .iter()
-            .map(|c| {
-                [Some(c.letter.as_str()), Some(c.header.as_str()), c.name.as_deref()].into_iter().flatten().collect()
-            })
-            .collect();
-        let error_at =
-            |row: usize, index: usize| keys[index].iter().find_map(|k| errors.get(&(row, (*k).to_string()))).cloned();
+        let error_at = |row: usize, index: usize| {
+            let column = &preview.columns[index];
+            errors.iter().find(|((r, name), _)| *r == row && names(column, name)).map(|(_, message)| message.clone())
+        };
         let columns = preview
             .columns
             .iter()
@@ -283,7 +289,7 @@ mod tests {
         let file = ("cifras.csv".to_string(), Bytes::from_static(b"kpi;valor\nAlcance;12\nSentimiento;doce\n"));
         let errors = vec![FieldError::new("rows[3].value", "not_a_number", "«doce» is not a number")];
         let state = UploadState::new(&errors, Some(&file), false, Language::En);
-        assert_eq!(state.lines, ["row 3, column value: not a number"]);
+        assert_eq!(state.lines, ["row 3, column valor: not a number"], "the column as the file names it");
         let preview = state.preview.unwrap();
         assert_eq!(preview.rows.len(), 2);
         assert!(!preview.rows[0].error && preview.rows[1].error);
