@@ -269,6 +269,17 @@ async fn the_agency_drafts_and_submits_through_the_form() {
     // A submitted report is read, not edited, by the agency.
     let (_, page) = agency.get(&format!("/reports/{id}")).await;
     assert!(page.contains("Enviado") && !page.contains("name=\"action\" value=\"submit\""));
+    // A form posted from a stale page is refused, and the page says why.
+    let before = w.app.snapshot().await;
+    let (status, _, page) = agency.post_form(&format!("/reports/{id}"), &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("el informe no admite esa acción en su estado actual"), "{page}");
+    let stale = [("period_start", w.period.as_str())];
+    let file = Some(("c.csv", b"kpi;valor\nAlcance;1\n".to_vec()));
+    let (status, _, page) = upload(&agency, &w.import_path(), file, &stale, true).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("el informe no admite esa acción en su estado actual"), "{page}");
+    assert_eq!(w.app.snapshot().await, before);
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ pub(super) struct ValuesForm {
 
 impl ValuesForm {
     /// An empty form posting to `action`.
-    fn blank(action: String) -> Self {
+    pub fn blank(action: String) -> Self {
         Self { action, values: BTreeMap::new(), errors: FormErrors::default(), signal_rows: BLANK_SIGNAL_ROWS }
     }
 

@@ -119,7 +119,7 @@ pub(super) async fn import(
         }
         None => {
             let kpis = kpi_list(&state, &e).await?;
-            let values = ValuesForm::filled(format!("/engagements/{}/reports", e.id), None, user.frame.lang);
+            let values = ValuesForm::blank(format!("/engagements/{}/reports", e.id));
             render_new(&state, &user, &e, &period, &kpis, values, upload, status)
         }
     }
