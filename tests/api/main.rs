@@ -23,4 +23,5 @@ mod web_browser;
 mod web_engagement;
 mod web_incidents;
 mod web_pages;
+mod web_reports;
 mod webkit;

@@ -1,0 +1,285 @@
+//! The report pages: the agency writes a period's report in a form or uploads it as a
+//! CSV/XLSX file (row errors shown on the file's own rows), answers a request for changes,
+//! and the company's leads review each value with its target, status and plausibility flags.
+//!
+//! Every handler authorizes exactly as `crate::http::reports` does (the engagement is
+//! loaded for reading, then `policy::report::authorize`) and writes through the same store
+//! functions, so a page never allows what the API refuses.
+
+mod form;
+mod list;
+mod show;
+mod upload;
+
+use std::{collections::BTreeMap, sync::LazyLock};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    error::{PageError, PageResult},
+    i18n::{self, Catalog},
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    domain::{
+        FieldError,
+        confidentiality::Visibility,
+        enums::{EngagementStatus, Language},
+        import::{DecimalMark, ImportLimits, NumberError, parse_number},
+        period::Period,
+        report as rules,
+    },
+    error::AppError,
+    policy::{self, engagement::Action as EngagementAction, report::Action},
+    store::{
+        engagements,
+        entity::{engagement, report},
+        kpis, reports,
+    },
+    views::{KpiView, parse},
+};
+
+pub fn router() -> Router<AppState> {
+    // An upload may exceed the default body limit; the import enforces its own.
+    let upload_limit = DefaultBodyLimit::max(ImportLimits::default().max_upload_bytes + 64 * 1024);
+    Router::new()
+        .route("/engagements/{id}/reports", get(list::page).post(form::create))
+        .route("/engagements/{id}/reports/new", get(form::new))
+        .route("/engagements/{id}/reports/import", post(upload::import).layer(upload_limit))
+        .route("/reports/{id}", get(show::page).post(form::update))
+        .route("/reports/{id}/review", post(show::review))
+}
+
+/// An id from the path; anything else is a page that does not exist.
+fn parse_id(raw: &str) -> PageResult<Uuid> {
+    raw.parse().map_err(|_| PageError::from(AppError::NotFound))
+}
+
+/// Loads an engagement the caller may do `action` on its reports (404 when hidden).
+async fn engagement_for(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    action: Action,
+) -> PageResult<(engagement::Model, Visibility)> {
+    let viewer = principal.viewer();
+    let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
+    policy::report::authorize(&viewer, action, seen)?;
+    Ok((e, seen))
+}
+
+/// Loads a report and its engagement, checking the caller may do `action` on it.
+async fn report_for(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    action: Action,
+) -> PageResult<(report::Model, engagement::Model, Visibility)> {
+    let r = reports::get(&state.db, id).await?;
+    let (e, seen) = engagement_for(state, principal, r.engagement_id, action).await?;
+    Ok((r, e, seen))
+}
+
+/// The report of an engagement's period, if one was started.
+async fn report_of_period(
+    state: &AppState,
+    engagement_id: Uuid,
+    start: NaiveDate,
+) -> PageResult<Option<report::Model>> {
+    Ok(report::Entity::find()
+        .filter(report::Column::EngagementId.eq(engagement_id))
+        .filter(report::Column::PeriodStart.eq(start))
+        .one(&state.db)
+        .await
+        .map_err(AppError::from)?)
+}
+
+/// A period of the engagement that may be reported on now (a validation error otherwise).
+fn reportable(state: &AppState, e: &engagement::Model, start: NaiveDate) -> PageResult<Period> {
+    let schedule = engagements::schedule(e)?;
+    rules::reportable_period(&schedule, start, state.clock.now()).map_err(|f| AppError::Invalid(vec![f]).into())
+}
+
+/// Where to go after a write: the report, with a one-line confirmation.
+fn to_report(id: Uuid, notice: &str) -> Response {
+    Redirect::to(&format!("/reports/{id}?notice={notice}")).into_response()
+}
+
+/// Whether the caller may do `action` on the reports of an engagement seen as `seen`.
+fn allowed(principal: &Principal, action: Action, seen: Visibility) -> bool {
+    policy::report::authorize(&principal.viewer(), action, seen).is_ok()
+}
+
+/// Reports are written while the contract runs or after it ended (as the store decides).
+fn reporting(e: &engagement::Model) -> bool {
+    matches!(
+        parse::<EngagementStatus>("status", &e.status),
+        Ok(EngagementStatus::Active | EngagementStatus::Suspended | EngagementStatus::Ended)
+    )
+}
+
+/// The engagement's KPIs, as the form and the review show them.
+async fn kpi_list(state: &AppState, e: &engagement::Model) -> PageResult<Vec<KpiView>> {
+    Ok(kpis::list(&state.db, e, state.config.realism_max_yearly_growth).await?)
+}
+
+/// What the pages show of the engagement a report belongs to.
+#[derive(Debug, Serialize)]
+struct EngagementBrief {
+    id: Uuid,
+    title: String,
+    currency: String,
+}
+
+impl From<&engagement::Model> for EngagementBrief {
+    fn from(e: &engagement::Model) -> Self {
+        Self { id: e.id, title: e.title.clone(), currency: e.currency.clone() }
+    }
+}
+
+/// The catalogue, for the messages handlers compose (field errors, summaries).
+static CATALOG: LazyLock<Option<Catalog>> = LazyLock::new(|| Catalog::load().ok());
+
+/// `key` in `lang` with its placeholders filled; the key itself if it is missing (the
+/// catalogue test catches that).
+fn tr(key: &str, lang: Language, values: &[(&str, String)]) -> String {
+    let text = CATALOG.as_ref().and_then(|c| c.get(key, lang)).unwrap_or(key);
+    i18n::fill(text, values)
+}
+
+/// A validation message in the visitor's language: `rep.error.<field>.<code>` or
+/// `rep.error.<code>` when the catalogue has it, else the store's own (English) message.
+fn say(error: &FieldError, lang: Language) -> String {
+    let Some(catalog) = CATALOG.as_ref() else { return error.message.clone() };
+    catalog
+        .get(&format!("rep.error.{}.{}", error.field, error.code), lang)
+        .or_else(|| catalog.get(&format!("rep.error.{}", error.code), lang))
+        .map_or_else(|| error.message.clone(), str::to_string)
+}
+
+/// The field errors of a refused write, if it was refused for its input (a validation
+/// error, or a conflict naming fields); other errors become the error page.
+fn refused_fields(err: AppError) -> Result<Vec<FieldError>, PageError> {
+    match err {
+        AppError::Invalid(errors) => Ok(errors),
+        AppError::Conflict { errors, .. } | AppError::Malformed { errors, .. } if !errors.is_empty() => Ok(errors),
+        other => Err(other.into()),
+    }
+}
+
+/// How numbers are typed in `lang`: Spanish writes `1234,5`, English `1234.5`. Both marks
+/// are accepted either way (see [`parse_number`]); only `1.234`/`1,234` follow the language.
+fn decimal_mark(lang: Language) -> DecimalMark {
+    match lang {
+        Language::Es => DecimalMark::Comma,
+        Language::En => DecimalMark::Point,
+    }
+}
+
+/// A typed number, or the error to show next to its field.
+fn typed_number(field: &str, raw: &str, lang: Language) -> Result<f64, FieldError> {
+    parse_number(raw, decimal_mark(lang)).map_err(|e| {
+        let (code, message) = match e {
+            NumberError::Empty => ("required", "must not be empty"),
+            NumberError::NotFinite => ("not_finite", "must be a finite number"),
+            NumberError::Ambiguous => ("ambiguous_number", "could be read with either decimal mark"),
+            NumberError::Invalid => ("not_a_number", "not a number"),
+        };
+        FieldError::new(field, code, message)
+    })
+}
+
+/// A stored number as the visitor types it: no grouping, their decimal mark.
+fn input_number(value: f64, lang: Language) -> String {
+    let plain = value.to_string();
+    match lang {
+        Language::Es => plain.replace('.', ","),
+        Language::En => plain,
+    }
+}
+
+/// One line of an error summary: a link to the field and what is wrong with it.
+#[derive(Debug, Clone, Serialize)]
+struct SummaryLine {
+    /// The id of the field (`f-<name>`), or empty when the error belongs to no field.
+    target: String,
+    label: String,
+    message: String,
+}
+
+/// Errors by field name (for the fields) and as a summary (for the top of the form).
+#[derive(Debug, Clone, Default, Serialize)]
+struct FormErrors {
+    fields: BTreeMap<String, String>,
+    summary: Vec<SummaryLine>,
+}
+
+impl FormErrors {
+    /// `label` names a field for the summary; fields it does not know get the generic label.
+    fn new(errors: &[FieldError], lang: Language, label: impl Fn(&str) -> Option<String>) -> Self {
+        let mut out = Self::default();
+        for e in errors {
+            let message = say(e, lang);
+            let known = label(&e.field);
+            let target = if known.is_some() { format!("f-{}", e.field) } else { String::new() };
+            out.fields.entry(e.field.clone()).or_insert_with(|| message.clone());
+            let label = known.unwrap_or_else(|| tr("rep.field.other", lang, &[]));
+            out.summary.push(SummaryLine { target, label, message });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_in_either_decimal_mark() {
+        for (raw, lang, expected) in [
+            ("1234,5", Language::Es, 1234.5),
+            ("1234.5", Language::Es, 1234.5),
+            ("1.234,5", Language::Es, 1234.5),
+            ("1.234", Language::Es, 1234.0),
+            ("1,234", Language::En, 1234.0),
+            ("1234,5", Language::En, 1234.5),
+            ("-3,5", Language::Es, -3.5),
+            ("12,5 %", Language::Es, 12.5),
+        ] {
+            assert_eq!(typed_number("v", raw, lang).unwrap(), expected, "{raw} in {lang}");
+        }
+        assert_eq!(typed_number("v", "doce", Language::Es).unwrap_err().code, "not_a_number");
+    }
+
+    #[test]
+    fn stored_numbers_are_written_back_as_typed() {
+        for value in [480_000.0, 0.04, 1234.5, -3.5, 1.234, 1e21] {
+            for lang in [Language::Es, Language::En] {
+                let typed = input_number(value, lang);
+                assert_eq!(typed_number("v", &typed, lang).unwrap(), value, "{typed} in {lang}");
+            }
+        }
+        assert_eq!(input_number(1234.5, Language::Es), "1234,5");
+    }
+
+    #[test]
+    fn messages_are_translated_by_code() {
+        let e = FieldError::new("value_x", "not_a_number", "«x» is not a number");
+        assert_eq!(say(&e, Language::En), "not a number");
+        assert_eq!(say(&e, Language::Es), "no es un número");
+        let taken = FieldError::new("period_start", "duplicate", "this period already has a report");
+        assert_eq!(say(&taken, Language::En), "this period already has a report: open it from the list of reports");
+        let unknown = FieldError::new("x", "something_new", "as the store says");
+        assert_eq!(say(&unknown, Language::En), "as the store says");
+    }
+}
