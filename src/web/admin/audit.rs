@@ -312,8 +312,10 @@ mod tests {
 
     #[test]
     fn only_changed_fields_are_shown() {
-        let before = json!({ "title": "Brisa", "brief": { "budget_minor": 100, "want": "x" }, "owner_id": null, "tags": [1] });
-        let after = json!({ "title": "Brisa 2", "brief": { "budget_minor": 100, "want": "y" }, "owner_id": "u1", "tags": [1] });
+        let before =
+            json!({ "title": "Brisa", "brief": { "budget_minor": 100, "want": "x" }, "owner_id": null, "tags": [1] });
+        let after =
+            json!({ "title": "Brisa 2", "brief": { "budget_minor": 100, "want": "y" }, "owner_id": "u1", "tags": [1] });
         let got = changes(Some(&before), Some(&after));
         let fields: Vec<&str> = got.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["brief.want", "owner_id", "title"]);
@@ -334,8 +336,7 @@ mod tests {
 
     #[test]
     fn dates_are_whole_days_in_the_viewers_zone() {
-        let q: QueryMap =
-            [("from".to_string(), "2026-03-02".to_string()), ("to".into(), "2026-03-02".into())].into();
+        let q: QueryMap = [("from".to_string(), "2026-03-02".to_string()), ("to".into(), "2026-03-02".into())].into();
         let (_, window, page) = filters(&q, chrono_tz::Europe::Madrid).unwrap();
         assert_eq!(window.from.unwrap().to_rfc3339(), "2026-03-01T23:00:00+00:00");
         assert_eq!(window.until.unwrap().to_rfc3339(), "2026-03-02T23:00:00+00:00");

@@ -268,8 +268,11 @@ async fn render_form(
     let principal = &user.principal;
     let viewer = principal.viewer();
     let owner = editing.map_or(viewer.user_id, |s| s.user_id);
-    let recipient_viewer =
-        if owner == viewer.user_id { viewer } else { digests::viewer_of(&digests::recipient(&state.db, owner).await?)? };
+    let recipient_viewer = if owner == viewer.user_id {
+        viewer
+    } else {
+        digests::viewer_of(&digests::recipient(&state.db, owner).await?)?
+    };
     let engagements: Vec<_> = engagements::visible(&state.db, &recipient_viewer)
         .await?
         .into_iter()
