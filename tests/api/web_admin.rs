@@ -533,6 +533,22 @@ async fn who_may_open_and_post_what() {
             assert_eq!(w.app.snapshot().await, before);
         }
     }
+    // Only admins subscribe someone else.
+    let for_javier = [
+        ("user_id", javier.to_string()),
+        ("cadence", "daily".into()),
+        ("timezone", "UTC".into()),
+        ("language", "es".into()),
+    ];
+    let for_javier: Vec<(&str, &str)> = for_javier.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let before = w.app.snapshot().await;
+    assert_eq!(sessions[2].2.post_form("/settings/digests/new", &for_javier).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(w.app.snapshot().await, before);
+    let (_, form) = sessions[0].2.get("/settings/digests/new").await;
+    assert!(form.contains(&format!("<option value=\"{javier}\">")), "admins pick the recipient");
+    assert_eq!(sessions[0].2.post_form("/settings/digests/new", &for_javier).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(subscriptions(&w.app, &w.lead).await.len(), 2, "the lead's own and the admin's for him");
+
     // Own versus foreign subscription: Elena's is hers (and the admin's to manage); the
     // lead cannot find it, the agency has no digests at all.
     let change = [("cadence", "daily"), ("local_time", "09:00"), ("timezone", "UTC"), ("language", "en")];
@@ -558,7 +574,7 @@ async fn who_may_open_and_post_what() {
     assert!(everyone.contains("javier"), "the lead's subscription, with its recipient");
     let (_, mine) = sessions[1].2.get("/settings/digests?scope=all").await;
     assert!(!mine.contains("href=\"/settings/digests?scope=all\""), "no link to everyone's");
-    assert_eq!(mine.matches("/edit\"").count(), 1, "the lead's own only");
+    assert_eq!(mine.matches("/edit\"").count(), 2, "the lead's two only, not everyone's");
 }
 
 /// Follows the links of this area (digests, users, tokens, audit) from the home page.
@@ -574,6 +590,13 @@ async fn crawl_area(session: &WebSession, language: &str) -> BTreeSet<String> {
         if path != "/" {
             assert_eq!(status, StatusCode::OK, "{path} ({language}):\n{}", &page[..page.len().min(2000)]);
             assert!(page.contains(&format!("<html lang=\"{language}\">")), "{path} is not in {language}");
+            // As the site-wide crawler checks: no `{placeholder}` left unfilled.
+            let unfilled = page.find('{').and_then(|i| {
+                let rest = &page[i + 1..];
+                let inner = &rest[..rest.find('}')?];
+                (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then_some(inner)
+            });
+            assert_eq!(unfilled, None, "{path} has an unfilled placeholder");
         }
         for link in local_links(&page) {
             let key = link.split('#').next().unwrap_or(&link).to_string();
