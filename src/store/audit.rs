@@ -126,6 +126,27 @@ pub async fn list(
     filter: AuditFilter,
     page: super::pagination::PageRequest,
 ) -> crate::error::AppResult<crate::views::Page<AuditEventView>> {
+    list_within(db, hide_secrets_from, filter, AuditWindow::default(), page).await
+}
+
+/// What the audit page narrows the log to beyond [`AuditFilter`]: one action, a time range.
+#[derive(Debug, Clone, Default)]
+pub struct AuditWindow {
+    pub action: Option<String>,
+    /// Entries at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this instant.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// [`list`], narrowed further by `window`.
+pub async fn list_within(
+    db: &sea_orm::DatabaseConnection,
+    hide_secrets_from: Option<Uuid>,
+    filter: AuditFilter,
+    window: AuditWindow,
+    page: super::pagination::PageRequest,
+) -> crate::error::AppResult<crate::views::Page<AuditEventView>> {
     use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect, sea_query::Query};
 
     use super::entity::{engagement, team_member};
@@ -145,6 +166,15 @@ pub async fn list(
     }
     if let Some(e) = filter.engagement_id {
         q = q.filter(audit_event::Column::EngagementId.eq(e));
+    }
+    if let Some(action) = window.action {
+        q = q.filter(audit_event::Column::Action.eq(action));
+    }
+    if let Some(from) = window.from {
+        q = q.filter(audit_event::Column::At.gte(from));
+    }
+    if let Some(until) = window.until {
+        q = q.filter(audit_event::Column::At.lt(until));
     }
     if let Some(user_id) = hide_secrets_from {
         let foreign_secrets = Query::select()

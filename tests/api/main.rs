@@ -19,6 +19,7 @@ mod ops;
 mod reports;
 mod slots;
 mod validation;
+mod web_admin;
 mod web_browser;
 mod web_engagement;
 mod web_incidents;

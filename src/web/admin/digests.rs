@@ -1,0 +1,515 @@
+//! Digest subscriptions as pages: the list of mine (admins: everyone's too), a form to
+//! subscribe or change one, deleting, and a preview of the digest as it would be sent now,
+//! the same HTML as `GET /api/v1/digests/preview` (charts inlined) shown inside the page.
+//! Agency users have no digests: every page answers 403, as the API does.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc, Weekday};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    digest,
+    domain::{
+        Violations,
+        confidentiality::Viewer,
+        digest::{DigestCadence, DigestPeriod},
+        enums::{Language, Role},
+    },
+    error::{AppError, AppResult},
+    policy::digest::{Action, authorize},
+    store::{
+        digests::{self, SubscriptionInput, SubscriptionView},
+        engagements,
+        entity::{digest_subscription as sub, user},
+        users,
+    },
+    web::{
+        error::PageResult,
+        paging::{PER_PAGE, Paged},
+        session::{PageForm, SignedIn},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings/digests", get(list))
+        .route("/settings/digests/new", get(new_form).post(create))
+        .route("/settings/digests/preview", get(preview))
+        .route("/settings/digests/{id}/edit", get(edit_form).post(update))
+        .route("/settings/digests/{id}/delete", post(delete))
+}
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A subscription as the list shows it.
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    subscription: SubscriptionView,
+    recipient: String,
+    /// The titles of the engagements covered (`None` for one the viewer cannot see);
+    /// `None` when it covers every engagement the recipient sees.
+    engagements: Option<Vec<Option<String>>>,
+}
+
+async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<QueryMap>) -> PageResult<Html<String>> {
+    let viewer = user.principal.viewer();
+    authorize(&viewer, Action::Manage, viewer.user_id)?;
+    let everyone = viewer.role == Role::Admin && query_value(&q, "scope") == Some("all");
+    let subscriptions = digests::list(&state.db, (!everyone).then_some(viewer.user_id)).await?;
+    let titles = engagement_titles(&state, &viewer).await?;
+    let names = user_names(&state, subscriptions.iter().map(|s| s.user_id).collect()).await?;
+    let rows: Vec<Row> = subscriptions
+        .into_iter()
+        .map(|s| Row {
+            recipient: names.get(&s.user_id).cloned().unwrap_or_default(),
+            engagements: s.engagement_ids.as_ref().map(|ids| ids.iter().map(|id| titles.get(id).cloned()).collect()),
+            subscription: s,
+        })
+        .collect();
+    let page = query_parse(&q, "page", "a page number").ok().flatten();
+    let rows = Paged::of(rows, page, PER_PAGE);
+    user.render(
+        &state,
+        "digests/list.html",
+        json!({ "rows": rows, "everyone": everyone, "is_admin": viewer.role == Role::Admin }),
+    )
+}
+
+async fn engagement_titles(state: &AppState, viewer: &Viewer) -> AppResult<HashMap<Uuid, String>> {
+    Ok(engagements::visible(&state.db, viewer).await?.into_iter().map(|e| (e.id, e.title)).collect())
+}
+
+async fn user_names(state: &AppState, ids: HashSet<Uuid>) -> AppResult<HashMap<Uuid, String>> {
+    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
+    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
+}
+
+/// What the subscription form holds, as typed: kept as text so that a refused form shows
+/// exactly what was sent.
+#[derive(Debug, Clone, Serialize)]
+struct Fields {
+    /// The recipient (admins subscribing someone else); blank for the caller.
+    user_id: String,
+    cadence: String,
+    weekday: String,
+    day: String,
+    local_time: String,
+    timezone: String,
+    language: String,
+    engagement_ids: Vec<String>,
+    skip_unchanged: bool,
+    active: bool,
+}
+
+fn weekday_code(w: Weekday) -> String {
+    w.to_string().to_lowercase()
+}
+
+impl Fields {
+    /// A new subscription: weekly on Mondays at 08:00, in the caller's zone and language.
+    fn defaults(principal: &Principal) -> Self {
+        Self {
+            user_id: String::new(),
+            cadence: "weekly".into(),
+            weekday: "mon".into(),
+            day: "1".into(),
+            local_time: "08:00".into(),
+            timezone: principal.user.timezone.clone(),
+            language: principal.user.language.to_string(),
+            engagement_ids: Vec::new(),
+            skip_unchanged: false,
+            active: true,
+        }
+    }
+
+    fn of(s: &SubscriptionView) -> Self {
+        let (cadence, weekday, day) = match s.cadence {
+            DigestCadence::Daily => ("daily", "mon".to_string(), "1".to_string()),
+            DigestCadence::Weekly { weekday } => ("weekly", weekday_code(weekday), "1".to_string()),
+            DigestCadence::Monthly { day } => ("monthly", "mon".to_string(), day.to_string()),
+        };
+        Self {
+            user_id: s.user_id.to_string(),
+            cadence: cadence.into(),
+            weekday,
+            day,
+            local_time: s.local_time.clone(),
+            timezone: s.timezone.clone(),
+            language: s.language.to_string(),
+            engagement_ids: s.engagement_ids.iter().flatten().map(Uuid::to_string).collect(),
+            skip_unchanged: s.skip_unchanged,
+            active: s.active,
+        }
+    }
+
+    fn posted(form: &PageForm) -> Self {
+        let text = |name: &str| form.get(name).unwrap_or_default().to_string();
+        Self {
+            user_id: text("user_id"),
+            cadence: text("cadence"),
+            weekday: text("weekday"),
+            day: text("day"),
+            local_time: text("local_time"),
+            timezone: text("timezone"),
+            language: text("language"),
+            engagement_ids: form
+                .fields
+                .iter()
+                .filter(|(k, v)| k == "engagement_ids" && !v.trim().is_empty())
+                .map(|(_, v)| v.trim().to_string())
+                .collect(),
+            skip_unchanged: form.get("skip_unchanged").is_some(),
+            active: form.get("active").is_some(),
+        }
+    }
+
+    /// The API's input; fields that do not parse are errors named as the form names them.
+    /// No engagement ticked means every engagement the recipient sees.
+    fn input(&self) -> Result<SubscriptionInput, AppError> {
+        let mut v = Violations::new();
+        let cadence = match self.cadence.as_str() {
+            "daily" => Some(DigestCadence::Daily),
+            "weekly" => match self.weekday.parse::<Weekday>() {
+                Ok(weekday) => Some(DigestCadence::Weekly { weekday }),
+                Err(_) => {
+                    v.add("weekday", "invalid_value", "a day of the week");
+                    None
+                }
+            },
+            "monthly" => match self.day.parse::<u32>() {
+                Ok(day) => Some(DigestCadence::Monthly { day }),
+                Err(_) => {
+                    v.add("day", "invalid_value", "the day of the month is 1 to 31");
+                    None
+                }
+            },
+            _ => {
+                v.add("cadence", "invalid_value", "daily, weekly or monthly");
+                None
+            }
+        };
+        let language = self.language.parse::<Language>().ok();
+        if language.is_none() {
+            v.add("language", "invalid_value", "es or en");
+        }
+        let mut engagement_ids = Vec::new();
+        for raw in &self.engagement_ids {
+            match raw.parse::<Uuid>() {
+                Ok(id) => engagement_ids.push(id),
+                Err(_) => v.add("engagement_ids", "invalid_value", "not an engagement"),
+            }
+        }
+        let user_id = match self.user_id.as_str() {
+            "" => None,
+            raw => raw.parse::<Uuid>().map(Some).unwrap_or_else(|_| {
+                v.add("user_id", "invalid_value", "not a user");
+                None
+            }),
+        };
+        v.finish(())?;
+        let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Ok(SubscriptionInput {
+            user_id,
+            cadence: cadence.unwrap_or(DigestCadence::Daily),
+            local_time: given(&self.local_time),
+            timezone: given(&self.timezone),
+            language,
+            engagement_ids: (!engagement_ids.is_empty()).then_some(engagement_ids),
+            skip_unchanged: self.skip_unchanged,
+            active: self.active,
+        })
+    }
+}
+
+/// The store names nested fields (`cadence.day`, `engagement_ids[2]`); the form has one
+/// input (or group) for each.
+fn form_field(store_field: &str) -> &str {
+    match store_field {
+        "cadence.day" => "day",
+        f if f.starts_with("engagement_ids") => "engagement_ids",
+        f if f.starts_with("cadence") => "cadence",
+        f => f,
+    }
+}
+
+fn on_form(errors: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut mapped = BTreeMap::new();
+    for (field, message) in errors {
+        mapped.entry(form_field(&field).to_string()).or_insert(message);
+    }
+    mapped
+}
+
+/// The subscription form. It subscribes the recipient of `editing`, or for a new
+/// subscription the caller (admins may pick another company user).
+async fn render_form(
+    state: &AppState,
+    user: &SignedIn,
+    status: StatusCode,
+    editing: Option<&SubscriptionView>,
+    fields: &Fields,
+    errors: BTreeMap<String, String>,
+) -> PageResult<Response> {
+    let principal = &user.principal;
+    let viewer = principal.viewer();
+    let owner = editing.map_or(viewer.user_id, |s| s.user_id);
+    let recipient_viewer = if owner == viewer.user_id {
+        viewer
+    } else {
+        digests::viewer_of(&digests::recipient(&state.db, owner).await?)?
+    };
+    let engagements: Vec<_> = engagements::visible(&state.db, &recipient_viewer)
+        .await?
+        .into_iter()
+        .map(|e| json!({ "id": e.id.to_string(), "title": e.title }))
+        .collect();
+    let recipients = match (editing, viewer.role) {
+        (None, Role::Admin) => company_users(state).await?,
+        _ => Vec::new(),
+    };
+    let (action, id) = match editing {
+        Some(s) => (format!("/settings/digests/{}/edit", s.id), Some(s.id)),
+        None => ("/settings/digests/new".to_string(), None),
+    };
+    user.render_status(
+        state,
+        status,
+        "digests/form.html",
+        json!({
+            "action": action,
+            "subscription_id": id,
+            "values": fields,
+            "errors": errors,
+            "engagements": engagements,
+            "recipients": recipients,
+            "weekdays": WEEKDAYS,
+            "timezones": timezone_options(&fields.timezone),
+        }),
+    )
+}
+
+/// The active company users, by name: whom an admin may subscribe.
+async fn company_users(state: &AppState) -> AppResult<Vec<serde_json::Value>> {
+    let mut all = every(|p| users::list(&state.db, p, None)).await?;
+    all.retain(|u| u.active && u.identity.role != Role::Vendor);
+    all.sort_by_key(|u| u.identity.name.to_lowercase());
+    Ok(all
+        .into_iter()
+        .map(|u| json!({ "id": u.identity.id.to_string(), "name": u.identity.name, "email": u.identity.email }))
+        .collect())
+}
+
+async fn new_form(State(state): State<AppState>, user: SignedIn) -> PageResult<Response> {
+    let viewer = user.principal.viewer();
+    authorize(&viewer, Action::Manage, viewer.user_id)?;
+    let fields = Fields::defaults(&user.principal);
+    render_form(&state, &user, StatusCode::OK, None, &fields, BTreeMap::new()).await
+}
+
+async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
+    let principal = &form.user.principal;
+    let viewer = principal.viewer();
+    authorize(&viewer, Action::Manage, viewer.user_id)?;
+    let fields = Fields::posted(&form);
+    let created = async {
+        let input = fields.input()?;
+        let owner = input.user_id.unwrap_or(viewer.user_id);
+        if owner != viewer.user_id && viewer.role != Role::Admin {
+            return Err(AppError::forbidden("only admins subscribe other users"));
+        }
+        authorize(&viewer, Action::Manage, owner)?;
+        let recipient = digests::recipient(&state.db, owner).await?;
+        digests::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await
+    }
+    .await;
+    match created {
+        Ok(_) => Ok(Redirect::to("/settings/digests?notice=dig_created").into_response()),
+        Err(err) => {
+            let errors = on_form(form_errors(err)?);
+            render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, None, &fields, errors).await
+        }
+    }
+}
+
+/// A subscription the caller may manage (another user's is a 404, as in the API).
+async fn load(state: &AppState, principal: &Principal, raw_id: &str) -> AppResult<sub::Model> {
+    let s = digests::get(&state.db, path_id(raw_id)?).await?;
+    authorize(&principal.viewer(), Action::Manage, s.user_id)?;
+    Ok(s)
+}
+
+async fn edit_form(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
+    let view = digests::view(&load(&state, &user.principal, &id).await?)?;
+    render_form(&state, &user, StatusCode::OK, Some(&view), &Fields::of(&view), BTreeMap::new()).await
+}
+
+async fn update(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+    let principal = &form.user.principal;
+    let existing = load(&state, principal, &id).await?;
+    let fields = Fields::posted(&form);
+    let updated = async {
+        let mut input = fields.input()?;
+        // The recipient of a subscription never changes.
+        input.user_id = None;
+        digests::update(&state.db, state.clock.now(), &principal.actor(), &existing, input).await
+    }
+    .await;
+    match updated {
+        Ok(_) => Ok(Redirect::to("/settings/digests?notice=dig_updated").into_response()),
+        Err(err) => {
+            let errors = on_form(form_errors(err)?);
+            let view = digests::view(&existing)?;
+            render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, Some(&view), &fields, errors).await
+        }
+    }
+}
+
+async fn delete(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+    let principal = &form.user.principal;
+    let existing = load(&state, principal, &id).await?;
+    digests::delete(&state.db, state.clock.now(), &principal.actor(), &existing).await?;
+    Ok(Redirect::to("/settings/digests?notice=dig_deleted").into_response())
+}
+
+/// The period a preview covers: `from`..`to` as asked (both, at most a year), or the period
+/// a digest sent now would cover (the same rule as the API's preview).
+fn preview_period(
+    q: &QueryMap,
+    subscription: Option<&sub::Model>,
+    recipient: &user::Model,
+    now: DateTime<Utc>,
+) -> AppResult<DigestPeriod> {
+    let (from, to) = (query_date(q, "from")?, query_date(q, "to")?);
+    let timing = match subscription {
+        Some(s) => digests::timing(s)?,
+        None => digest::default_timing(recipient),
+    };
+    match (from, to) {
+        (Some(start), Some(end)) if start <= end && (end - start).num_days() <= 366 => Ok(DigestPeriod { start, end }),
+        (None, None) => Ok(timing.period_of(now)),
+        _ => Err(AppError::invalid("to", "invalid", "from and to together, from ≤ to, at most a year")),
+    }
+}
+
+/// The digest as it would be sent now (or over the dates asked), inside the page, with its
+/// plain-text version below.
+async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<QueryMap>) -> PageResult<Response> {
+    let principal = &user.principal;
+    let viewer = principal.viewer();
+    let subscription = match query_value(&q, "subscription_id") {
+        Some(id) => Some(load(&state, principal, id).await?),
+        None => {
+            authorize(&viewer, Action::Manage, viewer.user_id)?;
+            digests::first_of(&state.db, viewer.user_id).await?
+        }
+    };
+    let owner = subscription.as_ref().map_or(viewer.user_id, |s| s.user_id);
+    let recipient = digests::recipient(&state.db, owner).await?;
+    let choices = digests::list(&state.db, Some(owner)).await?;
+    let values = json!({
+        "subscription_id": subscription.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
+        "from": query_value(&q, "from").unwrap_or_default(),
+        "to": query_value(&q, "to").unwrap_or_default(),
+    });
+    let now = state.clock.now();
+    let mut context = json!({
+        "values": values, "choices": choices, "recipient": recipient.name,
+        "errors": {}, "period": null, "html": null, "text": null,
+    });
+    let period = match preview_period(&q, subscription.as_ref(), &recipient, now) {
+        Ok(period) => period,
+        Err(err) => {
+            context["errors"] = json!(form_errors(err)?);
+            return user.render_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "digests/preview.html", context);
+        }
+    };
+    let built = digest::build_one(
+        &state.db,
+        &state.rules.notifier,
+        now,
+        &recipient,
+        subscription.as_ref(),
+        period,
+        state.config.digest_charts,
+    )
+    .await?;
+    context["period"] = json!(period);
+    if let Some(built) = built {
+        context["html"] = json!(digest::html_with_data_uris(&built));
+        context["text"] = json!(built.rendered.text);
+    }
+    user.render_status(&state, StatusCode::OK, "digests/preview.html", context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Fields {
+        Fields {
+            user_id: String::new(),
+            cadence: "weekly".into(),
+            weekday: "fri".into(),
+            day: "1".into(),
+            local_time: "07:30".into(),
+            timezone: "America/Bogota".into(),
+            language: "en".into(),
+            engagement_ids: vec![],
+            skip_unchanged: true,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn the_form_becomes_the_apis_input() {
+        let input = fields().input().unwrap();
+        assert_eq!(input.cadence, DigestCadence::Weekly { weekday: Weekday::Fri });
+        assert_eq!(input.local_time.as_deref(), Some("07:30"));
+        assert_eq!(input.language, Some(Language::En));
+        assert_eq!(input.engagement_ids, None, "nothing ticked: every engagement");
+        assert!(input.skip_unchanged && input.active && input.user_id.is_none());
+        let monthly = Fields { cadence: "monthly".into(), day: "31".into(), ..fields() };
+        assert_eq!(monthly.input().unwrap().cadence, DigestCadence::Monthly { day: 31 });
+    }
+
+    #[test]
+    fn fields_that_do_not_parse_are_named() {
+        let bad = Fields {
+            cadence: "monthly".into(),
+            day: "last".into(),
+            language: "fr".into(),
+            engagement_ids: vec!["x".into()],
+            ..fields()
+        };
+        let Err(AppError::Invalid(errors)) = bad.input() else { panic!("refused") };
+        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, ["day", "language", "engagement_ids"]);
+    }
+
+    #[test]
+    fn store_fields_land_on_the_form_inputs() {
+        let errors: BTreeMap<String, String> = [
+            ("cadence.day".to_string(), "1 to 31".to_string()),
+            ("engagement_ids[1]".into(), "not visible".into()),
+            ("timezone".into(), "IANA".into()),
+        ]
+        .into();
+        let mapped = on_form(errors);
+        assert_eq!(mapped.keys().collect::<Vec<_>>(), ["day", "engagement_ids", "timezone"]);
+    }
+}

@@ -1,0 +1,180 @@
+//! API tokens as a page: the tokens (admins: everyone's; others their own, as
+//! `GET /api/v1/tokens`), issuing one for oneself (its secret shown on the answer only),
+//! and revoking one.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{QueryMap, every, form_errors, path_id, query_parse};
+use crate::{
+    app::AppState,
+    auth::secret,
+    error::{AppError, AppResult},
+    policy,
+    store::{entity::user, tokens},
+    views::TokenView,
+    web::{
+        error::PageResult,
+        paging::{PER_PAGE, Paged},
+        session::{PageForm, SignedIn},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/tokens", get(list).post(issue)).route("/admin/tokens/{id}/revoke", post(revoke))
+}
+
+/// A token as the list shows it.
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    token: TokenView,
+    owner: String,
+    /// `active`, `expired` or `revoked`.
+    state: &'static str,
+}
+
+fn state_of(t: &TokenView, now: DateTime<Utc>) -> &'static str {
+    match (t.revoked_at, t.expires_at <= now) {
+        (Some(_), _) => "revoked",
+        (None, true) => "expired",
+        (None, false) => "active",
+    }
+}
+
+/// A token just issued: its secret, shown this once.
+#[derive(Debug, Serialize)]
+struct Issued {
+    name: String,
+    secret: String,
+}
+
+/// What the page shows besides the list: the issue form as typed, its errors, a new secret.
+struct Extras {
+    status: StatusCode,
+    values: BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+    issued: Option<Issued>,
+}
+
+impl Extras {
+    fn blank(state: &AppState) -> Self {
+        let values = [("expires_in_days".to_string(), state.config.token_default_days.to_string())].into();
+        Self { status: StatusCode::OK, values, errors: BTreeMap::new(), issued: None }
+    }
+}
+
+async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<QueryMap>) -> PageResult<Response> {
+    let page = query_parse(&q, "page", "a page number").ok().flatten();
+    let extras = Extras::blank(&state);
+    render(&state, &user, page, extras).await
+}
+
+async fn render(state: &AppState, user: &SignedIn, page: Option<usize>, extras: Extras) -> PageResult<Response> {
+    let viewer = user.principal.viewer();
+    let scope = policy::token::list_scope(&viewer);
+    let mut all = every(|p| tokens::list(&state.db, scope, p)).await?;
+    all.reverse();
+    let owners = owner_names(state, &all).await?;
+    let now = state.clock.now();
+    let rows: Vec<Row> = all
+        .into_iter()
+        .map(|t| Row { owner: owners.get(&t.user_id).cloned().unwrap_or_default(), state: state_of(&t, now), token: t })
+        .collect();
+    let context = json!({
+        "tokens": Paged::of(rows, page, PER_PAGE),
+        "everyone": scope.is_none(),
+        "values": extras.values,
+        "errors": extras.errors,
+        "issued": extras.issued,
+        "max_days": state.config.token_max_days,
+    });
+    user.render_status(state, extras.status, "admin/tokens.html", context)
+}
+
+async fn owner_names(state: &AppState, tokens: &[TokenView]) -> AppResult<HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = tokens.iter().map(|t| t.user_id).collect();
+    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
+    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
+}
+
+/// The lifetime asked for, in days, checked as the API checks it.
+fn lifetime(state: &AppState, form: &PageForm) -> Result<i64, AppError> {
+    let max = state.config.token_max_days;
+    let days = match form.get("expires_in_days") {
+        Some(raw) => raw.parse::<i64>().ok(),
+        None => Some(state.config.token_default_days),
+    };
+    days.filter(|d| (1..=max).contains(d))
+        .ok_or_else(|| AppError::invalid("expires_in_days", "out_of_range", format!("must be between 1 and {max}")))
+}
+
+async fn issue(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
+    let principal = &form.user.principal;
+    let issued = async {
+        let days = lifetime(&state, &form)?;
+        let name = form.get("name").unwrap_or_default();
+        tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, name, days).await
+    }
+    .await;
+    let extras = match issued {
+        Ok(issued) => Extras {
+            status: StatusCode::CREATED,
+            issued: Some(Issued { name: issued.token.name, secret: issued.secret }),
+            ..Extras::blank(&state)
+        },
+        Err(err) => Extras {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            values: form.values(),
+            errors: form_errors(err)?,
+            issued: None,
+        },
+    };
+    render(&state, &form.user, None, extras).await
+}
+
+async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
+    let principal = &form.user.principal;
+    let token = tokens::get(&state.db, path_id(&id)?).await?;
+    policy::token::manage(&principal.viewer(), token.user_id)?;
+    let digest = tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token).await?;
+    if let Some(key) = secret::digest_from_hex(&digest) {
+        state.tokens.invalidate(&key);
+    }
+    Ok(Redirect::to("/admin/tokens?notice=adm_token_revoked").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_active_until_it_expires_or_is_revoked() {
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(10);
+        let token = |expires: i64, revoked: bool| TokenView {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            name: "script".into(),
+            prefix: "vdr_".into(),
+            created_at: DateTime::UNIX_EPOCH,
+            expires_at: DateTime::UNIX_EPOCH + chrono::Duration::days(expires),
+            last_used_at: None,
+            revoked_at: revoked.then_some(now),
+        };
+        assert_eq!(state_of(&token(11, false), now), "active");
+        assert_eq!(state_of(&token(10, false), now), "expired");
+        assert_eq!(state_of(&token(11, true), now), "revoked");
+    }
+}
