@@ -187,6 +187,17 @@ async fn report_history(
     Ok(())
 }
 
+/// A demo publication: when it was proposed and is planned (from now), the lead's decision
+/// and when, and whether the agency already published it.
+struct DemoPost {
+    channel: Channel,
+    body: &'static str,
+    proposed: chrono::Duration,
+    planned: chrono::Duration,
+    decision: Option<(Decision, chrono::Duration)>,
+    published: bool,
+}
+
 /// A few publications on the community engagement's content calendar, proposed by the
 /// agency: one published last week, one approved for the coming days, one sent back with a
 /// comment, and one waiting on the lead.
@@ -202,9 +213,16 @@ async fn content_calendar(
     let agency = Actor { id: Some(agency), label: agency_email.into() };
     let lead = Actor { id: Some(lead), label: lead_email.into() };
     let hour = now.duration_trunc(Duration::hours(1)).map_err(anyhow::Error::from)?;
-    // (channel, text, proposed, planned, the lead's decision and when, published)
-    let posts: [(Channel, &str, Duration, Duration, Option<(Decision, Duration)>, bool); 4] = [
-        (
+    let post = |channel, body: &'static str, proposed, planned, decision, published| DemoPost {
+        channel,
+        body,
+        proposed,
+        planned,
+        decision,
+        published,
+    };
+    let posts = [
+        post(
             Channel::Instagram,
             "Rebajas de invierno: hasta un 40 % en abrigos en todas las tiendas Brisa.",
             Duration::days(-10),
@@ -212,7 +230,7 @@ async fn content_calendar(
             Some((Decision::Approve, Duration::days(-9))),
             true,
         ),
-        (
+        post(
             Channel::Facebook,
             "Taller gratuito de estilismo este sábado en Brisa Gran Vía. Plazas limitadas.",
             Duration::days(-2),
@@ -220,7 +238,7 @@ async fn content_calendar(
             Some((Decision::Approve, Duration::days(-1))),
             false,
         ),
-        (
+        post(
             Channel::Tiktok,
             "Tres formas de llevar la camisa vaquera de la nueva colección.",
             Duration::days(-3),
@@ -228,7 +246,7 @@ async fn content_calendar(
             Some((Decision::RequestChanges, Duration::days(-2))),
             false,
         ),
-        (
+        post(
             Channel::Instagram,
             "Nueva colección de primavera: ya en tiendas y en brisa.example.",
             Duration::hours(-2),
@@ -237,7 +255,7 @@ async fn content_calendar(
             false,
         ),
     ];
-    for (channel, body, proposed, planned, decision, published) in posts {
+    for DemoPost { channel, body, proposed, planned, decision, published } in posts {
         let input = ContentInput { channel, body: body.into(), media_url: None, planned_at: hour + planned };
         let item = content::propose(db, now + proposed, &agency, engagement.id, input, &rules.crisis).await?;
         let approval_id =

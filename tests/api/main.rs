@@ -19,5 +19,6 @@ mod ops;
 mod reports;
 mod slots;
 mod validation;
+mod web_approvals;
 mod web_pages;
 mod webkit;

@@ -197,7 +197,7 @@ async fn every_page_renders_in_both_languages_for_every_role() {
         for (email, password) in DEMO {
             set_language(&app, email, language).await;
             let session = WebSession::login_with(&app, email, password).await;
-            let visited = crawl(&session, &language.to_string(), 300).await;
+            let visited = crawl(&session, language.as_ref(), 300).await;
             assert!(visited.len() > 1, "{email} reached no page from home");
             // A page that does not exist, in the visitor's language.
             let (status, page) = session.get(&format!("/engagements/{}", uuid::Uuid::nil())).await;

@@ -83,7 +83,11 @@ fn excerpt(body: &str) -> String {
 
 /// The engagements the viewer may propose content on now: active, and writable under the
 /// content policy.
-async fn proposable(state: &AppState, viewer: &Viewer, visible: &[engagement::Model]) -> AppResult<Vec<(Uuid, String)>> {
+async fn proposable(
+    state: &AppState,
+    viewer: &Viewer,
+    visible: &[engagement::Model],
+) -> AppResult<Vec<(Uuid, String)>> {
     let mut out = Vec::new();
     for e in visible.iter().filter(|e| e.status == EngagementStatus::Active.to_string()) {
         let (_, seen) = engagements::load(&state.db, viewer, e.id, EngagementAction::Read).await?;
@@ -190,7 +194,12 @@ async fn calendar_page(
 }
 
 /// Reads an item the way `http::content` does, checking `action` on its engagement.
-async fn load(state: &AppState, principal: &Principal, id: Uuid, action: Action) -> AppResult<(ContentView, engagement::Model)> {
+async fn load(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    action: Action,
+) -> AppResult<(ContentView, engagement::Model)> {
     let item = content::get(&state.db, id).await?;
     let viewer = principal.viewer();
     let (e, seen) = engagements::load(&state.db, &viewer, item.engagement_id, EngagementAction::Read).await?;
@@ -200,7 +209,11 @@ async fn load(state: &AppState, principal: &Principal, id: Uuid, action: Action)
 
 /// The item's approval, if the viewer may read it (agency users only read the approvals of
 /// what they authored).
-async fn readable_approval(state: &AppState, viewer: &Viewer, item: &ContentView) -> AppResult<Option<approvals::ApprovalView>> {
+async fn readable_approval(
+    state: &AppState,
+    viewer: &Viewer,
+    item: &ContentView,
+) -> AppResult<Option<approvals::ApprovalView>> {
     let Some(id) = item.approval_id else { return Ok(None) };
     let a = approvals::get(&state.db, id).await?;
     let (_, seen) = engagements::load(&state.db, viewer, a.engagement_id, EngagementAction::Read).await?;

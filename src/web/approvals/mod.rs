@@ -92,10 +92,7 @@ fn time_zone(user: &SignedIn) -> chrono_tz::Tz {
 }
 
 /// People's names by id, for approvers, deciders and authors.
-async fn user_names(
-    state: &AppState,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<HashMap<Uuid, String>> {
+async fn user_names(state: &AppState, ids: impl IntoIterator<Item = Uuid>) -> AppResult<HashMap<Uuid, String>> {
     let ids: Vec<Uuid> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(HashMap::new());

@@ -60,9 +60,10 @@ fn subject_href(a: &ApprovalView) -> String {
 /// Whether the viewer may decide the approval's current stage now: the same rules the store
 /// applies (`domain::approval::decide`), so a button is never shown that would be refused.
 fn may_decide(a: &ApprovalView, viewer: &Viewer, seen: Visibility) -> bool {
-    let already_approved = a.decisions.iter().any(|d| {
-        d.stage == a.current_stage && d.decider_id == viewer.user_id && d.decision == Decision::Approve
-    });
+    let already_approved = a
+        .decisions
+        .iter()
+        .any(|d| d.stage == a.current_stage && d.decider_id == viewer.user_id && d.decision == Decision::Approve);
     authorize(viewer, Action::Decide, seen).is_ok()
         && a.status == ApprovalStatus::Pending
         && a.author_id != Some(viewer.user_id)
@@ -199,11 +200,7 @@ struct Attempt {
     errors: BTreeMap<String, String>,
 }
 
-async fn detail(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Path(id): Path<String>,
-) -> PageResult<Response> {
+async fn detail(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
     let id = parse_id(&id)?;
     render_detail(&state, &user, id, Attempt::default()).await
 }
