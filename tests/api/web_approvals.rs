@@ -188,6 +188,35 @@ async fn requesting_changes_sends_the_item_back_with_the_comment() {
 }
 
 #[tokio::test]
+async fn overdue_approvals_are_marked_and_the_queue_is_filtered_and_paginated() {
+    let w = world().await;
+    let late = w.propose(&w.agency, "Llega tarde", "2027-03-10T10:00:00Z").await;
+    // The content stage has 24 h; a day and an hour later it is overdue.
+    w.app.clock.advance(chrono::Duration::hours(25));
+    for i in 0..25 {
+        w.propose(&w.agency, &format!("Publicación número {i:02}"), "2027-03-10T10:00:00Z").await;
+    }
+    let lead = WebSession::login(&w.app, LEAD).await;
+    let (_, overdue) = lead.get("/approvals?view=waiting_on_me&overdue=true").await;
+    assert!(overdue.contains("Llega tarde") && !overdue.contains("Publicación número"));
+    assert!(overdue.contains("⚠</span> Vencida"), "overdue as an icon and a word");
+    let (_, on_time) = lead.get("/approvals?view=waiting_on_me&overdue=false").await;
+    assert!(!on_time.contains("Llega tarde") && on_time.contains("Publicación número 24"));
+    let (_, kinds) = lead.get("/approvals?subject_kind=activation").await;
+    assert!(kinds.contains("Activation: Comunidad Brisa 2027") && !kinds.contains("Publicación número"));
+    assert_eq!(lead.get("/approvals?status=nope").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // 26 waiting approvals (and the closed activation): 25 a page, newest first, filters kept.
+    let (_, first) = lead.get("/approvals?view=waiting_on_me").await;
+    assert!(first.contains("Publicación número 24") && !first.contains("Llega tarde"));
+    let next = local_links(&first).into_iter().find(|l| l.contains("page=2")).expect("a link to page 2");
+    assert!(next.contains("view=waiting_on_me"), "{next}");
+    let (_, second) = lead.get(&next).await;
+    assert!(second.contains("Llega tarde") && !second.contains("Publicación número 24"));
+    assert!(second.contains(&format!("/approvals/{}", text(&late["approval_id"]))));
+}
+
+#[tokio::test]
 async fn a_decision_without_the_csrf_token_is_refused() {
     let w = world().await;
     let item = w.propose(&w.agency, "Sin token", "2027-03-05T10:00:00Z").await;
