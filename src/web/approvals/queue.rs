@@ -205,9 +205,8 @@ async fn detail(State(state): State<AppState>, user: SignedIn, Path(id): Path<St
     render_detail(&state, &user, id, Attempt::default()).await
 }
 
-async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Attempt) -> PageResult<Response> {
-    let viewer = user.principal.viewer();
-    let (a, e, seen) = load(state, &viewer, id).await?;
+/// Everyone the detail page names: approvers, deciders, the author, named stage approvers.
+fn people_of(a: &ApprovalView) -> Vec<Uuid> {
     let mut people: Vec<Uuid> = a.current_approvers.clone();
     people.extend(a.decisions.iter().map(|d| d.decider_id));
     people.extend(a.author_id);
@@ -218,42 +217,57 @@ async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Att
             }
         }
     }
-    let names = user_names(state, people).await?;
-    let stages: Vec<_> = a
-        .stages
+    people
+}
+
+/// The workflow's stages as the detail page lists them.
+fn stage_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_json::Value> {
+    let current = usize::try_from(a.current_stage).ok();
+    a.stages
         .iter()
         .enumerate()
         .map(|(i, s)| {
             json!({
                 "number": i + 1,
                 "name": s.name,
-                "approvers": s.approvers.iter().map(|x| label(x, &names)).collect::<Vec<_>>(),
+                "approvers": s.approvers.iter().map(|x| label(x, names)).collect::<Vec<_>>(),
                 "quorum": s.quorum,
                 "sla_hours": s.sla_hours.to_string(),
-                "escalation": s.escalation.as_ref().map(|x| label(x, &names)),
-                "current": i64::try_from(i).ok() == Some(i64::from(a.current_stage)),
+                "escalation": s.escalation.as_ref().map(|x| label(x, names)),
+                "current": current == Some(i),
             })
         })
-        .collect();
-    let decisions: Vec<_> = a
-        .decisions
+        .collect()
+}
+
+/// The decisions, each with its stage's name and its decider's.
+fn decision_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_json::Value> {
+    a.decisions
         .iter()
         .map(|d| {
             let stage = usize::try_from(d.stage).ok().and_then(|s| a.stages.get(s)).map(|s| s.name.clone());
             json!({
-                "decision": d, "stage": stage.unwrap_or_default(),
+                "decision": d,
+                "stage": stage.unwrap_or_default(),
                 "decider": names.get(&d.decider_id).cloned().unwrap_or_default(),
             })
         })
-        .collect();
+        .collect()
+}
+
+async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Attempt) -> PageResult<Response> {
+    let viewer = user.principal.viewer();
+    let (a, e, seen) = load(state, &viewer, id).await?;
+    let names = user_names(state, people_of(&a)).await?;
+    let (stages, decisions) = (stage_rows(&a, &names), decision_rows(&a, &names));
     let author = a.author_id.and_then(|id| names.get(&id).cloned());
     let decide = may_decide(&a, &viewer, seen);
-    let row = Row::new(a, e.title.clone(), &names, decide);
-    let status = attempt.status.unwrap_or(StatusCode::OK);
+    let row = Row::new(a, e.title, &names, decide);
+    // The comment's error shows by the comment; any other reason above the form.
     let refusal: Vec<&String> = attempt.errors.iter().filter(|(k, _)| *k != "comment").map(|(_, v)| v).collect();
     user.render_status(
         state,
-        status,
+        attempt.status.unwrap_or(StatusCode::OK),
         "approvals/detail.html",
         json!({
             "row": row, "stages": stages, "decisions": decisions, "author": author,
@@ -273,8 +287,8 @@ struct DecideForm {
 
 /// Where to go after deciding from the queue: back to the queue as it was filtered, never
 /// anywhere else.
-fn back_to(form: &PageForm, id: Uuid) -> String {
-    let Some(back) = form.get("back").filter(|b| *b == "/approvals" || b.starts_with("/approvals?")) else {
+fn back_to(back: Option<&str>, id: Uuid) -> String {
+    let Some(back) = back.filter(|b| *b == "/approvals" || b.starts_with("/approvals?")) else {
         return format!("/approvals/{id}");
     };
     let query = back.split_once('?').map_or("", |(_, q)| q);
@@ -306,7 +320,7 @@ async fn decide(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let (status, errors) = match result {
         Ok(decision) => {
             let notice = format!("appr_{decision}");
-            return Ok(Redirect::to(&with_notice(&back_to(&form, id), &notice)).into_response());
+            return Ok(Redirect::to(&with_notice(&back_to(form.get("back"), id), &notice)).into_response());
         }
         Err(AppError::Forbidden(_)) => {
             (StatusCode::FORBIDDEN, BTreeMap::from([("approval".to_string(), message("appr.error.forbidden", lang))]))
@@ -322,4 +336,40 @@ async fn decide(State(state): State<AppState>, Path(id): Path<String>, form: Pag
         Err(other) => return Err(other.into()),
     };
     render_detail(&state, user, id, Attempt { status: Some(status), values: form.values(), errors }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciding_from_the_queue_goes_back_to_the_queue_only() {
+        let id = Uuid::nil();
+        assert_eq!(back_to(None, id), format!("/approvals/{id}"));
+        assert_eq!(back_to(Some("https://evil.example/approvals"), id), format!("/approvals/{id}"));
+        assert_eq!(back_to(Some("/approvalsX"), id), format!("/approvals/{id}"));
+        assert_eq!(back_to(Some("/approvals"), id), "/approvals");
+        assert_eq!(
+            back_to(Some("/approvals?view=waiting_on_me&notice=appr_reject&page=2"), id),
+            "/approvals?view=waiting_on_me&page=2"
+        );
+        assert_eq!(with_notice("/approvals", "appr_approve"), "/approvals?notice=appr_approve");
+        assert_eq!(with_notice("/approvals?page=2", "appr_approve"), "/approvals?page=2&notice=appr_approve");
+    }
+
+    #[test]
+    fn queue_filters_are_read_from_the_query() {
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let f = queue_filter(&q(&[("view", "waiting_on_me"), ("status", "pending"), ("overdue", "true")])).unwrap();
+        assert_eq!((f.view, f.status, f.overdue), (QueueView::WaitingOnMe, Some(ApprovalStatus::Pending), Some(true)));
+        let f = queue_filter(&q(&[("view", ""), ("subject_kind", ""), ("page", "3")])).unwrap();
+        assert_eq!((f.view, f.subject_kind), (QueueView::All, None));
+        assert!(queue_filter(&q(&[("view", "everything")])).is_err());
+        assert!(queue_filter(&q(&[("engagement_id", "nope")])).is_err());
+        let shown = filter_values(&q(&[("view", "all"), ("status", " approved ")]), true);
+        assert!(!shown.contains_key("view"), "agency users have no view to choose");
+        assert_eq!(shown["status"], "approved");
+    }
 }
