@@ -579,6 +579,13 @@ async fn an_approver_approves_a_publication_in_the_browser() {
     b.goto("/approvals?view=waiting_on_me").await;
     assert!(b.main_text().await.contains("Nueva colección de primavera"));
     b.screenshot("approvals-queue").await;
+    b.client.set_window_size(390, 844).await.expect("phone size");
+    b.client
+        .execute("document.querySelector('table.approvals tbody tr').scrollIntoView()", vec![])
+        .await
+        .expect("scroll");
+    b.screenshot("approvals-queue-phone").await;
+    b.client.set_window_size(1280, 900).await.expect("desktop size");
     b.click("form.decide button[value=approve]").await;
     b.find("p.notice").await;
     assert!(b.path().await.ends_with("notice=appr_approve"));
