@@ -9,6 +9,7 @@ use crate::store::WriteRules;
 use crate::{
     domain::{
         approval::Decision,
+        content::ContentInput,
         engagement::{BriefInput, EngagementInput, Transition},
         enums::{
             Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, Language, Role, ScopeFunction,
@@ -24,7 +25,8 @@ use crate::{
     },
     error::AppError,
     store::{
-        approvals, audit::Actor, engagements, entity::engagement, incidents, kpis, reports, scope, team, users, vendors,
+        approvals, audit::Actor, content, engagements, entity::engagement, incidents, kpis, reports, scope, team, users,
+        vendors,
     },
 };
 
@@ -182,6 +184,92 @@ async fn report_history(
             let decision = ReviewDecision::Accept;
             reports::review(db, reviewed_at, (&lead, Role::Lead), created.report.id, decision, None, vec![], rules)
                 .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A demo publication: when it was proposed and is planned (from now), the lead's decision
+/// and when, and whether the agency already published it.
+struct DemoPost {
+    channel: Channel,
+    body: &'static str,
+    proposed: chrono::Duration,
+    planned: chrono::Duration,
+    decision: Option<(Decision, chrono::Duration)>,
+    published: bool,
+}
+
+/// A few publications on the community engagement's content calendar, proposed by the
+/// agency: one published last week, one approved for the coming days, one sent back with a
+/// comment, and one waiting on the lead.
+async fn content_calendar(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    engagement: &engagement::Model,
+    (lead, lead_email): (Uuid, &str),
+    (agency, agency_email): (Uuid, &str),
+    rules: &WriteRules,
+) -> Result<(), AppError> {
+    use chrono::{Duration, DurationRound};
+    let agency = Actor { id: Some(agency), label: agency_email.into() };
+    let lead = Actor { id: Some(lead), label: lead_email.into() };
+    let hour = now.duration_trunc(Duration::hours(1)).map_err(anyhow::Error::from)?;
+    let post = |channel, body: &'static str, proposed, planned, decision, published| DemoPost {
+        channel,
+        body,
+        proposed,
+        planned,
+        decision,
+        published,
+    };
+    let posts = [
+        post(
+            Channel::Instagram,
+            "Rebajas de invierno: hasta un 40 % en abrigos en todas las tiendas Brisa.",
+            Duration::days(-10),
+            Duration::days(-3),
+            Some((Decision::Approve, Duration::days(-9))),
+            true,
+        ),
+        post(
+            Channel::Facebook,
+            "Taller gratuito de estilismo este sábado en Brisa Gran Vía. Plazas limitadas.",
+            Duration::days(-2),
+            Duration::days(3) + Duration::hours(2),
+            Some((Decision::Approve, Duration::days(-1))),
+            false,
+        ),
+        post(
+            Channel::Tiktok,
+            "Tres formas de llevar la camisa vaquera de la nueva colección.",
+            Duration::days(-3),
+            Duration::days(6),
+            Some((Decision::RequestChanges, Duration::days(-2))),
+            false,
+        ),
+        post(
+            Channel::Instagram,
+            "Nueva colección de primavera: ya en tiendas y en brisa.example.",
+            Duration::hours(-2),
+            Duration::days(2) + Duration::hours(4),
+            None,
+            false,
+        ),
+    ];
+    for DemoPost { channel, body, proposed, planned, decision, published } in posts {
+        let input = ContentInput { channel, body: body.into(), media_url: None, planned_at: hour + planned };
+        let item = content::propose(db, now + proposed, &agency, engagement.id, input, &rules.crisis).await?;
+        let approval_id =
+            item.approval_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no content approval opened")))?;
+        if let Some((decision, at)) = decision {
+            let comment = (decision != Decision::Approve)
+                .then(|| "Mostrad la camisa con prendas de la colección, no de temporadas pasadas".to_string());
+            let input = approvals::DecisionInput { stage: 0, decision, comment };
+            approvals::decide(db, now + at, &lead, Role::Lead, approval_id, &input, rules).await?;
+        }
+        if published {
+            content::transition(db, hour + planned, &agency, item.id, content::ContentAction::Publish).await?;
         }
     }
     Ok(())
@@ -476,6 +564,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &WriteRu
     }
     activate(db, now, community.id, Some("Contrato firmado".into()), rules).await?;
     report_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0), rules).await?;
+    content_calendar(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0), rules).await?;
     incident_history(db, now, &community, (lead, ACCOUNTS[1].0), (agency, ACCOUNTS[3].0), rules).await?;
 
     let crisis = engagements::create(

@@ -20,6 +20,7 @@ mod reports;
 mod slots;
 mod validation;
 mod web_admin;
+mod web_approvals;
 mod web_browser;
 mod web_engagement;
 mod web_incidents;
