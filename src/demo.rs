@@ -25,8 +25,8 @@ use crate::{
     },
     error::AppError,
     store::{
-        approvals, audit::Actor, content, engagements, entity::engagement, incidents, kpis, reports, scope, team, users,
-        vendors,
+        approvals, audit::Actor, content, engagements, entity::engagement, incidents, kpis, reports, scope, team,
+        users, vendors,
     },
 };
 
