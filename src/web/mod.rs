@@ -11,6 +11,7 @@ pub mod error;
 pub mod home;
 pub mod i18n;
 pub mod login;
+pub mod numbers;
 pub mod paging;
 pub mod render;
 pub mod session;

@@ -16,8 +16,8 @@ use strum::IntoEnumIterator;
 use uuid::Uuid;
 
 use super::{
-    EngagementBrief, FormErrors, allowed, engagement_for, input_number, kpi_list, parse_id, refused_fields, report_for,
-    report_of_period, reportable, show, to_report, tr, typed_number, upload::UploadState,
+    EngagementBrief, FormErrors, allowed, engagement_for, kpi_list, parse_id, refused_fields, report_for,
+    report_of_period, reportable, show, to_report, tr, upload::UploadState,
 };
 use crate::{
     app::AppState,
@@ -34,6 +34,7 @@ use crate::{
         reports::{self, VersionView},
     },
     views::KpiView,
+    web::numbers,
     web::{
         error::{PageError, PageResult},
         session::{PageForm, SignedIn},
@@ -65,9 +66,9 @@ impl ValuesForm {
         let values = &mut form.values;
         values.insert("narrative".into(), v.narrative.clone());
         for x in &v.values {
-            values.insert(format!("value_{}", x.kpi_id), input_number(x.value, lang));
+            values.insert(format!("value_{}", x.kpi_id), numbers::for_input(x.value, lang));
             for (channel, n) in &x.breakdown {
-                values.insert(format!("bd_{}_{channel}", x.kpi_id), input_number(*n, lang));
+                values.insert(format!("bd_{}_{channel}", x.kpi_id), numbers::for_input(*n, lang));
             }
             values.extend(x.comment.clone().map(|c| (format!("comment_{}", x.kpi_id), c)));
             values.extend(x.evidence_url.clone().map(|u| (format!("evidence_{}", x.kpi_id), u)));
@@ -186,7 +187,7 @@ fn read_value(form: &PageForm, k: &KpiView, lang: Language) -> Result<Option<Val
     for channel in &k.channels {
         let field = format!("bd_{id}_{channel}");
         if let Some(raw) = form.get(&field) {
-            match typed_number(&field, raw, lang) {
+            match numbers::typed(&field, raw, lang) {
                 Ok(n) => {
                     breakdown.insert(*channel, n);
                 }
@@ -196,7 +197,7 @@ fn read_value(form: &PageForm, k: &KpiView, lang: Language) -> Result<Option<Val
     }
     let field = format!("value_{id}");
     let value = match form.get(&field) {
-        Some(raw) => typed_number(&field, raw, lang).map_err(|e| errors.push(e)).ok(),
+        Some(raw) => numbers::typed(&field, raw, lang).map_err(|e| errors.push(e)).ok(),
         None if comment.is_some() || evidence_url.is_some() || !breakdown.is_empty() => {
             errors.push(FieldError::new(field, "value_needed", "give the value, or leave the KPI's fields empty"));
             None

@@ -35,7 +35,7 @@ use crate::{
         FieldError,
         confidentiality::Visibility,
         enums::{EngagementStatus, Language},
-        import::{DecimalMark, ImportLimits, NumberError, parse_number},
+        import::ImportLimits,
         period::Period,
         report as rules,
     },
@@ -177,37 +177,6 @@ fn refused_fields(err: AppError) -> Result<Vec<FieldError>, PageError> {
     }
 }
 
-/// How numbers are typed in `lang`: Spanish writes `1234,5`, English `1234.5`. Both marks
-/// are accepted either way (see [`parse_number`]); only `1.234`/`1,234` follow the language.
-fn decimal_mark(lang: Language) -> DecimalMark {
-    match lang {
-        Language::Es => DecimalMark::Comma,
-        Language::En => DecimalMark::Point,
-    }
-}
-
-/// A typed number, or the error to show next to its field.
-fn typed_number(field: &str, raw: &str, lang: Language) -> Result<f64, FieldError> {
-    parse_number(raw, decimal_mark(lang)).map_err(|e| {
-        let (code, message) = match e {
-            NumberError::Empty => ("required", "must not be empty"),
-            NumberError::NotFinite => ("not_finite", "must be a finite number"),
-            NumberError::Ambiguous => ("ambiguous_number", "could be read with either decimal mark"),
-            NumberError::Invalid => ("not_a_number", "not a number"),
-        };
-        FieldError::new(field, code, message)
-    })
-}
-
-/// A stored number as the visitor types it: no grouping, their decimal mark.
-fn input_number(value: f64, lang: Language) -> String {
-    let plain = value.to_string();
-    match lang {
-        Language::Es => plain.replace('.', ","),
-        Language::En => plain,
-    }
-}
-
 /// One line of an error summary: a link to the field and what is wrong with it.
 #[derive(Debug, Clone, Serialize)]
 struct SummaryLine {
@@ -243,34 +212,6 @@ impl FormErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_read_in_either_decimal_mark() {
-        for (raw, lang, expected) in [
-            ("1234,5", Language::Es, 1234.5),
-            ("1234.5", Language::Es, 1234.5),
-            ("1.234,5", Language::Es, 1234.5),
-            ("1.234", Language::Es, 1234.0),
-            ("1,234", Language::En, 1234.0),
-            ("1234,5", Language::En, 1234.5),
-            ("-3,5", Language::Es, -3.5),
-            ("12,5 %", Language::Es, 12.5),
-        ] {
-            assert_eq!(typed_number("v", raw, lang).unwrap(), expected, "{raw} in {lang}");
-        }
-        assert_eq!(typed_number("v", "doce", Language::Es).unwrap_err().code, "not_a_number");
-    }
-
-    #[test]
-    fn stored_numbers_are_written_back_as_typed() {
-        for value in [480_000.0, 0.04, 1234.5, -3.5, 1.234, 1e21] {
-            for lang in [Language::Es, Language::En] {
-                let typed = input_number(value, lang);
-                assert_eq!(typed_number("v", &typed, lang).unwrap(), value, "{typed} in {lang}");
-            }
-        }
-        assert_eq!(input_number(1234.5, Language::Es), "1234,5");
-    }
 
     #[test]
     fn messages_are_translated_by_code() {
