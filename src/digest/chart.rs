@@ -90,27 +90,10 @@ pub fn render(input: &ChartInput) -> anyhow::Result<Vec<u8>> {
     encode(&rgb, w, h)
 }
 
-/// The value range shown: the values and the target, widened to round numbers so that the
-/// three gridlines (bottom, middle, top) carry readable labels.
+/// The value range shown: the values and the target, widened to round numbers.
 fn y_range(input: &ChartInput) -> (f64, f64) {
     let values = input.points.iter().filter_map(|p| p.1).chain([input.target]).chain(input.target_upper);
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let span = (hi - lo).max(hi.abs().max(lo.abs()) * 0.1).max(1e-9);
-    let mut step = nice_step(span * 1.2 / 2.0);
-    for _ in 0..8 {
-        let bottom = (lo / step).floor() * step;
-        if bottom + 2.0 * step >= hi {
-            return (bottom, bottom + 2.0 * step);
-        }
-        step = nice_step(step * 1.01);
-    }
-    (lo, hi)
-}
-
-/// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `raw`.
-fn nice_step(raw: f64) -> f64 {
-    let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw * (1.0 - 1e-12)).unwrap_or(raw)
+    crate::domain::scale::axis_range(values)
 }
 
 fn label_axes(rgb: &mut [u8], input: &ChartInput, (y_min, y_max): (f64, f64)) {

@@ -19,6 +19,7 @@ pub mod money;
 pub mod period;
 pub mod plausibility;
 pub mod report;
+pub mod scale;
 pub mod scope;
 pub mod slots;
 pub mod team;

@@ -16,7 +16,7 @@ use crate::{
     domain::{
         enums::{KpiUnit, Language},
         evaluation::Status,
-        locale,
+        locale, scale,
     },
     web::render::format_money,
 };
@@ -118,32 +118,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The value range shown: the values and the target, widened to round numbers so that the
-/// three gridlines (bottom, middle, top) carry readable labels.
-pub fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) =
-        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if !lo.is_finite() || !hi.is_finite() {
-        return (0.0, 1.0);
-    }
-    let span = (hi - lo).max(hi.abs().max(lo.abs()) * 0.1).max(1e-9);
-    let mut step = nice_step(span * 1.2 / 2.0);
-    for _ in 0..8 {
-        let bottom = (lo / step).floor() * step;
-        if bottom + 2.0 * step >= hi {
-            return (bottom, bottom + 2.0 * step);
-        }
-        step = nice_step(step * 1.01);
-    }
-    (lo, hi)
-}
-
-/// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `raw`.
-fn nice_step(raw: f64) -> f64 {
-    let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw * (1.0 - 1e-12)).unwrap_or(raw)
-}
-
 /// Maps values and period indexes to pixels.
 struct Frame {
     lo: f64,
@@ -190,7 +164,7 @@ pub fn svg(chart: &Chart, words: &Words) -> String {
 
 fn frame(chart: &Chart) -> Frame {
     let values = chart.points.iter().filter_map(|p| p.value).chain([chart.target]).chain(chart.target_upper);
-    let (lo, hi) = y_range(values);
+    let (lo, hi) = scale::axis_range(values);
     Frame { lo, hi, n: chart.points.len() }
 }
 
@@ -420,16 +394,6 @@ mod tests {
         assert_eq!(format_value(123_456.0, KpiUnit::CurrencyMinor, "EUR", 2, Language::Es), "1234,56\u{a0}€");
         assert_eq!(format_value(2.0, KpiUnit::Hours, "EUR", 1, Language::En), "2\u{a0}h");
         assert_eq!(format_value(0.25, KpiUnit::Ratio, "EUR", 0, Language::En), "0.25");
-    }
-
-    #[test]
-    fn the_range_is_round_and_holds_every_value() {
-        assert_eq!(y_range([1200.0, 1710.0, 1500.0].into_iter()), (1000.0, 2000.0));
-        let (lo, hi) = y_range([2.1, 3.0, 2.6].into_iter());
-        assert!(lo <= 2.1 && hi >= 3.0);
-        assert_eq!(y_range(std::iter::empty()), (0.0, 1.0));
-        let (lo, hi) = y_range([0.0, 0.0].into_iter());
-        assert!(hi > lo);
     }
 
     #[test]
