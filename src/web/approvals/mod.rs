@@ -14,14 +14,13 @@ mod queue;
 use std::{
     collections::{BTreeMap, HashMap},
     str::FromStr,
-    sync::LazyLock,
 };
 
 use axum::Router;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{i18n::Catalog, session::SignedIn};
+use super::{i18n::catalog, session::SignedIn};
 use crate::{
     app::AppState,
     domain::enums::Language,
@@ -32,9 +31,6 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new().merge(queue::router()).merge(content::router())
 }
-
-/// The catalogue, to put the store's field errors into the visitor's language.
-static CATALOG: LazyLock<Option<Catalog>> = LazyLock::new(|| Catalog::load().ok());
 
 /// Field errors of a refused form by field, each in the visitor's language when the
 /// catalogue has `<prefix>.error.<field>.<code>` or `<prefix>.error.<code>`, else as the
@@ -50,8 +46,8 @@ fn form_errors(err: &AppError, prefix: &str, lang: Language) -> Option<BTreeMap<
     for e in errors {
         let specific = format!("{prefix}.error.{}.{}", e.field, e.code);
         let general = format!("{prefix}.error.{}", e.code);
-        let text = CATALOG
-            .as_ref()
+        let text = catalog()
+            .ok()
             .and_then(|c| c.get(&specific, lang).or_else(|| c.get(&general, lang)))
             .map_or_else(|| e.message.clone(), str::to_string);
         // The store calls the engagement `engagement`; the forms call their field `engagement_id`.
@@ -64,7 +60,7 @@ fn form_errors(err: &AppError, prefix: &str, lang: Language) -> Option<BTreeMap<
 /// A message of the catalogue in `lang` (the key itself if it is missing, which the unit
 /// tests rule out).
 fn message(key: &str, lang: Language) -> String {
-    CATALOG.as_ref().and_then(|c| c.get(key, lang)).unwrap_or(key).to_string()
+    catalog().ok().and_then(|c| c.get(key, lang)).unwrap_or(key).to_string()
 }
 
 /// An id in a page's path; anything that is not one is a page that does not exist.

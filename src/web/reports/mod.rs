@@ -11,7 +11,7 @@ mod list;
 mod show;
 mod upload;
 
-use std::{collections::BTreeMap, sync::LazyLock};
+use std::collections::BTreeMap;
 
 use axum::{
     Router,
@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::{
     error::{PageError, PageResult},
-    i18n::{self, Catalog},
+    i18n::{self, catalog},
 };
 use crate::{
     app::AppState,
@@ -147,20 +147,17 @@ impl From<&engagement::Model> for EngagementBrief {
     }
 }
 
-/// The catalogue, for the messages handlers compose (field errors, summaries).
-static CATALOG: LazyLock<Option<Catalog>> = LazyLock::new(|| Catalog::load().ok());
-
 /// `key` in `lang` with its placeholders filled; the key itself if it is missing (the
 /// catalogue test catches that).
 fn tr(key: &str, lang: Language, values: &[(&str, String)]) -> String {
-    let text = CATALOG.as_ref().and_then(|c| c.get(key, lang)).unwrap_or(key);
+    let text = catalog().ok().and_then(|c| c.get(key, lang)).unwrap_or(key);
     i18n::fill(text, values)
 }
 
 /// A validation message in the visitor's language: `rep.error.<field>.<code>` or
 /// `rep.error.<code>` when the catalogue has it, else the store's own (English) message.
 fn say(error: &FieldError, lang: Language) -> String {
-    let Some(catalog) = CATALOG.as_ref() else { return error.message.clone() };
+    let Some(catalog) = catalog().ok() else { return error.message.clone() };
     catalog
         .get(&format!("rep.error.{}.{}", error.field, error.code), lang)
         .or_else(|| catalog.get(&format!("rep.error.{}", error.code), lang))
