@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod policy;
+pub mod present;
 pub mod scheduler;
 pub mod store;
 pub mod telemetry;

@@ -9,7 +9,10 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use chrono::NaiveDate;
 use plotters::prelude::*;
 
-use crate::domain::{enums::Language, evaluation::Status, locale};
+use crate::{
+    domain::{enums::Language, evaluation::Status},
+    present::format as locale,
+};
 
 pub const WIDTH: u32 = 480;
 pub const HEIGHT: u32 = 150;

@@ -24,10 +24,10 @@ use crate::{
         digest::DigestPeriod,
         enums::{EngagementStatus, KpiUnit, Language},
         evaluation::{Health, Status, Trend},
-        locale,
     },
     error::AppResult,
     mail::{Rendered, Templates},
+    present::format as locale,
     store::{
         crisis, dashboard,
         digests::viewer_of,
@@ -209,7 +209,7 @@ impl<'a> Builder<'a> {
             "sections": sections,
             "totals": totals,
         });
-        let rendered = self.templates.render("digest", lang, &context)?;
+        let rendered = self.templates.render("digest", lang, recipient_zone(req.recipient), &context)?;
         Ok(Some(Built { rendered, images, fingerprint, engagements: sections.len() }))
     }
 
@@ -388,15 +388,14 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The recipient's time zone (Madrid when their setting is unreadable).
+fn recipient_zone(u: &user::Model) -> Tz {
+    u.timezone.parse().unwrap_or(chrono_tz::Europe::Madrid)
+}
+
 /// A KPI value with its unit, in the language's number format.
 pub fn format_value(v: f64, unit: KpiUnit, currency: &str, lang: Language) -> String {
-    match unit {
-        KpiUnit::Percent => format!("{} %", locale::number(v, 1, lang)),
-        KpiUnit::CurrencyMinor => format!("{} {currency}", locale::number(v / 100.0, 2, lang)),
-        KpiUnit::Minutes => format!("{} min", locale::number(v, 1, lang)),
-        KpiUnit::Hours => format!("{} h", locale::number(v, 1, lang)),
-        KpiUnit::Count | KpiUnit::Ratio | KpiUnit::Score => locale::number(v, 2, lang),
-    }
+    locale::kpi_value(v, unit, currency, lang)
 }
 
 pub fn status_word(s: Status, lang: Language) -> &'static str {
@@ -453,10 +452,10 @@ mod tests {
 
     #[test]
     fn values_carry_their_unit_in_the_languages_format() {
-        assert_eq!(format_value(1234.5, KpiUnit::Count, "EUR", Language::Es), "1234,5");
-        assert_eq!(format_value(12.26, KpiUnit::Percent, "EUR", Language::Es), "12,3 %");
-        assert_eq!(format_value(123456.0, KpiUnit::CurrencyMinor, "EUR", Language::Es), "1234,56 EUR");
-        assert_eq!(format_value(123456.0, KpiUnit::CurrencyMinor, "USD", Language::En), "1,234.56 USD");
+        assert_eq!(format_value(1234.5, KpiUnit::Count, "EUR", Language::Es), "1.234,5");
+        assert_eq!(format_value(12.26, KpiUnit::Percent, "EUR", Language::Es), "12,3\u{a0}%");
+        assert_eq!(format_value(123456.0, KpiUnit::CurrencyMinor, "EUR", Language::Es), "1.234,56\u{a0}€");
+        assert_eq!(format_value(123456.0, KpiUnit::CurrencyMinor, "USD", Language::En), "US$1,234.56");
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub fn aggregate(aggregation: Aggregation, values: &[Option<f64>]) -> Option<f64
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, strum::EnumIter)]
 #[serde(rename_all = "snake_case")]
 pub enum Trend {
     Improving,

@@ -14,7 +14,6 @@ pub mod governance;
 pub mod import;
 pub mod incident;
 pub mod kpi;
-pub mod locale;
 pub mod money;
 pub mod period;
 pub mod plausibility;

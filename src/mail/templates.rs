@@ -2,6 +2,10 @@
 //! minijinja in the recipient's language. The defaults are compiled into the binary; a
 //! deployment overrides any file by putting its own under `templates_dir` (same layout),
 //! without recompiling. HTML bodies are auto-escaped; text parts are not.
+//!
+//! Templates write through the vocabulary (`crate::present::jinja`), as pages do: `t()` for
+//! every sentence (`templates/i18n/email*.json`), and the filters for numbers, money, dates and
+//! instants, in the recipient's language and time zone (`lang`, `tz`).
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc};
 
@@ -11,7 +15,7 @@ use minijinja::{
 };
 use serde::Serialize;
 
-use crate::domain::enums::Language;
+use crate::{domain::enums::Language, present};
 
 /// Every template name; each has the three files.
 pub const NAMES: [&str; 2] = ["alerts", "digest"];
@@ -67,6 +71,9 @@ impl Templates {
     pub fn load(override_dir: Option<PathBuf>, brand: Brand) -> anyhow::Result<Templates> {
         let defaults = defaults();
         let mut env = Environment::new();
+        // A fact missing from one rule's alert is a blank, but a misspelt name elsewhere fails.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+        present::jinja::install(&mut env, present::catalog()?);
         env.set_loader(move |name| {
             if let Some(dir) = &override_dir {
                 let path = dir.join(name);
@@ -92,10 +99,18 @@ impl Templates {
         &self.brand
     }
 
-    /// Renders template `name` in `language` with `context` (plus `lang`, `brand`).
-    pub fn render(&self, name: &str, language: Language, context: &impl Serialize) -> anyhow::Result<Rendered> {
+    /// Renders template `name` for a reader of `language` in time zone `tz` with `context`
+    /// (plus `lang`, `tz`, `brand`).
+    pub fn render(
+        &self,
+        name: &str,
+        language: Language,
+        tz: chrono_tz::Tz,
+        context: &impl Serialize,
+    ) -> anyhow::Result<Rendered> {
         let ctx = minijinja::context! {
             lang => language.to_string(),
+            tz => tz.name(),
             brand => Value::from(Serde(&self.brand)),
             ..Value::from(Serde(context))
         };
@@ -214,7 +229,7 @@ mod tests {
     fn the_digest_renders_in_both_languages_with_words_beside_colours_and_charts_by_cid() {
         let t = Templates::load(None, brand()).unwrap();
         for language in Language::iter() {
-            let r = t.render("digest", language, &sample("digest")).unwrap();
+            let r = t.render("digest", language, chrono_tz::Europe::Madrid, &sample("digest")).unwrap();
             assert!(!r.subject.contains('\n') && r.subject.contains("16/11/2026"), "{}", r.subject);
             for part in [&r.text, &r.html] {
                 assert!(part.contains("Begoña Ibáñez") && part.contains("Quejas por envíos"), "{language}");
@@ -241,7 +256,7 @@ mod tests {
         let t = Templates::load(None, brand()).unwrap();
         for name in NAMES.iter().filter(|n| **n == "alerts") {
             for language in Language::iter() {
-                let r = t.render(name, language, &sample(name)).unwrap();
+                let r = t.render(name, language, chrono_tz::Europe::Madrid, &sample(name)).unwrap();
                 assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name} {language}: {}", r.subject);
                 assert!(r.text.contains("Begoña Ibáñez"), "{name} {language}");
                 assert!(r.html.contains("Begoña Ibáñez"), "{name} {language}");
@@ -266,7 +281,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("alerts")).unwrap();
         std::fs::write(dir.path().join("alerts/subject.txt"), "Aviso de {{ brand.name }}").unwrap();
         let t = Templates::load(Some(dir.path().to_path_buf()), brand()).unwrap();
-        let r = t.render("alerts", Language::Es, &sample("alerts")).unwrap();
+        let r = t.render("alerts", Language::Es, chrono_tz::Europe::Madrid, &sample("alerts")).unwrap();
         assert_eq!(r.subject, "Aviso de Brisa <Vigía>");
         assert!(r.text.contains("Alertas activas"), "the other files stay the compiled-in ones");
         std::fs::write(dir.path().join("alerts/body.txt"), "{% if %}").unwrap();

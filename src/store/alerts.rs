@@ -997,7 +997,7 @@ fn render(
     let resolved: Vec<EmailAlert> =
         part.iter().filter(|(_, k)| *k == Notify::Resolved).map(|(a, k)| shown(a, *k)).collect();
     let context = json!({ "recipient": { "name": p.name }, "firing": firing, "resolved": resolved });
-    let rendered = notifier.templates.render("alerts", p.language, &context)?;
+    let rendered = notifier.templates.render("alerts", p.language, p.timezone, &context)?;
     Ok(NewNotification {
         kind: "alerts",
         dedup_key: None,

@@ -9,7 +9,6 @@
 pub mod assets;
 pub mod error;
 pub mod home;
-pub mod i18n;
 pub mod login;
 pub mod numbers;
 pub mod paging;

@@ -20,7 +20,8 @@ use axum_extra::extract::CookieJar;
 use minijinja::{Value, context, value::Serde};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{error::PageError, i18n};
+use super::error::PageError;
+use crate::present::catalog as i18n;
 use crate::{
     app::AppState,
     auth::{AuthMethod, Principal, secret, session},

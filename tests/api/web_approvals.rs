@@ -183,7 +183,7 @@ async fn requesting_changes_sends_the_item_back_with_the_comment() {
     // The agency reads why on the item's page, and can change it.
     let lucia = WebSession::login(&w.app, AGENCY).await;
     let (_, page) = lucia.get(&format!("/content/{}", text(&item["id"]))).await;
-    assert!(page.contains("Corregid la errata") && page.contains("Cambios pedidos"));
+    assert!(page.contains("Corregid la errata") && page.contains("Cambios solicitados"));
     assert!(page.contains(&format!("href=\"/content/{}/edit\"", text(&item["id"]))));
 }
 

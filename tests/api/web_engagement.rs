@@ -86,9 +86,9 @@ async fn the_lead_sees_the_whole_engagement() {
     // The brief and the money, in the engagement's currency as Spanish writes it.
     assert!(page.contains("Más conversación con clientas y clientes"), "what the company wants");
     assert!(page.contains("Instagram, Facebook y TikTok con calendario editorial"), "what is feasible");
-    assert!(page.contains("7000\u{a0}€"), "the budget (700000 cents)");
-    assert!(page.contains("6500\u{a0}€"), "the monthly fee");
-    assert!(page.contains("Mensual") && page.contains("activo"), "cadence and status");
+    assert!(page.contains("7.000,00\u{a0}€"), "the budget (700000 cents)");
+    assert!(page.contains("6.500,00\u{a0}€"), "the monthly fee");
+    assert!(page.contains("Mensual") && page.contains("Activo"), "cadence and status");
     assert!(page.contains("Agencia seleccionada en el concurso de 2025"), "the company's notes on the agency");
     // Scope, team, KPIs, periods, signals.
     assert!(page.contains("Escucha y monitorización") && page.contains("Atención al cliente en redes sociales"));
@@ -126,7 +126,7 @@ async fn the_executive_reads_it_and_the_agency_gets_its_own_view() {
     let executive = demo_session(&app, 2).await;
     let (status, page) = executive.get(&path).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains(COMMUNITY) && page.contains("7000\u{a0}€"), "the full view with the budget");
+    assert!(page.contains(COMMUNITY) && page.contains("7.000,00\u{a0}€"), "the full view with the budget");
     assert_eq!(charts(&page).len(), 8);
     assert!(!page.contains("id=\"audit\""), "executives do not read the audit log");
     assert!(!page.contains("/crisis\""), "nor switch crisis mode");
@@ -135,8 +135,8 @@ async fn the_executive_reads_it_and_the_agency_gets_its_own_view() {
     let (status, page) = agency.get(&path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(COMMUNITY) && page.contains("Vista de agencia"));
-    assert!(page.contains("Más conversación con clientas") && page.contains("6500\u{a0}€"));
-    assert!(!page.contains("7000\u{a0}€") && !page.contains("Presupuesto"), "no budget for the agency");
+    assert!(page.contains("Más conversación con clientas") && page.contains("6.500,00\u{a0}€"));
+    assert!(!page.contains("7.000,00\u{a0}€") && !page.contains("Presupuesto"), "no budget for the agency");
     assert!(!page.contains("Agencia seleccionada"), "no company notes");
     assert!(!page.contains("id=\"audit\"") && !page.contains("Informe aceptado"), "no audit trail");
     assert!(!page.contains("/crisis\"") && !page.contains("/kpis/"), "no management forms or editor links");

@@ -410,7 +410,7 @@ async fn a_lead_silences_a_rule_through_the_form() {
     assert_ne!(utc, until);
 
     let (_, page) = lead.get("/alerts").await;
-    assert!(page.contains("KPI fuera de umbral") && page.contains("Campaña de rebajas"), "the silence is listed");
+    assert!(page.contains("KPI fuera de objetivo") && page.contains("Campaña de rebajas"), "the silence is listed");
 
     // Everywhere is the admins' choice.
     let (status, _, _) =

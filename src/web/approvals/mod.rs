@@ -20,7 +20,8 @@ use axum::Router;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{i18n::catalog, session::SignedIn};
+use super::session::SignedIn;
+use crate::present::catalog::catalog;
 use crate::{
     app::AppState,
     domain::enums::Language,

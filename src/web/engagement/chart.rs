@@ -12,13 +12,10 @@ use std::fmt::Write;
 
 use chrono::NaiveDate;
 
-use crate::{
-    domain::{
-        enums::{KpiUnit, Language},
-        evaluation::Status,
-        locale, scale,
-    },
-    web::render::format_money,
+use crate::domain::{
+    enums::{KpiUnit, Language},
+    evaluation::Status,
+    scale,
 };
 
 pub const WIDTH: f64 = 480.0;
@@ -87,16 +84,7 @@ pub fn status_index(status: Status) -> usize {
 
 /// A KPI value in its unit, as `language` writes it (`currency_minor` values are cents).
 pub fn format_value(value: f64, unit: KpiUnit, currency: &str, decimals: usize, language: Language) -> String {
-    let n = |v: f64| locale::number(v, decimals, language);
-    match (unit, language) {
-        (KpiUnit::Percent, Language::Es) => format!("{}\u{a0}%", n(value)),
-        (KpiUnit::Percent, Language::En) => format!("{}%", n(value)),
-        (KpiUnit::CurrencyMinor, _) => format_money(value / 100.0, currency, language),
-        (KpiUnit::Minutes, _) => format!("{}\u{a0}min", n(value)),
-        (KpiUnit::Hours, _) => format!("{}\u{a0}h", n(value)),
-        (KpiUnit::Ratio, _) => locale::number(value, decimals.max(2), language),
-        _ => n(value),
-    }
+    crate::present::format::kpi_value_with(value, unit, currency, decimals, language)
 }
 
 /// Escapes text for SVG (XML) content and attribute values.
@@ -174,7 +162,7 @@ fn description(chart: &Chart, words: &Words) -> String {
 }
 
 fn point_text(chart: &Chart, words: &Words, p: &Point) -> String {
-    let date = locale::date(p.period_start, chart.language);
+    let date = crate::present::format::date(p.period_start, chart.language);
     let status = &words.statuses[status_index(p.status)];
     match p.value {
         Some(v) => format!("{date}: {} ({status})", format_value(v, chart.unit, chart.currency, 2, chart.language)),
@@ -291,7 +279,11 @@ fn x_labels(out: &mut String, chart: &Chart, f: &Frame) {
     let (Some(first), Some(last)) = (chart.points.first(), chart.points.last()) else { return };
     let span = (last.period_start - first.period_start).num_days();
     let label = |d: NaiveDate| {
-        escape(&if span > 120 { locale::month_year(d, chart.language) } else { locale::day_month(d, chart.language) })
+        escape(&if span > 120 {
+            crate::present::format::month_year(d, chart.language)
+        } else {
+            crate::present::format::day_month(d, chart.language)
+        })
     };
     let n = chart.points.len();
     let mut shown = vec![(0, "start")];
@@ -378,7 +370,7 @@ mod tests {
         let pts = points();
         let es = svg(&chart(&pts, Language::Es), &words());
         assert!(es.contains(">01/2026<") && es.contains(">06/2026<"), "month and year in Spanish: {es}");
-        assert!(es.contains("01/01/2026: 1200,5 (Fuera de objetivo)"), "values in the description");
+        assert!(es.contains("01/01/2026: 1.200,5 (Fuera de objetivo)"), "values in the description");
         assert!(es.contains("aria-label=\"Alcance &lt;mensual&gt; &amp; más\""));
         assert!(!es.contains("<mensual>"));
         let en = svg(&chart(&pts, Language::En), &words());
@@ -391,7 +383,7 @@ mod tests {
     fn units_are_written_with_the_value() {
         assert_eq!(format_value(12.5, KpiUnit::Percent, "EUR", 1, Language::Es), "12,5\u{a0}%");
         assert_eq!(format_value(12.5, KpiUnit::Percent, "EUR", 1, Language::En), "12.5%");
-        assert_eq!(format_value(123_456.0, KpiUnit::CurrencyMinor, "EUR", 2, Language::Es), "1234,56\u{a0}€");
+        assert_eq!(format_value(123_456.0, KpiUnit::CurrencyMinor, "EUR", 2, Language::Es), "1.234,56\u{a0}€");
         assert_eq!(format_value(2.0, KpiUnit::Hours, "EUR", 1, Language::En), "2\u{a0}h");
         assert_eq!(format_value(0.25, KpiUnit::Ratio, "EUR", 0, Language::En), "0.25");
     }

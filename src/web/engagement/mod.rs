@@ -272,8 +272,8 @@ impl PageData<'_> {
                 &[
                     ("name", k.name.clone()),
                     ("periods", points.len().to_string()),
-                    ("from", crate::domain::locale::date(first.period_start, lang)),
-                    ("to", crate::domain::locale::date(last.period_start, lang)),
+                    ("from", crate::present::format::date(first.period_start, lang)),
+                    ("to", crate::present::format::date(last.period_start, lang)),
                     ("target", target),
                     ("latest", latest.value.map(value).unwrap_or_default()),
                     ("status", status_word(latest.status)),

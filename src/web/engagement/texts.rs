@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     domain::{FieldError, enums::Language},
-    web::i18n::{catalog, fill},
+    present::catalog::{catalog, fill},
 };
 
 /// The message `key` in `language` with its placeholders filled; the key itself if it is

@@ -263,11 +263,7 @@ pub(super) fn field_label(field: &str, kpis: &[KpiView], lang: Language) -> Opti
         && let Some((id, channel)) = rest.split_once('_')
     {
         let channel = channel.parse::<Channel>().ok()?;
-        return labelled(
-            id,
-            "rep.label.kpi_channel",
-            vec![("channel", tr(&format!("rep.channel.{channel}"), lang, &[]))],
-        );
+        return labelled(id, "rep.label.kpi_channel", vec![("channel", tr(&format!("channel.{channel}"), lang, &[]))]);
     }
     if let Some(rest) = field.strip_prefix("sig_")
         && let Some((row, part)) = rest.split_once('_')

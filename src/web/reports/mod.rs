@@ -24,10 +24,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{
-    error::{PageError, PageResult},
-    i18n::{self, catalog},
-};
+use super::error::{PageError, PageResult};
 use crate::{
     app::AppState,
     auth::Principal,
@@ -41,6 +38,7 @@ use crate::{
     },
     error::AppError,
     policy::{self, engagement::Action as EngagementAction, report::Action},
+    present::catalog::{self as i18n, catalog},
     store::{
         engagements,
         entity::{engagement, report},
