@@ -18,6 +18,7 @@ mod matrix;
 mod ops;
 mod reports;
 mod slots;
+mod untranslated;
 mod validation;
 mod web_admin;
 mod web_approvals;

@@ -162,8 +162,10 @@ fn regex_like_date(html: &str, _sep: char) -> bool {
 }
 
 /// Visits every page reachable from the home page by links, as `email`; every page must
-/// answer 200 in the expected language, with no placeholder left unfilled.
-async fn crawl(session: &WebSession, language: &str, limit: usize) -> BTreeSet<String> {
+/// answer 200 in the expected language, with no placeholder left unfilled. English words
+/// found on Spanish pages are added to `english`.
+async fn crawl(session: &WebSession, language: &str, limit: usize, english: &mut Vec<String>) -> BTreeSet<String> {
+    let english_words = crate::untranslated::english_only();
     let mut seen = BTreeSet::new();
     let mut queue = VecDeque::from(["/".to_string()]);
     while let Some(path) = queue.pop_front() {
@@ -180,6 +182,15 @@ async fn crawl(session: &WebSession, language: &str, limit: usize) -> BTreeSet<S
             (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then(|| inner.to_string())
         });
         assert_eq!(unfilled, None, "{path} has an unfilled placeholder");
+        if language == "es" {
+            let text = crate::untranslated::readable(&page);
+            english.extend(
+                crate::untranslated::english_in(&text, &english_words).into_iter().map(|w| format!("{path}: {w}")),
+            );
+        }
+        for key in crate::untranslated::keys_in(&crate::untranslated::readable(&page)) {
+            english.push(format!("{path}: catalogue key shown as text: {key}"));
+        }
         for link in local_links(&page) {
             // Sorting and paging variants of a list add nothing after the first.
             let key = link.split('#').next().unwrap_or(&link).to_string();
@@ -194,11 +205,12 @@ async fn crawl(session: &WebSession, language: &str, limit: usize) -> BTreeSet<S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_in_both_languages_for_every_role() {
     let app = demo_app().await;
+    let mut english = Vec::new();
     for language in [Language::Es, Language::En] {
         for (email, password) in DEMO {
             set_language(&app, email, language).await;
             let session = WebSession::login_with(&app, email, password).await;
-            let visited = crawl(&session, language.as_ref(), 300).await;
+            let visited = crawl(&session, language.as_ref(), 300, &mut english).await;
             assert!(visited.len() > 1, "{email} reached no page from home");
             // A page that does not exist, in the visitor's language.
             let (status, page) = session.get(&format!("/engagements/{}", uuid::Uuid::nil())).await;
@@ -221,6 +233,9 @@ async fn every_page_renders_in_both_languages_for_every_role() {
         .filter(|key| !rendered.contains(key))
         .collect();
     assert!(missing.is_empty(), "templates never rendered: {missing:?}");
+    english.sort();
+    english.dedup();
+    assert!(english.is_empty(), "English on Spanish pages:\n{}", english.join("\n"));
 }
 
 #[tokio::test]

@@ -46,12 +46,12 @@ struct Editor {
     realism: Option<RealismFlag>,
 }
 
-/// `[value, label]` pairs of an enumeration, labelled from the catalogue (`eng.<prefix>.<value>`).
+/// `[value, label]` pairs of an enumeration, labelled from the vocabulary (`<prefix>.<value>`).
 fn options<T: IntoEnumIterator + std::fmt::Display>(prefix: &str, lang: Language) -> Vec<[String; 2]> {
     T::iter()
         .map(|v| {
             let value = v.to_string();
-            let label = texts::text(&format!("eng.{prefix}.{value}"), lang, &[]);
+            let label = texts::text(&format!("{prefix}.{value}"), lang, &[]);
             [value, label]
         })
         .collect()
