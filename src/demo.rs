@@ -266,7 +266,7 @@ async fn content_calendar(
             let comment = (decision != Decision::Approve)
                 .then(|| "Mostrad la camisa con prendas de la colección, no de temporadas pasadas".to_string());
             let input = approvals::DecisionInput { stage: 0, decision, comment };
-            approvals::decide(db, now + at, &lead, Role::Lead, approval_id, &input, rules).await?;
+            approvals::decide(db, now + at, (&lead, Role::Lead), approval_id, &input, rules, Language::Es).await?;
         }
         if published {
             content::transition(db, hour + planned, &agency, item.id, content::ContentAction::Publish).await?;
@@ -343,7 +343,7 @@ pub async fn activate(
         let role = crate::views::parse("role", &user.role)?;
         let input = approvals::DecisionInput { stage: a.current_stage, decision: Decision::Approve, comment: None };
         let actor = Actor { id: Some(user.id), label: user.email.clone() };
-        approvals::decide(db, now, &actor, role, approval_id, &input, rules).await?;
+        approvals::decide(db, now, (&actor, role), approval_id, &input, rules, Language::Es).await?;
     }
     engagement::Entity::find_by_id(engagement_id).one(db).await?.ok_or(AppError::NotFound)
 }

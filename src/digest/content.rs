@@ -27,7 +27,7 @@ use crate::{
     },
     error::AppResult,
     mail::{Rendered, Templates},
-    present::format as locale,
+    present::{self, format as locale},
     store::{
         crisis, dashboard,
         digests::viewer_of,
@@ -349,14 +349,14 @@ impl<'a> Builder<'a> {
             .map(|a| {
                 let stages: Vec<Stage> = serde_json::from_value(a.stages.clone()).unwrap_or_default();
                 let stage = usize::try_from(a.current_stage).ok().and_then(|i| stages.get(i));
-                ApprovalLine {
-                    title: a.title.clone(),
-                    stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
+                Ok(ApprovalLine {
+                    title: crate::store::approvals::title_of(a, lang)?,
+                    stage: stage.map(|s| present::titles::stage(s, lang)).unwrap_or_default(),
                     due: local_date(a.stage_due_at),
                     overdue: a.stage_due_at < self.now,
-                }
+                })
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         let signals = facts
             .dashboard
             .signals

@@ -13,14 +13,14 @@
 //! resubmits (a new approval). Separation of duties: nobody decides on a subject they
 //! authored, and a vendor user never decides.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
     Violations,
-    enums::{TeamRole, string_enum},
+    enums::{Channel, TeamRole, string_enum},
     text,
 };
 
@@ -57,10 +57,57 @@ pub enum Approver {
     },
 }
 
+string_enum! {
+    /// The stages Veedor itself names (the default workflows and the crisis stage): their
+    /// name is worded in the reader's language at view time, never stored as text.
+    StagePreset { CommunityLead, ExecutiveSponsor, CrisisReview }
+}
+
+/// What an approval is about, as kind-specific parameters: its title is worded from these in
+/// the reader's language (`present::titles`). Only data people typed is kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SubjectLabel {
+    /// Activation of an engagement: the engagement's title.
+    Activation { engagement: String },
+    /// A contract amendment: the reason its author gave.
+    Amendment { reason: String },
+    /// A report: the period it covers.
+    Report { period_start: NaiveDate, period_end: NaiveDate },
+    /// A publication: its channel and the start of its text.
+    Content { channel: Channel, excerpt: String },
+}
+
+impl SubjectLabel {
+    pub fn kind(&self) -> SubjectKind {
+        match self {
+            Self::Activation { .. } => SubjectKind::Activation,
+            Self::Amendment { .. } => SubjectKind::Amendment,
+            Self::Report { .. } => SubjectKind::Report,
+            Self::Content { .. } => SubjectKind::Content,
+        }
+    }
+
+    /// The part people typed (engagement title, reason, text excerpt), for search and sorting.
+    pub fn typed_text(&self) -> &str {
+        match self {
+            Self::Activation { engagement } => engagement,
+            Self::Amendment { reason } => reason,
+            Self::Report { .. } => "",
+            Self::Content { excerpt, .. } => excerpt,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
+    /// The stage's name as people typed it; empty for a stage Veedor names (`preset`).
+    #[serde(default)]
     pub name: String,
+    /// Set on the stages Veedor defines; their name is worded in the reader's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<StagePreset>,
     pub approvers: Vec<Approver>,
     pub quorum: Quorum,
     /// Hours the stage may take before it is overdue.
@@ -93,7 +140,9 @@ impl WorkflowInput {
         }
         for (i, stage) in self.stages.iter_mut().enumerate() {
             let at = |f: &str| format!("stages[{i}].{f}");
-            if let Some(name) = v.check(text::required(&at("name"), &stage.name, 80)) {
+            if stage.preset.is_some() && stage.name.trim().is_empty() {
+                stage.name = String::new();
+            } else if let Some(name) = v.check(text::required(&at("name"), &stage.name, 80)) {
                 stage.name = name;
             }
             if stage.approvers.is_empty() {
@@ -127,19 +176,20 @@ fn role(team_role: TeamRole) -> Approver {
 
 /// The workflow an engagement uses for a kind of subject until it defines its own.
 pub fn default_workflow(kind: SubjectKind) -> WorkflowInput {
-    let stage = |name: &str, who: TeamRole, sla_hours, escalation: Option<TeamRole>| Stage {
-        name: name.into(),
+    let stage = |preset: StagePreset, who: TeamRole, sla_hours, escalation: Option<TeamRole>| Stage {
+        name: String::new(),
+        preset: Some(preset),
         approvers: vec![role(who)],
         quorum: Quorum::Any,
         sla_hours,
         escalation: escalation.map(role),
     };
     let stages = match kind {
-        SubjectKind::Content => vec![stage("Community lead", TeamRole::Lead, 24, Some(TeamRole::Executive))],
-        SubjectKind::Report => vec![stage("Community lead", TeamRole::Lead, 72, Some(TeamRole::Executive))],
+        SubjectKind::Content => vec![stage(StagePreset::CommunityLead, TeamRole::Lead, 24, Some(TeamRole::Executive))],
+        SubjectKind::Report => vec![stage(StagePreset::CommunityLead, TeamRole::Lead, 72, Some(TeamRole::Executive))],
         SubjectKind::Activation | SubjectKind::Amendment => vec![
-            stage("Community lead", TeamRole::Lead, 48, Some(TeamRole::Executive)),
-            stage("Executive sponsor", TeamRole::Executive, 72, None),
+            stage(StagePreset::CommunityLead, TeamRole::Lead, 48, Some(TeamRole::Executive)),
+            stage(StagePreset::ExecutiveSponsor, TeamRole::Executive, 72, None),
         ],
     };
     WorkflowInput { stages }
@@ -334,6 +384,7 @@ mod tests {
         }
         let stage = |approvers: Vec<Approver>, sla_hours| Stage {
             name: "Legal".into(),
+            preset: None,
             approvers,
             quorum: Quorum::All,
             sla_hours,

@@ -48,7 +48,9 @@ async fn queue(
     let visible: Vec<Uuid> = engagements::visible(&state.db, &viewer).await?.iter().map(|e| e.id).collect();
     let now = state.clock.now();
     let vendor = viewer.role == Role::Vendor;
-    Ok(Json(approvals::queue(&state.db, &visible, viewer.user_id, vendor, &filter, now).await?))
+    Ok(Json(
+        approvals::queue(&state.db, &visible, viewer.user_id, vendor, &filter, now, principal.user.language).await?,
+    ))
 }
 
 /// One approval with its stages, current approvers, decisions and deadline.
@@ -65,7 +67,7 @@ async fn get(
     let viewer = principal.viewer();
     let (_, seen) = engagements::load(&state.db, &viewer, a.engagement_id, EngagementAction::Read).await?;
     authorize(&viewer, Action::ReadApproval { authored: a.author_id == Some(viewer.user_id) }, seen)?;
-    Ok(Json(approvals::views(&state.db, &[a], state.clock.now()).await?.remove(0)))
+    Ok(Json(approvals::views(&state.db, &[a], state.clock.now(), principal.user.language).await?.remove(0)))
 }
 
 /// Approve, reject (with a comment) or request changes (with a comment) at the stage the
@@ -96,7 +98,18 @@ async fn decide(
     authorize(&viewer, Action::Decide, seen)?;
     let rules = &state.rules;
     let now = state.clock.now();
-    Ok(Json(approvals::decide(&state.db, now, &principal.actor(), viewer.role, id, &input, rules).await?))
+    Ok(Json(
+        approvals::decide(
+            &state.db,
+            now,
+            (&principal.actor(), viewer.role),
+            id,
+            &input,
+            rules,
+            principal.user.language,
+        )
+        .await?,
+    ))
 }
 
 /// The engagement's workflow for each kind of subject (its own, or the default template).

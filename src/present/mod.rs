@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod format;
 pub mod jinja;
 pub mod links;
+pub mod titles;
 pub mod words;
 
 pub use catalog::{Catalog, catalog, negotiate, text};

@@ -9,7 +9,7 @@ use strum::IntoEnumIterator;
 use super::catalog::text;
 use crate::domain::{
     alert::{AlertRule, AlertSeverity, AlertState},
-    approval::{ApprovalStatus, Decision, SubjectKind},
+    approval::{ApprovalStatus, Decision, StagePreset, SubjectKind},
     content::ContentStatus,
     enums::{
         Aggregation, Cadence, Channel, Confidentiality, EngagementStatus, KpiDirection, KpiUnit, Language, Role,
@@ -75,6 +75,7 @@ words! {
     "content_status" => ContentStatus,
     "incident_status" => IncidentStatus,
     "subject_kind" => SubjectKind,
+    "stage" => StagePreset,
     "decision" => Decision,
     "cadence" => Cadence,
     "confidentiality" => Confidentiality,

@@ -6,6 +6,7 @@
 //! author learns at once of every change that could not apply (an unknown id, a KPI name
 //! already taken, a KPI with reported values) through the very code that applies it later.
 
+use crate::domain::approval::SubjectLabel;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -189,8 +190,8 @@ async fn open_approval(
     m: &amendment::Model,
     rules: &WriteRules,
 ) -> AppResult<approval::Model> {
-    let title: String = format!("Amendment: {}", m.reason).chars().take(200).collect();
-    let subject = Subject { kind: SubjectKind::Amendment, id: m.id, title, author: m.author_id };
+    let subject =
+        Subject { id: m.id, label: SubjectLabel::Amendment { reason: m.reason.clone() }, author: m.author_id };
     approvals::open_in(txn, now, actor, e, subject, &rules.crisis).await
 }
 

@@ -29,12 +29,13 @@ use crate::{
         alert::AlertRule,
         approval::{
             self as rules, ApprovalStatus, Approver, Decision, DecisionContext, DecisionRefused, Outcome, Quorum,
-            Stage, SubjectKind, WorkflowInput,
+            Stage, StagePreset, SubjectKind, SubjectLabel, WorkflowInput,
         },
-        enums::{Role, TeamRole},
+        enums::{Language, Role, TeamRole},
         text,
     },
     error::{AppError, AppResult},
+    present,
     views::parse,
 };
 
@@ -247,10 +248,16 @@ pub async fn pending_for<C: ConnectionTrait>(
 
 /// What the subject is, for the queue.
 pub struct Subject {
-    pub kind: SubjectKind,
     pub id: Uuid,
-    pub title: String,
+    /// What the subject is (its kind and the parameters its title is worded from).
+    pub label: SubjectLabel,
     pub author: Option<Uuid>,
+}
+
+impl Subject {
+    pub fn kind(&self) -> SubjectKind {
+        self.label.kind()
+    }
 }
 
 /// Opens an approval for a subject inside the caller's transaction, superseding any pending
@@ -264,26 +271,29 @@ pub async fn open_in<C: ConnectionTrait>(
     subject: Subject,
     crisis_rules: &CrisisRules,
 ) -> AppResult<approval::Model> {
-    let mut stages = workflow(txn, e.id, subject.kind).await?.stages;
+    let kind = subject.kind();
+    let mut stages = workflow(txn, e.id, kind).await?.stages;
     let in_crisis = crisis::active(txn, e.id).await?.is_some();
-    if in_crisis && subject.kind == SubjectKind::Content && !crisis_rules.approver_roles.is_empty() {
+    if in_crisis && kind == SubjectKind::Content && !crisis_rules.approver_roles.is_empty() {
         stages.push(Stage {
-            name: "Crisis review".into(),
+            name: String::new(),
+            preset: Some(StagePreset::CrisisReview),
             approvers: crisis_rules.approver_roles.iter().map(|r| Approver::TeamRole { team_role: *r }).collect(),
             quorum: Quorum::Any,
             sla_hours: stages.iter().map(|s| s.sla_hours).min().unwrap_or(24),
             escalation: None,
         });
     }
-    supersede(txn, now, subject.kind, subject.id).await?;
+    supersede(txn, now, kind, subject.id).await?;
     let first = &stages[0];
     let factor = in_crisis.then_some(crisis_rules.sla_factor);
     let model = approval::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
-        subject_kind: Set(subject.kind.to_string()),
+        subject_kind: Set(kind.to_string()),
         subject_id: Set(subject.id),
-        title: Set(subject.title),
+        title: Set(subject.label.typed_text().chars().take(200).collect()),
+        subject_label: Set(Some(serde_json::to_value(&subject.label).map_err(anyhow::Error::from)?)),
         author_id: Set(subject.author),
         status: Set(ApprovalStatus::Pending.to_string()),
         stage_approvers: Set(
@@ -303,7 +313,7 @@ pub async fn open_in<C: ConnectionTrait>(
     .await?;
     let entry = AuditEntry::new("approval.open", "approval", model.id)
         .engagement(e.id)
-        .after(&serde_json::json!({ "subject_kind": subject.kind, "subject_id": subject.id, "crisis": in_crisis }));
+        .after(&serde_json::json!({ "subject_kind": kind, "subject_id": subject.id, "crisis": in_crisis }));
     audit::record(txn, now, actor, entry).await?;
     Ok(model)
 }
@@ -485,11 +495,11 @@ pub async fn decide_in<C: ConnectionTrait>(
 pub async fn decide(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-    actor: &Actor,
-    decider_role: Role,
+    (actor, decider_role): (&Actor, Role),
     approval_id: Uuid,
     input: &DecisionInput,
     rules: &WriteRules,
+    language: Language,
 ) -> AppResult<ApprovalView> {
     let txn = super::begin_write(db).await?;
     let current = lock(&txn, approval_id).await?;
@@ -511,7 +521,7 @@ pub async fn decide(
     let rules_changed = [AlertRule::ApprovalOverdue, AlertRule::HighSeveritySignal];
     super::alerts::reconcile_in(&txn, now, &rules.notifier, super::alerts::Scope::Engagement(e.id), &rules_changed)
         .await?;
-    let view = views(&txn, std::slice::from_ref(&decided.approval), now).await?.remove(0);
+    let view = views(&txn, std::slice::from_ref(&decided.approval), now, language).await?.remove(0);
     txn.commit().await?;
     Ok(view)
 }
@@ -575,6 +585,9 @@ pub struct ApprovalView {
     pub engagement_id: Uuid,
     pub subject_kind: SubjectKind,
     pub subject_id: Uuid,
+    /// What the approval is about, as a kind and parameters (stable, for programs).
+    pub subject: SubjectLabel,
+    /// The subject's title worded in the requester's language (for people).
     pub title: String,
     pub author_id: Option<Uuid>,
     pub status: ApprovalStatus,
@@ -595,14 +608,32 @@ pub struct ApprovalView {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-fn view(a: &approval::Model, decisions: Vec<DecisionView>, now: DateTime<Utc>) -> AppResult<ApprovalView> {
+/// What an approval is about, from its stored label.
+pub fn label_of(a: &approval::Model) -> AppResult<SubjectLabel> {
+    let label = a.subject_label.clone().ok_or_else(|| anyhow::anyhow!("approval {} has no subject label", a.id))?;
+    Ok(serde_json::from_value(label).map_err(anyhow::Error::from)?)
+}
+
+/// The title of an approval's subject in `language`.
+pub fn title_of(a: &approval::Model, language: Language) -> AppResult<String> {
+    Ok(present::titles::approval(&label_of(a)?, language))
+}
+
+fn view(
+    a: &approval::Model,
+    decisions: Vec<DecisionView>,
+    now: DateTime<Utc>,
+    language: Language,
+) -> AppResult<ApprovalView> {
     let status: ApprovalStatus = parse("status", &a.status)?;
+    let subject = label_of(a)?;
     Ok(ApprovalView {
         id: a.id,
         engagement_id: a.engagement_id,
         subject_kind: parse("subject_kind", &a.subject_kind)?,
         subject_id: a.subject_id,
-        title: a.title.clone(),
+        title: present::titles::approval(&subject, language),
+        subject,
         author_id: a.author_id,
         status,
         stages: stages_of(a)?,
@@ -624,6 +655,7 @@ pub async fn views<C: ConnectionTrait>(
     db: &C,
     approvals: &[approval::Model],
     now: DateTime<Utc>,
+    language: Language,
 ) -> AppResult<Vec<ApprovalView>> {
     let decisions = approval_decision::Entity::find()
         .filter(approval_decision::Column::ApprovalId.is_in(approvals.iter().map(|a| a.id)))
@@ -641,7 +673,7 @@ pub async fn views<C: ConnectionTrait>(
             decided_at: d.decided_at,
         });
     }
-    approvals.iter().map(|a| view(a, by.remove(&a.id).unwrap_or_default(), now)).collect()
+    approvals.iter().map(|a| view(a, by.remove(&a.id).unwrap_or_default(), now, language)).collect()
 }
 
 /// Which part of the queue to list.
@@ -682,6 +714,7 @@ pub async fn queue<C: ConnectionTrait>(
     caller_is_vendor: bool,
     filter: &QueueFilter,
     now: DateTime<Utc>,
+    language: Language,
 ) -> AppResult<Vec<ApprovalView>> {
     let mut q = approval::Entity::find().filter(approval::Column::EngagementId.is_in(engagements.iter().copied()));
     if caller_is_vendor || filter.view == QueueView::SubmittedByMe {
@@ -718,5 +751,5 @@ pub async fn queue<C: ConnectionTrait>(
     if filter.view == QueueView::WaitingOnMe {
         rows.retain(|a| a.author_id != Some(caller) && deciders_of(a).is_ok_and(|d| d.contains(&caller)));
     }
-    views(db, &rows, now).await
+    views(db, &rows, now, language).await
 }

@@ -2,6 +2,7 @@
 //! its planned time, and the agency marks it published. Each change of the item and the
 //! approval it opens or closes happen in one transaction.
 
+use crate::domain::approval::SubjectLabel;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -77,17 +78,13 @@ fn ensure_running(e: &engagement::Model) -> AppResult<()> {
     }
 }
 
-fn subject(item: &content_item::Model) -> Subject {
-    let mut title: String = item.body.chars().take(80).collect();
+fn subject(item: &content_item::Model) -> AppResult<Subject> {
+    let mut excerpt: String = item.body.chars().take(80).collect();
     if item.body.chars().count() > 80 {
-        title.push('…');
+        excerpt.push('…');
     }
-    Subject {
-        kind: SubjectKind::Content,
-        id: item.id,
-        title: format!("{}: {title}", item.channel),
-        author: item.created_by,
-    }
+    let channel = parse("channel", &item.channel)?;
+    Ok(Subject { id: item.id, label: SubjectLabel::Content { channel, excerpt }, author: item.created_by })
 }
 
 /// The agency (or a lead) proposes a publication; its approval opens at once.
@@ -120,7 +117,7 @@ pub async fn propose(
     }
     .insert(&txn)
     .await?;
-    let approval = approvals::open_in(&txn, now, actor, &e, subject(&item), crisis).await?;
+    let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
     let mut a: content_item::ActiveModel = item.into();
     a.approval_id = Set(Some(approval.id));
     item = a.update(&txn).await?;
@@ -167,7 +164,7 @@ pub async fn edit(
     a.status = Set(next.to_string());
     a.updated_at = Set(now);
     let item = a.update(&txn).await?;
-    let approval = approvals::open_in(&txn, now, actor, &e, subject(&item), crisis).await?;
+    let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
     let mut a: content_item::ActiveModel = item.into();
     a.approval_id = Set(Some(approval.id));
     let item = a.update(&txn).await?;

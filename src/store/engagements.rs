@@ -1,6 +1,7 @@
 //! Engagements: creation, changes, listing within the caller's visibility, governance
 //! assessment and status transitions.
 
+use crate::domain::approval::SubjectLabel;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
@@ -476,12 +477,8 @@ pub async fn transition(
     let mut approval_id = None;
     match action {
         Transition::Submit => {
-            let subject = Subject {
-                kind: SubjectKind::Activation,
-                id,
-                title: format!("Activation: {}", updated.title),
-                author: actor.id,
-            };
+            let label = SubjectLabel::Activation { engagement: updated.title.clone() };
+            let subject = Subject { id, label, author: actor.id };
             approval_id = Some(approvals::open_in(&txn, now, actor, &updated, subject, &rules.crisis).await?.id);
         }
         Transition::Withdraw => {

@@ -1,6 +1,7 @@
 //! Vendor reports: creation, editing, submission and review, each in one transaction with
 //! its audit entry, and reads that return every version.
 
+use crate::domain::approval::SubjectLabel;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -442,8 +443,7 @@ async fn do_submit<C: ConnectionTrait>(
     a.submitted_at = Set(Some(now));
     a.updated_at = Set(now);
     let r = a.update(db).await?;
-    let title = format!("Report {} – {}", r.period_start, r.period_end);
-    let subject = Subject { kind: SubjectKind::Report, id: r.id, title, author: actor.id };
+    let subject = Subject { id: r.id, label: report_label(&r), author: actor.id };
     approvals::open_in(db, now, actor, e, subject, &rules.crisis).await?;
     alerts::after_submission(db, now, &rules.notifier, e.id).await?;
     Ok(r)
@@ -569,8 +569,7 @@ pub async fn review(
         Some(a) => a,
         // A report submitted before approvals were kept gets its approval now.
         None => {
-            let title = format!("Report {} – {}", r.period_start, r.period_end);
-            let subject = Subject { kind: SubjectKind::Report, id: r.id, title, author: r.created_by };
+            let subject = Subject { id: r.id, label: report_label(&r), author: r.created_by };
             approvals::open_in(&txn, now, actor, &e, subject, &rules.crisis).await?
         }
     };
@@ -580,13 +579,22 @@ pub async fn review(
             ReviewDecision::Accept => Decision::Approve,
             ReviewDecision::RequestChanges => Decision::RequestChanges,
         },
-        comment: comment.clone().or_else(|| (!value_comments.is_empty()).then(|| "See the value comments.".into())),
+        // Changes asked for on single values: their comments are the decision's reason.
+        comment: comment.clone().or_else(|| {
+            let said: Vec<&str> = value_comments.iter().map(|c| c.comment.as_str()).collect();
+            (!said.is_empty()).then(|| said.join("\n"))
+        }),
     };
     let decided = approvals::decide_in(&txn, now, (actor, role), &e, approval, &input, &rules.crisis).await?;
     let r = apply_review(&txn, now, actor, r, decided.outcome, comment, value_comments).await?;
     let after = detail(&txn, &r).await?;
     txn.commit().await?;
     Ok(after)
+}
+
+/// What a report's approval is about: the period it covers.
+fn report_label(r: &report::Model) -> SubjectLabel {
+    SubjectLabel::Report { period_start: r.period_start, period_end: r.period_end }
 }
 
 /// Applies a decision on a report's approval inside the decision's transaction (a decision

@@ -143,7 +143,8 @@ async fn home(
     let firing = alerts::firing_counts(&state.db, &ids).await?;
     let vendors = vendor_names(&state, &visible).await?;
     let filter = QueueFilter { view: QueueView::WaitingOnMe, ..QueueFilter::default() };
-    let waiting: Vec<ApprovalView> = approvals::queue(&state.db, &ids, viewer.user_id, false, &filter, now).await?;
+    let waiting: Vec<ApprovalView> =
+        approvals::queue(&state.db, &ids, viewer.user_id, false, &filter, now, user.frame.lang).await?;
     let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
     let waiting: Vec<_> = waiting
         .iter()

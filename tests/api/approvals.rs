@@ -283,7 +283,8 @@ async fn crisis_mode_adds_the_crisis_approvers_and_shortens_slas() {
     assert_eq!(a["crisis"], true);
     let stages = a["stages"].as_array().unwrap();
     assert_eq!(stages.len(), 2, "{a}");
-    assert_eq!(stages[1]["name"], "Crisis review");
+    assert_eq!(stages[1]["preset"], "crisis_review", "Veedor's own stage: a kind, not an English name");
+    assert_eq!(stages[1]["name"], "");
     assert_eq!(a["stage_due_at"], "2027-03-01T21:00:00Z", "24 h halved");
     let (_, next) = w.decide(&w.lead, &a, 0, "approve").await;
     assert_eq!(next["current_approvers"], json!([w.legal.id]));

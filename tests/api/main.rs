@@ -15,6 +15,7 @@ mod helpers;
 mod incidents;
 mod mailsink;
 mod matrix;
+mod migrations;
 mod ops;
 mod reports;
 mod slots;

@@ -203,7 +203,7 @@ async fn overdue_approvals_are_marked_and_the_queue_is_filtered_and_paginated() 
     let (_, on_time) = lead.get("/approvals?view=waiting_on_me&overdue=false").await;
     assert!(!on_time.contains("Llega tarde") && on_time.contains("Publicación número 24"));
     let (_, kinds) = lead.get("/approvals?subject_kind=activation").await;
-    assert!(kinds.contains("Activation: Comunidad Brisa 2027") && !kinds.contains("Publicación número"));
+    assert!(kinds.contains("Activación: Comunidad Brisa 2027") && !kinds.contains("Publicación número"));
     assert_eq!(lead.get("/approvals?status=nope").await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
     // 26 waiting approvals (and the closed activation): 25 a page, newest first, filters kept.

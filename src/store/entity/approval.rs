@@ -10,7 +10,10 @@ pub struct Model {
     pub engagement_id: Uuid,
     pub subject_kind: String,
     pub subject_id: Uuid,
+    /// The part of the title people typed (engagement title, reason, post excerpt).
     pub title: String,
+    /// What the approval is about: a `domain::approval::SubjectLabel` as JSON.
+    pub subject_label: Option<Json>,
     pub author_id: Option<Uuid>,
     pub status: String,
     pub stages: Json,

@@ -2,6 +2,7 @@
 //! mark published a publication, under the same rules as `http::content`: everyone who sees
 //! an engagement reads its calendar; the agency, leads and admins write content.
 
+use crate::domain::enums::Language;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -213,6 +214,7 @@ async fn readable_approval(
     state: &AppState,
     viewer: &Viewer,
     item: &ContentView,
+    language: Language,
 ) -> AppResult<Option<approvals::ApprovalView>> {
     let Some(id) = item.approval_id else { return Ok(None) };
     let a = approvals::get(&state.db, id).await?;
@@ -220,7 +222,7 @@ async fn readable_approval(
     if authorize(viewer, Action::ReadApproval { authored: a.author_id == Some(viewer.user_id) }, seen).is_err() {
         return Ok(None);
     }
-    Ok(approvals::views(&state.db, &[a], state.clock.now()).await?.into_iter().next())
+    Ok(approvals::views(&state.db, &[a], state.clock.now(), language).await?.into_iter().next())
 }
 
 fn editable(status: ContentStatus) -> bool {
@@ -231,7 +233,7 @@ async fn item_page(State(state): State<AppState>, user: SignedIn, Path(id): Path
     let id = parse_id(&id)?;
     let (item, e) = load(&state, &user.principal, id, Action::ReadContent).await?;
     let viewer = user.principal.viewer();
-    let approval = readable_approval(&state, &viewer, &item).await?;
+    let approval = readable_approval(&state, &viewer, &item, user.frame.lang).await?;
     let mut people: Vec<Uuid> = item.created_by.into_iter().collect();
     if let Some(a) = &approval {
         people.extend(a.decisions.iter().map(|d| d.decider_id));

@@ -2,6 +2,8 @@
 //! see and decide what waits on them; agency users see only the approvals of what they
 //! submitted and never decide (as the API).
 
+use crate::domain::enums::Language;
+use crate::present;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -86,12 +88,18 @@ struct Row {
 }
 
 impl Row {
-    fn new(a: ApprovalView, engagement: String, names: &HashMap<Uuid, String>, may_decide: bool) -> Self {
+    fn new(
+        a: ApprovalView,
+        engagement: String,
+        names: &HashMap<Uuid, String>,
+        may_decide: bool,
+        language: Language,
+    ) -> Self {
         let stage = usize::try_from(a.current_stage).unwrap_or_default();
         Self {
             engagement,
             subject_href: subject_href(&a),
-            stage_name: a.stages.get(stage).map(|s| s.name.clone()).unwrap_or_default(),
+            stage_name: a.stages.get(stage).map(|s| present::titles::stage(s, language)).unwrap_or_default(),
             stage_number: stage + 1,
             stage_count: a.stages.len(),
             approvers: a.current_approvers.iter().filter_map(|id| names.get(id).cloned()).collect(),
@@ -138,7 +146,7 @@ async fn queue(
     let visible = engagements::visible(&state.db, &viewer).await?;
     let ids: Vec<Uuid> = visible.iter().map(|e| e.id).collect();
     let now = state.clock.now();
-    let found = approvals::queue(&state.db, &ids, viewer.user_id, vendor, &filter, now).await?;
+    let found = approvals::queue(&state.db, &ids, viewer.user_id, vendor, &filter, now, user.frame.lang).await?;
     let names = user_names(&state, found.iter().flat_map(|a| a.current_approvers.clone())).await?;
     let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
     // Every engagement listed is visible: fully to company users, as the agency to vendors.
@@ -148,7 +156,7 @@ async fn queue(
         .map(|a| {
             let title = titles.get(&a.engagement_id).copied().unwrap_or_default().to_string();
             let decide = may_decide(&a, &viewer, seen);
-            Row::new(a, title, &names, decide)
+            Row::new(a, title, &names, decide, user.frame.lang)
         })
         .collect();
     let paged = Paged::of(rows, page_of(&query), PER_PAGE);
@@ -169,11 +177,16 @@ async fn queue(
 
 /// Reads an approval the way `GET /api/v1/approvals/{id}` does: 404 for an approval of an
 /// engagement the viewer does not see, and for agency users, of a subject they did not author.
-async fn load(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<(ApprovalView, engagement::Model, Visibility)> {
+async fn load(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    language: Language,
+) -> AppResult<(ApprovalView, engagement::Model, Visibility)> {
     let a = approvals::get(&state.db, id).await?;
     let (e, seen) = engagements::load(&state.db, viewer, a.engagement_id, EngagementAction::Read).await?;
     authorize(viewer, Action::ReadApproval { authored: a.author_id == Some(viewer.user_id) }, seen)?;
-    let view = approvals::views(&state.db, &[a], state.clock.now()).await?.into_iter().next();
+    let view = approvals::views(&state.db, &[a], state.clock.now(), language).await?.into_iter().next();
     Ok((view.ok_or(AppError::NotFound)?, e, seen))
 }
 
@@ -221,7 +234,7 @@ fn people_of(a: &ApprovalView) -> Vec<Uuid> {
 }
 
 /// The workflow's stages as the detail page lists them.
-fn stage_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_json::Value> {
+fn stage_rows(a: &ApprovalView, names: &HashMap<Uuid, String>, language: Language) -> Vec<serde_json::Value> {
     let current = usize::try_from(a.current_stage).ok();
     a.stages
         .iter()
@@ -229,7 +242,7 @@ fn stage_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_json
         .map(|(i, s)| {
             json!({
                 "number": i + 1,
-                "name": s.name,
+                "name": present::titles::stage(s, language),
                 "approvers": s.approvers.iter().map(|x| label(x, names)).collect::<Vec<_>>(),
                 "quorum": s.quorum,
                 "sla_hours": s.sla_hours.to_string(),
@@ -241,11 +254,14 @@ fn stage_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_json
 }
 
 /// The decisions, each with its stage's name and its decider's.
-fn decision_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_json::Value> {
+fn decision_rows(a: &ApprovalView, names: &HashMap<Uuid, String>, language: Language) -> Vec<serde_json::Value> {
     a.decisions
         .iter()
         .map(|d| {
-            let stage = usize::try_from(d.stage).ok().and_then(|s| a.stages.get(s)).map(|s| s.name.clone());
+            let stage = usize::try_from(d.stage)
+                .ok()
+                .and_then(|s| a.stages.get(s))
+                .map(|s| present::titles::stage(s, language));
             json!({
                 "decision": d,
                 "stage": stage.unwrap_or_default(),
@@ -257,12 +273,13 @@ fn decision_rows(a: &ApprovalView, names: &HashMap<Uuid, String>) -> Vec<serde_j
 
 async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Attempt) -> PageResult<Response> {
     let viewer = user.principal.viewer();
-    let (a, e, seen) = load(state, &viewer, id).await?;
+    let lang = user.frame.lang;
+    let (a, e, seen) = load(state, &viewer, id, lang).await?;
     let names = user_names(state, people_of(&a)).await?;
-    let (stages, decisions) = (stage_rows(&a, &names), decision_rows(&a, &names));
+    let (stages, decisions) = (stage_rows(&a, &names, lang), decision_rows(&a, &names, lang));
     let author = a.author_id.and_then(|id| names.get(&id).cloned());
     let decide = may_decide(&a, &viewer, seen);
-    let row = Row::new(a, e.title, &names, decide);
+    let row = Row::new(a, e.title, &names, decide, lang);
     // The comment's error shows by the comment; any other reason above the form.
     let refusal: Vec<&String> = attempt.errors.iter().filter(|(k, _)| *k != "comment").map(|(_, v)| v).collect();
     user.render_status(
@@ -306,13 +323,13 @@ async fn decide(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let id = parse_id(&id)?;
     let user = &form.user;
     let viewer = user.principal.viewer();
-    let (_, _, seen) = load(&state, &viewer, id).await?;
+    let (_, _, seen) = load(&state, &viewer, id, user.frame.lang).await?;
     let result = async {
         authorize(&viewer, Action::Decide, seen)?;
         let input: DecideForm = form.parse()?;
         let input = DecisionInput { stage: input.stage, decision: input.decision, comment: input.comment };
-        approvals::decide(&state.db, state.clock.now(), &user.principal.actor(), viewer.role, id, &input, &state.rules)
-            .await?;
+        let decider = (&user.principal.actor(), viewer.role);
+        approvals::decide(&state.db, state.clock.now(), decider, id, &input, &state.rules, user.frame.lang).await?;
         Ok::<_, AppError>(input.decision)
     }
     .await;
