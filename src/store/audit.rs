@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::store::entity::audit_event;
@@ -43,14 +44,34 @@ impl AuditEntry {
     }
 
     pub fn before(mut self, value: &impl Serialize) -> Self {
-        self.before = serde_json::to_value(value).ok();
+        self.before = serde_json::to_value(value).ok().map(kinds_only);
         self
     }
 
     pub fn after(mut self, value: &impl Serialize) -> Self {
-        self.after = serde_json::to_value(value).ok();
+        self.after = serde_json::to_value(value).ok().map(kinds_only);
         self
     }
+}
+
+/// The log keeps what a finding is (its `code` or `issue` and parameters), never the English
+/// sentence an API representation adds for programmers (`message`): readers see the finding
+/// worded in their own language.
+fn kinds_only(mut value: Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("code") || map.contains_key("issue") {
+                    map.remove("message");
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
 }
 
 pub async fn record<C: ConnectionTrait>(

@@ -168,8 +168,9 @@ async fn crisis_for<C: ConnectionTrait>(
     actor: &Actor,
     m: &incident::Model,
 ) -> AppResult<()> {
-    let reason = format!("Critical incident: {}", m.title);
-    crisis::start_in(txn, now, actor, m.engagement_id, &reason, Some(m.id)).await?;
+    // The incident's title is the reason; pages word it ("Incidente crítico: …") because
+    // the period names its incident.
+    crisis::start_in(txn, now, actor, m.engagement_id, &m.title, Some(m.id)).await?;
     Ok(())
 }
 

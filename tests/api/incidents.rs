@@ -275,7 +275,7 @@ async fn a_critical_incident_switches_crisis_mode_on_once() {
     let (status, crisis) = app.get(&w.agency, &w.crisis_path()).await;
     assert_eq!(status, StatusCode::OK, "{crisis}");
     assert_eq!(crisis["active"]["incident_id"], json!(first_id));
-    assert_eq!(crisis["active"]["reason"], "Critical incident: Vídeo viral contra la marca");
+    assert_eq!(crisis["active"]["reason"], "Vídeo viral contra la marca", "the incident's title, no English around it");
     assert_eq!(crisis["active"]["started_by"], json!(w.agency.id));
 
     // A second critical incident while the crisis runs opens no second period.

@@ -13,7 +13,8 @@ use axum::{
     response::Response,
     routing::get,
 };
-use chrono::{DateTime, Days, NaiveTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -21,9 +22,10 @@ use uuid::Uuid;
 use super::{QueryMap, every, form_errors, query_date, query_parse, query_value};
 use crate::{
     app::AppState,
-    domain::digest::local_instant,
+    domain::{digest::local_instant, enums::Language},
     error::{AppError, AppResult},
     policy::{self, audit::AuditScope},
+    present::{self, format},
     store::{
         audit::{self, AuditEventView, AuditFilter, AuditWindow},
         engagements,
@@ -124,70 +126,210 @@ const OBJECT_TYPES: [&str; 15] = [
 const MAX_CHANGES: usize = 40;
 const MAX_VALUE_CHARS: usize = 200;
 
-/// One field that differs between an entry's before and after.
+/// One field that differs between an entry's before and after, as the reader reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Change {
-    /// Dotted path of the field (`brief.budget_minor`).
+    /// Dotted path of the field as stored (`brief.budget_minor`), for programs and tests.
     field: String,
+    /// The field's name in the reader's language ("Presupuesto").
+    label: String,
     before: Option<String>,
     after: Option<String>,
 }
 
-/// The leaves of a JSON document by dotted path; arrays are one value.
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, inner) in map {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                flatten(&path, inner, out);
+/// The vocabularies a field's codes belong to (`status` of a report: `report_status`).
+fn vocabularies(field: &str, object_type: &str) -> &'static [&'static str] {
+    match (field, object_type) {
+        ("status", "engagement") => &["engagement_status"],
+        ("status", "report") => &["report_status"],
+        ("status", "approval") => &["approval_status"],
+        ("status", "content") => &["content_status"],
+        ("status", "incident") => &["incident_status"],
+        ("status", "alert") => &["alert_state"],
+        ("status", _) => {
+            &["engagement_status", "report_status", "approval_status", "content_status", "incident_status"]
+        }
+        ("severity", _) => &["severity", "alert_severity"],
+        ("channel" | "channels", _) => &["channel"],
+        ("cadence", _) => &["cadence"],
+        ("confidentiality", _) => &["confidentiality"],
+        ("role", _) => &["role"],
+        ("team_role", _) => &["team_role"],
+        ("decision", _) => &["decision"],
+        ("unit", _) => &["unit"],
+        ("direction", _) => &["direction"],
+        ("aggregation", _) => &["aggregation"],
+        ("function", _) => &["function"],
+        ("subject_kind", _) => &["subject_kind"],
+        ("preset", _) => &["stage"],
+        ("rule", _) => &["rule"],
+        ("language", _) => &["language"],
+        ("category", _) => &["signal_category"],
+        ("issue", _) => &["eng.realism"],
+        ("code", _) => &["governance", "eng.realism"],
+        _ => &[],
+    }
+}
+
+/// How one entry's values are worded for the reader: codes as the vocabulary's words,
+/// instants in the reader's time zone, dates, numbers and money in the reader's formats,
+/// people and engagements by name.
+struct Reader<'a> {
+    language: Language,
+    tz: Tz,
+    object_type: &'a str,
+    names: &'a HashMap<Uuid, String>,
+    titles: &'a HashMap<Uuid, String>,
+}
+
+impl Reader<'_> {
+    /// The leaves of a JSON document by dotted path; arrays are one value, and a finding (an
+    /// object with a `code` or an `issue`) is one sentence in the reader's language.
+    fn flatten(&self, prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                if let Some(sentence) = self.finding(map) {
+                    out.insert(prefix.to_string(), Value::String(sentence));
+                    return;
+                }
+                // Entries written before the log kept kinds only carry an English `message`
+                // beside a finding's code.
+                let finding = map.contains_key("code") || map.contains_key("issue");
+                for (key, inner) in map.iter().filter(|(k, _)| !(finding && *k == "message")) {
+                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    self.flatten(&path, inner, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.clone());
             }
         }
-        other => {
-            out.insert(prefix.to_string(), other.clone());
+    }
+
+    /// A finding worded from its code and parameters, when the catalogue words it.
+    fn finding(&self, map: &serde_json::Map<String, Value>) -> Option<String> {
+        let mut code = map.get("issue").or_else(|| map.get("code")).and_then(Value::as_str)?;
+        // As the KPI page words it: growth from a zero baseline has no factor.
+        if code == "implausible_growth" && map.get("implied_factor").is_some_and(Value::is_null) {
+            code = "unbounded";
+        }
+        let catalog = present::catalog().ok()?;
+        let key = ["eng.realism", "governance"].iter().map(|k| format!("{k}.{code}")).find(|k| catalog.has(k))?;
+        let factor = |name: &str| map.get(name).and_then(Value::as_f64).map(|v| format::number(v, 2, self.language));
+        let mut params: Vec<(&str, String)> = map
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.as_f64().map(|n| format::number(n, 2, self.language)))?,
+                ))
+            })
+            .collect();
+        params.extend(factor("implied_factor").map(|f| ("implied", f)));
+        params.extend(factor("plausible_factor").map(|f| ("plausible", f)));
+        Some(present::text(&key, self.language, &params))
+    }
+
+    fn label(&self, path: &str) -> String {
+        let leaf = path.rsplit('.').next().unwrap_or(path);
+        let key = format!("aud.field.{}", if leaf.is_empty() { "value" } else { leaf });
+        match present::catalog().ok().and_then(|c| c.get(&key, self.language)) {
+            Some(label) => label.to_string(),
+            None => path.to_string(),
         }
     }
-}
 
-/// A value as people read it: text without quotes, nothing for null, the rest as JSON,
-/// cut short when long.
-fn shown(value: &Value) -> Option<String> {
-    let text = match value {
-        Value::Null => return None,
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > MAX_VALUE_CHARS {
-        Some(format!("{}…", text.chars().take(MAX_VALUE_CHARS).collect::<String>()))
-    } else {
-        Some(text)
-    }
-}
-
-/// The fields that differ between `before` and `after` (every field of a creation or a
-/// deletion), at most [`MAX_CHANGES`].
-fn changes(before: Option<&Value>, after: Option<&Value>) -> Vec<Change> {
-    let leaves = |v: Option<&Value>| {
-        let mut out = BTreeMap::new();
-        if let Some(v) = v {
-            flatten("", v, &mut out);
-        }
-        out
-    };
-    let (before, after) = (leaves(before), leaves(after));
-    let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
-    fields.sort();
-    fields.dedup();
-    fields
-        .into_iter()
-        .filter(|f| before.get(*f) != after.get(*f))
-        .map(|f| Change {
-            field: if f.is_empty() { "value".to_string() } else { f.clone() },
-            before: before.get(f).and_then(shown),
-            after: after.get(f).and_then(shown),
+    /// A value as people read it (nothing for null), cut short when long.
+    fn shown(&self, path: &str, value: &Value, currency: &str) -> Option<String> {
+        let leaf = path.rsplit('.').next().unwrap_or(path);
+        let lang = self.language;
+        let text = match value {
+            Value::Null => return None,
+            Value::Bool(yes) => present::text(if *yes { "common.yes" } else { "common.no" }, lang, &[]),
+            Value::Number(n) => {
+                let v = n.as_f64()?;
+                match n.as_i64() {
+                    Some(minor) if leaf.ends_with("_minor") => format::money_minor(minor, currency, lang),
+                    _ => format::number(v, 4, lang),
+                }
+            }
+            Value::String(s) => self.word(leaf, s),
+            Value::Array(items) if items.is_empty() => present::text("aud.empty_list", lang, &[]),
+            Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                items.iter().filter_map(|i| self.shown(path, i, currency)).collect::<Vec<_>>().join(", ")
+            }
+            Value::Array(items) => {
+                let sentences: Option<Vec<String>> =
+                    items.iter().map(|i| i.as_object().and_then(|m| self.finding(m))).collect();
+                match sentences {
+                    Some(sentences) => sentences.join(" · "),
+                    None => present::text("aud.items", lang, &[("n", items.len().to_string())]),
+                }
+            }
+            Value::Object(_) => return None,
+        };
+        Some(if text.chars().count() > MAX_VALUE_CHARS {
+            format!("{}…", text.chars().take(MAX_VALUE_CHARS).collect::<String>())
+        } else {
+            text
         })
-        .filter(|c| c.before != c.after)
-        .take(MAX_CHANGES)
-        .collect()
+    }
+
+    fn word(&self, field: &str, s: &str) -> String {
+        if let Ok(id) = Uuid::parse_str(s) {
+            return self.names.get(&id).or_else(|| self.titles.get(&id)).cloned().unwrap_or_else(|| s.to_string());
+        }
+        if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+            return format::datetime(at.with_timezone(&Utc), self.tz, self.language);
+        }
+        if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return format::date(day, self.language);
+        }
+        let catalog = present::catalog().ok();
+        for kind in vocabularies(field, self.object_type) {
+            let key = format!("{kind}.{s}");
+            if let Some(word) = catalog.and_then(|c| c.get(&key, self.language)) {
+                return word.to_string();
+            }
+        }
+        s.to_string()
+    }
+
+    /// The fields that differ between `before` and `after` (every field of a creation or a
+    /// deletion), in the order of their paths, at most [`MAX_CHANGES`].
+    fn changes(&self, before: Option<&Value>, after: Option<&Value>) -> Vec<Change> {
+        let leaves = |v: Option<&Value>| {
+            let mut out = BTreeMap::new();
+            if let Some(v) = v {
+                self.flatten("", v, &mut out);
+            }
+            out
+        };
+        let currency = [after, before]
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.get("currency").and_then(Value::as_str))
+            .unwrap_or("EUR")
+            .to_string();
+        let (before, after) = (leaves(before), leaves(after));
+        let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+        fields.sort();
+        fields.dedup();
+        fields
+            .into_iter()
+            .filter(|f| before.get(*f) != after.get(*f))
+            .map(|f| Change {
+                field: if f.is_empty() { "value".to_string() } else { f.clone() },
+                label: self.label(f),
+                before: before.get(f).and_then(|v| self.shown(f, v, &currency)),
+                after: after.get(f).and_then(|v| self.shown(f, v, &currency)),
+            })
+            .filter(|c| c.before != c.after)
+            .take(MAX_CHANGES)
+            .collect()
+    }
 }
 
 /// An entry as the page shows it.
@@ -209,23 +351,24 @@ struct Entry {
     changes: Vec<Change>,
 }
 
-fn entry(e: AuditEventView, titles: &HashMap<Uuid, String>, names: &HashMap<Uuid, String>) -> Entry {
+fn entry(e: AuditEventView, reader: &Reader<'_>) -> Entry {
     let kind = match (&e.before, &e.after) {
         (None, Some(_)) => "created",
         (Some(_), None) => "deleted",
         (Some(_), Some(_)) => "changed",
         (None, None) => "event",
     };
+    let reader = Reader { object_type: &e.object_type, ..*reader };
     Entry {
-        changes: changes(e.before.as_ref(), e.after.as_ref()),
-        engagement_title: e.engagement_id.and_then(|id| titles.get(&id).cloned()),
-        actor_name: e.actor_id.and_then(|id| names.get(&id).cloned()),
+        changes: reader.changes(e.before.as_ref(), e.after.as_ref()),
+        engagement_title: e.engagement_id.and_then(|id| reader.titles.get(&id).cloned()),
+        actor_name: e.actor_id.and_then(|id| reader.names.get(&id).cloned()),
         id: e.id,
         at: e.at,
-        actor_label: e.actor_label,
-        action: e.action,
-        object_type: e.object_type,
-        object_id: e.object_id,
+        actor_label: e.actor_label.clone(),
+        action: e.action.clone(),
+        object_type: e.object_type.clone(),
+        object_id: e.object_id.clone(),
         engagement_id: e.engagement_id,
         kind,
     }
@@ -300,7 +443,8 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
     };
     let found = audit::list_within(&state.db, hide, filter, window, page).await?;
     let names: HashMap<Uuid, String> = actors.iter().map(|u| (u.identity.id, u.identity.name.clone())).collect();
-    let entries: Vec<Entry> = found.items.into_iter().map(|e| entry(e, &titles, &names)).collect();
+    let reader = Reader { language: user.frame.lang, tz, object_type: "", names: &names, titles: &titles };
+    let entries: Vec<Entry> = found.items.into_iter().map(|e| entry(e, &reader)).collect();
     context["entries"] = json!(entries);
     context["older"] = json!(found.next_cursor.map(|c| query_string(&q, Some(("cursor", &c)))));
     user.render_status(&state, StatusCode::OK, "audit/list.html", context)
@@ -310,28 +454,65 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
 mod tests {
     use super::*;
 
+    fn reader<'a>(language: Language, names: &'a HashMap<Uuid, String>) -> Reader<'a> {
+        static NONE: std::sync::OnceLock<HashMap<Uuid, String>> = std::sync::OnceLock::new();
+        let titles = NONE.get_or_init(HashMap::new);
+        Reader { language, tz: chrono_tz::Europe::Madrid, object_type: "report", names, titles }
+    }
+
     #[test]
     fn only_changed_fields_are_shown() {
+        let names = HashMap::new();
         let before =
             json!({ "title": "Brisa", "brief": { "budget_minor": 100, "want": "x" }, "owner_id": null, "tags": [1] });
         let after =
             json!({ "title": "Brisa 2", "brief": { "budget_minor": 100, "want": "y" }, "owner_id": "u1", "tags": [1] });
-        let got = changes(Some(&before), Some(&after));
+        let got = reader(Language::Es, &names).changes(Some(&before), Some(&after));
         let fields: Vec<&str> = got.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["brief.want", "owner_id", "title"]);
-        assert_eq!(got[1], Change { field: "owner_id".into(), before: None, after: Some("u1".into()) });
+        let labels: Vec<&str> = got.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["Qué queremos", "Responsable interno", "Título"]);
+        assert_eq!(got[1].before, None);
+        assert_eq!(got[1].after.as_deref(), Some("u1"));
         assert_eq!(got[2].before.as_deref(), Some("Brisa"));
     }
 
     #[test]
+    fn values_are_worded_for_the_reader() {
+        let lead = Uuid::now_v7();
+        let names: HashMap<Uuid, String> = [(lead, "Marta Ruiz".to_string())].into();
+        let after = json!({
+            "status": "changes_requested", "submitted_at": "2026-12-02T10:39:31.845857741Z",
+            "period_start": "2026-11-01", "monthly_fee_minor": 450000, "currency": "EUR", "late": true,
+            "created_by": lead.to_string(), "target": 1234.5, "values": [{ "kpi": 1 }, { "kpi": 2 }],
+        });
+        let es = reader(Language::Es, &names).changes(None, Some(&after));
+        let shown: HashMap<&str, &str> =
+            es.iter().map(|c| (c.field.as_str(), c.after.as_deref().unwrap_or_default())).collect();
+        assert_eq!(shown["status"], "Cambios solicitados");
+        assert_eq!(shown["submitted_at"], "02/12/2026 11:39", "the reader's time zone");
+        assert_eq!(shown["period_start"], "01/11/2026");
+        assert_eq!(shown["monthly_fee_minor"], "4.500,00\u{a0}€");
+        assert_eq!(shown["late"], "Sí");
+        assert_eq!(shown["created_by"], "Marta Ruiz");
+        assert_eq!(shown["target"], "1.234,5");
+        assert_eq!(shown["values"], "2 elementos");
+        let en = reader(Language::En, &names).changes(None, Some(&after));
+        let status = en.iter().find(|c| c.field == "status").unwrap();
+        assert_eq!((status.label.as_str(), status.after.as_deref()), ("Status", Some("Changes requested")));
+    }
+
+    #[test]
     fn a_creation_shows_every_field_and_long_values_are_cut() {
+        let names = HashMap::new();
+        let r = reader(Language::Es, &names);
         let after = json!({ "name": "x".repeat(500), "n": 3, "none": null });
-        let got = changes(None, Some(&after));
+        let got = r.changes(None, Some(&after));
         assert_eq!(got.len(), 2, "null fields say nothing");
         assert_eq!(got[0].after.as_deref(), Some("3"));
         assert!(got[1].after.as_ref().unwrap().ends_with('…'));
-        assert_eq!(changes(None, None), vec![]);
-        assert_eq!(changes(Some(&json!("a")), Some(&json!("b")))[0].field, "value");
+        assert_eq!(r.changes(None, None), vec![]);
+        assert_eq!(r.changes(Some(&json!("a")), Some(&json!("b")))[0].field, "value");
     }
 
     #[test]
