@@ -284,9 +284,9 @@ impl<'a> Builder<'a> {
                 ),
                 None => format_value(k.target, k.unit, &e.currency, lang),
             };
-            let status_word = status_word(k.latest_status, lang).to_string();
-            let trend_word = trend_word(k.trend, lang).to_string();
-            let alt = alt_text(&k.name, points.len(), value.as_deref(), &target, &status_word, &trend_word, lang);
+            let status_word = present::word(&k.latest_status, lang);
+            let trend_word = present::word(&k.trend, lang);
+            let alt = alt_text(&k.name, points.len(), value.as_deref(), &target, k.latest_status, k.trend, lang);
             let chart = if self.charts && !points.is_empty() {
                 let png = chart::render(&ChartInput {
                     points: &points,
@@ -398,52 +398,29 @@ pub fn format_value(v: f64, unit: KpiUnit, currency: &str, lang: Language) -> St
     locale::kpi_value(v, unit, currency, lang)
 }
 
-pub fn status_word(s: Status, lang: Language) -> &'static str {
-    match (s, lang) {
-        (Status::Green, Language::Es) => "en objetivo",
-        (Status::Amber, Language::Es) => "atención",
-        (Status::Red, Language::Es) => "crítico",
-        (Status::Grey, Language::Es) => "sin datos",
-        (Status::Green, Language::En) => "on target",
-        (Status::Amber, Language::En) => "watch",
-        (Status::Red, Language::En) => "critical",
-        (Status::Grey, Language::En) => "no data",
-    }
-}
-
-pub fn trend_word(t: Trend, lang: Language) -> &'static str {
-    match (t, lang) {
-        (Trend::Improving, Language::Es) => "mejora",
-        (Trend::Steady, Language::Es) => "estable",
-        (Trend::Worsening, Language::Es) => "empeora",
-        (Trend::Unknown, Language::Es) => "sin tendencia",
-        (Trend::Improving, Language::En) => "improving",
-        (Trend::Steady, Language::En) => "steady",
-        (Trend::Worsening, Language::En) => "worsening",
-        (Trend::Unknown, Language::En) => "no trend yet",
-    }
-}
-
 /// What a chart shows, for screen readers and clients that block images.
 fn alt_text(
     name: &str,
     points: usize,
     value: Option<&str>,
     target: &str,
-    status: &str,
-    trend: &str,
+    status: Status,
+    trend: Trend,
     lang: Language,
 ) -> String {
-    match lang {
-        Language::Es => format!(
-            "Gráfico de {name}, últimos {points} periodos: último valor {}, objetivo {target}, {status}, {trend}.",
-            value.unwrap_or("sin datos")
-        ),
-        Language::En => format!(
-            "Chart of {name}, last {points} periods: latest value {}, target {target}, {status}, {trend}.",
-            value.unwrap_or("none")
-        ),
-    }
+    let value = value.map_or_else(|| present::text("no_data_yet", lang, &[]).to_lowercase(), str::to_string);
+    present::text(
+        "digest.chart_alt",
+        lang,
+        &[
+            ("name", name.to_string()),
+            ("n", points.to_string()),
+            ("value", value),
+            ("target", target.to_string()),
+            ("status", present::word(&status, lang).to_lowercase()),
+            ("trend", present::word(&trend, lang).to_lowercase()),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -459,14 +436,13 @@ mod tests {
     }
 
     #[test]
-    fn every_status_and_trend_has_words_in_both_languages() {
-        use strum::IntoEnumIterator;
-        for lang in Language::iter() {
-            for s in [Status::Green, Status::Amber, Status::Red, Status::Grey] {
-                assert!(!status_word(s, lang).is_empty());
-            }
-            let alt = alt_text("Seguidores", 6, Some("1.234"), "1.500", "crítico", "empeora", lang);
-            assert!(alt.contains("Seguidores") && alt.contains('6'), "{alt}");
-        }
+    fn the_chart_description_uses_the_one_vocabulary() {
+        let alt = alt_text("Seguidores", 6, Some("1.234"), "1.500", Status::Red, Trend::Worsening, Language::Es);
+        assert_eq!(
+            alt,
+            "Gráfico de Seguidores, últimos 6 periodos: último valor 1.234, objetivo 1.500, fuera de objetivo, empeora."
+        );
+        let alt = alt_text("Followers", 1, None, "1,500", Status::Amber, Trend::Steady, Language::En);
+        assert_eq!(alt, "Chart of Followers, last period: latest value no data yet, target 1,500, at risk, steady.");
     }
 }
