@@ -332,7 +332,7 @@ async fn typed_numbers_are_read_as_the_forms_language_writes_them() {
     let before = w.app.snapshot().await;
     let post = |session: &'static str, r: &'static str, s: &'static str| {
         let session = if session == "es" { &spanish } else { &english };
-        let fields = vec![
+        let fields = [
             ("period_start".to_string(), w.period.clone()),
             (reach.clone(), r.to_string()),
             (sentiment.clone(), s.to_string()),
