@@ -63,7 +63,10 @@ impl AppState {
 /// The whole HTTP application for a state.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = http::api_router().split_for_parts();
-    let api = api.layer(from_fn_with_state(state.clone(), auth::authenticate));
+    // Problems are written in the caller's language, which the authentication finds first.
+    let api = api
+        .layer(from_fn(crate::error::localize_problems))
+        .layer(from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .merge(api)
         .merge(http::ops::router())

@@ -2,16 +2,29 @@
 //!
 //! Everything below the HTTP layer returns [`AppError`]; anything unexpected is logged with its
 //! full cause chain and answered as a generic 500.
+//!
+//! A field error reaches the client with its stable `code` and `params` and a `detail`
+//! sentence in the caller's language (`present::errors`). The answer is written in Spanish
+//! when nothing else is known; [`localize_problems`], on the API router, rewrites it in the
+//! language of the request's `Accept-Language`, else the signed-in caller's own.
+
+use std::collections::BTreeMap;
 
 use axum::{
+    extract::Request,
     http::{HeaderValue, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{FieldError, Violations, engagement::InvalidTransition};
+use crate::{
+    auth::Principal,
+    domain::{FieldError, Violations, engagement::InvalidTransition, enums::Language},
+    present::{self, errors::describe},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -55,7 +68,95 @@ pub struct Problem {
     pub detail: String,
     /// One entry per offending field, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    pub errors: Vec<ProblemField>,
+}
+
+/// One offending field of a [`Problem`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// A JSON path into the request, a parameter name, or `body`, `action`, `file`, …
+    pub field: String,
+    /// A stable, machine-readable slug (`required`, `too_long`, `out_of_range`, …).
+    pub code: String,
+    /// What the code's sentence needs, such as `max` for `too_long`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    /// The sentence for a person, in the caller's language.
+    pub detail: String,
+    /// The developer's English note; `detail` is what to show.
+    pub message: String,
+}
+
+impl ProblemField {
+    pub fn of(e: &FieldError, lang: Language) -> Self {
+        Self {
+            field: e.field.clone(),
+            code: e.code.clone(),
+            params: e.params.clone(),
+            detail: describe(e, lang, None),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// What a problem answer is written from, kept in the response so that
+/// [`localize_problems`] can write it again in another language.
+#[derive(Debug, Clone)]
+pub struct ProblemSource {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    /// The detail when it does not depend on the language.
+    detail: String,
+    /// Validation problems say how many fields were refused instead.
+    count_fields: bool,
+    /// Conflicts say what their first field error says.
+    first_field: bool,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+}
+
+impl ProblemSource {
+    /// The problem document in `lang`.
+    pub fn render(&self, lang: Language) -> Response {
+        let detail = match self.errors.first() {
+            _ if self.count_fields => {
+                present::text("problem.invalid_fields", lang, &[("n", self.errors.len().to_string())])
+            }
+            Some(first) if self.first_field => describe(first, lang, None),
+            _ => self.detail.clone(),
+        };
+        let problem = Problem {
+            kind: format!("/problems/{}", self.slug),
+            title: self.title.into(),
+            status: self.status.as_u16(),
+            detail,
+            errors: self.errors.iter().map(|e| ProblemField::of(e, lang)).collect(),
+        };
+        let mut response = problem_response(self.status, &problem, self.retry_after);
+        response.extensions_mut().insert(self.clone());
+        response
+    }
+}
+
+/// The language a problem is written in when the request says nothing.
+const DEFAULT_LANGUAGE: Language = Language::Es;
+
+/// Writes an API problem answer in the request's language: its `Accept-Language` when it
+/// has one, else the signed-in caller's language (see `docs/api.md`, Errors).
+pub async fn localize_problems(request: Request, next: Next) -> Response {
+    let accept = request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let own = request.extensions().get::<Principal>().map(|p| p.user.language);
+    let response = next.run(request).await;
+    let lang = match (accept, own) {
+        (Some(accept), _) => present::negotiate(Some(&accept)),
+        (None, Some(own)) => own,
+        (None, None) => DEFAULT_LANGUAGE,
+    };
+    match response.extensions().get::<ProblemSource>() {
+        Some(source) if lang != DEFAULT_LANGUAGE => source.render(lang),
+        _ => response,
+    }
 }
 
 impl AppError {
@@ -91,16 +192,14 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// What the answer to this error is written from.
+    pub fn problem(self) -> ProblemSource {
         let (status, slug, title) = self.parts();
         let detail = match &self {
             AppError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
                 "the request could not be completed; it has been logged".to_string()
-            }
-            AppError::Invalid(errors) => {
-                format!("{} field(s) are invalid", errors.len())
             }
             other => other.to_string(),
         };
@@ -108,6 +207,8 @@ impl IntoResponse for AppError {
             AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let count_fields = matches!(self, AppError::Invalid(_));
+        let first_field = matches!(self, AppError::Conflict { .. });
         let errors = match self {
             AppError::Invalid(errors) => errors,
             AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } => errors,
@@ -115,9 +216,13 @@ impl IntoResponse for AppError {
             AppError::UnsupportedMediaType(_) => vec![FieldError::new("content-type", "unsupported", detail.clone())],
             _ => Vec::new(),
         };
-        let problem =
-            Problem { kind: format!("/problems/{slug}"), title: title.into(), status: status.as_u16(), detail, errors };
-        problem_response(status, &problem, retry_after)
+        ProblemSource { status, slug, title, detail, count_fields, first_field, errors, retry_after }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.problem().render(DEFAULT_LANGUAGE)
     }
 }
 

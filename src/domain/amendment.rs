@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    Violations,
+    FieldError, Violations,
     approval::Outcome,
     enums::string_enum,
     kpi::{KpiInput, ValidKpi},
@@ -125,7 +125,11 @@ impl AmendmentInput {
         if let Some(days) = self.terms.due_offset_days
             && !(0..=90).contains(&days)
         {
-            v.add("terms.due_offset_days", "out_of_range", "must be between 0 and 90 days");
+            v.push(
+                FieldError::new("terms.due_offset_days", "out_of_range", "must be between 0 and 90 days")
+                    .with("min", 0)
+                    .with("max", 90),
+            );
         }
         let count = self.scope.add.len()
             + self.scope.replace.len()
@@ -137,7 +141,10 @@ impl AmendmentInput {
             v.add("terms", "no_change", "an amendment must change the terms, the scope or the KPIs");
         }
         if count > MAX_CHANGES {
-            v.add("kpis", "too_many", format!("at most {MAX_CHANGES} changes per amendment"));
+            v.push(
+                FieldError::new("kpis", "too_many", format!("at most {MAX_CHANGES} changes per amendment"))
+                    .with("max", MAX_CHANGES),
+            );
         }
         for (i, item) in std::mem::take(&mut self.scope.add).into_iter().enumerate() {
             if let Some(ValidScopeItem(item)) = v.nested(&format!("scope.add[{i}]"), item.validate()) {

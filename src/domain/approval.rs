@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    Violations,
+    FieldError, Violations,
     enums::{Channel, TeamRole, string_enum},
     text,
 };
@@ -136,7 +136,9 @@ impl WorkflowInput {
             v.add("stages", "required", "a workflow needs at least one stage");
         }
         if self.stages.len() > MAX_STAGES {
-            v.add("stages", "too_many", format!("at most {MAX_STAGES} stages"));
+            v.push(
+                FieldError::new("stages", "too_many", format!("at most {MAX_STAGES} stages")).with("max", MAX_STAGES),
+            );
         }
         for (i, stage) in self.stages.iter_mut().enumerate() {
             let at = |f: &str| format!("stages[{i}].{f}");
@@ -149,7 +151,10 @@ impl WorkflowInput {
                 v.add(at("approvers"), "required", "a stage needs at least one approver");
             }
             if stage.approvers.len() > MAX_APPROVERS {
-                v.add(at("approvers"), "too_many", format!("at most {MAX_APPROVERS} approvers"));
+                v.push(
+                    FieldError::new(at("approvers"), "too_many", format!("at most {MAX_APPROVERS} approvers"))
+                        .with("max", MAX_APPROVERS),
+                );
             }
             for (j, a) in stage.approvers.iter().enumerate() {
                 if stage.approvers[..j].contains(a) {
@@ -160,7 +165,15 @@ impl WorkflowInput {
                 }
             }
             if !(1..=MAX_SLA_HOURS).contains(&stage.sla_hours) {
-                v.add(at("sla_hours"), "out_of_range", format!("must be between 1 and {MAX_SLA_HOURS} hours"));
+                v.push(
+                    FieldError::new(
+                        at("sla_hours"),
+                        "out_of_range",
+                        format!("must be between 1 and {MAX_SLA_HOURS} hours"),
+                    )
+                    .with("min", 1)
+                    .with("max", MAX_SLA_HOURS),
+                );
             }
             if stage.escalation == Some(Approver::TeamRole { team_role: TeamRole::AgencyContact }) {
                 v.add(at("escalation"), "vendor_approver", "agency users never approve");

@@ -87,7 +87,11 @@ impl EngagementInput {
             v.add("end_date", "term_too_long", "the term may not exceed ten years");
         }
         if !(0..=90).contains(&self.due_offset_days) {
-            v.add("due_offset_days", "out_of_range", "must be between 0 and 90 days");
+            v.push(
+                FieldError::new("due_offset_days", "out_of_range", "must be between 0 and 90 days")
+                    .with("min", 0)
+                    .with("max", 90),
+            );
         }
         v.finish(ValidEngagement(self))
     }

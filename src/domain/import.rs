@@ -38,7 +38,11 @@ use calamine::{DataRef, Reader, SheetType, SheetVisible, Xlsx};
 use strum::IntoEnumIterator;
 use uuid::Uuid;
 
-use super::{Violations, enums::Channel, text};
+use super::{
+    Violations,
+    enums::{Channel, Language},
+    text,
+};
 
 /// Longest comment accepted for one value, in characters.
 pub const COMMENT_MAX_CHARS: usize = 2_000;
@@ -237,17 +241,19 @@ pub fn parse(
 }
 
 /// A CSV file to fill in: UTF-8 with byte-order mark (so that Excel reads accents right),
-/// `;`-delimited, one row per KPI with its name. Names that a spreadsheet would take for a
+/// `;`-delimited, one row per KPI with its name, its headers in `lang` ([`Column::header`]);
+/// [`parse`] reads either language's headers. Names that a spreadsheet would take for a
 /// formula are written with a leading apostrophe, which [`parse`] ignores.
-pub fn template_csv(kpis: &[KpiRef]) -> Vec<u8> {
+pub fn template_csv(kpis: &[KpiRef], lang: Language) -> Vec<u8> {
     let channels: Vec<Channel> = Channel::iter().filter(|c| kpis.iter().any(|k| k.channels.contains(c))).collect();
     let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::CRLF)
         .flexible(false)
         .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let mut header = vec!["kpi", "value", "comment", "evidence_url"];
-    header.extend(channels.iter().map(|c| c.as_ref()));
+    let mut header: Vec<String> =
+        [Column::Kpi, Column::Value, Column::Comment, Column::EvidenceUrl].iter().map(|c| c.header(lang)).collect();
+    header.extend(channels.iter().map(|c| Column::Channel(*c).header(lang)));
     writer.write_record(&header).expect("writing to memory cannot fail");
     for kpi in kpis {
         let name = if kpi.name.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -697,8 +703,9 @@ fn check_archive(bytes: &[u8], limits: &ImportLimits) -> Result<(), ImportError>
 // Interpreting the table
 
 /// The columns a file may have. Header names ignore case, accents, and spaces, hyphens or
-/// underscores between words: `kpi`/`indicador`, `value`/`valor`, `comment`/`comentario`,
-/// `evidence_url`/`evidencia`/`enlace`, and each channel's name (`facebook`, `linkedin`, …).
+/// underscores between words, and may be English or Spanish: `kpi`/`indicador`,
+/// `value`/`valor`, `comment`/`comentario`, `evidence_url`/`evidencia`/`enlace`, and each
+/// channel's name (`facebook`, `linkedin`, …; `other`/`otros`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
     Kpi,
@@ -717,11 +724,29 @@ impl Column {
             "value" | "valor" => Column::Value,
             "comment" | "comentario" => Column::Comment,
             "evidence_url" | "evidencia" | "enlace" => Column::EvidenceUrl,
+            "otros" | "otro" | "otros_canales" => Column::Channel(Channel::Other),
             other => Column::Channel(other.parse().ok()?),
         })
     }
 
-    /// The canonical (English) name, as used in error fields and the template.
+    /// The header the template writes for readers of `lang` (and what messages call the
+    /// column); [`Column::from_header`] reads it back.
+    pub fn header(self, lang: Language) -> String {
+        let fixed = match (self, lang) {
+            (Column::Kpi, _) => "kpi",
+            (Column::Value, Language::Es) => "valor",
+            (Column::Value, Language::En) => "value",
+            (Column::Comment, Language::Es) => "comentario",
+            (Column::Comment, Language::En) => "comment",
+            (Column::EvidenceUrl, Language::Es) => "evidencia",
+            (Column::EvidenceUrl, Language::En) => "evidence_url",
+            (Column::Channel(Channel::Other), Language::Es) => "otros",
+            (Column::Channel(c), _) => return c.to_string(),
+        };
+        fixed.to_string()
+    }
+
+    /// The canonical (English) name, as used in error fields (`rows[3].value`).
     pub fn name(self) -> String {
         match self {
             Column::Kpi => "kpi".into(),
@@ -1903,7 +1928,7 @@ mod tests {
     fn the_template_round_trips() {
         let mut kpis = kpis();
         kpis.push(KpiRef { id: Uuid::from_u128(5), name: "=Clics \"netos\"; totales".into(), channels: vec![] });
-        let template = template_csv(&kpis);
+        let template = template_csv(&kpis, Language::En);
         assert!(template.starts_with(b"\xEF\xBB\xBF"));
         let text = std::str::from_utf8(&template[3..]).unwrap();
         let mut lines = text.split("\r\n");
@@ -1943,9 +1968,40 @@ mod tests {
     #[test]
     fn the_template_without_channels_or_kpis() {
         let plain = [KpiRef { id: RESPONSE, name: "Tiempo de respuesta".into(), channels: vec![] }];
-        assert_eq!(template_csv(&plain), b"\xEF\xBB\xBFkpi;value;comment;evidence_url\r\nTiempo de respuesta;;;\r\n");
-        assert_eq!(template_csv(&[]), b"\xEF\xBB\xBFkpi;value;comment;evidence_url\r\n");
-        assert_eq!(parse("p.csv", &template_csv(&[]), &[], &ImportLimits::default()), Err(ImportError::Empty));
+        assert_eq!(
+            template_csv(&plain, Language::En),
+            b"\xEF\xBB\xBFkpi;value;comment;evidence_url\r\nTiempo de respuesta;;;\r\n"
+        );
+        assert_eq!(
+            template_csv(&plain, Language::Es),
+            b"\xEF\xBB\xBFkpi;valor;comentario;evidencia\r\nTiempo de respuesta;;;\r\n"
+        );
+        assert_eq!(template_csv(&[], Language::En), b"\xEF\xBB\xBFkpi;value;comment;evidence_url\r\n");
+        let empty = template_csv(&[], Language::Es);
+        assert_eq!(parse("p.csv", &empty, &[], &ImportLimits::default()), Err(ImportError::Empty));
+    }
+
+    #[test]
+    fn the_spanish_template_reads_back_like_the_english_one() {
+        let mut kpis = kpis();
+        kpis[0].channels.push(Channel::Other);
+        let filled = |lang| {
+            let template = template_csv(&kpis, lang);
+            let text = std::str::from_utf8(&template[3..]).unwrap().to_string();
+            let mut lines: Vec<String> = text.split("\r\n").map(str::to_string).collect();
+            for (i, line) in lines.iter_mut().enumerate().skip(1).filter(|(_, l)| !l.is_empty()) {
+                let mut cells: Vec<String> = line.split(';').map(str::to_string).collect();
+                cells[1] = format!("{i}0,5");
+                *line = cells.join(";");
+            }
+            (text.lines().next().unwrap_or_default().to_string(), lines.join("\r\n").into_bytes())
+        };
+        let (es_header, es) = filled(Language::Es);
+        let (en_header, en) = filled(Language::En);
+        assert_eq!(es_header, "kpi;valor;comentario;evidencia;facebook;instagram;x;otros");
+        assert_eq!(en_header, "kpi;value;comment;evidence_url;facebook;instagram;x;other");
+        let limits = ImportLimits::default();
+        assert_eq!(parse("es.csv", &es, &kpis, &limits).unwrap(), parse("en.csv", &en, &kpis, &limits).unwrap());
     }
 
     #[test]

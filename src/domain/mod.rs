@@ -26,15 +26,25 @@ pub mod text;
 pub mod user;
 pub mod vendor;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
 /// One reason why an input was refused, naming the field it concerns (a JSON path such as
 /// `contacts[1].email`).
+///
+/// What a person reads is rendered from `code` and `params` in their language
+/// (`crate::present::errors`); `message` is the developer's English note, kept for logs and
+/// for API clients that read it, never shown on a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
+    /// A stable slug: `required`, `too_long`, `out_of_range`, …
     pub code: String,
+    /// What the code's sentence needs, such as `max` for `too_long` (plain text values).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
     pub message: String,
 }
 
@@ -54,7 +64,12 @@ impl Violations {
     }
 
     pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), code: code.into(), message: message.into() });
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// Records an error built elsewhere (say, one with parameters).
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -95,6 +110,12 @@ impl Violations {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+        Self { field: field.into(), code: code.into(), params: BTreeMap::new(), message: message.into() }
+    }
+
+    /// The same error with a parameter of its sentence (`max`, `min`, `example`, …).
+    pub fn with(mut self, name: &str, value: impl ToString) -> Self {
+        self.params.insert(name.to_string(), value.to_string());
+        self
     }
 }

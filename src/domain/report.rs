@@ -93,7 +93,10 @@ pub const SIGNALS_MAX: usize = 200;
 pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result<ReportContent, Violations> {
     let mut v = Violations::new();
     if content.narrative.chars().count() > NARRATIVE_MAX {
-        v.add("narrative", "too_long", format!("must be at most {NARRATIVE_MAX} characters"));
+        v.push(
+            FieldError::new("narrative", "too_long", format!("must be at most {NARRATIVE_MAX} characters"))
+                .with("max", NARRATIVE_MAX),
+        );
     }
     content.narrative = content.narrative.trim().to_string();
     // Looked up by id rather than searched: a report may carry a value for each of
@@ -132,7 +135,9 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
         };
     }
     if content.signals.len() > SIGNALS_MAX {
-        v.add("signals", "too_many", format!("at most {SIGNALS_MAX} signals"));
+        v.push(
+            FieldError::new("signals", "too_many", format!("at most {SIGNALS_MAX} signals")).with("max", SIGNALS_MAX),
+        );
     }
     for (i, s) in content.signals.iter_mut().enumerate() {
         if let Some(d) = v.check(text::required(&format!("signals[{i}].description"), &s.description, COMMENT_MAX)) {

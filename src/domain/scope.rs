@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Violations, enums::ScopeFunction, text};
+use super::{FieldError, Violations, enums::ScopeFunction, text};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +28,7 @@ impl ScopeItemInput {
             self.description = d;
         }
         if self.deliverables.len() > 50 {
-            v.add("deliverables", "too_many", "at most 50 deliverables");
+            v.push(FieldError::new("deliverables", "too_many", "at most 50 deliverables").with("max", 50));
         }
         for (i, d) in self.deliverables.iter_mut().enumerate() {
             if let Some(clean) = v.check(text::required(&format!("deliverables[{i}]"), d, 300)) {
@@ -38,7 +38,11 @@ impl ScopeItemInput {
         if let Some(q) = self.quantity_per_period
             && !(1..=100_000).contains(&q)
         {
-            v.add("quantity_per_period", "out_of_range", "must be between 1 and 100000");
+            v.push(
+                FieldError::new("quantity_per_period", "out_of_range", "must be between 1 and 100000")
+                    .with("min", 1)
+                    .with("max", "100.000"),
+            );
         }
         v.finish(ValidScopeItem(self))
     }

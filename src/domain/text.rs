@@ -9,7 +9,7 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String, FieldErr
         return Err(FieldError::new(field, "required", "must not be empty"));
     }
     if trimmed.chars().count() > max {
-        return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
+        return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")).with("max", max));
     }
     Ok(trimmed.to_string())
 }

@@ -56,10 +56,12 @@ pub struct UserPatch {
 pub fn password(field: &str, value: &str, email: &str) -> Result<(), FieldError> {
     let chars = value.chars().count();
     if chars < PASSWORD_MIN_CHARS {
-        return Err(FieldError::new(field, "too_short", format!("must be at least {PASSWORD_MIN_CHARS} characters")));
+        return Err(FieldError::new(field, "too_short", format!("must be at least {PASSWORD_MIN_CHARS} characters"))
+            .with("min", PASSWORD_MIN_CHARS));
     }
     if chars > PASSWORD_MAX_CHARS {
-        return Err(FieldError::new(field, "too_long", format!("must be at most {PASSWORD_MAX_CHARS} characters")));
+        return Err(FieldError::new(field, "too_long", format!("must be at most {PASSWORD_MAX_CHARS} characters"))
+            .with("max", PASSWORD_MAX_CHARS));
     }
     if value.eq_ignore_ascii_case(email) {
         return Err(FieldError::new(field, "same_as_email", "must not be the e-mail address"));

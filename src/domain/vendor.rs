@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Violations, text};
+use super::{FieldError, Violations, text};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,7 +77,7 @@ impl VendorInput {
             Some(w) => v.check(text::http_url("website", w)),
         };
         if self.contacts.len() > 50 {
-            v.add("contacts", "too_many", "at most 50 contacts");
+            v.push(FieldError::new("contacts", "too_many", "at most 50 contacts").with("max", 50));
         }
         for (i, c) in self.contacts.iter_mut().enumerate() {
             if let Some(name) = v.check(text::required(&format!("contacts[{i}].name"), &c.name, 200)) {

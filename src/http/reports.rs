@@ -10,12 +10,12 @@ use axum::{
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    extract::{ApiJson, ApiPath, parse_json},
+    extract::{ApiJson, ApiPath, ApiQuery, parse_json},
     idempotent,
 };
 use crate::{
@@ -23,6 +23,7 @@ use crate::{
     auth::Principal,
     domain::{
         confidentiality::Visibility,
+        enums::Language,
         import::{self as import_rules, ImportLimits},
         report::{ReportContent, ReviewDecision, SignalInput, ValueInput},
     },
@@ -254,10 +255,21 @@ async fn review(
     Ok(Json(reports::review(&state.db, now, decider, id, decision, comment, value_comments, rules).await?))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateQuery {
+    /// Language of the headers (`es`: `kpi;valor;comentario;evidencia`, `en`:
+    /// `kpi;value;comment;evidence_url`); default: the engagement's, which is its internal
+    /// owner's language (Spanish without an owner).
+    pub language: Option<Language>,
+}
+
 /// A CSV template for the engagement's KPIs (UTF-8 with BOM, `;`-separated, as Spanish
-/// Excel opens it), to fill in and upload to `/reports/import`.
+/// Excel opens it), to fill in and upload to `/reports/import`, which reads the headers of
+/// either language.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/reports/template", tag = "reports",
+    get, path = "/api/v1/engagements/{id}/reports/template", tag = "reports", params(TemplateQuery),
     responses(
         (status = 200, description = "The template", content_type = "text/csv", body = String),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -267,10 +279,15 @@ async fn template(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<TemplateQuery>,
 ) -> AppResult<Response> {
     let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
     policy::report::authorize(&principal.viewer(), Action::Read, seen)?;
-    let csv = import_rules::template_csv(&reports::kpi_set(&state.db, &e).await?.refs);
+    let lang = match q.language {
+        Some(lang) => lang,
+        None => reports::file_language(&state.db, &e).await?,
+    };
+    let csv = import_rules::template_csv(&reports::kpi_set(&state.db, &e).await?.refs, lang);
     let mut response = csv.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));

@@ -10,6 +10,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
     app::AppState,
     auth::{Principal, secret},
+    domain::FieldError,
     error::{AppError, AppResult, Problem},
     policy,
     store::{
@@ -72,7 +73,8 @@ async fn create(
     let max = state.config.token_max_days;
     let days = body.expires_in_days.unwrap_or(state.config.token_default_days);
     if !(1..=max).contains(&days) {
-        return Err(AppError::invalid("expires_in_days", "out_of_range", format!("must be between 1 and {max}")));
+        let error = FieldError::new("expires_in_days", "out_of_range", format!("must be between 1 and {max}"));
+        return Err(AppError::Invalid(vec![error.with("min", 1).with("max", max)]));
     }
     let issued =
         tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, &body.name, days).await?;

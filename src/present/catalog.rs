@@ -2,9 +2,10 @@
 //! gets.
 //!
 //! Messages live in `templates/i18n/<area>.json`: `vocabulary.json` holds the words shared by
-//! every surface (statuses, trends, severities, channels, units, rules, audit actions, error
-//! codes, plurals), `email.json` the emails' sentences, and one file per area of the site the
-//! pages' own texts. Each key maps to its `en` and `es` text, with `{name}` placeholders; a
+//! every surface (statuses, trends, severities, channels, units, rules, audit actions,
+//! plurals), `errors.json` the sentence of every validation code (see `present::errors`),
+//! `email.json` the emails' sentences, and one file per area of the site the pages' own
+//! texts. Each key maps to its `en` and `es` text, with `{name}` placeholders; a
 //! text may instead be `{"one": …, "other": …}`, chosen by the `n` parameter. Keeping both
 //! languages of a message side by side makes a missing translation visible in review; the
 //! catalogue refuses at start-up a key that lacks either language, and rendering refuses a
@@ -17,8 +18,9 @@ use serde::Deserialize;
 use crate::domain::enums::Language;
 
 /// The catalogue files, compiled in.
-const FILES: [(&str, &str); 15] = [
+const FILES: [(&str, &str); 16] = [
     ("vocabulary", include_str!("../../templates/i18n/vocabulary.json")),
+    ("errors", include_str!("../../templates/i18n/errors.json")),
     ("email", include_str!("../../templates/i18n/email.json")),
     ("email_alerts", include_str!("../../templates/i18n/email_alerts.json")),
     ("email_digest", include_str!("../../templates/i18n/email_digest.json")),

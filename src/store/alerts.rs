@@ -1171,11 +1171,15 @@ pub async fn silence(
     input: SilenceInput,
 ) -> AppResult<SilenceView> {
     let mut v = crate::domain::Violations::new();
+    use crate::domain::FieldError;
     if input.until <= now {
         v.add("until", "in_the_past", "a silence must end in the future");
     }
     if input.until > now + Duration::days(MAX_SILENCE_DAYS) {
-        v.add("until", "too_long", format!("at most {MAX_SILENCE_DAYS} days"));
+        v.push(
+            FieldError::new("until", "too_long", format!("at most {MAX_SILENCE_DAYS} days"))
+                .with("max", MAX_SILENCE_DAYS),
+        );
     }
     let reason = v.check(crate::domain::text::required("reason", &input.reason, 500));
     v.finish(())?;

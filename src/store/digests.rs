@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     domain::{
-        Violations,
+        FieldError, Violations,
         confidentiality::Viewer,
         digest::{DigestCadence, DigestPeriod, DigestTiming},
         enums::{Language, Role},
@@ -214,7 +214,7 @@ async fn check(
     let cadence = match input.cadence.validate() {
         Ok(c) => Some(c),
         Err(message) => {
-            v.add("cadence.day", "out_of_range", message);
+            v.push(FieldError::new("cadence.day", "out_of_range", message).with("min", 1).with("max", 31));
             None
         }
     };
@@ -232,7 +232,7 @@ async fn check(
     };
     if let Some(ids) = &input.engagement_ids {
         if ids.len() > 500 {
-            v.add("engagement_ids", "too_many", "at most 500 engagements");
+            v.push(FieldError::new("engagement_ids", "too_many", "at most 500 engagements").with("max", 500));
         }
         if role != Role::Vendor {
             let visible: std::collections::HashSet<Uuid> =

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::{error::AppError, views::Page};
+use crate::{domain::FieldError, error::AppError, views::Page};
 
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
@@ -32,7 +32,8 @@ impl PageRequest {
     pub fn parse(cursor: Option<&str>, limit: Option<u64>) -> Result<Self, AppError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(AppError::invalid("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}")));
+            let error = FieldError::new("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"));
+            return Err(AppError::Invalid(vec![error.with("min", 1).with("max", MAX_LIMIT)]));
         }
         let after =
             match cursor {

@@ -20,13 +20,13 @@ use super::{
     approvals::{self, DecisionInput, Subject},
     audit::{self, Actor, AuditEntry},
     engagements::{lock, schedule},
-    entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version},
+    entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version, user},
     evaluation,
 };
 use crate::{
     domain::{
         approval::{Decision, Outcome, SubjectKind},
-        enums::{Channel, EngagementStatus, Role},
+        enums::{Channel, EngagementStatus, Language, Role},
         evaluation::{Breach, Status},
         import::{ImportedValue, KpiRef},
         kpi::RatioOf,
@@ -179,6 +179,15 @@ pub struct KpiSet {
     stamp: (i64, Option<DateTime<Utc>>),
     pub refs: Vec<KpiRef>,
     pub rules: Vec<KpiRules>,
+}
+
+/// The language of an engagement's reporting files (the template's headers): its internal
+/// owner's language; Spanish, the product's home language, without an owner.
+pub async fn file_language<C: ConnectionTrait>(db: &C, e: &engagement::Model) -> AppResult<Language> {
+    let Some(owner) = e.owner_id else { return Ok(Language::Es) };
+    let found: Option<String> =
+        user::Entity::find_by_id(owner).select_only().column(user::Column::Language).into_tuple().one(db).await?;
+    Ok(found.and_then(|l| l.parse().ok()).unwrap_or(Language::Es))
 }
 
 /// KPI sets of reporting engagements. Once an engagement reports (active, suspended or

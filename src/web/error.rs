@@ -15,7 +15,7 @@ use axum::{
 use minijinja::context;
 
 use super::session::Visitor;
-use crate::{app::AppState, error::AppError};
+use crate::{app::AppState, domain::FieldError, error::AppError, present::errors::describe};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -44,7 +44,7 @@ pub struct ErrorPage {
     /// Catalogue key of the explanation.
     pub key: &'static str,
     /// Field errors of a validation failure that reached the error page.
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<FieldError>,
 }
 
 impl IntoResponse for PageError {
@@ -58,8 +58,7 @@ impl IntoResponse for PageError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", Vec::new())
             }
             PageError::App(err) => {
-                let fields =
-                    crate::web::session::field_errors(&err).map(|m| m.into_iter().collect()).unwrap_or_default();
+                let fields = crate::web::session::refused_fields(&err).map(<[_]>::to_vec).unwrap_or_default();
                 let response = err.into_response();
                 let key = match response.status() {
                     StatusCode::NOT_FOUND => "error.not_found",
@@ -94,7 +93,9 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     let response = next.run(Request::from_parts(parts, body)).await;
     let Some(page) = response.extensions().get::<ErrorPage>().cloned() else { return response };
     let Ok(visitor) = visitor else { return response };
-    let ctx = context! { status => page.status.as_u16(), message => page.key, fields => page.fields };
+    let lang = visitor.frame.lang;
+    let fields: Vec<String> = page.fields.iter().map(|e| describe(e, lang, None)).collect();
+    let ctx = context! { status => page.status.as_u16(), message => page.key, fields => fields };
     match visitor.render(&state, "error.html", ctx) {
         Ok(html) => {
             let mut rendered = (page.status, html).into_response();

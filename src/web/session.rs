@@ -21,7 +21,7 @@ use minijinja::{Value, context, value::Serde};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::error::PageError;
-use crate::present::catalog as i18n;
+use crate::present::{catalog as i18n, errors};
 use crate::{
     app::AppState,
     auth::{AuthMethod, Principal, secret, session},
@@ -287,18 +287,20 @@ impl PageForm {
     }
 }
 
-/// Field errors by field name, for templates: `errors["email"]`.
-pub fn field_errors(err: &AppError) -> Option<BTreeMap<String, String>> {
-    let errors = match err {
-        AppError::Invalid(errors) => errors,
-        AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } if !errors.is_empty() => errors,
-        _ => return None,
-    };
-    let mut map = BTreeMap::new();
-    for e in errors {
-        map.entry(e.field.clone()).or_insert_with(|| e.message.clone());
+/// The field errors of a refused write, if it was refused for what was typed (a validation
+/// error, or a conflict naming fields); other errors go on to the error page.
+pub fn refused_fields(err: &AppError) -> Option<&[FieldError]> {
+    match err {
+        AppError::Invalid(errors) => Some(errors),
+        AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } if !errors.is_empty() => Some(errors),
+        _ => None,
     }
-    Some(map)
+}
+
+/// Field errors by field name, in the visitor's language, for templates: `errors["email"]`
+/// (the first error of a field wins).
+pub fn field_errors(err: &AppError, lang: Language) -> Option<BTreeMap<String, String>> {
+    refused_fields(err).map(|errors| errors::by_field(errors, lang, None, str::to_string))
 }
 
 #[cfg(test)]

@@ -392,7 +392,7 @@ async fn an_xlsx_upload_can_submit_at_once() {
     let fields = [("period_start", w.period.as_str()), ("submit", "true")];
     let (status, _, page) = upload(&agency, &w.import_path(), Some(("cifras.xlsx", bad)), &fields, true).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("fila 3, columna value: no es un número"), "{page}");
+    assert!(page.contains("fila 3, columna valor: no es un número"), "the column in the reader's language: {page}");
     assert!(page.contains("name=\"submit\" value=\"true\" checked"), "the choice to submit is kept");
     assert!(w.reports().await.is_empty());
 

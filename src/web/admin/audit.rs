@@ -437,7 +437,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
     let (filter, window, page) = match filters(&q, tz) {
         Ok(parsed) => parsed,
         Err(err) => {
-            context["errors"] = json!(form_errors(err)?);
+            context["errors"] = json!(form_errors(err, user.frame.lang)?);
             return user.render_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "audit/list.html", context);
         }
     };

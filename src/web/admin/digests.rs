@@ -39,6 +39,7 @@ use crate::{
     },
     web::{
         error::PageResult,
+        numbers,
         paging::{PER_PAGE, Paged},
         session::{PageForm, SignedIn},
     },
@@ -179,8 +180,9 @@ impl Fields {
     }
 
     /// The API's input; fields that do not parse are errors named as the form names them.
-    /// No engagement ticked means every engagement the recipient sees.
-    fn input(&self) -> Result<SubscriptionInput, AppError> {
+    /// No engagement ticked means every engagement the recipient sees. The day of the month
+    /// is read as `lang` writes numbers.
+    fn input(&self, lang: Language) -> Result<SubscriptionInput, AppError> {
         let mut v = Violations::new();
         let cadence = match self.cadence.as_str() {
             "daily" => Some(DigestCadence::Daily),
@@ -191,10 +193,10 @@ impl Fields {
                     None
                 }
             },
-            "monthly" => match self.day.parse::<u32>() {
-                Ok(day) => Some(DigestCadence::Monthly { day }),
-                Err(_) => {
-                    v.add("day", "invalid_value", "the day of the month is 1 to 31");
+            "monthly" => match numbers::whole("day", &self.day, lang, 1, 31) {
+                Ok(day) => u32::try_from(day).ok().map(|day| DigestCadence::Monthly { day }),
+                Err(e) => {
+                    v.push(e);
                     None
                 }
             },
@@ -327,7 +329,7 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
     authorize(&viewer, Action::Manage, viewer.user_id)?;
     let fields = Fields::posted(&form);
     let created = async {
-        let input = fields.input()?;
+        let input = fields.input(form.user.frame.lang)?;
         let owner = input.user_id.unwrap_or(viewer.user_id);
         if owner != viewer.user_id && viewer.role != Role::Admin {
             return Err(AppError::forbidden("only admins subscribe other users"));
@@ -340,7 +342,7 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
     match created {
         Ok(_) => Ok(Redirect::to("/settings/digests?notice=dig_created").into_response()),
         Err(err) => {
-            let errors = on_form(form_errors(err)?);
+            let errors = on_form(form_errors(err, form.user.frame.lang)?);
             render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, None, &fields, errors).await
         }
     }
@@ -363,7 +365,7 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let existing = load(&state, principal, &id).await?;
     let fields = Fields::posted(&form);
     let updated = async {
-        let mut input = fields.input()?;
+        let mut input = fields.input(form.user.frame.lang)?;
         // The recipient of a subscription never changes.
         input.user_id = None;
         digests::update(&state.db, state.clock.now(), &principal.actor(), &existing, input).await
@@ -372,7 +374,7 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     match updated {
         Ok(_) => Ok(Redirect::to("/settings/digests?notice=dig_updated").into_response()),
         Err(err) => {
-            let errors = on_form(form_errors(err)?);
+            let errors = on_form(form_errors(err, form.user.frame.lang)?);
             let view = digests::view(&existing)?;
             render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, Some(&view), &fields, errors).await
         }
@@ -434,7 +436,7 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
     let period = match preview_period(&q, subscription.as_ref(), &recipient, now) {
         Ok(period) => period,
         Err(err) => {
-            context["errors"] = json!(form_errors(err)?);
+            context["errors"] = json!(form_errors(err, user.frame.lang)?);
             return user.render_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "digests/preview.html", context);
         }
     };
@@ -477,14 +479,14 @@ mod tests {
 
     #[test]
     fn the_form_becomes_the_apis_input() {
-        let input = fields().input().unwrap();
+        let input = fields().input(Language::En).unwrap();
         assert_eq!(input.cadence, DigestCadence::Weekly { weekday: Weekday::Fri });
         assert_eq!(input.local_time.as_deref(), Some("07:30"));
         assert_eq!(input.language, Some(Language::En));
         assert_eq!(input.engagement_ids, None, "nothing ticked: every engagement");
         assert!(input.skip_unchanged && input.active && input.user_id.is_none());
         let monthly = Fields { cadence: "monthly".into(), day: "31".into(), ..fields() };
-        assert_eq!(monthly.input().unwrap().cadence, DigestCadence::Monthly { day: 31 });
+        assert_eq!(monthly.input(Language::Es).unwrap().cadence, DigestCadence::Monthly { day: 31 });
     }
 
     #[test]
@@ -496,7 +498,7 @@ mod tests {
             engagement_ids: vec!["x".into()],
             ..fields()
         };
-        let Err(AppError::Invalid(errors)) = bad.input() else { panic!("refused") };
+        let Err(AppError::Invalid(errors)) = bad.input(Language::Es) else { panic!("refused") };
         let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(named, ["day", "language", "engagement_ids"]);
     }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::error::PageError;
 use crate::{
     app::AppState,
+    domain::enums::Language,
     error::{AppError, AppResult},
     store::pagination::{MAX_LIMIT, PageRequest},
     views::Page,
@@ -50,10 +51,10 @@ fn query_date(q: &QueryMap, name: &str) -> Result<Option<NaiveDate>, AppError> {
     query_parse(q, name, "a date as YYYY-MM-DD")
 }
 
-/// The field errors of a refused form, to show next to its fields; any other error goes on
-/// to the error page.
-fn form_errors(err: AppError) -> Result<BTreeMap<String, String>, PageError> {
-    match super::session::field_errors(&err) {
+/// The field errors of a refused form in the visitor's language, to show next to its fields;
+/// any other error goes on to the error page.
+fn form_errors(err: AppError, lang: Language) -> Result<BTreeMap<String, String>, PageError> {
+    match super::session::field_errors(&err, lang) {
         Some(errors) => Ok(errors),
         None => Err(err.into()),
     }

@@ -27,6 +27,7 @@ use crate::{
     views::TokenView,
     web::{
         error::PageResult,
+        numbers,
         paging::{PER_PAGE, Paged},
         session::{PageForm, SignedIn},
     },
@@ -113,12 +114,12 @@ async fn owner_names(state: &AppState, tokens: &[TokenView]) -> AppResult<HashMa
 /// The lifetime asked for, in days, checked as the API checks it.
 fn lifetime(state: &AppState, form: &PageForm) -> Result<i64, AppError> {
     let max = state.config.token_max_days;
-    let days = match form.get("expires_in_days") {
-        Some(raw) => raw.parse::<i64>().ok(),
-        None => Some(state.config.token_default_days),
-    };
-    days.filter(|d| (1..=max).contains(d))
-        .ok_or_else(|| AppError::invalid("expires_in_days", "out_of_range", format!("must be between 1 and {max}")))
+    match form.get("expires_in_days") {
+        Some(raw) => {
+            numbers::whole("expires_in_days", raw, form.user.frame.lang, 1, max).map_err(|e| AppError::Invalid(vec![e]))
+        }
+        None => Ok(state.config.token_default_days),
+    }
 }
 
 async fn issue(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
@@ -138,7 +139,7 @@ async fn issue(State(state): State<AppState>, form: PageForm) -> PageResult<Resp
         Err(err) => Extras {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             values: form.values(),
-            errors: form_errors(err)?,
+            errors: form_errors(err, form.user.frame.lang)?,
             issued: None,
         },
     };

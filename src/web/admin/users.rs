@@ -149,7 +149,7 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
             None => Ok(Redirect::to("/admin/users?notice=adm_user_created").into_response()),
         },
         Err(err) => {
-            let errors = form_errors(err)?;
+            let errors = form_errors(err, form.user.frame.lang)?;
             let mut values = form.values();
             values.remove("password");
             render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, None, values, errors).await
@@ -229,7 +229,7 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
             Ok(Redirect::to("/admin/users?notice=adm_user_updated").into_response())
         }
         Err(err) => {
-            let errors = form_errors(err)?;
+            let errors = form_errors(err, form.user.frame.lang)?;
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             render_form(&state, &form.user, status, Some(&current), form.values(), errors).await
         }

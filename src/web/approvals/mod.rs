@@ -21,7 +21,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::session::SignedIn;
-use crate::present::catalog::catalog;
+use crate::present::{catalog::catalog, errors};
 use crate::{
     app::AppState,
     domain::enums::Language,
@@ -33,29 +33,14 @@ pub fn router() -> Router<AppState> {
     Router::new().merge(queue::router()).merge(content::router())
 }
 
-/// Field errors of a refused form by field, each in the visitor's language when the
-/// catalogue has `<prefix>.error.<field>.<code>` or `<prefix>.error.<code>`, else as the
-/// store wrote it. `None` when the error
-/// names no field (not found, forbidden, internal).
+/// Field errors of a refused form by field, each in the visitor's language (the area's own
+/// wording `<prefix>.error.…` first, see `present::errors`). `None` when the error names no
+/// field (not found, forbidden, internal).
 fn form_errors(err: &AppError, prefix: &str, lang: Language) -> Option<BTreeMap<String, String>> {
-    let errors = match err {
-        AppError::Invalid(errors) => errors,
-        AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } if !errors.is_empty() => errors,
-        _ => return None,
-    };
-    let mut map = BTreeMap::new();
-    for e in errors {
-        let specific = format!("{prefix}.error.{}.{}", e.field, e.code);
-        let general = format!("{prefix}.error.{}", e.code);
-        let text = catalog()
-            .ok()
-            .and_then(|c| c.get(&specific, lang).or_else(|| c.get(&general, lang)))
-            .map_or_else(|| e.message.clone(), str::to_string);
-        // The store calls the engagement `engagement`; the forms call their field `engagement_id`.
-        let field = if e.field == "engagement" { "engagement_id".to_string() } else { e.field.clone() };
-        map.entry(field).or_insert(text);
-    }
-    Some(map)
+    let errors = super::session::refused_fields(err)?;
+    // The store calls the engagement `engagement`; the forms call their field `engagement_id`.
+    let field = |f: &str| if f == "engagement" { "engagement_id".to_string() } else { f.to_string() };
+    Some(errors::by_field(errors, lang, Some(prefix), field))
 }
 
 /// A message of the catalogue in `lang` (the key itself if it is missing, which the unit
@@ -113,7 +98,8 @@ mod tests {
         let es = form_errors(&err, "cont", Language::Es).unwrap();
         assert_eq!(es["body"], message("cont.error.required", Language::Es));
         assert_ne!(es["body"], "must not be empty");
-        assert_eq!(es["media_url"], "as the store says", "unknown codes keep the store's text");
+        assert_ne!(es["media_url"], "as the store says", "the developer's English is never shown");
+        assert_eq!(es["media_url"], message("err.invalid", Language::Es), "unknown codes read as generic");
         let conflict = AppError::conflict("engagement", "engagement_not_active", "not active");
         let en = form_errors(&conflict, "cont", Language::En).unwrap();
         assert!(en.contains_key("engagement_id"));

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::{
     domain::{FieldError, enums::Language},
-    present::catalog::{catalog, fill},
+    present::{
+        catalog::{catalog, fill},
+        errors as present_errors,
+    },
 };
 
 /// The message `key` in `language` with its placeholders filled; the key itself if it is
@@ -15,25 +18,20 @@ pub fn text(key: &str, language: Language, values: &[(&str, String)]) -> String 
     catalog().ok().and_then(|c| c.get(key, language)).map_or_else(|| key.to_string(), |t| fill(t, values))
 }
 
+#[cfg(test)]
 fn has(key: &str) -> bool {
     catalog().is_ok_and(|c| c.has(key))
 }
 
-/// Field errors for a form, in the user's language: `eng.error.<code>` when the catalogue
-/// knows the code, else the store's own message. `field` maps a store field name to the
-/// form's; the first error of a field wins.
+/// Field errors for a form, in the user's language: `eng.error.<code>` when the area has its
+/// own wording, else the shared one (see `present::errors`). `field` maps a store field name
+/// to the form's; the first error of a field wins.
 pub fn field_errors(
     errors: &[FieldError],
     language: Language,
     field: impl Fn(&str) -> &str,
 ) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for e in errors {
-        let key = format!("eng.error.{}", e.code);
-        let message = if has(&key) { text(&key, language, &[]) } else { e.message.clone() };
-        out.entry(field(&e.field).to_string()).or_insert(message);
-    }
-    out
+    present_errors::by_field(errors, language, Some("eng"), |f| field(f).to_string())
 }
 
 #[cfg(test)]
@@ -72,6 +70,6 @@ mod tests {
         let map =
             field_errors(&errors, Language::Es, |f| if f.starts_with("ratio_of") { "ratio_numerator" } else { f });
         assert_eq!(map["target"], text("eng.error.not_a_number", Language::Es, &[]));
-        assert_eq!(map["ratio_numerator"], "the store's words");
+        assert_ne!(map["ratio_numerator"], "the store's words", "the developer's English is never shown");
     }
 }

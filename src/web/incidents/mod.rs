@@ -131,7 +131,7 @@ pub(super) struct Typed {
 impl Typed {
     /// The form again after `err`, or `None` when `err` is not about what was typed.
     pub fn after(form: &PageForm, err: &AppError) -> Option<Self> {
-        field_errors(err).map(|errors| Self { values: form.values(), errors })
+        field_errors(err, form.user.frame.lang).map(|errors| Self { values: form.values(), errors })
     }
 }
 

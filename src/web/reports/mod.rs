@@ -152,14 +152,10 @@ fn tr(key: &str, lang: Language, values: &[(&str, String)]) -> String {
     i18n::fill(text, values)
 }
 
-/// A validation message in the visitor's language: `rep.error.<field>.<code>` or
-/// `rep.error.<code>` when the catalogue has it, else the store's own (English) message.
+/// A validation message in the visitor's language: the area's own wording
+/// (`rep.error.<field>.<code>`, `rep.error.<code>`) first, see `present::errors`.
 fn say(error: &FieldError, lang: Language) -> String {
-    let Some(catalog) = catalog().ok() else { return error.message.clone() };
-    catalog
-        .get(&format!("rep.error.{}.{}", error.field, error.code), lang)
-        .or_else(|| catalog.get(&format!("rep.error.{}", error.code), lang))
-        .map_or_else(|| error.message.clone(), str::to_string)
+    crate::present::errors::describe(error, lang, Some("rep"))
 }
 
 /// The field errors of a refused write, if it was refused for its input (a validation
@@ -216,6 +212,6 @@ mod tests {
         let taken = FieldError::new("period_start", "duplicate", "this period already has a report");
         assert_eq!(say(&taken, Language::En), "this period already has a report: open it from the list of reports");
         let unknown = FieldError::new("x", "something_new", "as the store says");
-        assert_eq!(say(&unknown, Language::En), "as the store says");
+        assert_ne!(say(&unknown, Language::Es), "as the store says", "the developer's English is never shown");
     }
 }

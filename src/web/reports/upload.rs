@@ -25,7 +25,7 @@ use crate::{
     domain::{
         FieldError,
         enums::Language,
-        import::{self, FilePreview, ImportLimits, PreviewColumn},
+        import::{self, Column, FilePreview, ImportLimits, PreviewColumn},
     },
     error::AppError,
     policy::report::Action,
@@ -199,7 +199,7 @@ impl UploadState {
         for (at, message) in located {
             match at {
                 Some((row, column)) => {
-                    let shown = preview.as_ref().map_or_else(|| column.clone(), |p| header_of(p, &column));
+                    let shown = column_name(&column, preview.as_ref(), lang);
                     let values = [("row", row.to_string()), ("column", shown), ("message", message.clone())];
                     state.lines.push(tr("rep.upload.row_error", lang, &values));
                     cells.entry((row, column)).or_insert(message);
@@ -212,6 +212,16 @@ impl UploadState {
         }
         state.preview = preview.map(|p| PreviewTable::new(p, &cells));
         state
+    }
+}
+
+/// A column as a message names it: a known column by its name in the reader's language
+/// (`valor` / `value`, whatever the file's header says), another by its header as written,
+/// else by its letter.
+fn column_name(column: &str, preview: Option<&FilePreview>, lang: Language) -> String {
+    match Column::from_header(column) {
+        Some(known) => known.header(lang),
+        None => preview.map_or_else(|| column.to_string(), |p| header_of(p, column)),
     }
 }
 
@@ -289,12 +299,23 @@ mod tests {
         let file = ("cifras.csv".to_string(), Bytes::from_static(b"kpi;valor\nAlcance;12\nSentimiento;doce\n"));
         let errors = vec![FieldError::new("rows[3].value", "not_a_number", "«doce» is not a number")];
         let state = UploadState::new(&errors, Some(&file), false, Language::En);
-        assert_eq!(state.lines, ["row 3, column valor: not a number"], "the column as the file names it");
+        assert_eq!(state.lines, ["row 3, column value: not a number"], "the column in the reader's language");
         let preview = state.preview.unwrap();
         assert_eq!(preview.rows.len(), 2);
         assert!(!preview.rows[0].error && preview.rows[1].error);
         assert_eq!(preview.rows[1].cells[1].error.as_deref(), Some("not a number"));
         assert_eq!(preview.rows[1].cells[0].error, None);
+
+        let spanish = UploadState::new(&errors, Some(&file), false, Language::Es);
+        assert_eq!(spanish.lines, ["fila 3, columna valor: no es un número"]);
+        let english_file =
+            ("figures.csv".to_string(), Bytes::from_static(b"kpi;value\nAlcance;12\nSentimiento;doce\n"));
+        let spanish = UploadState::new(&errors, Some(&english_file), false, Language::Es);
+        assert_eq!(spanish.lines, ["fila 3, columna valor: no es un número"], "not the file's English header");
+        let unknown = vec![FieldError::new("rows[1][\"Fecha alta\"]", "unknown_column", "unknown column")];
+        let odd = ("x.csv".to_string(), Bytes::from_static(b"kpi;valor;Fecha alta\nAlcance;12;hoy\n"));
+        let lines = UploadState::new(&unknown, Some(&odd), false, Language::Es).lines;
+        assert!(lines[0].starts_with("fila 1, columna Fecha alta: columna desconocida"), "{lines:?}");
 
         let state = UploadState::new(&file_error(ImportError::Empty), Some(&file), false, Language::Es);
         assert!(state.preview.is_none());
