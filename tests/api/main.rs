@@ -16,6 +16,7 @@ mod incidents;
 mod mailsink;
 mod matrix;
 mod ops;
+mod periods;
 mod reports;
 mod slots;
 mod untranslated;
