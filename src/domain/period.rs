@@ -251,12 +251,12 @@ impl Schedule {
             let (start, _) = spans.remove(0);
             spans[0].0 = start;
         }
-        if spans.len() >= 2 && spans.last().is_some_and(|last| self.too_short(*last)) {
-            if let Some((_, end)) = spans.pop() {
-                if let Some(previous) = spans.last_mut() {
-                    previous.1 = end;
-                }
-            }
+        if spans.len() >= 2
+            && spans.last().is_some_and(|last| self.too_short(*last))
+            && let Some((_, end)) = spans.pop()
+            && let Some(previous) = spans.last_mut()
+        {
+            previous.1 = end;
         }
         spans
     }

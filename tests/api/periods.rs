@@ -82,7 +82,8 @@ impl World {
     }
 
     async fn periods(&self) -> Vec<Value> {
-        let (status, body) = self.app.get(&self.lead, &format!("/api/v1/engagements/{}/periods", self.engagement)).await;
+        let (status, body) =
+            self.app.get(&self.lead, &format!("/api/v1/engagements/{}/periods", self.engagement)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body.as_array().unwrap().clone()
     }
@@ -111,7 +112,10 @@ async fn one_due_date_on_every_surface() {
     assert_eq!(periods[0]["due_date"], "2026-12-05");
     assert!(periods[0].get("due_at").is_none(), "no instant that reads as the next day: {}", periods[0]);
     let dashboard = w.dashboard_periods().await;
-    assert_eq!((dashboard[0]["due_date"].as_str(), dashboard[0]["missing"].as_bool()), (Some("2026-12-05"), Some(true)));
+    assert_eq!(
+        (dashboard[0]["due_date"].as_str(), dashboard[0]["missing"].as_bool()),
+        (Some("2026-12-05"), Some(true))
+    );
     assert!(dashboard[0].get("due_at").is_none(), "{}", dashboard[0]);
 
     let lead = WebSession::login(&w.app, LEAD).await;
