@@ -164,8 +164,11 @@ async fn report_history(
         let content =
             ReportContent { narrative: format!("Informe del periodo {}", period.start_date), values, signals };
         let late = i == 4;
-        let planned =
-            if late { period.due_at + chrono::Duration::days(3) } else { period.due_at - chrono::Duration::days(2) };
+        let planned = if late {
+            period.late_from() + chrono::Duration::days(3)
+        } else {
+            period.late_from() - chrono::Duration::days(2)
+        };
         // Never in the future, never before the period is over.
         let submitted_at = planned.min(now - chrono::Duration::hours(2)).max(period.ends_at);
         let created =

@@ -191,7 +191,7 @@ async fn history(
     let (mut reports, mut versions, mut values, mut signals) = (vec![], vec![], vec![], vec![]);
     for p in &periods {
         let late = (p.index as usize + i).is_multiple_of(17);
-        let submitted = if late { p.due_at + Duration::days(2) } else { p.due_at - Duration::days(1) };
+        let submitted = if late { p.late_from() + Duration::days(2) } else { p.late_from() - Duration::days(1) };
         let (report_id, version_id) = (Uuid::now_v7(), Uuid::now_v7());
         reports.push(report::ActiveModel {
             id: Set(report_id),

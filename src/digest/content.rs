@@ -317,18 +317,18 @@ impl<'a> Builder<'a> {
                 alt,
             });
         }
-        let in_period = |t: DateTime<Utc>| {
-            let d = t.with_timezone(&tz).date_naive();
-            d >= period.start && d <= period.end
-        };
+        // Half-open, local midnight to local midnight: consecutive digests never share an instant.
+        let (from, to) = period.bounds(tz);
+        let in_period = |t: DateTime<Utc>| from <= t && t < to;
+        // Missing reports always; late ones in the digest whose period holds their due date.
         let late_reports = facts
             .dashboard
             .periods
             .iter()
-            .filter(|p| p.missing || (p.late && in_period(p.due_at)))
+            .filter(|p| p.missing || (p.late && period.contains(p.due_date)))
             .map(|p| LateReport {
                 period: format!("{} – {}", locale::date(p.period_start, lang), locale::date(p.period_end, lang)),
-                due: local_date(p.due_at),
+                due: locale::date(p.due_date, lang),
                 missing: p.missing,
             })
             .collect();

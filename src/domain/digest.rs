@@ -8,9 +8,14 @@
 //! overlap) is sent at the first of the two. A monthly digest on a day the month lacks (the
 //! 31st in April) goes out on the month's last day.
 //!
-//! A digest covers the period that ended when it is sent, as local dates: the previous day,
-//! the previous seven days, or the month before the send date (from the same day of the
-//! previous month to the day before).
+//! A digest covers the days since the previous send date, as local dates: from the previous
+//! send date (included) to its own send date (excluded). So consecutive digests tile time
+//! exactly, with no day in two digests and none in neither: a daily digest covers the day
+//! before, a weekly one the seven days before, a monthly one the days since the previous
+//! month's send date (a digest on the 31st, sent on 28 February, covers 31 January to 27
+//! February; the next, on 31 March, 28 February to 30 March). As instants, a period runs
+//! from local midnight to local midnight ([`DigestPeriod::bounds`], half-open), so a
+//! daylight-saving change makes it an hour shorter or longer, never overlapping the next.
 
 use chrono::{DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
@@ -47,6 +52,20 @@ pub struct DigestPeriod {
     pub end: NaiveDate,
 }
 
+impl DigestPeriod {
+    /// Whether the local date `date` falls in the period.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.start <= date && date <= self.end
+    }
+
+    /// The period as UTC instants `[from, to)`: local midnight at the start of its first day
+    /// to local midnight after its last, in `tz`.
+    pub fn bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        let after = self.end.succ_opt().unwrap_or(self.end);
+        (super::period::local_midnight(self.start, tz), super::period::local_midnight(after, tz))
+    }
+}
+
 impl DigestCadence {
     /// Whether a digest goes out on this local date.
     fn sends_on(self, date: NaiveDate) -> bool {
@@ -55,6 +74,28 @@ impl DigestCadence {
             DigestCadence::Weekly { weekday } => date.weekday() == weekday,
             DigestCadence::Monthly { day } => date.day() == day.min(last_day_of_month(date)),
         }
+    }
+
+    /// The latest send date strictly before `date` (whether or not a digest goes out on
+    /// `date` itself).
+    fn previous_send_date(self, date: NaiveDate) -> NaiveDate {
+        let fallback = match self {
+            DigestCadence::Daily => date.pred_opt(),
+            DigestCadence::Weekly { .. } => date.checked_sub_days(Days::new(7)),
+            DigestCadence::Monthly { .. } => date.checked_sub_months(Months::new(1)),
+        };
+        let mut day = date;
+        // A monthly cadence sends at least once in any 31 consecutive days.
+        for _ in 0..=62 {
+            match day.pred_opt() {
+                Some(before) => day = before,
+                None => break,
+            }
+            if self.sends_on(day) {
+                return day;
+            }
+        }
+        fallback.unwrap_or(date)
     }
 
     pub fn validate(self) -> Result<Self, &'static str> {
@@ -111,16 +152,12 @@ impl DigestTiming {
         out
     }
 
-    /// The period a digest sent at `send_at` covers: what ended before its local send date.
+    /// The period a digest sent at `send_at` covers: from the previous send date (included)
+    /// to its local send date (excluded).
     pub fn period_of(&self, send_at: DateTime<Utc>) -> DigestPeriod {
         let send_date = send_at.with_timezone(&self.timezone).date_naive();
         let end = send_date.pred_opt().unwrap_or(send_date);
-        let start = match self.cadence {
-            DigestCadence::Daily => end,
-            DigestCadence::Weekly { .. } => send_date.checked_sub_days(Days::new(7)).unwrap_or(end),
-            DigestCadence::Monthly { .. } => send_date.checked_sub_months(Months::new(1)).unwrap_or(end),
-        };
-        DigestPeriod { start, end }
+        DigestPeriod { start: self.cadence.previous_send_date(send_date), end }
     }
 }
 
@@ -204,10 +241,83 @@ mod tests {
         let mid = timing(DigestCadence::Monthly { day: 15 }, "08:00", "Europe/Madrid");
         let send = mid.next_after(at("2026-03-01T00:00:00Z"));
         assert_eq!(mid.period_of(send), DigestPeriod { start: date("2026-02-15"), end: date("2026-03-14") });
-        // On the 31st, in a short month: sent on 30 April, covering 30 March to 29 April.
+        // On the 31st, in a short month: sent on 30 April, covering 31 March to 29 April.
         let last = timing(DigestCadence::Monthly { day: 31 }, "08:00", "Europe/Madrid");
         let send = last.next_after(at("2026-04-01T00:00:00Z"));
-        assert_eq!(last.period_of(send), DigestPeriod { start: date("2026-03-30"), end: date("2026-04-29") });
+        assert_eq!(last.period_of(send), DigestPeriod { start: date("2026-03-31"), end: date("2026-04-29") });
+    }
+
+    /// The periods of the sends in `[from, to)`, in order.
+    fn periods(t: &DigestTiming, from: &str, to: &str) -> Vec<DigestPeriod> {
+        t.between(at(from), at(to)).into_iter().map(|s| t.period_of(s)).collect()
+    }
+
+    fn assert_tiles(t: &DigestTiming, ps: &[DigestPeriod]) {
+        for pair in ps.windows(2) {
+            assert_eq!(pair[0].end.succ_opt().unwrap(), pair[1].start, "{pair:?}");
+            assert_eq!(pair[0].bounds(t.timezone).1, pair[1].bounds(t.timezone).0, "{pair:?}");
+        }
+        for p in ps {
+            assert!(p.start <= p.end, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn monthly_periods_on_the_31st_tile_time_through_short_months() {
+        let t = timing(DigestCadence::Monthly { day: 31 }, "09:00", "Europe/Madrid");
+        let ps = periods(&t, "2026-01-01T00:00:00Z", "2026-05-01T00:00:00Z");
+        assert_eq!(
+            ps,
+            [
+                DigestPeriod { start: date("2025-12-31"), end: date("2026-01-30") },
+                DigestPeriod { start: date("2026-01-31"), end: date("2026-02-27") },
+                DigestPeriod { start: date("2026-02-28"), end: date("2026-03-30") },
+                DigestPeriod { start: date("2026-03-31"), end: date("2026-04-29") },
+            ]
+        );
+        // 28–30 January are in one digest only.
+        for day in ["2026-01-28", "2026-01-29", "2026-01-30"] {
+            assert_eq!(ps.iter().filter(|p| p.contains(date(day))).count(), 1, "{day}");
+        }
+        // A leap year: sent on 29 February 2028, covering 31 January to 28 February.
+        let leap = periods(&t, "2028-01-15T00:00:00Z", "2028-04-01T00:00:00Z");
+        assert_eq!(leap[1], DigestPeriod { start: date("2028-01-31"), end: date("2028-02-28") });
+        assert_eq!(leap[2], DigestPeriod { start: date("2028-02-29"), end: date("2028-03-30") });
+        assert_tiles(&t, &leap);
+        // On the 29th and 30th too, through a February without them.
+        for day in [29, 30] {
+            let t = timing(DigestCadence::Monthly { day }, "09:00", "Europe/Madrid");
+            assert_tiles(&t, &periods(&t, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"));
+        }
+    }
+
+    #[test]
+    fn periods_tile_time_across_both_dst_changes_in_madrid() {
+        let tz: Tz = "Europe/Madrid".parse().unwrap();
+        for cadence in [
+            DigestCadence::Daily,
+            DigestCadence::Weekly { weekday: Weekday::Sun },
+            DigestCadence::Monthly { day: 31 },
+            DigestCadence::Monthly { day: 1 },
+        ] {
+            // 02:30 does not exist on 29 March 2026 and happens twice on 25 October.
+            let t = timing(cadence, "02:30", "Europe/Madrid");
+            let ps = periods(&t, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+            assert_tiles(&t, &ps);
+            // The whole year lies in exactly the periods' instants, with no hour twice.
+            let covered: i64 = ps.iter().map(|p| (p.bounds(tz).1 - p.bounds(tz).0).num_hours()).sum();
+            let (from, to) = (ps[0].bounds(tz).0, ps.last().unwrap().bounds(tz).1);
+            assert_eq!(covered, (to - from).num_hours(), "{cadence:?}");
+        }
+        // The daily period of 29 March is 23 hours long; that of 25 October, 25.
+        let daily = timing(DigestCadence::Daily, "08:00", "Europe/Madrid");
+        let spring = daily.period_of(daily.next_after(at("2026-03-29T12:00:00Z")));
+        assert_eq!(spring, DigestPeriod { start: date("2026-03-29"), end: date("2026-03-29") });
+        let (from, to) = spring.bounds(tz);
+        assert_eq!((from, (to - from).num_hours()), (at("2026-03-28T23:00:00Z"), 23));
+        let autumn = daily.period_of(daily.next_after(at("2026-10-25T12:00:00Z")));
+        let (from, to) = autumn.bounds(tz);
+        assert_eq!((from, (to - from).num_hours()), (at("2026-10-24T22:00:00Z"), 25));
     }
 
     #[test]

@@ -410,34 +410,43 @@ fn link_to(e: Uuid, tail: &str) -> String {
     format!("/engagements/{e}{tail}")
 }
 
+/// One alert per engagement with missing reports (`Schedule::tally`: the period ended, its
+/// due date passed, nothing submitted), naming the latest missing period and how many are
+/// missing. Its phase is the latest period ever found missing while the alert fires: a
+/// newly missing period is news (everyone is told again); a late report arriving, which
+/// makes an earlier period the latest missing one, is not.
 async fn report_missing<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     engagements: &[engagement::Model],
 ) -> AppResult<Vec<Candidate>> {
     let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
-    let rows = portfolio::query_for(
-        db,
-        "SELECT engagement_id, period_start FROM reports WHERE submitted_at IS NOT NULL AND engagement_id IN ({ids})",
-        &ids,
-    )
-    .await?;
-    let mut submitted: HashSet<(Uuid, NaiveDate)> = HashSet::new();
-    for r in rows {
-        submitted.insert((r.try_get("", "engagement_id")?, r.try_get("", "period_start")?));
+    let submitted = portfolio::submitted_reports(db, &ids).await?;
+    let keys: Vec<String> = ids.iter().map(|id| format!("report_missing:{id}")).collect();
+    let mut phases: HashMap<String, NaiveDate> = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let firing = alert::Entity::find()
+            .filter(alert::Column::DedupKey.is_in(chunk.iter().cloned()))
+            .filter(alert::Column::State.eq(AlertState::Firing.to_string()))
+            .all(db)
+            .await?;
+        for a in firing {
+            if let Some(phase) = a.facts.get("phase").and_then(|p| p.as_str()).and_then(|p| p.parse().ok()) {
+                phases.insert(a.dedup_key, phase);
+            }
+        }
     }
     let mut out = Vec::new();
     for e in engagements {
-        // One alert per engagement, naming the latest missing period and how many are missing.
         let schedule = super::engagements::schedule(e)?;
-        let due = schedule.due_starts(now).len();
-        let missing: Vec<(NaiveDate, NaiveDate)> =
-            schedule.spans().into_iter().take(due).filter(|(start, _)| !submitted.contains(&(e.id, *start))).collect();
-        let Some((start, end)) = missing.last().copied() else { continue };
-        let due_on = end + chrono::Days::new(u64::from(schedule.due_offset_days));
-        let count = missing.len();
+        let tally = schedule.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
+        let Some((start, end)) = tally.missing.last().copied() else { continue };
+        let due_on = schedule.due_date(end);
+        let count = tally.missing.len();
+        let key = format!("report_missing:{}", e.id);
+        let phase = phases.get(&key).map_or(start, |told| start.max(*told));
         out.push(Candidate {
-            key: format!("report_missing:{}", e.id),
+            key,
             rule: AlertRule::ReportMissing,
             severity: AlertSeverity::Warning,
             engagement_id: Some(e.id),
@@ -447,7 +456,7 @@ async fn report_missing<C: ConnectionTrait>(
                 "period": format!("{start} – {end}"), "due": due_on.to_string(), "count": count,
                 "others": count - 1,
                 // A newly missing period is news; a late report arriving is not.
-                "phase": start.to_string(),
+                "phase": phase.to_string(),
             }),
             link: link_to(e.id, "/reports"),
         });
@@ -594,17 +603,17 @@ async fn renewal_packet<C: ConnectionTrait>(
     };
     let accepted =
         count("SELECT COUNT(*) AS n FROM reports WHERE status = 'accepted' AND engagement_id IN ({ids})").await?;
-    let late = count("SELECT COUNT(*) AS n FROM reports WHERE late AND engagement_id IN ({ids})").await?;
+
     let breaches =
         count("SELECT COUNT(*) AS n FROM report_values WHERE shown AND status = 'red' AND engagement_id IN ({ids})")
             .await?;
     let incidents = count("SELECT COUNT(*) AS n FROM incidents WHERE engagement_id IN ({ids})").await?;
-    let schedule = super::engagements::schedule(e)?;
-    let due = schedule.due_starts(now).len() as i64;
-    let submitted =
-        count("SELECT COUNT(*) AS n FROM reports WHERE submitted_at IS NOT NULL AND engagement_id IN ({ids})").await?;
+    // Missing and late by the one definition (`Schedule::tally`), as everywhere else.
+    let submitted = portfolio::submitted_reports(db, &ids).await?;
+    let tally = super::engagements::schedule(e)?.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
     Ok(json!({
-        "accepted": accepted, "late": late, "missing": (due - submitted).max(0), "breaches": breaches, "incidents": incidents,
+        "accepted": accepted, "late": tally.late, "missing": tally.missing_count(), "breaches": breaches,
+        "incidents": incidents,
     }))
 }
 

@@ -19,6 +19,7 @@ use crate::{
     domain::{
         enums::{Aggregation, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds, Trend},
+        period::{Period, Schedule, Standing, Submitted},
         report::{ReportStatus, Severity, SignalCategory},
     },
     error::AppResult,
@@ -60,12 +61,15 @@ pub struct KpiSeries {
 pub struct PeriodState {
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
-    pub due_at: DateTime<Utc>,
+    /// The last day on which the report is on time (local date).
+    pub due_date: NaiveDate,
     pub report_id: Option<Uuid>,
     pub report_status: Option<ReportStatus>,
+    /// Where the report stands (`domain::period::Standing`, the one definition).
+    pub standing: Standing,
     /// Submitted after its due date.
     pub late: bool,
-    /// Due, and nothing submitted.
+    /// Due date passed, and nothing submitted.
     pub missing: bool,
 }
 
@@ -153,14 +157,7 @@ fn assemble(
     to: NaiveDate,
     now: DateTime<Utc>,
 ) -> AppResult<Dashboard> {
-    let periods: Vec<_> = schedule(e)?
-        .periods()
-        .into_iter()
-        .filter(|p| p.has_started(now) && p.end_date >= from && p.start_date <= to)
-        .collect();
-    let in_range: std::collections::HashSet<NaiveDate> = periods.iter().map(|p| p.start_date).collect();
-    let kpis = &rows.kpis;
-    let reports: Vec<&report::Model> = rows.reports.iter().filter(|r| in_range.contains(&r.period_start)).collect();
+    let schedule = schedule(e)?;
     // The latest submitted version of each report is what the company sees.
     let mut latest: HashMap<Uuid, &report_version::Model> = HashMap::new();
     for v in &rows.versions {
@@ -173,13 +170,49 @@ fn assemble(
             })
             .or_insert(v);
     }
+    let submitted = rows
+        .reports
+        .iter()
+        .filter(|r| latest.contains_key(&r.id))
+        .map(|r| Submitted { period_start: r.period_start, late: r.late });
+    let periods: Vec<(Period, Standing)> = schedule
+        .standings(submitted, now)
+        .into_iter()
+        .filter(|(p, _)| p.has_started(now) && p.end_date >= from && p.start_date <= to)
+        .collect();
+    // A report counts for the period that contains its first day (the same period, unless it
+    // was filed under an earlier rule's periods).
+    let spans = schedule.spans();
+    let period_start_of = |date: NaiveDate| Schedule::index_in(&spans, date).map(|i| spans[i].0);
+    let in_range: std::collections::HashSet<NaiveDate> = periods.iter().map(|(p, _)| p.start_date).collect();
+    let kpis = &rows.kpis;
+    let reports: Vec<(NaiveDate, &report::Model)> = rows
+        .reports
+        .iter()
+        .filter_map(|r| period_start_of(r.period_start).map(|start| (start, r)))
+        .filter(|(start, _)| in_range.contains(start))
+        .collect();
     let shown: std::collections::HashSet<Uuid> = latest.values().map(|v| v.id).collect();
     let values: Vec<&report_value::Model> = rows.values.iter().filter(|v| shown.contains(&v.version_id)).collect();
     let signals: Vec<&report_signal::Model> = rows.signals.iter().filter(|s| shown.contains(&s.version_id)).collect();
 
-    let by_period: HashMap<NaiveDate, &report::Model> = reports.iter().map(|r| (r.period_start, *r)).collect();
-    let value_of: HashMap<(Uuid, NaiveDate), f64> =
-        values.iter().map(|v| ((v.kpi_id, v.period_start), v.value)).collect();
+    // Per period, its report: the submitted one when an earlier rule's periods left two.
+    let mut by_period: HashMap<NaiveDate, &report::Model> = HashMap::new();
+    for (start, r) in &reports {
+        let shown = latest.contains_key(&r.id);
+        by_period
+            .entry(*start)
+            .and_modify(|cur| {
+                if shown && !latest.contains_key(&cur.id) {
+                    *cur = r
+                }
+            })
+            .or_insert(r);
+    }
+    let value_of: HashMap<(Uuid, NaiveDate), f64> = values
+        .iter()
+        .filter_map(|v| period_start_of(v.period_start).map(|start| ((v.kpi_id, start), v.value)))
+        .collect();
 
     let mut kpi_series = Vec::with_capacity(kpis.len());
     for k in kpis {
@@ -192,7 +225,7 @@ fn assemble(
         };
         let series: Vec<Point> = periods
             .iter()
-            .map(|p| {
+            .map(|(p, _)| {
                 let value = value_of.get(&(k.id, p.start_date)).copied();
                 Point {
                     period_start: p.start_date,
@@ -215,7 +248,7 @@ fn assemble(
             aggregation,
             latest_status: evaluation::latest_status(
                 series.iter().rev().find(|p| p.value.is_some()).map(|p| (p.period_start, p.status)),
-                periods.iter().rev().find(|p| p.is_late(now)).map(|p| p.start_date),
+                periods.iter().rev().find(|(p, _)| p.is_late(now)).map(|(p, _)| p.start_date),
             ),
             trend: evaluation::trend(&thresholds, &values, TREND_WINDOW),
             aggregate: evaluation::aggregate(aggregation, &values),
@@ -224,21 +257,21 @@ fn assemble(
     }
     let period_states = periods
         .iter()
-        .map(|p| {
+        .map(|(p, standing)| {
             let r = by_period.get(&p.start_date);
-            let submitted = r.is_some_and(|r| latest.contains_key(&r.id));
             Ok(PeriodState {
                 period_start: p.start_date,
                 period_end: p.end_date,
-                due_at: p.due_at,
+                due_date: p.due_date,
                 report_id: r.map(|r| r.id),
                 report_status: r.map(|r| parse("status", &r.status)).transpose()?,
-                late: r.is_some_and(|r| r.late),
-                missing: !submitted && p.is_late(now),
+                standing: *standing,
+                late: *standing == Standing::Late,
+                missing: *standing == Standing::Missing,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let period_of_report: HashMap<Uuid, NaiveDate> = reports.iter().map(|r| (r.id, r.period_start)).collect();
+    let period_of_report: HashMap<Uuid, NaiveDate> = reports.iter().map(|(start, r)| (r.id, *start)).collect();
     let submitted_at: HashMap<Uuid, Option<DateTime<Utc>>> = latest.values().map(|v| (v.id, v.submitted_at)).collect();
     let mut signal_items = signals
         .iter()

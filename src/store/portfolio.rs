@@ -6,9 +6,10 @@
 //! whose size follows the number of KPIs and reports, not of values:
 //! - per KPI, only its latest shown value (`shown`: part of its report's latest submitted
 //!   version), found through the `(kpi_id, period_start)` index by a correlated subquery;
-//! - late and submitted reports counted per engagement in SQL, and the few submitted
-//!   reports of periods not due yet, to count missing periods against the schedule (whose
-//!   due periods come from local dates alone, see `Schedule::due_starts`);
+//! - per engagement, the first day and lateness of its submitted reports (two narrow
+//!   columns), counted against its schedule by `Schedule::tally`: the one definition of
+//!   missing and late that the dashboard, the alerts and the renewal packet use too (due
+//!   periods come from local dates alone);
 //! - shown signals, counted by engagement and severity in SQL.
 //!
 //! The judging is the same pure code as the dashboard's (`domain::evaluation`), so both
@@ -26,12 +27,13 @@ use uuid::Uuid;
 
 use super::{
     engagements::schedule,
-    entity::{engagement, kpi, report},
+    entity::{engagement, kpi},
 };
 use crate::{
     domain::{
         enums::EngagementStatus,
         evaluation::{self, Health, Status, Thresholds},
+        period::Submitted,
         report::Severity,
     },
     error::AppResult,
@@ -58,13 +60,6 @@ pub struct PortfolioItem {
 
 /// The columns of a KPI its status needs.
 type KpiRow = (Uuid, Uuid, String, f64, Option<f64>, f64, f64);
-
-/// Per engagement: reports, late ones, submitted ones.
-#[derive(Default, Clone, Copy)]
-struct ReportCounts {
-    late: u32,
-    submitted: u32,
-}
 
 /// The portfolio of the given engagements, in their order.
 pub async fn portfolio<C: ConnectionTrait>(
@@ -94,8 +89,7 @@ pub async fn portfolio<C: ConnectionTrait>(
         .all(db)
         .await?;
     let latest = latest_values(db, &ids).await?;
-    let counts = report_counts(db, &ids).await?;
-    let not_yet_due = submitted_not_due(db, engagements, &due).await?;
+    let submitted = submitted_reports(db, &ids).await?;
     let signals = signal_counts(db, &ids).await?;
 
     let mut statuses: HashMap<Uuid, Vec<Status>> = HashMap::new();
@@ -108,9 +102,7 @@ pub async fn portfolio<C: ConnectionTrait>(
     engagements
         .iter()
         .map(|e| {
-            let due = due.get(&e.id).map_or(0, Vec::len) as u32;
-            let c = counts.get(&e.id).copied().unwrap_or_default();
-            let submitted_due = c.submitted - not_yet_due.get(&e.id).copied().unwrap_or(0).min(c.submitted);
+            let tally = schedule(e)?.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
             let (signals, high_severity_signals) = signals.get(&e.id).copied().unwrap_or_default();
             Ok(PortfolioItem {
                 engagement_id: e.id,
@@ -118,8 +110,8 @@ pub async fn portfolio<C: ConnectionTrait>(
                 vendor_id: e.vendor_id,
                 status: parse("status", &e.status)?,
                 health: evaluation::health(statuses.get(&e.id).map(Vec::as_slice).unwrap_or_default()),
-                late_periods: c.late,
-                missing_periods: due.saturating_sub(submitted_due),
+                late_periods: tally.late,
+                missing_periods: tally.missing_count(),
                 signals,
                 high_severity_signals,
             })
@@ -127,61 +119,24 @@ pub async fn portfolio<C: ConnectionTrait>(
         .collect()
 }
 
-fn count(r: &QueryResult, column: &str) -> AppResult<u32> {
-    // SUM over no rows is NULL; counts fit in u32 by far.
-    let n: Option<i64> = r.try_get("", column)?;
-    Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
-}
-
-/// Late and submitted reports per engagement, counted in SQL.
-async fn report_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppResult<HashMap<Uuid, ReportCounts>> {
+/// Per engagement, its submitted reports as the counts need them (`Schedule::tally`).
+pub(crate) async fn submitted_reports<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Submitted>>> {
     let rows = query_for(
         db,
-        "SELECT engagement_id, SUM(CASE WHEN late THEN 1 ELSE 0 END) AS late, \
-           SUM(CASE WHEN submitted_at IS NOT NULL THEN 1 ELSE 0 END) AS submitted \
-         FROM reports WHERE engagement_id IN ({ids}) GROUP BY engagement_id",
+        "SELECT engagement_id, period_start, late FROM reports \
+         WHERE submitted_at IS NOT NULL AND engagement_id IN ({ids})",
         engagements,
     )
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "engagement_id")?,
-                ReportCounts { late: count(r, "late")?, submitted: count(r, "submitted")? },
-            ))
-        })
-        .collect()
-}
-
-/// Submitted reports of periods that are not due yet (the running period, or one within
-/// its due offset), per engagement. Due periods are a prefix of the term, so these are the
-/// engagement's latest reports: only recent rows are read.
-async fn submitted_not_due<C: ConnectionTrait>(
-    db: &C,
-    engagements: &[engagement::Model],
-    due: &HashMap<Uuid, Vec<NaiveDate>>,
-) -> AppResult<HashMap<Uuid, u32>> {
-    // Every not-yet-due period starts after the engagement's last due one (or at its start).
-    let since =
-        engagements.iter().map(|e| due.get(&e.id).and_then(|d| d.last().copied()).unwrap_or(e.start_date)).min();
-    let Some(since) = since else { return Ok(HashMap::new()) };
-    let rows: Vec<(Uuid, NaiveDate)> = report::Entity::find()
-        .select_only()
-        .columns([report::Column::EngagementId, report::Column::PeriodStart])
-        .filter(report::Column::EngagementId.is_in(engagements.iter().map(|e| e.id)))
-        .filter(report::Column::SubmittedAt.is_not_null())
-        .filter(report::Column::PeriodStart.gte(since))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut counts: HashMap<Uuid, u32> = HashMap::new();
-    for (engagement_id, period_start) in rows {
-        let is_due = due.get(&engagement_id).and_then(|d| d.last()).is_some_and(|last| period_start <= *last);
-        if !is_due {
-            *counts.entry(engagement_id).or_default() += 1;
-        }
+    let mut out: HashMap<Uuid, Vec<Submitted>> = HashMap::new();
+    for r in rows {
+        let submitted = Submitted { period_start: r.try_get("", "period_start")?, late: r.try_get("", "late")? };
+        out.entry(r.try_get("", "engagement_id")?).or_default().push(submitted);
     }
-    Ok(counts)
+    Ok(out)
 }
 
 /// Runs `sql` with its `{ids}` replaced by one bind parameter per engagement id (`$1, $2, …`

@@ -17,6 +17,7 @@ mod mailsink;
 mod matrix;
 mod migrations;
 mod ops;
+mod periods;
 mod reports;
 mod slots;
 mod untranslated;

@@ -65,8 +65,10 @@ async fn a_report_from_draft_through_changes_to_acceptance() {
 
     // Past the due date, a submission is accepted but marked late.
     let (_, periods) = app.get(&w.agency, &format!("/api/v1/engagements/{}/periods", w.engagement)).await;
-    let due_at: chrono::DateTime<chrono::Utc> = periods[0]["due_at"].as_str().unwrap().parse().unwrap();
-    app.clock.set(due_at + chrono::Duration::minutes(1));
+    let due: chrono::NaiveDate = periods[0]["due_date"].as_str().unwrap().parse().unwrap();
+    // The day after the due date (the boundary itself is `domain::period`'s unit tests').
+    let late = due.succ_opt().unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc();
+    app.clock.set(late);
     let (status, submitted) = app.post(&w.agency, &format!("/api/v1/reports/{id}/submit"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{submitted}");
     assert_eq!((submitted["status"].as_str(), submitted["late"].as_bool()), (Some("submitted"), Some(true)));

@@ -41,6 +41,7 @@ use crate::{
         enums::{Aggregation, Channel, KpiDirection, KpiUnit, Language, Role},
         evaluation::{Status, Trend},
         kpi::RealismFlag,
+        period::Standing,
         report::ReportStatus,
     },
     error::AppError,
@@ -120,7 +121,8 @@ struct KpiRow {
 struct PeriodRow {
     start: NaiveDate,
     end: NaiveDate,
-    due_at: chrono::DateTime<chrono::Utc>,
+    /// The due date (a local date): the same date the report pages, portal and digest show.
+    due: NaiveDate,
     /// `reported`, `late` (reported after the due date), `missing` or `not_due`.
     state: &'static str,
     report_id: Option<Uuid>,
@@ -132,15 +134,11 @@ struct PeriodRow {
 }
 
 fn period_state(p: &PeriodState) -> &'static str {
-    let reported = matches!(
-        p.report_status,
-        Some(ReportStatus::Submitted | ReportStatus::ChangesRequested | ReportStatus::Accepted)
-    );
-    match (reported, p.late, p.missing) {
-        (true, true, _) => "late",
-        (true, false, _) => "reported",
-        (false, _, true) => "missing",
-        (false, _, false) => "not_due",
+    match p.standing {
+        Standing::Late => "late",
+        Standing::Reported => "reported",
+        Standing::Missing => "missing",
+        Standing::NotDue => "not_due",
     }
 }
 
@@ -311,7 +309,7 @@ impl PageData<'_> {
             .map(|p| PeriodRow {
                 start: p.period_start,
                 end: p.period_end,
-                due_at: p.due_at,
+                due: p.due_date,
                 state: period_state(p),
                 report_id: p.report_id,
                 report_status: p.report_status,
@@ -406,31 +404,30 @@ async fn crisis_end(State(state): State<AppState>, Path(id): Path<String>, form:
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-
     use super::*;
 
-    fn period(report_status: Option<ReportStatus>, late: bool, missing: bool) -> PeriodState {
+    fn period(report_status: Option<ReportStatus>, standing: Standing) -> PeriodState {
         let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         PeriodState {
             period_start: d,
             period_end: d,
-            due_at: Utc.with_ymd_and_hms(2026, 2, 5, 0, 0, 0).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 2, 5).unwrap(),
             report_id: report_status.map(|_| Uuid::nil()),
             report_status,
-            late,
-            missing,
+            standing,
+            late: standing == Standing::Late,
+            missing: standing == Standing::Missing,
         }
     }
 
     #[test]
     fn each_period_says_where_its_report_stands() {
-        assert_eq!(period_state(&period(Some(ReportStatus::Accepted), false, false)), "reported");
-        assert_eq!(period_state(&period(Some(ReportStatus::Submitted), true, false)), "late");
-        assert_eq!(period_state(&period(Some(ReportStatus::Draft), false, true)), "missing");
-        assert_eq!(period_state(&period(None, false, true)), "missing");
-        assert_eq!(period_state(&period(Some(ReportStatus::Draft), false, false)), "not_due");
-        assert_eq!(period_state(&period(None, false, false)), "not_due");
+        assert_eq!(period_state(&period(Some(ReportStatus::Accepted), Standing::Reported)), "reported");
+        assert_eq!(period_state(&period(Some(ReportStatus::Submitted), Standing::Late)), "late");
+        assert_eq!(period_state(&period(Some(ReportStatus::Draft), Standing::Missing)), "missing");
+        assert_eq!(period_state(&period(None, Standing::Missing)), "missing");
+        assert_eq!(period_state(&period(Some(ReportStatus::Draft), Standing::NotDue)), "not_due");
+        assert_eq!(period_state(&period(None, Standing::NotDue)), "not_due");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{EngagementBrief, engagement_for, form::may_write, parse_id};
 use crate::{
     app::AppState,
-    domain::report::ReportStatus,
+    domain::{period::Standing, report::ReportStatus},
     policy::report::Action,
     store::{engagements, reports},
     web::{
@@ -66,8 +66,9 @@ pub(super) async fn page(
                 late: r.late,
                 submitted_at: r.submitted_at,
             });
-            let answered = report.as_ref().is_some_and(|r| r.submitted_at.is_some());
-            Line { start: p.start_date, end: p.end_date, due: p.due_date, overdue: !answered && p.is_late(now), report }
+            let submitted = report.as_ref().filter(|r| r.submitted_at.is_some()).map(|r| r.late);
+            let overdue = p.standing(submitted, now) == Standing::Missing;
+            Line { start: p.start_date, end: p.end_date, due: p.due_date, overdue, report }
         })
         .collect();
     let page = query.get("page").and_then(|p| p.parse().ok());
