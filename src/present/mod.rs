@@ -8,6 +8,7 @@
 //! knows HTTP: plain values in, text out.
 
 pub mod catalog;
+pub mod findings;
 pub mod format;
 pub mod jinja;
 pub mod links;

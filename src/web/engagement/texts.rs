@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use crate::{
     domain::{FieldError, enums::Language},
-    present::catalog::{catalog, fill},
+    present::catalog::catalog,
 };
 
-/// The message `key` in `language` with its placeholders filled; the key itself if it is
-/// missing (a unit test proves the keys used here exist).
+/// The message `key` in `language` with its placeholders filled (`n` picks a plural form);
+/// the key itself if it is missing (a unit test proves the keys used here exist).
 pub fn text(key: &str, language: Language, values: &[(&str, String)]) -> String {
-    catalog().ok().and_then(|c| c.get(key, language)).map_or_else(|| key.to_string(), |t| fill(t, values))
+    crate::present::text(key, language, values)
 }
 
 fn has(key: &str) -> bool {
