@@ -92,7 +92,7 @@ mod tests {
     fn findings_are_worded_from_their_parameters() {
         let f = Finding::new("kpis[0].target", "implausible_target", "x")
             .with("kpi", "Seguidores")
-            .with("factor", 83.25)
+            .with("factor", 83.26)
             .with("plausible", 3.0);
         let es = sentence(&f, Language::Es);
         assert!(es.contains("«Seguidores»") && es.contains("×\u{a0}83,3") && es.contains("×\u{a0}3"), "{es}");

@@ -24,6 +24,7 @@ mod web_admin;
 mod web_approvals;
 mod web_browser;
 mod web_engagement;
+mod web_home;
 mod web_incidents;
 mod web_pages;
 mod web_reports;

@@ -469,7 +469,7 @@ async fn a_lead_requests_changes_per_value_then_accepts_the_answer() {
     let (_, page) = lead.get(&format!("/reports/{id}")).await;
     let at = page.find("Falta el alcance de TikTok").expect("the comment is shown");
     let label = page[..at].rsplit("data-label=\"").next().and_then(|l| l.split('"').next());
-    assert_eq!(label, Some("Reviewer's comment"), "{page}");
+    assert_eq!(label, Some("Reviewer&#x27;s comment"), "{page}");
 
     // The agency sees the comment next to the value, and answers with a new version.
     let agency = WebSession::login(&w.app, AGENCY).await;
