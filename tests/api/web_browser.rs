@@ -2,6 +2,7 @@
 //! executive reads the dashboard on a phone-sized screen, the language switch, and signing
 //! in with the keyboard alone. Screenshots go to `target/screenshots/`.
 
+use sea_orm::EntityTrait;
 use serde_json::Value;
 
 use crate::{
@@ -149,6 +150,17 @@ async fn first_link(b: &Browser, css: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_a_phone_and_its_charts_are_readable() {
     let app = demo_app().await;
+    // A critical incident: its page shows the crisis mode it switched on among its facts.
+    let e = veedor::store::entity::engagement::Entity::find().one(&app.state.db).await.unwrap().unwrap();
+    let input = veedor::domain::incident::IncidentInput {
+        title: "Caída de la web durante el lanzamiento".into(),
+        severity: veedor::domain::incident::IncidentSeverity::Critical,
+        description: "La tienda online no responde desde las 10:00; las quejas se multiplican.".into(),
+    };
+    let actor = veedor::store::audit::Actor::system("test");
+    let critical =
+        veedor::store::incidents::open(&app.state.db, app.clock_now(), &actor, &e, input, &app.state.rules).await;
+    let critical = critical.unwrap().incident.id;
     let Some(b) = Browser::start_sized(&app, 390, 844).await else { return };
     b.login(DEMO[1].0, DEMO[1].1).await;
     fits(&b, "home").await;
@@ -187,12 +199,14 @@ async fn every_page_fits_a_phone_and_its_charts_are_readable() {
     pages.push(incident.clone());
     b.goto("/approvals").await;
     pages.push(first_link(&b, "main a[href^='/approvals/']").await);
+    pages.push(format!("/incidents/{critical}"));
     pages.extend(["/incidents", "/approvals", "/alerts", "/content", "/audit"].map(String::from));
     for path in &pages {
         b.goto(path).await;
         fits(&b, path).await;
     }
-    b.goto(&incident).await;
+    b.goto(&format!("/incidents/{critical}")).await;
+    b.find("dl.incident-facts .badge.status-red").await;
     b.screenshot("phone-incident").await;
     b.logout().await;
 

@@ -528,7 +528,8 @@ async fn governance_findings_are_shown_where_the_activation_is_decided() {
         page[start..end].split("data-code=\"").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect()
     };
     // (Three targets are implausible: detection time, TikTok followers, and drills from zero.)
-    let expected = ["no_executive", "implausible_target", "implausible_target", "implausible_target", "stage_role_empty"];
+    let expected =
+        ["no_executive", "implausible_target", "implausible_target", "implausible_target", "stage_role_empty"];
     assert_eq!(findings(&page), expected, "{page}");
     assert!(page.contains("El equipo de seguimiento no incluye a nadie de Dirección"), "{page}");
     assert!(page.contains("KPI «Seguidores TikTok»: el objetivo exige un crecimiento de ×\u{a0}100"), "{page}");
