@@ -355,7 +355,7 @@ mod tests {
             ended_at: None,
             end_reason: None,
         });
-        let mut rows = vec![calm, crisis];
+        let mut rows = [calm, crisis];
         rows.sort_by(attention_order);
         assert_eq!(rows[0].title, "z");
     }
