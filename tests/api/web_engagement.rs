@@ -219,8 +219,11 @@ async fn a_kpi_created_with_the_form_is_stored_and_its_realism_shown() {
     assert!(page.contains("value=\"1000,5\""), "numbers shown as Spanish writes them");
     // The engagement page shows the warning beside the KPI too.
     let (_, page) = lead.get(&format!("/engagements/{id}")).await;
-    let row = &page[page.find("Interacciones TikTok").unwrap()..];
+    // (The governance section above names it too; the row is in the KPI table.)
+    let table = &page[page.find("id=\"kpis-h\"").unwrap()..];
+    let row = &table[table.find("Interacciones TikTok").unwrap()..];
     assert!(row[..row.find("</tr>").unwrap()].contains("¿Objetivo poco realista?"));
+    assert!(page.contains("KPI «Interacciones TikTok»: el objetivo exige un crecimiento"), "and governance warns");
 
     // Changing it through its editor, in English now.
     set_language(&app, DEMO[1].0, Language::En).await;
