@@ -266,11 +266,7 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
                 })
                 .collect(),
         };
-        let path = dir.join(format!("{}.eml", email.id));
-        match mailer.send(&email).await {
-            crate::mail::SendOutcome::Sent { .. } => {}
-            other => anyhow::bail!("writing the digest: {other:?}"),
-        }
+        let path = mailer.write_file(&email).await.context("the dry-run mailer writes files")??;
         println!("digest for {} ({} – {}) written to {}", recipient.email, period.start, period.end, path.display());
         return Ok(());
     }

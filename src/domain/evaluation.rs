@@ -53,6 +53,15 @@ fn shortfall(t: &Thresholds, value: f64) -> f64 {
     }
 }
 
+/// How far a value falls short of the target, relative to the target's size (0 when it meets
+/// it): comparable across KPIs of different units, to tell which one is furthest off.
+pub fn relative_shortfall(t: &Thresholds, value: f64) -> f64 {
+    if !value.is_finite() {
+        return 0.0;
+    }
+    shortfall(t, value) / t.target.abs().max(t.target_upper.unwrap_or(0.0).abs()).max(f64::EPSILON)
+}
+
 /// Whether `value` is at or beyond `threshold` in the bad direction.
 fn crosses(t: &Thresholds, value: f64, threshold: f64) -> bool {
     match t.direction {
@@ -177,6 +186,17 @@ pub fn latest_status<P: Ord>(last_reported: Option<(P, Status)>, last_due: Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_relative_shortfall_compares_kpis_of_different_sizes() {
+        let t = |direction, target| Thresholds { direction, target, target_upper: None, warning: 0.0, critical: 0.0 };
+        let reach = t(KpiDirection::HigherIsBetter, 500_000.0);
+        let response = t(KpiDirection::LowerIsBetter, 60.0);
+        assert_eq!(relative_shortfall(&reach, 600_000.0), 0.0, "on target");
+        assert!((relative_shortfall(&reach, 400_000.0) - 0.2).abs() < 1e-9);
+        assert!((relative_shortfall(&response, 90.0) - 0.5).abs() < 1e-9, "half again as slow is further off");
+        assert_eq!(relative_shortfall(&response, f64::NAN), 0.0);
+    }
 
     #[test]
     fn the_latest_status_turns_grey_when_a_due_period_goes_unreported() {

@@ -58,7 +58,8 @@ pub enum SendOutcome {
 #[derive(Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// The transport, and the directory it writes to.
+    Files(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
 }
 
 #[derive(Clone)]
@@ -72,7 +73,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.transport {
             Transport::Smtp(_) => "smtp",
-            Transport::Files(_) => "files",
+            Transport::Files(..) => "files",
         };
         f.debug_struct("Mailer").field("transport", &kind).field("from", &self.from.to_string()).finish()
     }
@@ -87,7 +88,7 @@ impl Mailer {
             None => {
                 std::fs::create_dir_all(&config.mail_dir)
                     .map_err(|e| anyhow::anyhow!("creating mail_dir {}: {e}", config.mail_dir.display()))?;
-                Transport::Files(AsyncFileTransport::new(&config.mail_dir))
+                Transport::Files(AsyncFileTransport::new(&config.mail_dir), config.mail_dir.clone())
             }
         };
         Ok(Mailer { transport, from, timeout })
@@ -97,7 +98,7 @@ impl Mailer {
     pub fn to_files(dir: &std::path::Path, from: &str) -> anyhow::Result<Mailer> {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
         Ok(Mailer {
-            transport: Transport::Files(AsyncFileTransport::new(dir)),
+            transport: Transport::Files(AsyncFileTransport::new(dir), dir.to_path_buf()),
             from: from.parse().map_err(|e| anyhow::anyhow!("mail_from: {e}"))?,
             timeout: Duration::from_secs(10),
         })
@@ -105,7 +106,22 @@ impl Mailer {
 
     /// Whether messages go to files rather than to a server.
     pub fn writes_files(&self) -> bool {
-        matches!(self.transport, Transport::Files(_))
+        matches!(self.transport, Transport::Files(..))
+    }
+
+    /// Writes `email` as an `.eml` file and returns the file's path; `None` when this mailer
+    /// sends to a server. The file transport names each file by an id of its own, so the path
+    /// comes from what it answers, not from the email's id.
+    pub async fn write_file(&self, email: &Email) -> Option<anyhow::Result<std::path::PathBuf>> {
+        let Transport::Files(files, dir) = &self.transport else { return None };
+        let message = match self.build(email) {
+            Ok(m) => m,
+            Err(reply) => return Some(Err(anyhow::anyhow!(reply))),
+        };
+        Some(match files.send(message).await {
+            Ok(id) => Ok(dir.join(format!("{id}.eml"))),
+            Err(e) => Err(anyhow::anyhow!("writing the file: {e}")),
+        })
     }
 
     pub async fn send(&self, email: &Email) -> SendOutcome {
@@ -114,7 +130,7 @@ impl Mailer {
             Err(reply) => return SendOutcome::Permanent { reply },
         };
         match &self.transport {
-            Transport::Files(files) => match files.send(message).await {
+            Transport::Files(files, _) => match files.send(message).await {
                 Ok(id) => SendOutcome::Sent { reply: format!("written as {id}.eml") },
                 Err(e) => SendOutcome::Transient { reply: format!("writing the file: {e}") },
             },

@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod errors;
+pub mod findings;
 pub mod format;
 pub mod jinja;
 pub mod links;

@@ -68,6 +68,21 @@ pub async fn active<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResul
         .await?)
 }
 
+/// The running crisis period of each of the engagements that has one, in one query.
+pub async fn active_for<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, CrisisPeriodView>> {
+    Ok(crisis_period::Entity::find()
+        .filter(crisis_period::Column::EngagementId.is_in(engagements.iter().copied()))
+        .filter(crisis_period::Column::EndedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.engagement_id, p.into()))
+        .collect())
+}
+
 pub async fn state<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<CrisisState> {
     let history: Vec<CrisisPeriodView> = crisis_period::Entity::find()
         .filter(crisis_period::Column::EngagementId.eq(engagement_id))

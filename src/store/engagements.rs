@@ -23,14 +23,14 @@ use crate::{
     domain::{
         Violations,
         amendment::TermsChange,
-        approval::{ApprovalStatus, Outcome, SubjectKind},
+        approval::{ApprovalStatus, Approver, Outcome, SubjectKind},
         confidentiality::{EngagementAccess, ListingScope, Viewer, Visibility, listing_scope},
         engagement::{
             ActivationRefused, BriefInput, Editability, EngagementInput, EngagementPatch, Transition, ValidEngagement,
             activate, after_activation_decision, amended_terms, editability, next_status,
         },
-        enums::{Confidentiality, EngagementStatus, Role},
-        governance::{self, EngagementFacts, Finding, GovernanceReport, KpiFacts, OwnerFacts},
+        enums::{Confidentiality, EngagementStatus, Role, TeamRole},
+        governance::{self, EngagementFacts, Finding, GovernanceReport, KpiFacts, OwnerFacts, StageFacts},
         period::Schedule,
     },
     error::{AppError, AppResult},
@@ -379,13 +379,24 @@ pub async fn governance<C: ConnectionTrait>(
             .transpose()?,
         None => None,
     };
-    let member_ids: Vec<Uuid> = team_member::Entity::find()
-        .filter(team_member::Column::EngagementId.eq(m.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| t.user_id)
-        .collect();
+    let members = team_member::Entity::find().filter(team_member::Column::EngagementId.eq(m.id)).all(db).await?;
+    let held_roles =
+        members.iter().map(|t| parse("team_role", &t.team_role)).collect::<anyhow::Result<Vec<TeamRole>>>()?;
+    let member_ids: Vec<Uuid> = members.iter().map(|t| t.user_id).collect();
+    let mut stages = Vec::new();
+    for w in super::approvals::workflows(db, m.id).await? {
+        for (index, stage) in w.stages.iter().enumerate() {
+            let team_roles = stage
+                .approvers
+                .iter()
+                .filter_map(|a| match a {
+                    Approver::TeamRole { team_role } => Some(*team_role),
+                    Approver::User { .. } => None,
+                })
+                .collect();
+            stages.push(StageFacts { kind: w.subject_kind, index, team_roles });
+        }
+    }
     let team_roles = user::Entity::find()
         .filter(user::Column::Id.is_in(member_ids))
         .all(db)
@@ -412,8 +423,16 @@ pub async fn governance<C: ConnectionTrait>(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let scope_items =
         scope_item::Entity::find().filter(scope_item::Column::EngagementId.eq(m.id)).count(db).await? as usize;
-    let facts =
-        EngagementFacts { start_date: m.start_date, end_date: m.end_date, owner, team_roles, kpis, scope_items };
+    let facts = EngagementFacts {
+        start_date: m.start_date,
+        end_date: m.end_date,
+        owner,
+        team_roles,
+        held_roles,
+        stages,
+        kpis,
+        scope_items,
+    };
     Ok(governance::assess(&facts, local_today(m, now), max_yearly_growth))
 }
 
@@ -473,7 +492,8 @@ pub async fn transition(
         }
         warnings = report.warnings;
     }
-    let (updated, _) = transition_in(&txn, now, actor, current, action, reason, rules.max_yearly_growth).await?;
+    let (updated, _) =
+        transition_in(&txn, now, actor, current, action, reason, &warnings, rules.max_yearly_growth).await?;
     let mut approval_id = None;
     match action {
         Transition::Submit => {
@@ -504,12 +524,14 @@ pub async fn apply_decision<C: ConnectionTrait>(
 ) -> AppResult<()> {
     let Some(action) = after_activation_decision(outcome) else { return Ok(()) };
     let current = lock(txn, a.subject_id).await?;
-    transition_in(txn, now, actor, current, action, None, max_yearly_growth).await?;
+    transition_in(txn, now, actor, current, action, None, &[], max_yearly_growth).await?;
     Ok(())
 }
 
 /// Changes the status with a compare-and-set, so that two concurrent transitions cannot both
-/// succeed; activation goes through [`activate`].
+/// succeed; activation goes through [`activate`]. The audit entry records the governance
+/// warnings raised: those the caller assessed (`raised`, on submission) or activation's own.
+#[expect(clippy::too_many_arguments, reason = "one transaction's inputs, passed through once")]
 async fn transition_in<C: ConnectionTrait>(
     txn: &C,
     now: DateTime<Utc>,
@@ -517,6 +539,7 @@ async fn transition_in<C: ConnectionTrait>(
     current: engagement::Model,
     action: Transition,
     reason: Option<String>,
+    raised: &[Finding],
     max_yearly_growth: f64,
 ) -> AppResult<(engagement::Model, Vec<Finding>)> {
     let id = current.id;
@@ -528,7 +551,7 @@ async fn transition_in<C: ConnectionTrait>(
             ActivationRefused::Blocked(blockers) => AppError::Invalid(blockers.iter().map(Into::into).collect()),
         })?
     } else {
-        (next_status(from, action)?, Vec::new())
+        (next_status(from, action)?, raised.to_vec())
     };
     let changed = engagement::Entity::update_many()
         .col_expr(engagement::Column::Status, Expr::value(to.to_string()))
@@ -549,7 +572,10 @@ async fn transition_in<C: ConnectionTrait>(
     let entry = AuditEntry::new(audit_action(action), "engagement", id)
         .engagement(id)
         .before(&serde_json::json!({ "status": from }))
-        .after(&serde_json::json!({ "status": to, "reason": reason, "warnings": warnings }));
+        .after(&serde_json::json!({
+            "status": to, "reason": reason,
+            "warnings": warnings.iter().map(Finding::record).collect::<Vec<_>>(),
+        }));
     audit::record(txn, now, actor, entry).await?;
     Ok((updated, warnings))
 }

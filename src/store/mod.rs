@@ -52,6 +52,8 @@ pub struct WriteRules {
     pub notifier: alerts::Notifier,
     /// Hours within which an incident of each severity must be acknowledged.
     pub ack_hours: crate::domain::incident::AckHours,
+    /// What the plausibility checks on a submitted report allow.
+    pub plausibility: reports::PlausibilityLimits,
 }
 
 impl WriteRules {
@@ -70,6 +72,10 @@ impl WriteRules {
                 medium: config.incident_ack_hours_medium,
                 high: config.incident_ack_hours_high,
                 critical: config.incident_ack_hours_critical,
+            },
+            plausibility: reports::PlausibilityLimits {
+                jump_factor: config.plausibility_jump_factor,
+                ratio_tolerance: config.plausibility_ratio_tolerance,
             },
         })
     }

@@ -31,7 +31,7 @@ use super::{
 };
 use crate::{
     domain::{
-        enums::EngagementStatus,
+        enums::{EngagementStatus, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds},
         period::Submitted,
         report::Severity,
@@ -56,10 +56,30 @@ pub struct PortfolioItem {
     /// Signals in the submitted reports.
     pub signals: u32,
     pub high_severity_signals: u32,
+    /// The KPI furthest off target among those whose latest status is the worst (red, then
+    /// amber): what the home page names as the reason for the engagement's health.
+    pub worst_kpi: Option<WorstKpi>,
 }
 
-/// The columns of a KPI its status needs.
-type KpiRow = (Uuid, Uuid, String, f64, Option<f64>, f64, f64);
+/// A KPI off target, with the numbers that say by how much.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorstKpi {
+    pub kpi_id: Uuid,
+    pub name: String,
+    pub unit: KpiUnit,
+    pub direction: KpiDirection,
+    pub status: Status,
+    /// Its latest shown value and the period it was reported for.
+    pub value: f64,
+    pub period_start: NaiveDate,
+    pub target: f64,
+    pub target_upper: Option<f64>,
+    /// The shortfall relative to the target (0.2: a fifth short of it).
+    pub shortfall: f64,
+}
+
+/// The columns of a KPI its status needs, and its name and unit.
+type KpiRow = (Uuid, Uuid, String, f64, Option<f64>, f64, f64, String, String);
 
 /// The portfolio of the given engagements, in their order.
 pub async fn portfolio<C: ConnectionTrait>(
@@ -83,6 +103,8 @@ pub async fn portfolio<C: ConnectionTrait>(
             kpi::Column::TargetUpper,
             kpi::Column::WarningThreshold,
             kpi::Column::CriticalThreshold,
+            kpi::Column::Name,
+            kpi::Column::Unit,
         ])
         .filter(kpi::Column::EngagementId.is_in(ids.iter().copied()))
         .into_tuple()
@@ -93,11 +115,33 @@ pub async fn portfolio<C: ConnectionTrait>(
     let signals = signal_counts(db, &ids).await?;
 
     let mut statuses: HashMap<Uuid, Vec<Status>> = HashMap::new();
-    for (id, engagement_id, direction, target, target_upper, warning, critical) in kpis {
+    let mut worst: HashMap<Uuid, WorstKpi> = HashMap::new();
+    for (id, engagement_id, direction, target, target_upper, warning, critical, name, unit) in kpis {
         let t = Thresholds { direction: parse("direction", &direction)?, target, target_upper, warning, critical };
         let reported = latest.get(&id).map(|(period, value)| (*period, evaluation::status(&t, Some(*value))));
         let last_due = due.get(&engagement_id).and_then(|d| d.last().copied());
-        statuses.entry(engagement_id).or_default().push(evaluation::latest_status(reported, last_due));
+        let status = evaluation::latest_status(reported, last_due);
+        statuses.entry(engagement_id).or_default().push(status);
+        if let (Status::Red | Status::Amber, Some(&(period_start, value))) = (status, latest.get(&id)) {
+            let candidate = WorstKpi {
+                kpi_id: id,
+                name,
+                unit: parse("unit", &unit)?,
+                direction: t.direction,
+                status,
+                value,
+                period_start,
+                target,
+                target_upper,
+                shortfall: evaluation::relative_shortfall(&t, value),
+            };
+            match worst.get(&engagement_id) {
+                Some(w) if (w.status, w.shortfall) >= (candidate.status, candidate.shortfall) => {}
+                _ => {
+                    worst.insert(engagement_id, candidate);
+                }
+            }
+        }
     }
     engagements
         .iter()
@@ -114,6 +158,7 @@ pub async fn portfolio<C: ConnectionTrait>(
                 missing_periods: tally.missing_count(),
                 signals,
                 high_severity_signals,
+                worst_kpi: worst.remove(&e.id),
             })
         })
         .collect()

@@ -148,6 +148,10 @@ struct AuditRecord<'a> {
     values: usize,
     signals: usize,
     content_sha256: String,
+    /// When the write submitted the report: the plausibility warnings raised, as kinds and
+    /// numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<Vec<PlausibilityFlag>>,
 }
 
 impl ReportDetail {
@@ -161,6 +165,7 @@ impl ReportDetail {
             values: current.map_or(0, |v| v.values.len()),
             signals: current.map_or(0, |v| v.signals.len()),
             content_sha256: hex::encode(Sha256::digest(&bytes)),
+            warnings: None,
         })
     }
 }
@@ -350,15 +355,16 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let version = new_version(&txn, &r, 1, &content, actor, now).await?;
-    let detail = if let Some(rules) = submit {
+    let (detail, warnings) = if let Some(rules) = submit {
         let r = do_submit(&txn, &e, r, version, &period, actor, now, rules).await?;
-        detail(&txn, &r).await?
+        (detail(&txn, &r).await?, Some(plausibility(&txn, &r, rules.plausibility).await?))
     } else {
         // A new draft is exactly what was just written: no need to read 10,000 values back.
-        draft_detail(&r, &version, content)?
+        (draft_detail(&r, &version, content)?, None)
     };
-    let entry =
-        AuditEntry::new("report.create", "report", detail.report.id).engagement(e.id).after(&detail.audit_record()?);
+    let mut record = detail.audit_record()?;
+    record.warnings = warnings;
+    let entry = AuditEntry::new("report.create", "report", detail.report.id).engagement(e.id).after(&record);
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
     Ok(detail)
@@ -548,9 +554,10 @@ pub async fn submit(
     let version = current_version(&txn, &r).await?;
     let r = do_submit(&txn, &e, r, version, &period, actor, now, rules).await?;
     let after = detail(&txn, &r).await?;
+    let warnings = plausibility(&txn, &r, rules.plausibility).await?;
     let entry = AuditEntry::new("report.submit", "report", r.id)
         .engagement(r.engagement_id)
-        .after(&serde_json::json!({ "version": r.version, "late": r.late }));
+        .after(&serde_json::json!({ "version": r.version, "late": r.late, "warnings": warnings }));
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
     Ok(after)

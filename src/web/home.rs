@@ -1,7 +1,8 @@
 //! The home page. Leads, executives and admins see their portfolio, worst first: each
-//! engagement's health, late and missing reports, firing alerts, and the approvals waiting
-//! on them. Agency staff see the agency portal instead: the periods they owe a report for,
-//! reports sent back to them, and what they submitted.
+//! engagement's health and why (the KPI furthest off target, its value against the target),
+//! crisis mode, late and missing reports, firing alerts, and the approvals waiting on them,
+//! soonest deadline first. Agency staff see the agency portal instead: the periods they owe a
+//! report for, the reports and content sent back to them, and what they submitted.
 
 use std::collections::HashMap;
 
@@ -17,9 +18,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{error::PageResult, paging::Paged, session::SignedIn};
+use crate::domain::enums::Language;
 use crate::{
     app::AppState,
     domain::{
+        approval::Decision,
+        content::ContentStatus,
         enums::{EngagementStatus, Role},
         evaluation::{Health, Status},
         report::ReportStatus,
@@ -27,9 +31,11 @@ use crate::{
     store::{
         alerts,
         approvals::{self, ApprovalView, QueueFilter, QueueView},
+        content::{self, Calendar, ContentView},
+        crisis::{self, CrisisPeriodView},
         engagements,
-        entity::{engagement, vendor},
-        portfolio::{self, PortfolioItem},
+        entity::{approval, engagement, vendor},
+        portfolio::{self, PortfolioItem, WorstKpi},
         reports,
     },
 };
@@ -51,6 +57,10 @@ struct Row {
     signals: u32,
     high_signals: u32,
     alerts: u32,
+    currency: String,
+    worst_kpi: Option<WorstKpi>,
+    /// The running crisis period, if the engagement is in crisis mode.
+    crisis: Option<CrisisPeriodView>,
 }
 
 /// Totals across the whole portfolio, above the table.
@@ -66,7 +76,7 @@ struct Summary {
     alerts: u32,
 }
 
-/// Red first, then amber, green, grey; then the most late or missing reports.
+/// Crisis mode first, then red, amber, green, grey; then the most late or missing reports.
 fn attention_order(a: &Row, b: &Row) -> std::cmp::Ordering {
     let rank = |s: Status| match s {
         Status::Red => 0,
@@ -74,18 +84,31 @@ fn attention_order(a: &Row, b: &Row) -> std::cmp::Ordering {
         Status::Green => 2,
         Status::Grey => 3,
     };
-    rank(a.health.overall)
-        .cmp(&rank(b.health.overall))
+    b.crisis
+        .is_some()
+        .cmp(&a.crisis.is_some())
+        .then(rank(a.health.overall).cmp(&rank(b.health.overall)))
         .then((b.late + b.missing + b.alerts).cmp(&(a.late + a.missing + a.alerts)))
         .then_with(|| a.title.to_lowercase().cmp(&b.title.to_lowercase()))
 }
 
-fn rows(items: Vec<PortfolioItem>, vendors: &HashMap<Uuid, String>, alerts: &HashMap<Uuid, u32>) -> Vec<Row> {
+/// What the portfolio rows are built from, besides the portfolio itself.
+struct Extras<'a> {
+    vendors: HashMap<Uuid, String>,
+    alerts: HashMap<Uuid, u32>,
+    crises: HashMap<Uuid, CrisisPeriodView>,
+    currencies: HashMap<Uuid, &'a str>,
+}
+
+fn rows(items: Vec<PortfolioItem>, extras: &mut Extras<'_>) -> Vec<Row> {
     let mut rows: Vec<Row> = items
         .into_iter()
         .map(|p| Row {
+            currency: extras.currencies.get(&p.engagement_id).copied().unwrap_or("EUR").to_string(),
+            worst_kpi: p.worst_kpi,
+            crisis: extras.crises.remove(&p.engagement_id),
             id: p.engagement_id,
-            vendor: vendors.get(&p.vendor_id).cloned().unwrap_or_default(),
+            vendor: extras.vendors.get(&p.vendor_id).cloned().unwrap_or_default(),
             title: p.title,
             status: p.status,
             health: p.health,
@@ -93,7 +116,7 @@ fn rows(items: Vec<PortfolioItem>, vendors: &HashMap<Uuid, String>, alerts: &Has
             missing: p.missing_periods,
             signals: p.signals,
             high_signals: p.high_severity_signals,
-            alerts: alerts.get(&p.engagement_id).copied().unwrap_or(0),
+            alerts: extras.alerts.get(&p.engagement_id).copied().unwrap_or(0),
         })
         .collect();
     rows.sort_by(attention_order);
@@ -140,21 +163,40 @@ async fn home(
     let visible = engagements::visible(&state.db, &viewer).await?;
     let ids: Vec<Uuid> = visible.iter().map(|e| e.id).collect();
     let items = portfolio::portfolio(&state.db, &visible, now).await?;
-    let firing = alerts::firing_counts(&state.db, &ids).await?;
-    let vendors = vendor_names(&state, &visible).await?;
+    let mut extras = Extras {
+        vendors: vendor_names(&state, &visible).await?,
+        alerts: alerts::firing_counts(&state.db, &ids).await?,
+        crises: crisis::active_for(&state.db, &ids).await?,
+        currencies: visible.iter().map(|e| (e.id, e.currency.as_str())).collect(),
+    };
     let filter = QueueFilter { view: QueueView::WaitingOnMe, ..QueueFilter::default() };
-    let waiting: Vec<ApprovalView> =
+    let mut waiting: Vec<ApprovalView> =
         approvals::queue(&state.db, &ids, viewer.user_id, false, &filter, now, user.frame.lang).await?;
+    waiting.sort_by(deadline_order);
     let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
     let waiting: Vec<_> = waiting
         .iter()
         .take(10)
         .map(|a| json!({ "approval": a, "engagement": titles.get(&a.engagement_id).copied().unwrap_or_default() }))
         .collect();
-    let rows = rows(items, &vendors, &firing);
+    let rows = rows(items, &mut extras);
     let summary = summary(&rows);
+    let crises: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.crisis.as_ref().map(|c| json!({ "id": r.id, "title": r.title, "since": c.started_at })))
+        .collect();
     let portfolio = Paged::of(rows, page, super::paging::PER_PAGE);
-    user.render(&state, "home.html", json!({ "summary": summary, "portfolio": portfolio, "waiting": waiting }))
+    user.render(
+        &state,
+        "home.html",
+        json!({ "summary": summary, "portfolio": portfolio, "waiting": waiting, "crises": crises }),
+    )
+}
+
+/// What waits on the viewer, the soonest deadline first (so the overdue ones, whose
+/// deadline has passed, lead); the oldest first among equal deadlines.
+fn deadline_order(a: &ApprovalView, b: &ApprovalView) -> std::cmp::Ordering {
+    b.overdue.cmp(&a.overdue).then(a.stage_due_at.cmp(&b.stage_due_at)).then(a.created_at.cmp(&b.created_at))
 }
 
 /// A period the agency owes or owed a report for.
@@ -169,11 +211,67 @@ struct OwedPeriod {
     report_status: Option<ReportStatus>,
 }
 
-/// The agency portal: per engagement, the reports to write or fix, newest period first.
+/// A content item sent back to the agency, with what the reviewer asked for.
+#[derive(Debug, Serialize)]
+struct SentBackContent {
+    item: ContentView,
+    /// The start of the body, to recognise the item by.
+    excerpt: String,
+    /// The comment of the decision that asked for changes.
+    comment: Option<String>,
+    decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Per engagement, the content items whose approval asked for changes, each with the
+/// reviewer's comment (two queries for the whole portal).
+async fn content_sent_back(
+    state: &AppState,
+    engagements: &[Uuid],
+    language: Language,
+) -> PageResult<HashMap<Uuid, Vec<SentBackContent>>> {
+    let filter = Calendar { status: Some(ContentStatus::ChangesRequested), ..Calendar::default() };
+    let items = content::calendar(&state.db, engagements, &filter).await?;
+    let approval_ids: Vec<Uuid> = items.iter().filter_map(|i| i.approval_id).collect();
+    let found = approval::Entity::find()
+        .filter(approval::Column::Id.is_in(approval_ids))
+        .all(&state.db)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let views = approvals::views(&state.db, &found, state.clock.now(), language).await?;
+    let mut by_engagement: HashMap<Uuid, Vec<SentBackContent>> = HashMap::new();
+    for item in items {
+        let asked = views
+            .iter()
+            .filter(|a| Some(a.id) == item.approval_id)
+            .flat_map(|a| a.decisions.iter())
+            .rfind(|d| d.decision == Decision::RequestChanges);
+        by_engagement.entry(item.engagement_id).or_default().push(SentBackContent {
+            comment: asked.map(|d| d.comment.clone()).filter(|c| !c.trim().is_empty()),
+            decided_at: asked.map(|d| d.decided_at),
+            excerpt: excerpt(&item.body, 120),
+            item,
+        });
+    }
+    Ok(by_engagement)
+}
+
+/// The first `max` characters of `text`, with an ellipsis when it is longer.
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// The agency portal: per engagement, the reports to write or fix, newest period first, and
+/// the content sent back with changes requested.
 async fn portal(state: &AppState, user: &SignedIn) -> PageResult<Html<String>> {
     let viewer = user.principal.viewer();
     let now = state.clock.now();
     let visible = engagements::visible(&state.db, &viewer).await?;
+    let ids: Vec<Uuid> = visible.iter().map(|e| e.id).collect();
+    let mut content = content_sent_back(state, &ids, user.frame.lang).await?;
     let mut cards = Vec::new();
     for e in &visible {
         let schedule = engagements::schedule(e)?;
@@ -204,6 +302,7 @@ async fn portal(state: &AppState, user: &SignedIn) -> PageResult<Html<String>> {
         cards.push(json!({
             "id": e.id, "title": e.title, "status": status,
             "owed": owed, "sent_back": sent_back, "submitted": submitted,
+            "content_sent_back": content.remove(&e.id).unwrap_or_default(),
         }));
     }
     user.render(state, "portal.html", json!({ "engagements": cards }))
@@ -225,6 +324,9 @@ mod tests {
             signals: 0,
             high_signals: 0,
             alerts: 0,
+            currency: "EUR".into(),
+            worst_kpi: None,
+            crisis: None,
         }
     }
 
@@ -242,5 +344,25 @@ mod tests {
         assert_eq!(order, ["c", "e", "d", "b", "a"]);
         let s = summary(&rows);
         assert_eq!((s.red, s.amber, s.green, s.grey, s.late), (1, 2, 1, 1, 4));
+    }
+
+    #[test]
+    fn an_engagement_in_crisis_mode_comes_first() {
+        let calm = row("a", Status::Red, 3);
+        let mut crisis = row("z", Status::Green, 0);
+        crisis.crisis = Some(CrisisPeriodView {
+            id: Uuid::nil(),
+            engagement_id: Uuid::nil(),
+            reason: "Vídeo viral".into(),
+            incident_id: None,
+            started_by: None,
+            started_at: chrono::Utc::now(),
+            ended_by: None,
+            ended_at: None,
+            end_reason: None,
+        });
+        let mut rows = [calm, crisis];
+        rows.sort_by(attention_order);
+        assert_eq!(rows[0].title, "z");
     }
 }

@@ -445,6 +445,9 @@ async fn the_preview_shows_the_digest_with_its_charts_and_the_command_line_write
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let files: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
+    // It names the file it wrote.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.trim_end().ends_with(&format!("written to {}", files[0].display())), "{stdout} vs {files:?}");
     let raw = std::fs::read(&files[0]).unwrap();
     let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
     assert!(m.subject().unwrap().contains("Jan 1, 2026 – Jan 31, 2026"), "{:?}", m.subject());

@@ -140,15 +140,22 @@ async fn activation_requires_an_owner_scope_and_kpis() {
     app.post(&w.lead, &format!("{base}/scope"), scope_body()).await;
     app.post(&w.lead, &format!("{base}/kpis"), kpi_body("Alcance")).await;
 
-    // No executive on the team only warns.
+    // No executive on the team, and nobody in the team roles the approval stages ask for,
+    // only warn.
     let (status, body) = transition(app, &w.lead, id, "submit").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(codes(&body, "warnings"), ["no_executive"]);
+    assert_eq!(codes(&body, "warnings"), ["no_executive", "stage_role_empty", "stage_role_empty"]);
+    assert_eq!(body["warnings"][1]["params"]["team_role"], "lead");
     app.approve_all(body["approval_id"].as_str().unwrap().parse().unwrap()).await;
     let (_, audit) = app.get(&w.admin, &format!("/api/v1/audit?object_type=engagement&object_id={id}")).await;
     let activation = &audit["items"][0];
     assert_eq!(activation["action"], "engagement.activate");
     assert_eq!(activation["after"]["warnings"][0]["code"], "no_executive");
+    // The submission records the warnings it raised, as kinds and parameters, no sentence.
+    let submission = audit["items"].as_array().unwrap().iter().find(|a| a["action"] == "engagement.submit").unwrap();
+    assert_eq!(codes(&submission["after"], "warnings"), ["no_executive", "stage_role_empty", "stage_role_empty"]);
+    assert_eq!(submission["after"]["warnings"][2]["params"]["team_role"], "executive");
+    assert!(submission["after"]["warnings"][0].get("message").is_none(), "{submission}");
 }
 
 #[tokio::test]

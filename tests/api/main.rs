@@ -27,6 +27,7 @@ mod web_approvals;
 mod web_browser;
 mod web_engagement;
 mod web_forms;
+mod web_home;
 mod web_incidents;
 mod web_pages;
 mod web_reports;

@@ -2,6 +2,7 @@
 //! executive reads the dashboard on a phone-sized screen, the language switch, and signing
 //! in with the keyboard alone. Screenshots go to `target/screenshots/`.
 
+use sea_orm::EntityTrait;
 use serde_json::Value;
 
 use crate::{
@@ -132,5 +133,88 @@ async fn signing_in_and_moving_around_with_the_keyboard_alone() {
     )
     .await;
     assert_eq!(unlabelled, Value::from(0));
+    b.close().await;
+}
+
+/// Asserts that the page fits the window's width: nothing scrolls sideways.
+async fn fits(b: &Browser, what: &str) {
+    let width = eval(b, "return [document.documentElement.scrollWidth, window.innerWidth];").await;
+    assert!(width[0].as_i64() <= width[1].as_i64(), "{what} scrolls sideways on a phone: {width}");
+}
+
+/// The first local link matching `css` on the current page.
+async fn first_link(b: &Browser, css: &str) -> String {
+    b.find(css).await.attr("href").await.unwrap().expect("a link")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_and_its_charts_are_readable() {
+    let app = demo_app().await;
+    // A critical incident: its page shows the crisis mode it switched on among its facts.
+    let e = veedor::store::entity::engagement::Entity::find().one(&app.state.db).await.unwrap().unwrap();
+    let input = veedor::domain::incident::IncidentInput {
+        title: "Caída de la web durante el lanzamiento".into(),
+        severity: veedor::domain::incident::IncidentSeverity::Critical,
+        description: "La tienda online no responde desde las 10:00; las quejas se multiplican.".into(),
+    };
+    let actor = veedor::store::audit::Actor::system("test");
+    let critical =
+        veedor::store::incidents::open(&app.state.db, app.clock_now(), &actor, &e, input, &app.state.rules).await;
+    let critical = critical.unwrap().incident.id;
+    let Some(b) = Browser::start_sized(&app, 390, 844).await else { return };
+    b.login(DEMO[1].0, DEMO[1].1).await;
+    fits(&b, "home").await;
+    let community = first_link(&b, "table.portfolio th[scope=row] a").await;
+    let mut pages = vec![community.clone()];
+    b.goto(&community).await;
+    // Chart labels render at 11 px or more at this width.
+    let sizes = eval(
+        &b,
+        "return [...document.querySelectorAll('svg.chart')].flatMap(svg => {
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return [...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * scale);
+        });",
+    )
+    .await;
+    let sizes: Vec<f64> = sizes.as_array().unwrap().iter().filter_map(serde_json::Value::as_f64).collect();
+    assert!(!sizes.is_empty(), "the engagement has charts");
+    assert!(sizes.iter().all(|s| *s >= 11.0), "chart labels at 390 px: {sizes:?}");
+    b.screenshot("phone-charts").await;
+    pages.push(first_link(&b, "a[href^='/reports/']").await);
+
+    // The engagement still pending approval has KPIs without data: a sentence, no empty axes.
+    b.goto("/").await;
+    let crisis = b.client.find_all(fantoccini::Locator::Css("table.portfolio th[scope=row] a")).await.unwrap();
+    assert!(crisis.len() >= 2, "the demo has two engagements");
+    let other = crisis[1].attr("href").await.unwrap().unwrap();
+    let other = if other == community { crisis[0].attr("href").await.unwrap().unwrap() } else { other };
+    b.goto(&other).await;
+    let empty = b.find(".chart-empty").await.text().await.unwrap();
+    assert!(empty.contains("Aún no hay datos"), "{empty}");
+    fits(&b, "an engagement without data").await;
+    pages.push(other);
+
+    b.goto("/incidents").await;
+    let incident = first_link(&b, "main a[href^='/incidents/']:not([href='/incidents/new'])").await;
+    pages.push(incident.clone());
+    b.goto("/approvals").await;
+    pages.push(first_link(&b, "main a[href^='/approvals/']").await);
+    pages.push(format!("/incidents/{critical}"));
+    pages.extend(["/incidents", "/approvals", "/alerts", "/content", "/audit"].map(String::from));
+    for path in &pages {
+        b.goto(path).await;
+        fits(&b, path).await;
+    }
+    b.goto(&format!("/incidents/{critical}")).await;
+    b.find("dl.incident-facts .badge.status-red").await;
+    b.screenshot("phone-incident").await;
+    b.logout().await;
+
+    // The digest preview, whose text part carries long links.
+    b.login(DEMO[2].0, DEMO[2].1).await;
+    b.goto("/settings/digests/preview").await;
+    b.find("pre.digest-text").await;
+    fits(&b, "the digest preview").await;
+    b.screenshot("phone-digest-preview").await;
     b.close().await;
 }

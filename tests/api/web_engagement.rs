@@ -219,8 +219,11 @@ async fn a_kpi_created_with_the_form_is_stored_and_its_realism_shown() {
     assert!(page.contains("value=\"1000,5\""), "numbers shown as Spanish writes them");
     // The engagement page shows the warning beside the KPI too.
     let (_, page) = lead.get(&format!("/engagements/{id}")).await;
-    let row = &page[page.find("Interacciones TikTok").unwrap()..];
+    // (The governance section above names it too; the row is in the KPI table.)
+    let table = &page[page.find("id=\"kpis-h\"").unwrap()..];
+    let row = &table[table.find("Interacciones TikTok").unwrap()..];
     assert!(row[..row.find("</tr>").unwrap()].contains("¿Objetivo poco realista?"));
+    assert!(page.contains("KPI «Interacciones TikTok»: el objetivo exige un crecimiento"), "and governance warns");
 
     // Changing it through its editor, in English now.
     set_language(&app, DEMO[1].0, Language::En).await;
@@ -511,4 +514,48 @@ async fn a_lead_adds_an_unrealistic_kpi_in_the_browser_and_is_warned() {
     b.logout().await;
     b.close().await;
     assert!(kpi_names(&app, id).await.contains(&"Visualizaciones YouTube".to_string()));
+}
+
+#[tokio::test]
+async fn governance_findings_are_shown_where_the_activation_is_decided() {
+    let app = demo_app().await;
+    let crisis = engagement_id(&app, CRISIS).await;
+    let lead = demo_session(&app, 1).await;
+    let (status, page) = lead.get(&format!("/engagements/{crisis}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // The demo's crisis engagement has nobody of management on its team, an implausible
+    // TikTok target, and stages asking for the executive role nobody holds.
+    let findings = |page: &str| -> Vec<String> {
+        let Some(start) = page.find("id=\"governance\"") else { return Vec::new() };
+        let end = start + page[start..].find("</section>").unwrap();
+        page[start..end].split("data-code=\"").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect()
+    };
+    // (Three targets are implausible: detection time, TikTok followers, and drills from zero.)
+    let expected =
+        ["no_executive", "implausible_target", "implausible_target", "implausible_target", "stage_role_empty"];
+    assert_eq!(findings(&page), expected, "{page}");
+    assert!(page.contains("El equipo de seguimiento no incluye a nadie de Dirección"), "{page}");
+    assert!(page.contains("KPI «Seguidores TikTok»: el objetivo exige un crecimiento de ×\u{a0}100"), "{page}");
+    assert!(page.contains("Nadie del equipo tiene el rol «Dirección», que aprueba en: Activación (etapa 2)"));
+
+    // The activation approval shows the same findings, worded the same.
+    let approval = veedor::store::entity::approval::Entity::find()
+        .filter(veedor::store::entity::approval::Column::SubjectId.eq(crisis))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the demo submitted the crisis engagement");
+    let admin = demo_session(&app, 0).await;
+    let (status, detail) = admin.get(&format!("/approvals/{}", approval.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(findings(&detail), findings(&page));
+    assert!(detail.contains("El equipo de seguimiento no incluye a nadie de Dirección"), "{detail}");
+
+    // In English for an English reader; never for the agency.
+    set_language(&app, DEMO[1].0, Language::En).await;
+    let (_, page) = lead.get(&format!("/engagements/{crisis}")).await;
+    assert!(page.contains("The oversight team has no executive"), "{page}");
+    let agency = demo_session(&app, 3).await;
+    let (_, page) = agency.get(&format!("/engagements/{crisis}")).await;
+    assert!(findings(&page).is_empty() && !page.contains("Dirección:"), "the agency never sees governance");
 }

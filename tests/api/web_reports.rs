@@ -465,6 +465,11 @@ async fn a_lead_requests_changes_per_value_then_accepts_the_answer() {
     let detail = w.detail(id).await;
     assert_eq!(detail.report.status, ReportStatus::ChangesRequested);
     assert_eq!(detail.reviews[0].value_comments[0].comment, "Falta el alcance de TikTok");
+    // The lead's page shows the comment under the reviewer's column, not the agency's.
+    let (_, page) = lead.get(&format!("/reports/{id}")).await;
+    let at = page.find("Falta el alcance de TikTok").expect("the comment is shown");
+    let label = page[..at].rsplit("data-label=\"").next().and_then(|l| l.split('"').next());
+    assert_eq!(label, Some("Reviewer&#x27;s comment"), "{page}");
 
     // The agency sees the comment next to the value, and answers with a new version.
     let agency = WebSession::login(&w.app, AGENCY).await;
@@ -507,7 +512,7 @@ async fn the_review_screen_flags_implausible_values() {
     let lead = WebSession::login(&w.app, LEAD).await;
     let (_, page) = lead.get(&format!("/reports/{id}")).await;
     assert!(page.contains("Unusual jump") && page.contains("from 100,000 last period to 900,000"), "{page}");
-    assert!(page.contains("1 value(s) look implausible"));
+    assert!(page.contains("1 value looks implausible"), "one value, singular: {page}");
     // The list of the engagement's reports leads to both.
     let (status, list) = lead.get(&format!("/engagements/{}/reports", w.engagement)).await;
     assert_eq!(status, StatusCode::OK);

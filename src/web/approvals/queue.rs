@@ -279,6 +279,11 @@ async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Att
     let (stages, decisions) = (stage_rows(&a, &names, lang), decision_rows(&a, &names, lang));
     let author = a.author_id.and_then(|id| names.get(&id).cloned());
     let decide = may_decide(&a, &viewer, seen);
+    // An activation is decided on the engagement's governance: its findings go with it.
+    let governance = match a.subject_kind {
+        SubjectKind::Activation => crate::web::engagement::governance_for(state, user, &e).await?,
+        _ => None,
+    };
     let row = Row::new(a, e.title, &names, decide, lang);
     // The comment's error shows by the comment; any other reason above the form.
     let refusal: Vec<&String> = attempt.errors.iter().filter(|(k, _)| *k != "comment").map(|(_, v)| v).collect();
@@ -289,6 +294,7 @@ async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Att
         json!({
             "row": row, "stages": stages, "decisions": decisions, "author": author,
             "values": attempt.values, "errors": attempt.errors, "refusal": refusal,
+            "governance": governance,
         }),
     )
 }

@@ -6,6 +6,10 @@
 //! writes numbers and dates; the `<svg>` carries `role="img"`, an `aria-label` summing the
 //! chart up and a `<desc>` listing every value for screen readers.
 //!
+//! The drawing is 360 units wide with 13-unit labels and the page caps its width at 27rem,
+//! so labels render between 12 px (a 390 px phone) and 16 px (a desktop). A KPI without any
+//! reported value gets a sentence saying so instead of empty axes.
+//!
 //! Pure: the words (status names, the summary) come from the caller, already translated.
 
 use std::fmt::Write;
@@ -18,12 +22,15 @@ use crate::domain::{
     scale,
 };
 
-pub const WIDTH: f64 = 480.0;
-pub const HEIGHT: f64 = 170.0;
-const LEFT: f64 = 72.0;
-const RIGHT: f64 = 14.0;
+pub const WIDTH: f64 = 360.0;
+pub const HEIGHT: f64 = 180.0;
+const LEFT: f64 = 78.0;
+const RIGHT: f64 = 16.0;
 const TOP: f64 = 12.0;
-const BOTTOM: f64 = 28.0;
+const BOTTOM: f64 = 30.0;
+/// The labels' size in drawing units: at the narrowest the page shows a chart (about
+/// 330 px on a 390 px phone) it renders at 12 px.
+pub const LABEL_SIZE: f64 = 13.0;
 
 /// Colours of the page's palette (`veedor.css`), readable on white.
 fn colour(status: Status) -> &'static str {
@@ -70,6 +77,8 @@ pub struct Words {
     pub summary: String,
     /// The status names, indexed as [`status_index`].
     pub statuses: [String; 4],
+    /// What the chart says instead when nothing was reported yet.
+    pub empty: String,
 }
 
 /// Position of `status` in [`Words::statuses`]: grey, green, amber, red.
@@ -129,11 +138,19 @@ impl Frame {
     }
 }
 
-/// The chart as an `<svg>` element, ready to be placed in a page.
+/// The chart as an `<svg>` element, ready to be placed in a page; without any reported value,
+/// a paragraph saying there is no data yet.
 pub fn svg(chart: &Chart, words: &Words) -> String {
+    let id = escape(chart.id);
+    if !chart.points.iter().any(|p| p.value.is_some_and(f64::is_finite)) {
+        return format!(
+            r#"<p class="chart-empty" data-chart="{id}" role="img" aria-label="{}"><span aria-hidden="true">○</span> {}</p>"#,
+            escape(&words.summary),
+            escape(&words.empty)
+        );
+    }
     let frame = frame(chart);
     let mut out = String::with_capacity(4096);
-    let id = escape(chart.id);
     let summary = escape(&words.summary);
     let _ = write!(
         out,
@@ -178,10 +195,10 @@ fn grid(out: &mut String, chart: &Chart, f: &Frame) {
         let label = escape(&format_value(value, chart.unit, chart.currency, decimals, chart.language));
         let _ = write!(
             out,
-            r#"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{GRID_COLOUR}" stroke-width="1"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="{LABEL_COLOUR}">{label}</text>"#,
+            r#"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{GRID_COLOUR}" stroke-width="1"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="{LABEL_SIZE}" fill="{LABEL_COLOUR}">{label}</text>"#,
             WIDTH - RIGHT,
             LEFT - 6.0,
-            y + 4.0,
+            y + 4.5,
         );
     }
     out.push_str("</g>");
@@ -299,7 +316,7 @@ fn x_labels(out: &mut String, chart: &Chart, f: &Frame) {
         let text = label(chart.points[i].period_start);
         let _ = write!(
             out,
-            r#"<text x="{:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="11" fill="{LABEL_COLOUR}">{text}</text>"#,
+            r#"<text x="{:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{LABEL_SIZE}" fill="{LABEL_COLOUR}">{text}</text>"#,
             f.x(i)
         );
     }
@@ -329,6 +346,7 @@ mod tests {
         Words {
             summary: "Alcance <mensual> & más".into(),
             statuses: ["Sin datos".into(), "En objetivo".into(), "En riesgo".into(), "Fuera de objetivo".into()],
+            empty: "Aún no hay datos".into(),
         }
     }
 
@@ -389,9 +407,27 @@ mod tests {
     }
 
     #[test]
-    fn empty_and_single_point_series_still_render() {
-        let empty = svg(&chart(&[], Language::Es), &words());
-        assert!(empty.contains("target-line") && !empty.contains("<polyline"));
+    fn a_kpi_without_data_says_so_instead_of_drawing_empty_axes() {
+        for pts in [vec![], vec![Point { period_start: d(1), value: None, status: Status::Grey }]] {
+            let empty = svg(&chart(&pts, Language::Es), &words());
+            assert!(empty.starts_with("<p class=\"chart-empty\"") && empty.contains("Aún no hay datos"), "{empty}");
+            assert!(!empty.contains("<svg") && !empty.contains("<line"), "no axes: {empty}");
+        }
+    }
+
+    #[test]
+    fn labels_are_large_enough_to_read_on_a_phone() {
+        let pts = points();
+        let svg = svg(&chart(&pts, Language::Es), &words());
+        assert!(!svg.contains("font-size=\"11\""));
+        // The narrowest chart on a 390 px phone is about 330 px wide.
+        let rendered = LABEL_SIZE * 330.0 / WIDTH;
+        assert!(rendered >= 11.0, "{rendered} px");
+        assert_eq!(svg.matches(&format!("font-size=\"{LABEL_SIZE}\"")).count(), 6, "three values, three dates");
+    }
+
+    #[test]
+    fn single_point_series_still_render() {
         let one = [Point { period_start: d(1), value: Some(3.0), status: Status::Green }];
         let svg = svg(&chart(&one, Language::Es), &words());
         assert!(svg.contains(r#"data-status="green""#) && !svg.contains("<polyline"));

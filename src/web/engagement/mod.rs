@@ -38,7 +38,7 @@ use crate::{
         FieldError,
         confidentiality::Visibility,
         engagement::{Editability, editability},
-        enums::{Aggregation, Channel, KpiDirection, KpiUnit, Language, Role},
+        enums::{Aggregation, Channel, EngagementStatus, KpiDirection, KpiUnit, Language, Role},
         evaluation::{Status, Trend},
         kpi::RealismFlag,
         period::Standing,
@@ -46,6 +46,7 @@ use crate::{
     },
     error::AppError,
     policy::{self, audit::AuditScope, engagement::Action},
+    present::findings,
     store::{
         audit::{self, AuditFilter},
         crisis,
@@ -195,10 +196,17 @@ impl PageData<'_> {
             "scope": scope::list(db, e.id).await?,
             "team": team,
             "crisis": crisis::state(db, e.id).await?,
+            "governance": self.governance().await?,
             "crisis_form": crisis_form,
             "audit": self.audit(query.get("audit_before").map(String::as_str)).await?,
             "query": { "page": query.get("page"), "signals_page": query.get("signals_page") },
         }))
+    }
+
+    /// The governance findings, worded, for those who may read them (the company's people,
+    /// as `GET /api/v1/engagements/{id}/governance`); `ready` while activation is to come.
+    async fn governance(&self) -> PageResult<Option<serde_json::Value>> {
+        governance_for(self.state, self.user, self.e).await
     }
 
     async fn owner_name(&self, team: &[crate::views::TeamMemberView]) -> PageResult<Option<String>> {
@@ -269,6 +277,7 @@ impl PageData<'_> {
                 lang,
                 &[
                     ("name", k.name.clone()),
+                    ("n", points.len().to_string()),
                     ("periods", points.len().to_string()),
                     ("from", crate::present::format::date(first.period_start, lang)),
                     ("to", crate::present::format::date(last.period_start, lang)),
@@ -282,6 +291,7 @@ impl PageData<'_> {
         let words = chart::Words {
             summary,
             statuses: [Status::Grey, Status::Green, Status::Amber, Status::Red].map(status_word),
+            empty: texts::text("eng.chart.no_data", lang, &[]),
         };
         let id = k.id.to_string();
         let c = chart::Chart {
@@ -343,6 +353,29 @@ impl PageData<'_> {
             .collect();
         Ok(Some(json!({ "entries": entries, "next": page.next_cursor, "paged": before.is_some() })))
     }
+}
+
+/// An engagement's governance findings as the engagement page and its activation approval
+/// show them; `None` for those who may not read them.
+pub(crate) async fn governance_for(
+    state: &AppState,
+    user: &SignedIn,
+    e: &engagement::Model,
+) -> PageResult<Option<serde_json::Value>> {
+    let viewer = user.principal.viewer();
+    let access = engagements::access(&state.db, &viewer, e).await?;
+    if policy::engagement::authorize(&viewer, Action::ReadGovernance, &access).is_err() {
+        return Ok(None);
+    }
+    let report =
+        engagements::governance(&state.db, e, state.clock.now(), state.config.realism_max_yearly_growth).await?;
+    let lang = user.frame.lang;
+    let status: EngagementStatus = crate::views::parse("status", &e.status)?;
+    Ok(Some(json!({
+        "blockers": findings::worded(&report.blockers, lang),
+        "warnings": findings::worded(&report.warnings, lang),
+        "ready": matches!(status, EngagementStatus::Draft | EngagementStatus::PendingApproval),
+    })))
 }
 
 /// The template of the engagement page for this visibility.

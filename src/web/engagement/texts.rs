@@ -6,21 +6,18 @@ use std::collections::BTreeMap;
 
 use crate::{
     domain::{FieldError, enums::Language},
-    present::{
-        catalog::{catalog, fill},
-        errors as present_errors,
-    },
+    present::errors as present_errors,
 };
 
-/// The message `key` in `language` with its placeholders filled; the key itself if it is
-/// missing (a unit test proves the keys used here exist).
+/// The message `key` in `language` with its placeholders filled (`n` picks a plural form);
+/// the key itself if it is missing (a unit test proves the keys used here exist).
 pub fn text(key: &str, language: Language, values: &[(&str, String)]) -> String {
-    catalog().ok().and_then(|c| c.get(key, language)).map_or_else(|| key.to_string(), |t| fill(t, values))
+    crate::present::text(key, language, values)
 }
 
 #[cfg(test)]
 fn has(key: &str) -> bool {
-    catalog().is_ok_and(|c| c.has(key))
+    crate::present::catalog().is_ok_and(|c| c.has(key))
 }
 
 /// Field errors for a form, in the user's language: `eng.error.<code>` when the area has its
