@@ -130,13 +130,20 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     assert_eq!(got.len(), 1);
     let m = &got[0];
     assert_eq!(to(m), "javier@brisa.example");
-    assert!(m.subject().contains("1 alerta activa: Comunidad Brisa"), "{}", m.subject());
-    assert!(m.text().contains("no parece realista"), "{}", m.text());
-    // minijinja escapes `/` in HTML (`&#x2f;`), which every mail client decodes.
+    // The subject names the rule and the object, then the engagement.
+    assert_eq!(m.subject(), "[Veedor] Objetivo poco realista: Seguidores — Comunidad Brisa · Ñandú");
+    assert!(m.text().contains("no parece realista: supone multiplicar por 100 el valor de partida"), "{}", m.text());
+    // minijinja escapes `/` in HTML (`&#x2f;`), which every mail client decodes. The link is
+    // the KPI's card on the engagement page, built from the router's paths.
     let html = m.html().replace("&#x2f;", "/");
+    let target_kpi = w.alert("implausible_target").await["subject_id"].as_str().unwrap().to_string();
     assert!(
-        html.contains(&format!("href=\"https://veedor.brisa.example/engagements/{}/kpis\"", w.engagement)),
+        html.contains(&format!("href=\"https://veedor.brisa.example/engagements/{}#kpi-{target_kpi}\"", w.engagement)),
         "{html}"
+    );
+    assert!(
+        html.contains("href=\"https://veedor.brisa.example/settings/notifications\""),
+        "the footer links to the notification settings page"
     );
     assert!(m.html().contains("<table"), "table layout");
     assert_eq!(w.evaluate().await["emails"], 0, "nothing new: nothing sent");
@@ -150,8 +157,11 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     let by = newer(&got, 1);
     assert_eq!(by.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["javier@brisa.example", "lucia@marea.example"]);
     let javier = &by[0].1;
-    assert!(javier.subject().contains("2 alertas activas"), "{}", javier.subject());
-    assert!(javier.text().contains("Falta el informe del periodo 2026-01-01 – 2026-01-31"), "{}", javier.text());
+    assert_eq!(
+        javier.subject(),
+        "[Veedor] Informe pendiente: enero de 2026 — Comunidad Brisa · Ñandú (y otra alerta más)"
+    );
+    assert!(javier.text().contains("Falta el informe de enero de 2026; vencía el 05/02/2026."), "{}", javier.text());
     assert!(javier.text().contains("(recordatorio)"), "{}", javier.text());
     let lucia = &by[1].1;
     assert!(lucia.text().contains("Falta el informe") && !lucia.text().contains("realista"), "{}", lucia.text());
@@ -180,7 +190,7 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     let by = newer(&got, 5);
     assert_eq!(by.len(), 2);
     for (_, m) in &by {
-        assert!(m.subject().contains("resuelta"), "{}", m.subject());
+        assert_eq!(m.subject(), "[Veedor] Resuelta: Informe pendiente: enero de 2026 — Comunidad Brisa · Ñandú");
         assert!(m.text().contains("Resueltas:"), "{}", m.text());
     }
     assert_eq!(w.evaluate().await["emails"], 0, "a resolution is told once");
@@ -206,8 +216,8 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     let got = sink.wait_for(9, 10).await;
     let by = newer(&got, 7);
     assert_eq!(by.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["elena@brisa.example", "javier@brisa.example"]);
-    assert!(by[0].1.subject().contains("alert firing (critical)"), "{}", by[0].1.subject());
-    assert!(by[0].1.text().contains("Incident opened (critical): Crisis viral"), "{}", by[0].1.text());
+    assert_eq!(by[0].1.subject(), "[Veedor] Critical · Incident opened: Crisis viral — Comunidad Brisa · Ñandú");
+    assert!(by[0].1.text().contains("Incident opened (critical severity): Crisis viral."), "{}", by[0].1.text());
     assert!(by[1].1.text().contains("Crisis viral") && !by[1].1.text().contains("Caída del chat"));
     w.set_clock("2026-02-11T06:00:01Z");
     let got = sink.wait_for(10, 10).await;
