@@ -296,6 +296,8 @@ impl<'a> Builder<'a> {
                     points: &points,
                     target: k.target,
                     target_upper: k.target_upper,
+                    unit: k.unit,
+                    currency: &e.currency,
                     language: lang,
                 })?;
                 let image = StoredImage::png(png);
