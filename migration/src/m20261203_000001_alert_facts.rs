@@ -57,10 +57,18 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         // The columns come back empty: the sentences were never worth keeping.
-        m.alter_table(Table::alter().table("alerts").add_column(ColumnDef::new("summary").text().not_null().default("")).to_owned())
-            .await?;
         m.alter_table(
-            Table::alter().table("alerts").add_column(ColumnDef::new("link").string_len(500).not_null().default("")).to_owned(),
+            Table::alter()
+                .table("alerts")
+                .add_column(ColumnDef::new("summary").text().not_null().default(""))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("alerts")
+                .add_column(ColumnDef::new("link").string_len(500).not_null().default(""))
+                .to_owned(),
         )
         .await?;
         Ok(())
@@ -208,7 +216,12 @@ mod tests {
     use super::*;
 
     fn legacy(severity: &str) -> Legacy {
-        Legacy { severity: severity.into(), unit: Some("percent".into()), currency: Some("EUR".into()), period_end: None }
+        Legacy {
+            severity: severity.into(),
+            unit: Some("percent".into()),
+            currency: Some("EUR".into()),
+            period_end: None,
+        }
     }
 
     #[test]
@@ -222,7 +235,10 @@ mod tests {
         let old = json!({ "kpi": "Alcance", "value": 5.5, "target": 2.0, "period": "2026-11-01", "status": "red", "status_es": "rojo" });
         let new = convert("kpi_breach", &old, &Legacy { period_end: Some("2026-11-30".into()), ..legacy("warning") });
         assert_eq!(new["unit"], "percent");
-        assert_eq!((new["period_start"].as_str(), new["period_end"].as_str()), (Some("2026-11-01"), Some("2026-11-30")));
+        assert_eq!(
+            (new["period_start"].as_str(), new["period_end"].as_str()),
+            (Some("2026-11-01"), Some("2026-11-30"))
+        );
         assert!(new.get("status_es").is_none());
         let old = json!({ "title": "Alta", "stage": "Dirección", "due": "2026-02-01 10:00 UTC", "phase": 1 });
         assert_eq!(convert("approval_overdue", &old, &legacy("warning"))["due_at"], "2026-02-01T10:00:00Z");

@@ -61,7 +61,12 @@ impl AlertRule {
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Facts {
     /// The latest missing period, its due date and how many periods are missing in all.
-    ReportMissing { period_start: NaiveDate, period_end: NaiveDate, due_date: NaiveDate, count: u32 },
+    ReportMissing {
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        due_date: NaiveDate,
+        count: u32,
+    },
     /// A KPI's latest value against its target, in the KPI's unit.
     KpiBreach {
         kpi: String,
@@ -74,7 +79,11 @@ pub enum Facts {
         status: Status,
     },
     /// An approval waiting past its stage's deadline.
-    ApprovalOverdue { title: String, stage: String, due_at: DateTime<Utc> },
+    ApprovalOverdue {
+        title: String,
+        stage: String,
+        due_at: DateTime<Utc>,
+    },
     /// A contract about to end with no renewal decided, and how its term went.
     ContractExpiring {
         end_date: NaiveDate,
@@ -85,8 +94,16 @@ pub enum Facts {
         breaches: i64,
         incidents: i64,
     },
-    IncidentOpened { title: String, severity: IncidentSeverity, ack_due_at: DateTime<Utc> },
-    IncidentUnacknowledged { title: String, severity: IncidentSeverity, ack_due_at: DateTime<Utc> },
+    IncidentOpened {
+        title: String,
+        severity: IncidentSeverity,
+        ack_due_at: DateTime<Utc>,
+    },
+    IncidentUnacknowledged {
+        title: String,
+        severity: IncidentSeverity,
+        ack_due_at: DateTime<Utc>,
+    },
     HighSeveritySignal {
         category: SignalCategory,
         severity: Severity,
@@ -95,11 +112,22 @@ pub enum Facts {
         period_end: NaiveDate,
     },
     /// A target the baseline cannot plausibly reach: the growth factor it implies, if known.
-    ImplausibleTarget { kpi: String, issue: RealismIssue, factor: Option<f64> },
+    ImplausibleTarget {
+        kpi: String,
+        issue: RealismIssue,
+        factor: Option<f64>,
+    },
     /// `reply` is the mail server's own words.
-    DeliveryFailed { to: String, reply: String, subject: String },
+    DeliveryFailed {
+        to: String,
+        reply: String,
+        subject: String,
+    },
     /// `error` is the builder's own words, for the admins.
-    DigestFailed { to: String, error: String },
+    DigestFailed {
+        to: String,
+        error: String,
+    },
 }
 
 impl Facts {

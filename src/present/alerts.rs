@@ -46,10 +46,7 @@ pub fn sentence(facts: &Facts, lang: Language, tz: Tz) -> String {
         Facts::ReportMissing { period_start, period_end, due_date, count } => {
             let first = t(
                 "alert.what.report_missing",
-                &[
-                    ("period", format::period(*period_start, *period_end, lang)),
-                    ("due", format::date(*due_date, lang)),
-                ],
+                &[("period", format::period(*period_start, *period_end, lang)), ("due", format::date(*due_date, lang))],
             );
             match count.saturating_sub(1) {
                 0 => first,
@@ -71,10 +68,8 @@ pub fn sentence(facts: &Facts, lang: Language, tz: Tz) -> String {
             &[("title", title.clone()), ("stage", stage.clone()), ("due", when(*due_at, tz, lang))],
         ),
         Facts::ContractExpiring { end_date, days, accepted, late, missing, breaches, incidents } => {
-            let ends = t(
-                "alert.what.contract_expiring",
-                &[("date", format::date(*end_date, lang)), ("n", days.to_string())],
-            );
+            let ends =
+                t("alert.what.contract_expiring", &[("date", format::date(*end_date, lang)), ("n", days.to_string())]);
             let n = |v: &i64| format::number(*v as f64, 0, lang);
             let balance = t(
                 "alert.what.contract_balance",
@@ -114,10 +109,9 @@ pub fn sentence(facts: &Facts, lang: Language, tz: Tz) -> String {
             ],
         ),
         Facts::ImplausibleTarget { kpi, issue, factor } => match (issue, factor) {
-            (RealismIssue::ImplausibleGrowth, Some(f)) => t(
-                "alert.what.implausible_target",
-                &[("kpi", kpi.clone()), ("factor", format::number(*f, 1, lang))],
-            ),
+            (RealismIssue::ImplausibleGrowth, Some(f)) => {
+                t("alert.what.implausible_target", &[("kpi", kpi.clone()), ("factor", format::number(*f, 1, lang))])
+            }
             _ => t("alert.what.implausible_target_no_baseline", &[("kpi", kpi.clone())]),
         },
         Facts::DeliveryFailed { to, reply, subject } => t(
@@ -299,7 +293,15 @@ mod tests {
         assert_eq!(kpi, "KPI fuera de objetivo: Tasa de respuesta — Gestión de comunidad Brisa");
         let subjects: Vec<String> = all
             .iter()
-            .map(|f| subject(&heading(f, Some("Brisa"), Language::Es), AlertSeverity::Warning, Occasion::Fired, 0, Language::Es))
+            .map(|f| {
+                subject(
+                    &heading(f, Some("Brisa"), Language::Es),
+                    AlertSeverity::Warning,
+                    Occasion::Fired,
+                    0,
+                    Language::Es,
+                )
+            })
             .collect();
         let distinct: std::collections::HashSet<&String> = subjects.iter().collect();
         assert_eq!(distinct.len(), subjects.len(), "{subjects:?}");

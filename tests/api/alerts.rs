@@ -489,7 +489,11 @@ async fn a_dead_pooled_connection_is_retried_once() {
 }
 
 /// An in-memory alert of `rule` about real objects, as the evaluation would store it.
-fn alert_of(facts: veedor::domain::alert::Facts, engagement: Option<Uuid>, subject: Option<Uuid>) -> entity::alert::Model {
+fn alert_of(
+    facts: veedor::domain::alert::Facts,
+    engagement: Option<Uuid>,
+    subject: Option<Uuid>,
+) -> entity::alert::Model {
     let now: DateTime<Utc> = "2026-02-06T10:00:00Z".parse().unwrap();
     let rule = facts.rule();
     entity::alert::Model {
@@ -575,42 +579,88 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
     let e = Some(w.engagement);
     let on_engagement = [
         alert_of(
-            Facts::ReportMissing { period_start: d("2026-01-01"), period_end: d("2026-01-31"), due_date: d("2026-02-05"), count: 1 },
+            Facts::ReportMissing {
+                period_start: d("2026-01-01"),
+                period_end: d("2026-01-31"),
+                due_date: d("2026-02-05"),
+                count: 1,
+            },
             e,
             None,
         ),
         alert_of(
             Facts::KpiBreach {
-                kpi: "Tasa de engagement".into(), value: 1.5, target: 3.0, unit: KpiUnit::Percent, currency: "EUR".into(),
-                period_start: d("2026-01-01"), period_end: d("2026-01-31"), status: Status::Red,
+                kpi: "Tasa de engagement".into(),
+                value: 1.5,
+                target: 3.0,
+                unit: KpiUnit::Percent,
+                currency: "EUR".into(),
+                period_start: d("2026-01-01"),
+                period_end: d("2026-01-31"),
+                status: Status::Red,
             },
             e,
             Some(w.kpi),
         ),
-        alert_of(Facts::ApprovalOverdue { title: "Alta".into(), stage: "Dirección".into(), due_at: at }, e, Some(approval)),
         alert_of(
-            Facts::ContractExpiring { end_date: d("2026-12-31"), days: 30, accepted: 10, late: 1, missing: 0, breaches: 2, incidents: 1 },
+            Facts::ApprovalOverdue { title: "Alta".into(), stage: "Dirección".into(), due_at: at },
+            e,
+            Some(approval),
+        ),
+        alert_of(
+            Facts::ContractExpiring {
+                end_date: d("2026-12-31"),
+                days: 30,
+                accepted: 10,
+                late: 1,
+                missing: 0,
+                breaches: 2,
+                incidents: 1,
+            },
             e,
             None,
         ),
-        alert_of(Facts::IncidentOpened { title: "Caída del chat".into(), severity: IncidentSeverity::High, ack_due_at: at }, e, Some(incident)),
         alert_of(
-            Facts::IncidentUnacknowledged { title: "Caída del chat".into(), severity: IncidentSeverity::High, ack_due_at: at },
+            Facts::IncidentOpened { title: "Caída del chat".into(), severity: IncidentSeverity::High, ack_due_at: at },
+            e,
+            Some(incident),
+        ),
+        alert_of(
+            Facts::IncidentUnacknowledged {
+                title: "Caída del chat".into(),
+                severity: IncidentSeverity::High,
+                ack_due_at: at,
+            },
             e,
             Some(incident),
         ),
         alert_of(
             Facts::HighSeveritySignal {
-                category: SignalCategory::Risk, severity: Severity::High, description: "Boicot".into(),
-                period_start: d("2026-01-01"), period_end: d("2026-01-31"),
+                category: SignalCategory::Risk,
+                severity: Severity::High,
+                description: "Boicot".into(),
+                period_start: d("2026-01-01"),
+                period_end: d("2026-01-31"),
             },
             e,
             None,
         ),
-        alert_of(Facts::ImplausibleTarget { kpi: "Seguidores".into(), issue: RealismIssue::ImplausibleGrowth, factor: Some(100.0) }, e, Some(w.kpi)),
+        alert_of(
+            Facts::ImplausibleTarget {
+                kpi: "Seguidores".into(),
+                issue: RealismIssue::ImplausibleGrowth,
+                factor: Some(100.0),
+            },
+            e,
+            Some(w.kpi),
+        ),
     ];
     let operational = [
-        alert_of(Facts::DeliveryFailed { to: "x@brisa.example".into(), reply: "550".into(), subject: "s".into() }, None, Some(Uuid::now_v7())),
+        alert_of(
+            Facts::DeliveryFailed { to: "x@brisa.example".into(), reply: "550".into(), subject: "s".into() },
+            None,
+            Some(Uuid::now_v7()),
+        ),
         alert_of(Facts::DigestFailed { to: "admin@brisa.example".into(), error: "boom".into() }, None, Some(digest)),
     ];
     let notifier = &app.state.rules.notifier;
@@ -643,7 +693,8 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
     w.set_clock("2026-02-06T10:00:00Z");
     w.evaluate().await;
     for (caller, email) in [(&w.lead, "javier@brisa.example"), (&w.exec, "elena@brisa.example")] {
-        let response = app.client.get(app.url("/api/v1/digests/preview")).bearer_auth(&caller.token).send().await.unwrap();
+        let response =
+            app.client.get(app.url("/api/v1/digests/preview")).bearer_auth(&caller.token).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let html = response.text().await.unwrap();
         let links = email_links(&html, base);
@@ -670,12 +721,26 @@ async fn notification_preferences_have_a_page_in_both_languages() {
     assert!(page.contains("href=\"/settings/notifications\""), "linked from every page");
     let (status, page) = ana.get("/settings/notifications").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Mis avisos") && page.contains("Horas de descanso") && page.contains("KPI fuera de objetivo"));
-    let fields = [("quiet_start", "22:00"), ("quiet_end", "07:00"), ("muted_rules", "kpi_breach"), ("muted_rules", "incident_opened")];
+    assert!(
+        page.contains("Mis avisos") && page.contains("Horas de descanso") && page.contains("KPI fuera de objetivo")
+    );
+    let fields = [
+        ("quiet_start", "22:00"),
+        ("quiet_end", "07:00"),
+        ("muted_rules", "kpi_breach"),
+        ("muted_rules", "incident_opened"),
+    ];
     let (status, location, _) = ana.post_form("/settings/notifications", &fields).await;
-    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/notifications?notice=notifications_saved")));
-    let me: Value = ana.client.get(ana.url("/api/v1/me/notification-preferences")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(me, json!({ "quiet_start": "22:00", "quiet_end": "07:00", "muted_rules": ["kpi_breach", "incident_opened"] }));
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/settings/notifications?notice=notifications_saved"))
+    );
+    let me: Value =
+        ana.client.get(ana.url("/api/v1/me/notification-preferences")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        me,
+        json!({ "quiet_start": "22:00", "quiet_end": "07:00", "muted_rules": ["kpi_breach", "incident_opened"] })
+    );
     let (_, page) = ana.get("/settings/notifications?notice=notifications_saved").await;
     assert!(page.contains("Tus avisos se han guardado") && page.contains("value=\"22:00\""));
     assert!(page.contains("value=\"kpi_breach\" checked"), "muted rules stay ticked");
@@ -684,17 +749,20 @@ async fn notification_preferences_have_a_page_in_both_languages() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("id=\"e-quiet_end\"") && page.contains("Indica el inicio y el final"), "{page}");
     assert!(page.contains("value=\"22:00\""), "what was typed stays");
-    let (status, _, page) = ana.post_form("/settings/notifications", &[("quiet_start", "25:00"), ("quiet_end", "07:00")]).await;
+    let (status, _, page) =
+        ana.post_form("/settings/notifications", &[("quiet_start", "25:00"), ("quiet_end", "07:00")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Escribe una hora como HH:MM"));
     let (status, _, _) = ana.post_form("/language", &[("lang", "en"), ("next", "/settings/notifications")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, page) = ana.get("/settings/notifications").await;
     assert!(page.contains("My notifications") && page.contains("Quiet hours"), "English");
-    let (status, _, page) = ana.post_form("/settings/notifications", &[("quiet_start", "07:00"), ("quiet_end", "07:00")]).await;
+    let (status, _, page) =
+        ana.post_form("/settings/notifications", &[("quiet_start", "07:00"), ("quiet_end", "07:00")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("The end must differ from the start"));
-    let me: Value = ana.client.get(ana.url("/api/v1/me/notification-preferences")).send().await.unwrap().json().await.unwrap();
+    let me: Value =
+        ana.client.get(ana.url("/api/v1/me/notification-preferences")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["quiet_start"], "22:00", "refused input changed nothing");
 }
 
@@ -718,15 +786,30 @@ async fn alert_and_digest_emails_fit_a_phone_and_a_narrow_window() {
     let long = "Tasa de respuesta a mensajes directos en todas las redes sociales de la marca";
     let alerts: Vec<(entity::alert::Model, Notify)> = [
         Facts::KpiBreach {
-            kpi: long.into(), value: 123_456_789.0, target: 987_654_321.0, unit: KpiUnit::CurrencyMinor,
-            currency: "EUR".into(), period_start: d("2026-01-01"), period_end: d("2026-01-31"), status: Status::Red,
+            kpi: long.into(),
+            value: 123_456_789.0,
+            target: 987_654_321.0,
+            unit: KpiUnit::CurrencyMinor,
+            currency: "EUR".into(),
+            period_start: d("2026-01-01"),
+            period_end: d("2026-01-31"),
+            status: Status::Red,
         },
-        Facts::ReportMissing { period_start: d("2026-01-01"), period_end: d("2026-01-31"), due_date: d("2026-02-05"), count: 4 },
+        Facts::ReportMissing {
+            period_start: d("2026-01-01"),
+            period_end: d("2026-01-31"),
+            due_date: d("2026-02-05"),
+            count: 4,
+        },
     ]
     .into_iter()
     .map(|f| (alert_of(f, Some(w.engagement), Some(w.kpi)), Notify::Fired))
     .collect();
-    let reader = Reader { name: "Begoña Ibáñez de la Fuente".into(), language: Language::Es, timezone: chrono_tz::Europe::Madrid };
+    let reader = Reader {
+        name: "Begoña Ibáñez de la Fuente".into(),
+        language: Language::Es,
+        timezone: chrono_tz::Europe::Madrid,
+    };
     let email = preview(&app.state.db, &app.state.rules.notifier, &reader, &alerts).await.unwrap().html;
     let response = app.client.get(app.url("/api/v1/digests/preview")).bearer_auth(&w.lead.token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

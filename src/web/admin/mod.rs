@@ -26,7 +26,10 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(digests::router())
-        .merge(notifications::router()).merge(users::router()).merge(tokens::router()).merge(audit::router())
+        .merge(notifications::router())
+        .merge(users::router())
+        .merge(tokens::router())
+        .merge(audit::router())
 }
 
 /// The id in a page's path; one that is not an id names nothing, like an unknown id.

@@ -70,9 +70,8 @@ fn read(form: &PageForm) -> Result<Preferences, BTreeMap<String, String>> {
     let start = form.get("quiet_start").map(str::to_string);
     let end = form.get("quiet_end").map(str::to_string);
     let mut errors = BTreeMap::new();
-    let well_formed = |t: &Option<String>| {
-        t.as_deref().is_none_or(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").is_ok())
-    };
+    let well_formed =
+        |t: &Option<String>| t.as_deref().is_none_or(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").is_ok());
     for (name, value) in [("quiet_start", &start), ("quiet_end", &end)] {
         if !well_formed(value) {
             errors.insert(name.to_string(), text("notif.error.time", lang, &[]));
@@ -109,8 +108,14 @@ async fn save(State(state): State<AppState>, form: PageForm) -> PageResult<Respo
     match read(&form) {
         Ok(prefs) => {
             let principal = &user.principal;
-            alerts::set_preferences(&state.db, state.clock.now(), &principal.actor(), principal.viewer().user_id, prefs)
-                .await?;
+            alerts::set_preferences(
+                &state.db,
+                state.clock.now(),
+                &principal.actor(),
+                principal.viewer().user_id,
+                prefs,
+            )
+            .await?;
             Ok(Redirect::to(&format!("{}?notice=notifications_saved", paths::NOTIFICATIONS)).into_response())
         }
         Err(errors) => {
