@@ -833,3 +833,57 @@ async fn alert_and_digest_emails_fit_a_phone_and_a_narrow_window() {
         b.close().await;
     }
 }
+
+/// Alerts written before typed facts (English summaries, ISO strings, stored links) are
+/// converted by the migration, and read and worded like new ones.
+#[tokio::test]
+async fn the_migration_types_the_facts_of_alerts_stored_before() {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, Statement};
+    let (url, _database) = crate::helpers::test_database().await;
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    migration::Migrator::up(&db, Some(8)).await.unwrap();
+    let backend = db.get_database_backend();
+    let old = [
+        (
+            "report_missing",
+            "warning",
+            json!({ "period": "2026-01-01 – 2026-01-31", "due": "2026-02-05", "count": 2, "others": 1, "phase": "2026-01-01" }),
+        ),
+        (
+            "approval_overdue",
+            "warning",
+            json!({ "title": "Alta", "stage": "Dirección", "due": "2026-02-01 10:00 UTC", "phase": 1 }),
+        ),
+        ("digest_failed", "critical", json!({ "to": "ana@brisa.example", "error": "no such table" })),
+    ];
+    for (rule, severity, facts) in &old {
+        let now = "2026-02-06T10:00:00Z";
+        let sql = format!(
+            "INSERT INTO alerts (id, dedup_key, rule, severity, summary, facts, link, state, started_at, last_seen_at, \
+             notifications, resolution_pending, escalation_level) VALUES ({mark}, '{rule}:1', '{rule}', '{severity}', \
+             'an English sentence', '{facts}', '/engagements/x/dashboard', 'firing', '{now}', '{now}', 0, false, 0)",
+            mark = if backend == sea_orm::DatabaseBackend::Postgres { "$1" } else { "?" },
+        );
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, [sea_orm::Value::from(Uuid::now_v7())]))
+            .await
+            .unwrap();
+    }
+    migration::Migrator::up(&db, None).await.unwrap();
+    let rows = entity::alert::Entity::find().all(&db).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    for a in &rows {
+        let facts =
+            veedor::domain::alert::Facts::read(&a.facts).unwrap_or_else(|e| panic!("{}: {e}: {}", a.rule, a.facts));
+        assert_eq!(facts.rule().to_string(), a.rule);
+        let text = veedor::present::alerts::sentence(&facts, Language::Es, chrono_tz::Europe::Madrid);
+        assert!(!text.contains("2026-") && !text.contains("UTC"), "{text}");
+        if a.rule == "report_missing" {
+            assert_eq!(text, "Falta el informe de enero de 2026; vencía el 05/02/2026. Hay otro periodo sin informe.");
+            assert_eq!(a.facts["phase"], "2026-01-01", "the dedup phase is kept");
+        }
+        if a.rule == "approval_overdue" {
+            assert!(text.contains("vencía el 01/02/2026 11:00"), "{text}");
+        }
+    }
+}
