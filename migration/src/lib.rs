@@ -13,6 +13,7 @@ mod m20261124_000005_amendments;
 mod m20261124_000006_alerts;
 mod m20261124_000007_job_slots;
 mod m20261124_000008_digests;
+mod m20261203_000001_alert_facts;
 mod m20261203_000004_approval_subjects;
 mod m20261203_000006_crisis_reasons;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_alerts::Migration),
             Box::new(m20261124_000007_job_slots::Migration),
             Box::new(m20261124_000008_digests::Migration),
+            Box::new(m20261203_000001_alert_facts::Migration),
             Box::new(m20261203_000004_approval_subjects::Migration),
             Box::new(m20261203_000006_crisis_reasons::Migration),
         ]

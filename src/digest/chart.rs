@@ -1,7 +1,10 @@
 //! KPI charts for emails: a small PNG per KPI (mail clients show PNG everywhere; SVG
-//! nowhere). plotters draws the series, the target and each value's status colour; the few
-//! labels are drawn with ab_glyph and the bundled DejaVu Sans, so no system font library is
-//! needed (plotters' own text needs fontconfig).
+//! nowhere). plotters draws the series, the target and each value's status, by colour and by
+//! shape (a circle on target, a triangle at risk, a square off target), so that a reader who
+//! does not tell the colours apart still can; the axis labels carry the KPI's unit, and a KPI
+//! without any value says so instead of showing empty axes. The labels are drawn with ab_glyph
+//! and the bundled DejaVu Sans, so no system font library is needed (plotters' own text needs
+//! fontconfig).
 
 use std::sync::LazyLock;
 
@@ -10,8 +13,11 @@ use chrono::NaiveDate;
 use plotters::prelude::*;
 
 use crate::{
-    domain::{enums::Language, evaluation::Status},
-    present::format as locale,
+    domain::{
+        enums::{KpiUnit, Language},
+        evaluation::Status,
+    },
+    present::{format as locale, text},
 };
 
 pub const WIDTH: u32 = 480;
@@ -31,7 +37,28 @@ pub struct ChartInput<'a> {
     pub target: f64,
     /// The upper bound of a band target.
     pub target_upper: Option<f64>,
+    /// The axis labels are values in this unit (`12 %`, `1.500,00 €`, `45 min`).
+    pub unit: KpiUnit,
+    pub currency: &'a str,
     pub language: Language,
+}
+
+/// How a status is drawn besides its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Ring,
+}
+
+pub fn marker(status: Status) -> Marker {
+    match status {
+        Status::Green => Marker::Circle,
+        Status::Amber => Marker::Triangle,
+        Status::Red => Marker::Square,
+        Status::Grey => Marker::Ring,
+    }
 }
 
 pub fn colour(status: Status) -> RGBColor {
@@ -84,12 +111,32 @@ pub fn render(input: &ChartInput) -> anyhow::Result<Vec<u8>> {
         if !segment.is_empty() {
             chart.draw_series(LineSeries::new(segment, line.stroke_width(2)))?;
         }
-        chart.draw_series(input.points.iter().enumerate().filter_map(|(i, (_, value, status))| {
-            value.map(|v| Circle::new((i as f64, v), 4, colour(*status).filled()))
-        }))?;
+        for (i, (_, value, status)) in input.points.iter().enumerate() {
+            let Some(v) = value else { continue };
+            let at = (i as f64, *v);
+            let c = colour(*status);
+            match marker(*status) {
+                Marker::Circle => {
+                    chart.draw_series([Circle::new(at, 4, c.filled())])?;
+                }
+                Marker::Triangle => {
+                    chart.draw_series([TriangleMarker::new(at, 6, c.filled())])?;
+                }
+                Marker::Square => {
+                    chart.draw_series([EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], c.filled())])?;
+                }
+                Marker::Ring => {
+                    chart.draw_series([Circle::new(at, 4, c.stroke_width(2))])?;
+                }
+            }
+        }
         root.present()?;
     }
-    label_axes(&mut rgb, input, (y_min, y_max));
+    if input.points.iter().all(|p| p.1.is_none()) {
+        no_data(&mut rgb, input.language);
+    } else {
+        label_axes(&mut rgb, input, (y_min, y_max));
+    }
     encode(&rgb, w, h)
 }
 
@@ -105,7 +152,8 @@ fn label_axes(rgb: &mut [u8], input: &ChartInput, (y_min, y_max): (f64, f64)) {
     let plot_h = (HEIGHT - TOP - BOTTOM) as f32;
     for (i, value) in [y_max, (y_min + y_max) / 2.0, y_min].into_iter().enumerate() {
         let y = TOP as f32 + plot_h * i as f32 / 2.0 + 4.0;
-        let text = locale::number(value, if (y_max - y_min) < 10.0 { 2 } else { 0 }, input.language);
+        let decimals = if (y_max - y_min) < 10.0 { 2 } else { 0 };
+        let text = locale::kpi_value_with(value, input.unit, input.currency, decimals, input.language);
         draw_text(rgb, font, (LEFT - 6) as f32, y, 11.0, &text, grey, Align::Right);
     }
     let baseline = (HEIGHT - 5) as f32;
@@ -127,6 +175,17 @@ fn label_axes(rgb: &mut [u8], input: &ChartInput, (y_min, y_max): (f64, f64)) {
         let text = label(*last);
         draw_text(rgb, font, (WIDTH - RIGHT) as f32, baseline, 11.0, &text, grey, Align::Right);
     }
+}
+
+/// A KPI without any value: a blank chart that says so, not empty axes.
+fn no_data(rgb: &mut [u8], language: Language) {
+    let Some(font) = FONT.as_ref() else { return };
+    rgb.fill(255);
+    let message = text("email.chart.no_data", language, &[]);
+    let scaled = font.as_scaled(PxScale::from(14.0));
+    let width: f32 = message.chars().map(|c| scaled.h_advance(scaled.glyph_id(c))).sum();
+    let x = (WIDTH as f32 - width) / 2.0;
+    draw_text(rgb, font, x, HEIGHT as f32 / 2.0 + 5.0, 14.0, &message, [0x61, 0x61, 0x61], Align::Left);
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -189,6 +248,64 @@ mod tests {
         ]
     }
 
+    fn input(points: &[(NaiveDate, Option<f64>, Status)], language: Language) -> ChartInput<'_> {
+        ChartInput { points, target: 1500.0, target_upper: None, unit: KpiUnit::Count, currency: "EUR", language }
+    }
+
+    /// Pixels of `c`, as a set of (x, y).
+    fn pixels_of(pixels: &[u8], c: RGBColor) -> Vec<(usize, usize)> {
+        pixels
+            .chunks(3)
+            .enumerate()
+            .filter(|(_, p)| *p == [c.0, c.1, c.2])
+            .map(|(i, _)| (i % WIDTH as usize, i / WIDTH as usize))
+            .collect()
+    }
+
+    #[test]
+    fn statuses_differ_by_shape_too_and_the_axis_carries_the_unit() {
+        // One point per status: the marks' areas differ (square > circle > triangle).
+        let d = |m: u32| NaiveDate::from_ymd_opt(2026, m, 1).unwrap();
+        let area = |status: Status| {
+            let pts = vec![(d(1), Some(10.0), status)];
+            let (_, pixels) = decode(&render(&input(&pts, Language::Es)).unwrap());
+            pixels_of(&pixels, colour(status)).len()
+        };
+        let (square, circle, triangle) = (area(Status::Red), area(Status::Green), area(Status::Amber));
+        assert!(square > circle && circle != triangle, "{square} {circle} {triangle}");
+        assert_eq!(
+            [Status::Green, Status::Amber, Status::Red, Status::Grey].map(marker),
+            [Marker::Circle, Marker::Triangle, Marker::Square, Marker::Ring]
+        );
+        // A percentage's axis is written in percent: the labels are wider than bare numbers.
+        let pts = points();
+        let ink = |unit| {
+            let (_, pixels) = decode(&render(&ChartInput { unit, ..input(&pts, Language::Es) }).unwrap());
+            (0..HEIGHT as usize)
+                .flat_map(|y| (0..(LEFT as usize - 4)).map(move |x| (y * WIDTH as usize + x) * 3))
+                .filter(|at| pixels[*at] < 0xc0)
+                .count()
+        };
+        assert!(ink(KpiUnit::Percent) > ink(KpiUnit::Count), "the unit is drawn beside the axis values");
+    }
+
+    #[test]
+    fn a_kpi_without_data_says_so_instead_of_empty_axes() {
+        let d = |m: u32| NaiveDate::from_ymd_opt(2026, m, 1).unwrap();
+        let none = vec![(d(1), None, Status::Grey), (d(2), None, Status::Grey)];
+        let (_, pixels) = decode(&render(&input(&none, Language::Es)).unwrap());
+        let grid = RGBColor(0xe0, 0xe0, 0xe0);
+        // Three grid lines would be over a thousand pixels of their grey.
+        assert!(pixels_of(&pixels, grid).len() < 100, "no axes drawn");
+        let dark = pixels.chunks(3).filter(|p| p[0] < 0x90).count();
+        assert!(dark > 50, "the message is written");
+        assert_ne!(
+            render(&input(&none, Language::Es)).unwrap(),
+            render(&input(&none, Language::En)).unwrap(),
+            "in the reader's language"
+        );
+    }
+
     fn decode(png_bytes: &[u8]) -> (png::OutputInfo, Vec<u8>) {
         let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
         let mut reader = decoder.read_info().unwrap();
@@ -200,8 +317,7 @@ mod tests {
     #[test]
     fn a_chart_is_a_png_of_the_set_size_showing_each_status_colour_and_labels() {
         let pts = points();
-        let bytes =
-            render(&ChartInput { points: &pts, target: 1500.0, target_upper: None, language: Language::Es }).unwrap();
+        let bytes = render(&input(&pts, Language::Es)).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let (info, pixels) = decode(&bytes);
         assert_eq!((info.width, info.height), (WIDTH, HEIGHT));
@@ -220,13 +336,13 @@ mod tests {
     #[test]
     fn a_band_target_and_a_flat_or_empty_series_still_render() {
         let flat = vec![(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), Some(0.0), Status::Green)];
-        let band = ChartInput { points: &flat, target: 0.0, target_upper: Some(0.0), language: Language::En };
+        let band = ChartInput { target: 0.0, target_upper: Some(0.0), ..input(&flat, Language::En) };
         assert!(render(&band).is_ok());
-        let empty = ChartInput { points: &[], target: 5.0, target_upper: None, language: Language::En };
+        let empty = ChartInput { target: 5.0, ..input(&[], Language::En) };
         assert!(render(&empty).is_ok());
         // The same input gives the same bytes: identical charts are stored once.
         let pts = points();
-        let input = ChartInput { points: &pts, target: 1500.0, target_upper: None, language: Language::En };
-        assert_eq!(render(&input).unwrap(), render(&input).unwrap());
+        let same = input(&pts, Language::En);
+        assert_eq!(render(&same).unwrap(), render(&same).unwrap());
     }
 }

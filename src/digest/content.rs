@@ -94,7 +94,10 @@ pub struct LateReport {
 pub struct AlertLine {
     pub rule: String,
     pub severity: String,
-    pub facts: serde_json::Value,
+    /// Rule and object (`KPI fuera de objetivo: Alcance`).
+    pub title: String,
+    /// What happened, worded by `present::alerts`.
+    pub what: String,
     pub since: String,
     pub link: String,
 }
@@ -208,6 +211,7 @@ impl<'a> Builder<'a> {
             },
             "sections": sections,
             "totals": totals,
+            "settings_link": format!("{}{}", self.templates.brand().base_url, crate::present::links::paths::DIGESTS),
         });
         let rendered = self.templates.render("digest", lang, recipient_zone(req.recipient), &context)?;
         Ok(Some(Built { rendered, images, fingerprint, engagements: sections.len() }))
@@ -292,6 +296,8 @@ impl<'a> Builder<'a> {
                     points: &points,
                     target: k.target,
                     target_upper: k.target_upper,
+                    unit: k.unit,
+                    currency: &e.currency,
                     language: lang,
                 })?;
                 let image = StoredImage::png(png);
@@ -335,14 +341,18 @@ impl<'a> Builder<'a> {
         let open_alerts = facts
             .alerts
             .iter()
-            .map(|a| AlertLine {
-                rule: a.rule.clone(),
-                severity: a.severity.clone(),
-                facts: a.facts.clone(),
-                since: local_date(a.started_at),
-                link: format!("{base}{}", a.link),
+            .map(|a| {
+                let worded = crate::store::alerts::Worded::of(a, None, lang, tz)?;
+                Ok(AlertLine {
+                    rule: a.rule.clone(),
+                    severity: a.severity.clone(),
+                    title: worded.title,
+                    what: worded.text,
+                    since: local_date(a.started_at),
+                    link: format!("{base}{}", worded.link),
+                })
             })
-            .collect();
+            .collect::<AppResult<Vec<_>>>()?;
         let pending_approvals = facts
             .approvals
             .iter()
@@ -373,7 +383,7 @@ impl<'a> Builder<'a> {
             title: e.title.clone(),
             vendor,
             status: parse("status", &e.status)?,
-            link: format!("{base}/engagements/{}", e.id),
+            link: format!("{base}{}", crate::present::links::engagement(e.id)),
             crisis: facts.crisis.as_ref().map(|c| CrisisNote { since: local_date(c.since), reason: c.reason.clone() }),
             health: facts.dashboard.health,
             kpis,

@@ -9,14 +9,17 @@
 //!
 //! Everything here is pure: times and facts in, decisions out.
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    enums::{TeamRole, string_enum},
-    report::SignalCategory,
+    enums::{KpiUnit, TeamRole, string_enum},
+    evaluation::Status,
+    incident::IncidentSeverity,
+    kpi::RealismIssue,
+    report::{Severity, SignalCategory},
 };
 
 string_enum! {
@@ -51,19 +54,140 @@ impl AlertRule {
     }
 }
 
-/// An alert as a rule finds it.
+/// What an alert is about, as typed parameters in no language: stored as JSON in
+/// `alerts.facts` (tagged by `rule`), and worded at view time in the reader's language by
+/// `crate::present::alerts`. Neither a sentence nor a link is stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Facts {
+    /// The latest missing period, its due date and how many periods are missing in all.
+    ReportMissing {
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        due_date: NaiveDate,
+        count: u32,
+    },
+    /// A KPI's latest value against its target, in the KPI's unit.
+    KpiBreach {
+        kpi: String,
+        value: f64,
+        target: f64,
+        unit: KpiUnit,
+        currency: String,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        status: Status,
+    },
+    /// An approval waiting past its stage's deadline.
+    ApprovalOverdue {
+        /// What the approval is about (its title is worded from it); absent in alerts stored
+        /// before approvals kept their subject, which carry the stored `title` instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<super::approval::SubjectLabel>,
+        #[serde(default)]
+        title: String,
+        /// The stage's typed name, or empty with `preset` for a stage Veedor names.
+        stage: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preset: Option<super::approval::StagePreset>,
+        due_at: DateTime<Utc>,
+    },
+    /// A contract about to end with no renewal decided, and how its term went.
+    ContractExpiring {
+        end_date: NaiveDate,
+        days: i64,
+        accepted: i64,
+        late: i64,
+        missing: i64,
+        breaches: i64,
+        incidents: i64,
+    },
+    IncidentOpened {
+        title: String,
+        severity: IncidentSeverity,
+        ack_due_at: DateTime<Utc>,
+    },
+    IncidentUnacknowledged {
+        title: String,
+        severity: IncidentSeverity,
+        ack_due_at: DateTime<Utc>,
+    },
+    HighSeveritySignal {
+        category: SignalCategory,
+        severity: Severity,
+        description: String,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+    },
+    /// A target the baseline cannot plausibly reach: the growth factor it implies, if known.
+    ImplausibleTarget {
+        kpi: String,
+        issue: RealismIssue,
+        factor: Option<f64>,
+    },
+    /// `reply` is the mail server's own words.
+    DeliveryFailed {
+        to: String,
+        reply: String,
+        subject: String,
+    },
+    /// `error` is the builder's own words, for the admins.
+    DigestFailed {
+        to: String,
+        error: String,
+    },
+}
+
+impl Facts {
+    pub fn rule(&self) -> AlertRule {
+        match self {
+            Facts::ReportMissing { .. } => AlertRule::ReportMissing,
+            Facts::KpiBreach { .. } => AlertRule::KpiBreach,
+            Facts::ApprovalOverdue { .. } => AlertRule::ApprovalOverdue,
+            Facts::ContractExpiring { .. } => AlertRule::ContractExpiring,
+            Facts::IncidentOpened { .. } => AlertRule::IncidentOpened,
+            Facts::IncidentUnacknowledged { .. } => AlertRule::IncidentUnacknowledged,
+            Facts::HighSeveritySignal { .. } => AlertRule::HighSeveritySignal,
+            Facts::ImplausibleTarget { .. } => AlertRule::ImplausibleTarget,
+            Facts::DeliveryFailed { .. } => AlertRule::DeliveryFailed,
+            Facts::DigestFailed { .. } => AlertRule::DigestFailed,
+        }
+    }
+
+    /// The facts as stored, with the dedup `phase` beside them (a new phase is news).
+    pub fn stored(&self, phase: Option<serde_json::Value>) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let (Some(map), Some(phase)) = (value.as_object_mut(), phase) {
+            map.insert("phase".into(), phase);
+        }
+        value
+    }
+
+    /// The facts of a stored alert (the `phase` and any other key are ignored).
+    pub fn read(stored: &serde_json::Value) -> Result<Facts, serde_json::Error> {
+        serde_json::from_value(stored.clone())
+    }
+}
+
+/// An alert as a rule finds it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub key: String,
     pub rule: AlertRule,
     pub severity: AlertSeverity,
     pub engagement_id: Option<Uuid>,
     pub subject_id: Option<Uuid>,
-    /// One line in English, for the API and logs (emails are written from `facts`).
-    pub summary: String,
-    pub facts: serde_json::Value,
-    /// The page to act on, relative to the base URL.
-    pub link: String,
+    pub facts: Facts,
+    /// What makes a change of the same alert news (a newly missing period, a stage, a
+    /// warning threshold): stored beside the facts as `phase`.
+    pub phase: Option<serde_json::Value>,
+}
+
+impl Candidate {
+    /// The `facts` column of this candidate.
+    pub fn stored_facts(&self) -> serde_json::Value {
+        self.facts.stored(self.phase.clone())
+    }
 }
 
 /// Why a notification is due now.

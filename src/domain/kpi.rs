@@ -170,7 +170,7 @@ impl KpiInput {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RealismIssue {
     /// The target needs more growth than the term can plausibly deliver.

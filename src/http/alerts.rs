@@ -15,7 +15,7 @@ use crate::{
         engagement::Action as EngagementAction,
     },
     store::{
-        alerts::{self, AlertFilter, AlertView, Evaluation, Preferences, SilenceInput, SilenceView},
+        alerts::{self, AlertFilter, AlertView, Evaluation, Preferences, ReadBy, SilenceInput, SilenceView},
         engagements,
         outbox::{self, NotificationFilter, NotificationView},
     },
@@ -37,7 +37,8 @@ async fn visible_engagements(state: &AppState, principal: &Principal) -> AppResu
 }
 
 /// Alerts on the engagements I see (admins: also those of no engagement), newest first, at
-/// most 500; filters `state`, `rule`, `engagement_id`.
+/// most 500; filters `state`, `rule`, `engagement_id`. Each carries its stable `rule` key and
+/// typed `facts`, and its `title` and `text` in my language (dates in my time zone).
 #[utoipa::path(
     get, path = "/api/v1/alerts", tag = "alerts", params(AlertFilter),
     responses(
@@ -54,7 +55,8 @@ async fn list(
     authorize(&viewer, Action::Read, false)?;
     let global = authorize(&viewer, Action::Read, true).is_ok();
     let ids = visible_engagements(&state, &principal).await?;
-    Ok(Json(alerts::list(&state.db, &ids, global, &filter).await?))
+    let reader = ReadBy::new(principal.user.language, &principal.user.timezone);
+    Ok(Json(alerts::list(&state.db, &ids, global, &filter, reader).await?))
 }
 
 /// Acknowledge a firing alert: it is not repeated any more; it still resolves, and says so.
@@ -78,7 +80,8 @@ async fn acknowledge(
         engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
     }
     authorize(&viewer, Action::Handle, a.engagement_id.is_none())?;
-    Ok(Json(alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id).await?))
+    let reader = ReadBy::new(principal.user.language, &principal.user.timezone);
+    Ok(Json(alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, reader).await?))
 }
 
 /// Silences still running on the engagements I see.

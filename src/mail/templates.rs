@@ -26,7 +26,6 @@ fn defaults() -> HashMap<&'static str, &'static str> {
         ("alerts/subject.txt", include_str!("../../templates/email/alerts/subject.txt")),
         ("alerts/body.txt", include_str!("../../templates/email/alerts/body.txt")),
         ("alerts/body.html", include_str!("../../templates/email/alerts/body.html")),
-        ("alerts/_what.txt", include_str!("../../templates/email/alerts/_what.txt")),
         ("digest/subject.txt", include_str!("../../templates/email/digest/subject.txt")),
         ("digest/body.txt", include_str!("../../templates/email/digest/body.txt")),
         ("digest/body.html", include_str!("../../templates/email/digest/body.html")),
@@ -133,6 +132,7 @@ mod tests {
     use strum::IntoEnumIterator;
 
     use super::*;
+    use crate::domain::alert::AlertRule;
 
     fn brand() -> Brand {
         Brand {
@@ -149,50 +149,22 @@ mod tests {
             return digest_sample();
         }
         assert_eq!(name, "alerts", "a new template needs a sample here");
-        let rules = [
-            ("report_missing", json!({ "period": "2026-01-01 – 2026-01-31", "due": "2026-02-05" })),
-            (
-                "kpi_breach",
-                json!({ "kpi": "Tasa de interacción", "value": 1.2, "target": 3.0, "period": "2026-01-01", "status": "red", "status_es": "rojo" }),
-            ),
-            (
-                "approval_overdue",
-                json!({ "title": "Publicación «Rebajas»", "stage": "Dirección", "due": "2026-02-01 10:00 UTC" }),
-            ),
-            (
-                "contract_expiring",
-                json!({ "end_date": "2026-12-31", "days": 30, "accepted": 10, "late": 1, "missing": 0, "breaches": 3, "incidents": 2 }),
-            ),
-            (
-                "incident_opened",
-                json!({ "title": "Caída <del> chat", "severity": "high", "severity_es": "alta", "due": "x" }),
-            ),
-            (
-                "incident_unacknowledged",
-                json!({ "title": "Caída", "severity": "high", "severity_es": "alta", "due": "2026-02-01 10:00 UTC" }),
-            ),
-            (
-                "high_severity_signal",
-                json!({ "category": "criticism", "category_es": "crítica", "description": "Quejas por envíos", "period": "2026-01" }),
-            ),
-            (
-                "implausible_target",
-                json!({ "kpi": "Seguidores", "reason": "100× in a year", "reason_es": "implica multiplicar por 100" }),
-            ),
-            ("delivery_failed", json!({ "to": "ana@brisa.example", "reply": "550 rejected" })),
-            ("digest_failed", json!({ "to": "ana@brisa.example", "error": "no such table" })),
-        ];
-        let alert = |(rule, facts): &(&str, serde_json::Value)| {
+        let alert = |rule: &str, what: &str| {
             json!({
-                "rule": rule, "severity": "critical", "engagement": "Comunidad Ñandú", "summary": "s",
-                "facts": facts, "since": "10/01/2026 11:00", "resolved_at": "11/01/2026 09:00",
+                "rule": rule, "severity": "critical", "engagement": "Comunidad Ñandú",
+                "title": format!("{rule}: Caída <del> chat — Comunidad Ñandú"), "what": what,
+                "since": "10/01/2026 11:00", "resolved_at": "11/01/2026 09:00",
                 "link": "https://veedor.brisa.example/engagements/1", "repeat": true,
             })
         };
+        let firing: Vec<serde_json::Value> =
+            AlertRule::iter().map(|r| alert(r.as_ref(), "Incidencia abierta: Caída <del> chat.")).collect();
         json!({
             "recipient": { "name": "Begoña Ibáñez" },
-            "firing": rules.iter().map(alert).collect::<Vec<_>>(),
-            "resolved": rules.iter().take(2).map(alert).collect::<Vec<_>>(),
+            "subject": "Incidencia abierta: Caída <del> chat — Comunidad Ñandú",
+            "firing": firing,
+            "resolved": firing.iter().take(2).collect::<Vec<_>>(),
+            "settings_link": "https://veedor.brisa.example/settings/notifications",
         })
     }
 
@@ -213,7 +185,8 @@ mod tests {
             "kpis": [kpi("Seguidores", "red", "crítico", Some("abc123")), kpi("Tiempo de respuesta", "green", "en objetivo", None)],
             "late_reports": [{ "period": "01/10/2026 – 31/10/2026", "due": "05/11/2026", "missing": true }],
             "open_alerts": [{ "rule": "report_missing", "severity": "warning", "since": "06/11/2026",
-                "facts": { "period": "2026-10-01 – 2026-10-31", "due": "2026-11-05", "others": 0 }, "link": "x" }],
+                "title": "Informe pendiente: octubre de 2026",
+                "what": "Falta el informe de octubre de 2026; vencía el 05/11/2026.", "link": "x" }],
             "pending_approvals": [{ "title": "Publicación «Rebajas»", "stage": "Dirección", "due": "25/11/2026", "overdue": true }],
             "signals": [{ "category": "criticism", "severity": "high", "description": "Quejas por envíos" }],
         });
@@ -222,6 +195,7 @@ mod tests {
             "period": { "start": "16/11/2026", "end": "22/11/2026", "single_day": false },
             "sections": [section],
             "totals": { "engagements": 1, "red": 1, "late": 1, "alerts": 1, "approvals": 1, "crisis": 1 },
+            "settings_link": "https://veedor.brisa.example/settings/digests",
         })
     }
 
@@ -243,7 +217,7 @@ mod tests {
                 Language::Es => {
                     ["Resumen semanal", "MODO CRISIS", "Informes con retraso", "Falta el informe", "vencida"]
                 }
-                Language::En => ["Weekly digest", "CRISIS MODE", "Late reports", "report for", "overdue"],
+                Language::En => ["Weekly digest", "CRISIS MODE", "Late reports", "Open alerts", "overdue"],
             };
             for w in words {
                 assert!(r.subject.contains(w) || r.text.contains(w) || r.html.contains(w), "{language}: {w}");
@@ -260,13 +234,14 @@ mod tests {
                 assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name} {language}: {}", r.subject);
                 assert!(r.text.contains("Begoña Ibáñez"), "{name} {language}");
                 assert!(r.html.contains("Begoña Ibáñez"), "{name} {language}");
-                // Facts are escaped in HTML, not in text; no rule falls through to the summary.
+                // Facts are escaped in HTML, not in text.
                 assert!(r.html.contains("Caída &lt;del&gt; chat") && r.text.contains("Caída <del> chat"));
-                assert!(!r.text.contains("Ñandú: s\n"), "{name} {language}: a rule fell through to its summary");
                 assert!(r.html.contains("Brisa &lt;Vigía&gt;"), "brand escaped");
+                assert!(r.subject.contains("Incidencia abierta: Caída <del> chat"), "{}", r.subject);
+                assert!(r.html.contains("settings&#x2f;notifications") || r.html.contains("settings/notifications"));
                 let words = match language {
-                    Language::Es => ["Alertas activas", "Resueltas", "recordatorio", "Falta el informe"],
-                    Language::En => ["Firing alerts", "Resolved", "reminder", "report for"],
+                    Language::Es => ["Alertas activas", "Resueltas", "recordatorio", "Hola, Begoña"],
+                    Language::En => ["Firing alerts", "Resolved", "reminder", "Hello Begoña"],
                 };
                 for w in words {
                     assert!(r.text.contains(w), "{name} {language}: {w} missing in\n{}", r.text);

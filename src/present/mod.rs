@@ -7,6 +7,7 @@
 //! has one name and a date one format on every surface. Nothing here reads the database or
 //! knows HTTP: plain values in, text out.
 
+pub mod alerts;
 pub mod catalog;
 pub mod errors;
 pub mod findings;

@@ -40,7 +40,7 @@ use crate::{
     config::Config,
     domain::{
         alert::{
-            AlertRule, AlertSeverity, AlertState, Audience, Candidate, Lifecycle, Notify, QuietHours, audiences,
+            AlertRule, AlertSeverity, AlertState, Audience, Candidate, Facts, Lifecycle, Notify, QuietHours, audiences,
             ladder_level, notification_due, resolution_to_notify,
         },
         enums::{EngagementStatus, Language, TeamRole},
@@ -51,6 +51,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     mail::{Templates, templates::Brand},
+    present::{self, alerts::Occasion, links, links::paths},
     views::parse,
 };
 
@@ -180,11 +181,11 @@ pub async fn reconcile_in<C: ConnectionTrait>(
         match existing.get(&c.key) {
             Some(a) if a.state == AlertState::Firing.to_string() => {
                 let climbed = ladder_climb(a, now, notifier);
-                let phase_changed = a.facts.get("phase") != c.facts.get("phase");
-                if climbed.is_some() || phase_changed || a.facts != c.facts || a.severity != c.severity.to_string() {
+                let facts = c.stored_facts();
+                let phase_changed = a.facts.get("phase") != facts.get("phase");
+                if climbed.is_some() || phase_changed || a.facts != facts || a.severity != c.severity.to_string() {
                     let mut m: alert::ActiveModel = a.clone().into();
-                    m.facts = Set(c.facts.clone());
-                    m.summary = Set(c.summary.clone());
+                    m.facts = Set(facts);
                     m.severity = Set(c.severity.to_string());
                     m.last_seen_at = Set(now);
                     if let Some(level) = climbed {
@@ -212,7 +213,6 @@ pub async fn reconcile_in<C: ConnectionTrait>(
                     rule: Set(c.rule.to_string()),
                     engagement_id: Set(c.engagement_id),
                     subject_id: Set(c.subject_id),
-                    link: Set(c.link.clone()),
                     ..Default::default()
                 };
                 fire(&mut m, c, now);
@@ -238,9 +238,7 @@ pub async fn reconcile_in<C: ConnectionTrait>(
 
 fn fire(m: &mut alert::ActiveModel, c: &Candidate, now: DateTime<Utc>) {
     m.severity = Set(c.severity.to_string());
-    m.summary = Set(c.summary.clone());
-    m.facts = Set(c.facts.clone());
-    m.link = Set(c.link.clone());
+    m.facts = Set(c.stored_facts());
     m.state = Set(AlertState::Firing.to_string());
     m.started_at = Set(now);
     m.last_seen_at = Set(now);
@@ -293,9 +291,8 @@ pub async fn delivery_failed_in<C: ConnectionTrait>(
         severity: AlertSeverity::Critical,
         engagement_id: None,
         subject_id: Some(failed.id),
-        summary: format!("email to {} failed: {reply}", failed.to_address),
-        facts: json!({ "to": failed.to_address, "reply": reply, "subject": failed.subject }),
-        link: "/api/v1/notifications?status=failed".into(),
+        facts: Facts::DeliveryFailed { to: failed.to_address.clone(), reply, subject: failed.subject.clone() },
+        phase: None,
     };
     let mut m = alert::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -398,16 +395,11 @@ async fn digest_failed<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Candidate>> 
                 severity: AlertSeverity::Critical,
                 engagement_id: None,
                 subject_id: Some(s.id),
-                summary: format!("the digest for {to} could not be built: {error}"),
-                facts: json!({ "to": to, "error": error }),
-                link: format!("/api/v1/digests/{}", s.id),
+                facts: Facts::DigestFailed { to, error },
+                phase: None,
             }
         })
         .collect())
-}
-
-fn link_to(e: Uuid, tail: &str) -> String {
-    format!("/engagements/{e}{tail}")
 }
 
 /// One alert per engagement with missing reports (`Schedule::tally`: the period ended, its
@@ -451,14 +443,14 @@ async fn report_missing<C: ConnectionTrait>(
             severity: AlertSeverity::Warning,
             engagement_id: Some(e.id),
             subject_id: None,
-            summary: format!("the report for {start} – {end} is missing (due {due_on}); {count} missing in all"),
-            facts: json!({
-                "period": format!("{start} – {end}"), "due": due_on.to_string(), "count": count,
-                "others": count - 1,
-                // A newly missing period is news; a late report arriving is not.
-                "phase": phase.to_string(),
-            }),
-            link: link_to(e.id, "/reports"),
+            facts: Facts::ReportMissing {
+                period_start: start,
+                period_end: end,
+                due_date: due_on,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+            },
+            // A newly missing period is news; a late report arriving is not.
+            phase: Some(json!(phase.to_string())),
         });
     }
     Ok(out)
@@ -481,19 +473,28 @@ async fn kpi_rules<C: ConnectionTrait>(
         if let Some((period, value)) = latest.get(&k.id) {
             let status = evaluation::status(&thresholds(k)?, Some(*value));
             if status == Status::Red || (notifier.breach_on_amber && status == Status::Amber) {
-                let (status_en, status_es) = if status == Status::Red { ("red", "rojo") } else { ("amber", "ámbar") };
+                let period_end = super::engagements::schedule(e)?
+                    .spans()
+                    .into_iter()
+                    .find(|(start, _)| start == period)
+                    .map_or(*period, |(_, end)| end);
                 out.push(Candidate {
                     key: format!("kpi_breach:{}", k.id),
                     rule: AlertRule::KpiBreach,
                     severity: AlertSeverity::Warning,
                     engagement_id: Some(e.id),
                     subject_id: Some(k.id),
-                    summary: format!("KPI {} is {status_en}: {value} against a target of {}", k.name, k.target),
-                    facts: json!({
-                        "kpi": k.name, "value": value, "target": k.target, "period": period.to_string(),
-                        "status": status_en, "status_es": status_es,
-                    }),
-                    link: link_to(e.id, "/dashboard"),
+                    facts: Facts::KpiBreach {
+                        kpi: k.name.clone(),
+                        value: *value,
+                        target: k.target,
+                        unit: parse("unit", &k.unit)?,
+                        currency: e.currency.clone(),
+                        period_start: *period,
+                        period_end,
+                        status,
+                    },
+                    phase: None,
                 });
             }
         }
@@ -502,23 +503,18 @@ async fn kpi_rules<C: ConnectionTrait>(
             if let Some(flag) =
                 realism(parse("direction", &k.direction)?, k.baseline, k.target, term_days, notifier.max_yearly_growth)
             {
-                let code = serde_json::to_value(flag.issue).ok().and_then(|v| v.as_str().map(str::to_owned));
-                let code = code.unwrap_or_default();
-                let reason_es = match code.as_str() {
-                    "no_baseline" => "no tiene valor de partida".to_string(),
-                    _ => {
-                        format!("implica multiplicar por {:.1} el valor de partida", flag.implied_factor.unwrap_or(0.0))
-                    }
-                };
                 out.push(Candidate {
                     key: format!("implausible_target:{}", k.id),
                     rule: AlertRule::ImplausibleTarget,
                     severity: AlertSeverity::Warning,
                     engagement_id: Some(e.id),
                     subject_id: Some(k.id),
-                    summary: format!("the target of KPI {} looks unrealistic: {}", k.name, flag.message),
-                    facts: json!({ "kpi": k.name, "reason": flag.message, "reason_es": reason_es, "code": code }),
-                    link: link_to(e.id, "/kpis"),
+                    facts: Facts::ImplausibleTarget {
+                        kpi: k.name.clone(),
+                        issue: flag.issue,
+                        factor: flag.implied_factor,
+                    },
+                    phase: None,
                 });
             }
         }
@@ -537,19 +533,21 @@ async fn approval_overdue<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, ids: &
     for a in overdue {
         let stages: Vec<crate::domain::approval::Stage> =
             serde_json::from_value(a.stages.clone()).map_err(anyhow::Error::from)?;
-        let stage = usize::try_from(a.current_stage).ok().and_then(|i| stages.get(i)).map(|s| s.name.clone());
+        let stage = usize::try_from(a.current_stage).ok().and_then(|i| stages.get(i));
         out.push(Candidate {
             key: format!("approval_overdue:{}", a.id),
             rule: AlertRule::ApprovalOverdue,
             severity: AlertSeverity::Warning,
             engagement_id: Some(a.engagement_id),
             subject_id: Some(a.id),
-            summary: format!("approval {} is overdue at stage {}", a.title, a.current_stage),
-            facts: json!({
-                "title": a.title, "stage": stage.unwrap_or_default(), "due": a.stage_due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "phase": a.current_stage,
-            }),
-            link: format!("/approvals/{}", a.id),
+            facts: Facts::ApprovalOverdue {
+                subject: Some(super::approvals::label_of(&a)?),
+                title: a.title.clone(),
+                stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
+                preset: stage.and_then(|s| s.preset),
+                due_at: a.stage_due_at,
+            },
+            phase: Some(json!(a.current_stage)),
         });
     }
     Ok(out)
@@ -575,18 +573,28 @@ async fn contract_expiring<C: ConnectionTrait>(
             severity: if *threshold <= 7 { AlertSeverity::Critical } else { AlertSeverity::Warning },
             engagement_id: Some(e.id),
             subject_id: None,
-            summary: format!("the contract ends on {} ({days} days) with no renewal decided", e.end_date),
-            facts: {
-                let mut f = packet;
-                f["end_date"] = json!(e.end_date.to_string());
-                f["days"] = json!(days);
-                f["phase"] = json!(threshold);
-                f
+            facts: Facts::ContractExpiring {
+                end_date: e.end_date,
+                days,
+                accepted: packet.accepted,
+                late: packet.late,
+                missing: packet.missing,
+                breaches: packet.breaches,
+                incidents: packet.incidents,
             },
-            link: link_to(e.id, ""),
+            phase: Some(json!(threshold)),
         });
     }
     Ok(out)
+}
+
+/// How a contract's term went, as its expiry alert tells it.
+struct RenewalPacket {
+    accepted: i64,
+    late: i64,
+    missing: i64,
+    breaches: i64,
+    incidents: i64,
 }
 
 /// The renewal packet an expiring contract's email carries: how the term went.
@@ -594,7 +602,7 @@ async fn renewal_packet<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     e: &engagement::Model,
-) -> AppResult<serde_json::Value> {
+) -> AppResult<RenewalPacket> {
     let ids = [e.id];
     let count = |sql: &'static str| async move {
         let rows = portfolio::query_for(db, sql, &ids).await?;
@@ -611,10 +619,13 @@ async fn renewal_packet<C: ConnectionTrait>(
     // Missing and late by the one definition (`Schedule::tally`), as everywhere else.
     let submitted = portfolio::submitted_reports(db, &ids).await?;
     let tally = super::engagements::schedule(e)?.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
-    Ok(json!({
-        "accepted": accepted, "late": tally.late, "missing": tally.missing_count(), "breaches": breaches,
-        "incidents": incidents,
-    }))
+    Ok(RenewalPacket {
+        accepted,
+        late: i64::try_from(tally.late).unwrap_or(i64::MAX),
+        missing: i64::try_from(tally.missing_count()).unwrap_or(i64::MAX),
+        breaches,
+        incidents,
+    })
 }
 
 async fn incident_rules<C: ConnectionTrait>(
@@ -632,17 +643,7 @@ async fn incident_rules<C: ConnectionTrait>(
     let mut out = Vec::new();
     for i in open {
         let severity: IncidentSeverity = parse("severity", &i.severity)?;
-        let severity_es = match severity {
-            IncidentSeverity::Low => "baja",
-            IncidentSeverity::Medium => "media",
-            IncidentSeverity::High => "alta",
-            IncidentSeverity::Critical => "crítica",
-        };
-        let facts = json!({
-            "title": i.title, "severity": severity.to_string(), "severity_es": severity_es,
-            "due": i.ack_due_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        });
-        let link = format!("/incidents/{}", i.id);
+        let (title, ack_due_at) = (i.title.clone(), i.ack_due_at);
         if opened {
             out.push(Candidate {
                 key: format!("incident_opened:{}", i.id),
@@ -654,9 +655,8 @@ async fn incident_rules<C: ConnectionTrait>(
                 },
                 engagement_id: Some(i.engagement_id),
                 subject_id: Some(i.id),
-                summary: format!("incident opened ({severity}): {}", i.title),
-                facts: facts.clone(),
-                link: link.clone(),
+                facts: Facts::IncidentOpened { title: title.clone(), severity, ack_due_at },
+                phase: None,
             });
         }
         if unacknowledged && now >= i.ack_due_at {
@@ -666,9 +666,8 @@ async fn incident_rules<C: ConnectionTrait>(
                 severity: AlertSeverity::Critical,
                 engagement_id: Some(i.engagement_id),
                 subject_id: Some(i.id),
-                summary: format!("incident {} is not acknowledged (due {})", i.title, i.ack_due_at),
-                facts,
-                link,
+                facts: Facts::IncidentUnacknowledged { title, severity, ack_due_at },
+                phase: None,
             });
         }
     }
@@ -693,24 +692,14 @@ async fn high_severity_signals<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppR
         let severity: Severity = parse("severity", &r.try_get::<String>("", "severity")?)?;
         let description: String = r.try_get("", "description")?;
         let (start, end): (NaiveDate, NaiveDate) = (r.try_get("", "period_start")?, r.try_get("", "period_end")?);
-        let category_es = match category {
-            SignalCategory::Risk => "riesgo",
-            SignalCategory::Criticism => "crítica",
-            SignalCategory::Opportunity => "oportunidad",
-            SignalCategory::Leader => "líder de opinión",
-        };
         out.push(Candidate {
             key: format!("signal:{id}"),
             rule: AlertRule::HighSeveritySignal,
             severity: if severity == Severity::Critical { AlertSeverity::Critical } else { AlertSeverity::Warning },
             engagement_id: Some(engagement_id),
             subject_id: Some(id),
-            summary: format!("{severity} {category} signal: {description}"),
-            facts: json!({
-                "category": category.to_string(), "category_es": category_es, "description": description,
-                "period": format!("{start} – {end}"),
-            }),
-            link: link_to(engagement_id, "/reports"),
+            facts: Facts::HighSeveritySignal { category, severity, description, period_start: start, period_end: end },
+            phase: None,
         });
     }
     Ok(out)
@@ -844,20 +833,14 @@ struct EmailAlert {
     rule: String,
     severity: String,
     engagement: String,
-    summary: String,
-    facts: serde_json::Value,
+    /// Rule, object and engagement.
+    title: String,
+    /// What happened.
+    what: String,
     since: String,
     resolved_at: String,
     link: String,
     repeat: bool,
-}
-
-fn local_time(at: DateTime<Utc>, p: &Person) -> String {
-    let local = at.with_timezone(&p.timezone);
-    match p.language {
-        Language::Es => local.format("%d/%m/%Y %H:%M").to_string(),
-        Language::En => local.format("%Y-%m-%d %H:%M").to_string(),
-    }
 }
 
 /// Alerts due for a notification, each with why.
@@ -986,27 +969,14 @@ fn render(
     part: &[(&alert::Model, Notify)],
     not_before: DateTime<Utc>,
 ) -> AppResult<NewNotification> {
-    let base = &notifier.templates.brand().base_url;
-    let shown = |a: &alert::Model, kind: Notify| EmailAlert {
-        rule: a.rule.clone(),
-        severity: a.severity.clone(),
-        engagement: a
-            .engagement_id
-            .and_then(|e| directory.engagements.get(&e))
-            .map_or_else(|| "Veedor".to_string(), |e| e.title.clone()),
-        summary: a.summary.clone(),
-        facts: a.facts.clone(),
-        since: local_time(a.started_at, p),
-        resolved_at: a.resolved_at.map(|t| local_time(t, p)).unwrap_or_default(),
-        link: format!("{base}{}", a.link),
-        repeat: kind == Notify::Repeat,
-    };
-    let firing: Vec<EmailAlert> =
-        part.iter().filter(|(_, k)| *k != Notify::Resolved).map(|(a, k)| shown(a, *k)).collect();
-    let resolved: Vec<EmailAlert> =
-        part.iter().filter(|(_, k)| *k == Notify::Resolved).map(|(a, k)| shown(a, *k)).collect();
-    let context = json!({ "recipient": { "name": p.name }, "firing": firing, "resolved": resolved });
-    let rendered = notifier.templates.render("alerts", p.language, p.timezone, &context)?;
+    let shown: Vec<(EmailAlert, Notify)> = part
+        .iter()
+        .map(|(a, kind)| {
+            let engagement = a.engagement_id.and_then(|e| directory.engagements.get(&e)).map(|e| e.title.as_str());
+            Ok((email_alert(notifier, a, engagement, p.language, p.timezone, *kind)?, *kind))
+        })
+        .collect::<AppResult<_>>()?;
+    let rendered = render_alerts(notifier, &p.name, p.language, p.timezone, &shown)?;
     Ok(NewNotification {
         kind: "alerts",
         dedup_key: None,
@@ -1023,22 +993,151 @@ fn render(
     })
 }
 
+/// One alert as an email shows it: worded and linked for the reader.
+fn email_alert(
+    notifier: &Notifier,
+    a: &alert::Model,
+    engagement: Option<&str>,
+    lang: Language,
+    tz: Tz,
+    kind: Notify,
+) -> AppResult<EmailAlert> {
+    let base = &notifier.templates.brand().base_url;
+    let worded = Worded::of(a, engagement, lang, tz)?;
+    Ok(EmailAlert {
+        rule: a.rule.clone(),
+        severity: a.severity.clone(),
+        engagement: engagement.map_or_else(|| notifier.templates.brand().name.clone(), str::to_string),
+        title: worded.heading,
+        what: worded.text,
+        since: present::format::datetime(a.started_at, tz, lang),
+        resolved_at: a.resolved_at.map(|t| present::format::datetime(t, tz, lang)).unwrap_or_default(),
+        link: format!("{base}{}", worded.link),
+        repeat: kind == Notify::Repeat,
+    })
+}
+
+/// The alerts email for one reader: the firing alerts, then the resolved ones; its subject
+/// names the first alert (a firing one before a resolved one) and counts the others.
+fn render_alerts(
+    notifier: &Notifier,
+    name: &str,
+    lang: Language,
+    tz: Tz,
+    shown: &[(EmailAlert, Notify)],
+) -> AppResult<crate::mail::templates::Rendered> {
+    let firing: Vec<&EmailAlert> = shown.iter().filter(|(_, k)| *k != Notify::Resolved).map(|(a, _)| a).collect();
+    let resolved: Vec<&EmailAlert> = shown.iter().filter(|(_, k)| *k == Notify::Resolved).map(|(a, _)| a).collect();
+    // The most pressing first: a critical firing alert, then any firing one, then a resolution.
+    let lead = shown
+        .iter()
+        .filter(|(_, k)| *k != Notify::Resolved)
+        .min_by_key(|(a, _)| a.severity != AlertSeverity::Critical.to_string())
+        .or_else(|| shown.first());
+    let subject = lead.map_or_else(String::new, |(a, kind)| {
+        let occasion = match kind {
+            Notify::Fired => Occasion::Fired,
+            Notify::Repeat => Occasion::Reminder,
+            Notify::Resolved => Occasion::Resolved,
+        };
+        let severity = if a.severity == AlertSeverity::Critical.to_string() {
+            AlertSeverity::Critical
+        } else {
+            AlertSeverity::Warning
+        };
+        present::alerts::subject(&a.title, severity, occasion, shown.len() - 1, lang)
+    });
+    let context = json!({
+        "recipient": { "name": name }, "subject": subject, "firing": firing, "resolved": resolved,
+        "settings_link": format!("{}{}", notifier.templates.brand().base_url, paths::NOTIFICATIONS),
+    });
+    Ok(notifier.templates.render("alerts", lang, tz, &context)?)
+}
+
+/// Who receives an alerts email, for [`preview`].
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub name: String,
+    pub language: Language,
+    pub timezone: Tz,
+}
+
+/// The email `reader` would receive about `alerts` (each with why it is told), rendered as
+/// the notifier renders it: for template previews and for the tests that follow its links.
+pub async fn preview<C: ConnectionTrait>(
+    db: &C,
+    notifier: &Notifier,
+    reader: &Reader,
+    alerts: &[(alert::Model, Notify)],
+) -> AppResult<crate::mail::templates::Rendered> {
+    let ids: Vec<Uuid> = alerts.iter().filter_map(|(a, _)| a.engagement_id).collect();
+    let titles: HashMap<Uuid, String> = engagement::Entity::find()
+        .filter(engagement::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.title))
+        .collect();
+    let shown: Vec<(EmailAlert, Notify)> = alerts
+        .iter()
+        .map(|(a, kind)| {
+            let engagement = a.engagement_id.and_then(|e| titles.get(&e)).map(String::as_str);
+            Ok((email_alert(notifier, a, engagement, reader.language, reader.timezone, *kind)?, *kind))
+        })
+        .collect::<AppResult<_>>()?;
+    render_alerts(notifier, &reader.name, reader.language, reader.timezone, &shown)
+}
+
+/// An alert in words for one reader: its heading, what happened, and the page to act on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Worded {
+    /// Rule and object, with the engagement: `KPI fuera de objetivo: Alcance — Comunidad`.
+    pub heading: String,
+    /// Rule and object: `KPI fuera de objetivo: Alcance`.
+    pub title: String,
+    /// What happened, with its numbers and dates formatted.
+    pub text: String,
+    /// The page to act on, relative to the base URL, built from the page router's paths.
+    pub link: String,
+}
+
+impl Worded {
+    pub fn of(a: &alert::Model, engagement: Option<&str>, lang: Language, tz: Tz) -> AppResult<Worded> {
+        let facts = Facts::read(&a.facts).map_err(|e| anyhow::anyhow!("alert {}: facts: {e}", a.id))?;
+        let rule: AlertRule = parse("rule", &a.rule)?;
+        Ok(Worded {
+            heading: present::alerts::heading(&facts, engagement, lang),
+            title: present::alerts::title(&facts, lang),
+            text: present::alerts::sentence(&facts, lang, tz),
+            link: links::for_alert(rule, a.engagement_id, a.subject_id),
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading, acknowledging, silencing
 // ---------------------------------------------------------------------------------------
 
+/// An alert as the API and the alerts page give it: the stable `rule` key and typed `facts`,
+/// with its `title` and `text` worded in the reader's language and the `link` to act on.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AlertView {
     pub id: Uuid,
     pub dedup_key: String,
+    /// The rule's stable key (`kpi_breach`).
     pub rule: AlertRule,
     pub severity: AlertSeverity,
     pub state: AlertState,
     pub engagement_id: Option<Uuid>,
     pub subject_id: Option<Uuid>,
-    pub summary: String,
+    /// Rule and object in the reader's language: `KPI fuera de objetivo: Alcance`.
+    pub title: String,
+    /// What happened, in the reader's language, numbers and dates formatted.
+    pub text: String,
+    /// The typed parameters the title and text are written from, tagged by `rule`.
     #[schema(value_type = Object)]
     pub facts: serde_json::Value,
+    /// The page to act on, relative to the base URL.
     pub link: String,
     pub started_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -1049,8 +1148,22 @@ pub struct AlertView {
     pub escalation_level: i32,
 }
 
+/// Whom alerts are worded for: a language and a time zone.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadBy {
+    pub language: Language,
+    pub timezone: Tz,
+}
+
+impl ReadBy {
+    pub fn new(language: Language, timezone: &str) -> ReadBy {
+        ReadBy { language, timezone: timezone.parse().unwrap_or(chrono_tz::Europe::Madrid) }
+    }
+}
+
 impl AlertView {
-    fn new(a: &alert::Model) -> AppResult<AlertView> {
+    fn new(a: &alert::Model, reader: ReadBy) -> AppResult<AlertView> {
+        let worded = Worded::of(a, None, reader.language, reader.timezone)?;
         Ok(AlertView {
             id: a.id,
             dedup_key: a.dedup_key.clone(),
@@ -1059,9 +1172,10 @@ impl AlertView {
             state: parse("state", &a.state)?,
             engagement_id: a.engagement_id,
             subject_id: a.subject_id,
-            summary: a.summary.clone(),
+            title: worded.title,
+            text: worded.text,
             facts: a.facts.clone(),
-            link: a.link.clone(),
+            link: worded.link,
             started_at: a.started_at,
             resolved_at: a.resolved_at,
             acknowledged_at: a.acknowledged_at,
@@ -1091,6 +1205,7 @@ pub async fn list<C: ConnectionTrait>(
     engagements: &[Uuid],
     include_global: bool,
     filter: &AlertFilter,
+    reader: ReadBy,
 ) -> AppResult<Vec<AlertView>> {
     let mut visible = sea_orm::Condition::any().add(alert::Column::EngagementId.is_in(engagements.iter().copied()));
     if include_global {
@@ -1110,7 +1225,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(e) = filter.engagement_id {
         q = q.filter(alert::Column::EngagementId.eq(e));
     }
-    q.all(db).await?.iter().map(AlertView::new).collect()
+    q.all(db).await?.iter().map(|a| AlertView::new(a, reader)).collect()
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<alert::Model> {
@@ -1119,7 +1234,13 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<alert::Model
 
 /// Acknowledges a firing alert: no more repeats; it still resolves (and says so). An
 /// acknowledged `delivery_failed` alert is resolved, as nothing else would resolve it.
-pub async fn acknowledge(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, id: Uuid) -> AppResult<AlertView> {
+pub async fn acknowledge(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: Uuid,
+    reader: ReadBy,
+) -> AppResult<AlertView> {
     let txn = super::begin_write(db).await?;
     let a = get(&txn, id).await?;
     serialise(&txn, a.engagement_id.map_or(Scope::All, Scope::Engagement)).await?;
@@ -1145,7 +1266,7 @@ pub async fn acknowledge(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Ac
     };
     audit::record(&txn, now, actor, entry).await?;
     txn.commit().await?;
-    AlertView::new(&updated)
+    AlertView::new(&updated, reader)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

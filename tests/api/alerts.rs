@@ -5,9 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use veedor::domain::enums::{Language, Role};
+use veedor::{
+    domain::enums::{Language, Role},
+    store::entity,
+};
 
 use crate::{
     helpers::{Caller, TestApp, id_of, kpi_body, scope_body},
@@ -130,13 +134,20 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     assert_eq!(got.len(), 1);
     let m = &got[0];
     assert_eq!(to(m), "javier@brisa.example");
-    assert!(m.subject().contains("1 alerta activa: Comunidad Brisa"), "{}", m.subject());
-    assert!(m.text().contains("no parece realista"), "{}", m.text());
-    // minijinja escapes `/` in HTML (`&#x2f;`), which every mail client decodes.
+    // The subject names the rule and the object, then the engagement.
+    assert_eq!(m.subject(), "[Veedor] Objetivo poco realista: Seguidores — Comunidad Brisa · Ñandú");
+    assert!(m.text().contains("no parece realista: supone multiplicar por 100 el valor de partida"), "{}", m.text());
+    // minijinja escapes `/` in HTML (`&#x2f;`), which every mail client decodes. The link is
+    // the KPI's card on the engagement page, built from the router's paths.
     let html = m.html().replace("&#x2f;", "/");
+    let target_kpi = w.alert("implausible_target").await["subject_id"].as_str().unwrap().to_string();
     assert!(
-        html.contains(&format!("href=\"https://veedor.brisa.example/engagements/{}/kpis\"", w.engagement)),
+        html.contains(&format!("href=\"https://veedor.brisa.example/engagements/{}#kpi-{target_kpi}\"", w.engagement)),
         "{html}"
+    );
+    assert!(
+        html.contains("href=\"https://veedor.brisa.example/settings/notifications\""),
+        "the footer links to the notification settings page"
     );
     assert!(m.html().contains("<table"), "table layout");
     assert_eq!(w.evaluate().await["emails"], 0, "nothing new: nothing sent");
@@ -150,8 +161,11 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     let by = newer(&got, 1);
     assert_eq!(by.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["javier@brisa.example", "lucia@marea.example"]);
     let javier = &by[0].1;
-    assert!(javier.subject().contains("2 alertas activas"), "{}", javier.subject());
-    assert!(javier.text().contains("Falta el informe del periodo 2026-01-01 – 2026-01-31"), "{}", javier.text());
+    assert_eq!(
+        javier.subject(),
+        "[Veedor] Informe pendiente: enero de 2026 — Comunidad Brisa · Ñandú (y otra alerta más)"
+    );
+    assert!(javier.text().contains("Falta el informe de enero de 2026; vencía el 05/02/2026."), "{}", javier.text());
     assert!(javier.text().contains("(recordatorio)"), "{}", javier.text());
     let lucia = &by[1].1;
     assert!(lucia.text().contains("Falta el informe") && !lucia.text().contains("realista"), "{}", lucia.text());
@@ -180,7 +194,7 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     let by = newer(&got, 5);
     assert_eq!(by.len(), 2);
     for (_, m) in &by {
-        assert!(m.subject().contains("resuelta"), "{}", m.subject());
+        assert_eq!(m.subject(), "[Veedor] Resuelta: Informe pendiente: enero de 2026 — Comunidad Brisa · Ñandú");
         assert!(m.text().contains("Resueltas:"), "{}", m.text());
     }
     assert_eq!(w.evaluate().await["emails"], 0, "a resolution is told once");
@@ -206,8 +220,8 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
     let got = sink.wait_for(9, 10).await;
     let by = newer(&got, 7);
     assert_eq!(by.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["elena@brisa.example", "javier@brisa.example"]);
-    assert!(by[0].1.subject().contains("alert firing (critical)"), "{}", by[0].1.subject());
-    assert!(by[0].1.text().contains("Incident opened (critical): Crisis viral"), "{}", by[0].1.text());
+    assert_eq!(by[0].1.subject(), "[Veedor] Critical · Incident opened: Crisis viral — Comunidad Brisa · Ñandú");
+    assert!(by[0].1.text().contains("Incident opened (critical severity): Crisis viral."), "{}", by[0].1.text());
     assert!(by[1].1.text().contains("Crisis viral") && !by[1].1.text().contains("Caída del chat"));
     w.set_clock("2026-02-11T06:00:01Z");
     let got = sink.wait_for(10, 10).await;
@@ -368,7 +382,7 @@ async fn without_smtp_messages_are_written_as_eml_files() {
     };
     let raw = std::fs::read(&file).unwrap();
     let message = Received { rcpt_tos: vec!["javier@brisa.example".into()], raw };
-    assert!(message.subject().contains("1 alerta activa"), "{}", message.subject());
+    assert!(message.subject().contains("Objetivo poco realista: Seguidores"), "{}", message.subject());
     assert!(!message.text().is_empty() && !message.html().is_empty(), "both parts");
     let raw = String::from_utf8_lossy(&message.raw).to_lowercase();
     let subject_line = raw.lines().find(|l| l.starts_with("subject:")).unwrap_or_default().to_string();
@@ -471,5 +485,411 @@ async fn a_dead_pooled_connection_is_retried_once() {
     assert_eq!(got.len(), 3, "both new messages arrived: {:?}", w.outbox("").await);
     for n in w.settled().await {
         assert_eq!((n["status"].as_str(), n["attempts"].as_i64()), (Some("sent"), Some(1)), "{n}");
+    }
+}
+
+/// An in-memory alert of `rule` about real objects, as the evaluation would store it.
+fn alert_of(
+    facts: veedor::domain::alert::Facts,
+    engagement: Option<Uuid>,
+    subject: Option<Uuid>,
+) -> entity::alert::Model {
+    let now: DateTime<Utc> = "2026-02-06T10:00:00Z".parse().unwrap();
+    let rule = facts.rule();
+    entity::alert::Model {
+        id: Uuid::now_v7(),
+        dedup_key: format!("{rule}:{}", Uuid::now_v7()),
+        rule: rule.to_string(),
+        severity: if rule.is_operational() { "critical".into() } else { "warning".into() },
+        engagement_id: engagement,
+        subject_id: subject,
+        facts: facts.stored(None),
+        state: "firing".into(),
+        started_at: now,
+        last_seen_at: now,
+        resolved_at: None,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        last_notified_at: None,
+        notifications: 0,
+        resolution_pending: false,
+        escalation_level: 0,
+    }
+}
+
+/// Every link of an email (`href`s of its HTML), relative to the base URL, without fragments.
+fn email_links(html: &str, base: &str) -> Vec<String> {
+    let html = html.replace("&#x2f;", "/").replace("&amp;", "&");
+    let mut out = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(i) = rest.find("href=\"") {
+        rest = &rest[i + 6..];
+        let end = rest.find('"').unwrap();
+        let link = &rest[..end];
+        assert!(link.starts_with(base), "a link off the site or not absolute: {link}");
+        let path = link[base.len()..].split('#').next().unwrap().to_string();
+        out.push(if path.is_empty() { "/".into() } else { path });
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// GETs `path` as `who`: a 200, or a login redirect that leads back to a 200.
+async fn resolves(app: &TestApp, who: &crate::webkit::WebSession, email: &str, path: &str) {
+    let (status, _) = who.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path} as {email}");
+    // Signed out, the same link asks to sign in and comes back to the page.
+    let anonymous = crate::webkit::WebSession::anonymous(app);
+    let response = anonymous.client.get(anonymous.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path} signed out");
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/login"), "{path} → {location}");
+}
+
+/// Every alert email (one per rule, about real objects), the renewal packet and the digest,
+/// in both languages: every link they carry opens a page for their recipient.
+#[tokio::test]
+async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipient() {
+    use veedor::{
+        domain::{
+            alert::{Facts, Notify},
+            enums::KpiUnit,
+            evaluation::Status,
+            incident::IncidentSeverity,
+            kpi::RealismIssue,
+            report::{Severity, SignalCategory},
+        },
+        store::alerts::{Reader, preview},
+    };
+    let sink = SmtpSink::start(&[]).await;
+    let w = world(&sink, |_| {}).await;
+    let app = &w.app;
+    let base = "https://veedor.brisa.example";
+    let path = format!("/api/v1/engagements/{}/incidents", w.engagement);
+    let incident = json!({ "title": "Caída del chat", "severity": "high", "description": "Sin respuesta" });
+    let (status, incident) = app.post(&w.agency, &path, incident).await;
+    assert_eq!(status, StatusCode::CREATED, "{incident}");
+    let incident = id_of(&incident);
+    let approval = entity::approval::Entity::find().one(&app.state.db).await.unwrap().unwrap().id;
+    let (status, digest) = app.post(&w.admin, "/api/v1/digests", json!({ "cadence": { "every": "daily" } })).await;
+    assert_eq!(status, StatusCode::CREATED, "{digest}");
+    let digest = id_of(&digest);
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let at: DateTime<Utc> = "2026-02-06T10:00:00Z".parse().unwrap();
+    let e = Some(w.engagement);
+    let on_engagement = [
+        alert_of(
+            Facts::ReportMissing {
+                period_start: d("2026-01-01"),
+                period_end: d("2026-01-31"),
+                due_date: d("2026-02-05"),
+                count: 1,
+            },
+            e,
+            None,
+        ),
+        alert_of(
+            Facts::KpiBreach {
+                kpi: "Tasa de engagement".into(),
+                value: 1.5,
+                target: 3.0,
+                unit: KpiUnit::Percent,
+                currency: "EUR".into(),
+                period_start: d("2026-01-01"),
+                period_end: d("2026-01-31"),
+                status: Status::Red,
+            },
+            e,
+            Some(w.kpi),
+        ),
+        alert_of(
+            Facts::ApprovalOverdue {
+                subject: None,
+                title: "Alta".into(),
+                stage: "Dirección".into(),
+                preset: None,
+                due_at: at,
+            },
+            e,
+            Some(approval),
+        ),
+        alert_of(
+            Facts::ContractExpiring {
+                end_date: d("2026-12-31"),
+                days: 30,
+                accepted: 10,
+                late: 1,
+                missing: 0,
+                breaches: 2,
+                incidents: 1,
+            },
+            e,
+            None,
+        ),
+        alert_of(
+            Facts::IncidentOpened { title: "Caída del chat".into(), severity: IncidentSeverity::High, ack_due_at: at },
+            e,
+            Some(incident),
+        ),
+        alert_of(
+            Facts::IncidentUnacknowledged {
+                title: "Caída del chat".into(),
+                severity: IncidentSeverity::High,
+                ack_due_at: at,
+            },
+            e,
+            Some(incident),
+        ),
+        alert_of(
+            Facts::HighSeveritySignal {
+                category: SignalCategory::Risk,
+                severity: Severity::High,
+                description: "Boicot".into(),
+                period_start: d("2026-01-01"),
+                period_end: d("2026-01-31"),
+            },
+            e,
+            None,
+        ),
+        alert_of(
+            Facts::ImplausibleTarget {
+                kpi: "Seguidores".into(),
+                issue: RealismIssue::ImplausibleGrowth,
+                factor: Some(100.0),
+            },
+            e,
+            Some(w.kpi),
+        ),
+    ];
+    let operational = [
+        alert_of(
+            Facts::DeliveryFailed { to: "x@brisa.example".into(), reply: "550".into(), subject: "s".into() },
+            None,
+            Some(Uuid::now_v7()),
+        ),
+        alert_of(Facts::DigestFailed { to: "admin@brisa.example".into(), error: "boom".into() }, None, Some(digest)),
+    ];
+    let notifier = &app.state.rules.notifier;
+    let mut subjects = std::collections::HashSet::new();
+    let mut checked = 0;
+    for (email, language, alerts) in [
+        ("javier@brisa.example", Language::Es, &on_engagement[..]),
+        ("elena@brisa.example", Language::En, &on_engagement[..]),
+        ("admin@brisa.example", Language::Es, &operational[..]),
+        ("admin@brisa.example", Language::En, &operational[..]),
+    ] {
+        let session = crate::webkit::WebSession::login(app, email).await;
+        let reader = Reader { name: email.into(), language, timezone: chrono_tz::Europe::Madrid };
+        for a in alerts {
+            for kind in [Notify::Fired, Notify::Resolved] {
+                let rendered = preview(&app.state.db, notifier, &reader, &[(a.clone(), kind)]).await.unwrap();
+                assert!(subjects.insert(rendered.subject.clone()), "two emails share the subject {}", rendered.subject);
+                let links = email_links(&rendered.html, base);
+                assert!(links.len() >= 2, "the alert's page and the settings: {links:?}");
+                assert!(links.contains(&"/settings/notifications".to_string()));
+                for link in &links {
+                    assert!(rendered.text.contains(&format!("{base}{link}")), "the text part has {link} too");
+                    resolves(app, &session, email, link).await;
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // The digest (its sections, alerts and footer), in both languages.
+    w.set_clock("2026-02-06T10:00:00Z");
+    w.evaluate().await;
+    for (caller, email) in [(&w.lead, "javier@brisa.example"), (&w.exec, "elena@brisa.example")] {
+        let response =
+            app.client.get(app.url("/api/v1/digests/preview")).bearer_auth(&caller.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.unwrap();
+        let links = email_links(&html, base);
+        assert!(links.iter().any(|l| l.starts_with("/engagements/")), "{links:?}");
+        assert!(links.contains(&"/settings/digests".to_string()), "{links:?}");
+        let session = crate::webkit::WebSession::login(app, email).await;
+        for link in &links {
+            resolves(app, &session, email, link).await;
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked} links checked");
+}
+
+/// The page behind every alert email's footer: my quiet hours and muted rules, saved, shown
+/// again, and refused with the error beside the field in my language.
+#[tokio::test]
+async fn notification_preferences_have_a_page_in_both_languages() {
+    let app = TestApp::spawn().await;
+    app.user("ana@brisa.example", Role::Lead, None).await;
+    let ana = crate::webkit::WebSession::login(&app, "ana@brisa.example").await;
+    let (status, page) = ana.get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("href=\"/settings/notifications\""), "linked from every page");
+    let (status, page) = ana.get("/settings/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Mis avisos") && page.contains("Horas de descanso") && page.contains("KPI fuera de objetivo")
+    );
+    let fields = [
+        ("quiet_start", "22:00"),
+        ("quiet_end", "07:00"),
+        ("muted_rules", "kpi_breach"),
+        ("muted_rules", "incident_opened"),
+    ];
+    let (status, location, _) = ana.post_form("/settings/notifications", &fields).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/settings/notifications?notice=notifications_saved"))
+    );
+    let me: Value =
+        ana.client.get(ana.url("/api/v1/me/notification-preferences")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        me,
+        json!({ "quiet_start": "22:00", "quiet_end": "07:00", "muted_rules": ["kpi_breach", "incident_opened"] })
+    );
+    let (_, page) = ana.get("/settings/notifications?notice=notifications_saved").await;
+    assert!(page.contains("Tus avisos se han guardado") && page.contains("value=\"22:00\""));
+    assert!(page.contains("value=\"kpi_breach\" checked"), "muted rules stay ticked");
+
+    let (status, _, page) = ana.post_form("/settings/notifications", &[("quiet_start", "22:00")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"e-quiet_end\"") && page.contains("Indica el inicio y el final"), "{page}");
+    assert!(page.contains("value=\"22:00\""), "what was typed stays");
+    let (status, _, page) =
+        ana.post_form("/settings/notifications", &[("quiet_start", "25:00"), ("quiet_end", "07:00")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Escribe una hora como HH:MM"));
+    let (status, _, _) = ana.post_form("/language", &[("lang", "en"), ("next", "/settings/notifications")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = ana.get("/settings/notifications").await;
+    assert!(page.contains("My notifications") && page.contains("Quiet hours"), "English");
+    let (status, _, page) =
+        ana.post_form("/settings/notifications", &[("quiet_start", "07:00"), ("quiet_end", "07:00")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("The end must differ from the start"));
+    let me: Value =
+        ana.client.get(ana.url("/api/v1/me/notification-preferences")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["quiet_start"], "22:00", "refused input changed nothing");
+}
+
+/// Alert and digest emails fit a 375 px phone and a 600 px window: no sideways scrolling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_and_digest_emails_fit_a_phone_and_a_narrow_window() {
+    use veedor::{
+        domain::{
+            alert::{Facts, Notify},
+            enums::KpiUnit,
+            evaluation::Status,
+        },
+        store::alerts::{Reader, preview},
+    };
+    let sink = SmtpSink::start(&[]).await;
+    let w = world(&sink, |_| {}).await;
+    let app = &w.app;
+    w.set_clock("2026-02-06T10:00:00Z");
+    w.evaluate().await;
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let long = "Tasa de respuesta a mensajes directos en todas las redes sociales de la marca";
+    let alerts: Vec<(entity::alert::Model, Notify)> = [
+        Facts::KpiBreach {
+            kpi: long.into(),
+            value: 123_456_789.0,
+            target: 987_654_321.0,
+            unit: KpiUnit::CurrencyMinor,
+            currency: "EUR".into(),
+            period_start: d("2026-01-01"),
+            period_end: d("2026-01-31"),
+            status: Status::Red,
+        },
+        Facts::ReportMissing {
+            period_start: d("2026-01-01"),
+            period_end: d("2026-01-31"),
+            due_date: d("2026-02-05"),
+            count: 4,
+        },
+    ]
+    .into_iter()
+    .map(|f| (alert_of(f, Some(w.engagement), Some(w.kpi)), Notify::Fired))
+    .collect();
+    let reader = Reader {
+        name: "Begoña Ibáñez de la Fuente".into(),
+        language: Language::Es,
+        timezone: chrono_tz::Europe::Madrid,
+    };
+    let email = preview(&app.state.db, &app.state.rules.notifier, &reader, &alerts).await.unwrap().html;
+    let response = app.client.get(app.url("/api/v1/digests/preview")).bearer_auth(&w.lead.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let digest = response.text().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, html) in [("alerts", &email), ("digest", &digest)] {
+        std::fs::write(dir.path().join(format!("{name}.html")), html).unwrap();
+    }
+    for width in [375, 600] {
+        let Some(b) = crate::webkit::Browser::start_sized(app, width, 800).await else { return };
+        for name in ["alerts", "digest"] {
+            let file = format!("file://{}", dir.path().join(format!("{name}.html")).display());
+            b.client.goto(&file).await.unwrap();
+            let sizes = b
+                .client
+                .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+                .await
+                .unwrap();
+            assert!(sizes[0].as_i64() <= sizes[1].as_i64(), "{name} at {width} px scrolls sideways: {sizes}");
+        }
+        b.close().await;
+    }
+}
+
+/// Alerts written before typed facts (English summaries, ISO strings, stored links) are
+/// converted by the migration, and read and worded like new ones.
+#[tokio::test]
+async fn the_migration_types_the_facts_of_alerts_stored_before() {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, Statement};
+    let (url, _database) = crate::helpers::test_database().await;
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    migration::Migrator::up(&db, Some(8)).await.unwrap();
+    let backend = db.get_database_backend();
+    let old = [
+        (
+            "report_missing",
+            "warning",
+            json!({ "period": "2026-01-01 – 2026-01-31", "due": "2026-02-05", "count": 2, "others": 1, "phase": "2026-01-01" }),
+        ),
+        (
+            "approval_overdue",
+            "warning",
+            json!({ "title": "Alta", "stage": "Dirección", "due": "2026-02-01 10:00 UTC", "phase": 1 }),
+        ),
+        ("digest_failed", "critical", json!({ "to": "ana@brisa.example", "error": "no such table" })),
+    ];
+    for (rule, severity, facts) in &old {
+        let now = "2026-02-06T10:00:00Z";
+        let sql = format!(
+            "INSERT INTO alerts (id, dedup_key, rule, severity, summary, facts, link, state, started_at, last_seen_at, \
+             notifications, resolution_pending, escalation_level) VALUES ({mark}, '{rule}:1', '{rule}', '{severity}', \
+             'an English sentence', '{facts}', '/engagements/x/dashboard', 'firing', '{now}', '{now}', 0, false, 0)",
+            mark = if backend == sea_orm::DatabaseBackend::Postgres { "$1" } else { "?" },
+        );
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, [sea_orm::Value::from(Uuid::now_v7())]))
+            .await
+            .unwrap();
+    }
+    migration::Migrator::up(&db, None).await.unwrap();
+    let rows = entity::alert::Entity::find().all(&db).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    for a in &rows {
+        let facts =
+            veedor::domain::alert::Facts::read(&a.facts).unwrap_or_else(|e| panic!("{}: {e}: {}", a.rule, a.facts));
+        assert_eq!(facts.rule().to_string(), a.rule);
+        let text = veedor::present::alerts::sentence(&facts, Language::Es, chrono_tz::Europe::Madrid);
+        assert!(!text.contains("2026-") && !text.contains("UTC"), "{text}");
+        if a.rule == "report_missing" {
+            assert_eq!(text, "Falta el informe de enero de 2026; vencía el 05/02/2026. Hay otro periodo sin informe.");
+            assert_eq!(a.facts["phase"], "2026-01-01", "the dedup phase is kept");
+        }
+        if a.rule == "approval_overdue" {
+            assert!(text.contains("vencía el 01/02/2026 11:00"), "{text}");
+        }
     }
 }

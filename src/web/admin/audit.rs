@@ -166,7 +166,7 @@ fn vocabularies(field: &str, object_type: &str) -> &'static [&'static str] {
         ("language", _) => &["language"],
         ("category", _) => &["signal_category"],
         ("issue", _) => &["eng.realism"],
-        ("code", _) => &["governance", "eng.realism"],
+        ("code", _) => &["gov.finding", "eng.realism"],
         _ => &[],
     }
 }
@@ -208,13 +208,24 @@ impl Reader<'_> {
 
     /// A finding worded from its code and parameters, when the catalogue words it.
     fn finding(&self, map: &serde_json::Map<String, Value>) -> Option<String> {
+        if let (Some(code), Some(Value::Object(params))) = (map.get("code").and_then(Value::as_str), map.get("params"))
+        {
+            // A governance finding: worded as the engagement page words it.
+            let finding = crate::domain::governance::Finding {
+                field: map.get("field").and_then(Value::as_str).unwrap_or_default().to_string(),
+                code: code.to_string(),
+                params: params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                message: String::new(),
+            };
+            return Some(present::findings::sentence(&finding, self.language));
+        }
         let mut code = map.get("issue").or_else(|| map.get("code")).and_then(Value::as_str)?;
         // As the KPI page words it: growth from a zero baseline has no factor.
         if code == "implausible_growth" && map.get("implied_factor").is_some_and(Value::is_null) {
             code = "unbounded";
         }
         let catalog = present::catalog().ok()?;
-        let key = ["eng.realism", "governance"].iter().map(|k| format!("{k}.{code}")).find(|k| catalog.has(k))?;
+        let key = ["eng.realism", "gov.finding"].iter().map(|k| format!("{k}.{code}")).find(|k| catalog.has(k))?;
         let factor = |name: &str| map.get(name).and_then(Value::as_f64).map(|v| format::number(v, 2, self.language));
         let mut params: Vec<(&str, String)> = map
             .iter()

@@ -5,6 +5,7 @@
 
 mod audit;
 mod digests;
+mod notifications;
 mod tokens;
 mod users;
 
@@ -24,7 +25,12 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(digests::router()).merge(users::router()).merge(tokens::router()).merge(audit::router())
+    Router::new()
+        .merge(digests::router())
+        .merge(notifications::router())
+        .merge(users::router())
+        .merge(tokens::router())
+        .merge(audit::router())
 }
 
 /// The id in a page's path; one that is not an id names nothing, like an unknown id.

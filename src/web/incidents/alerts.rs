@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -26,7 +26,6 @@ use crate::{
     domain::{
         Violations,
         alert::{AlertRule, AlertState},
-        enums::Language,
     },
     error::AppResult,
     policy::{
@@ -34,7 +33,7 @@ use crate::{
         engagement::Action as EngagementAction,
     },
     store::{
-        alerts::{self, AlertFilter, AlertView, SilenceInput},
+        alerts::{self, AlertFilter, AlertView, ReadBy, SilenceInput},
         engagements,
     },
     web::{
@@ -54,75 +53,12 @@ pub fn router() -> Router<AppState> {
 /// The filters of the list, which the acknowledge form carries to come back to them.
 const FILTERS: [&str; 3] = ["engagement_id", "state", "rule"];
 
-/// Facts of an alert that are for machines (dedup phases, codes) or the other language.
-fn hidden_fact(key: &str) -> bool {
-    matches!(key, "phase" | "code") || key.ends_with("_es")
-}
-
-/// One fact of an alert, typed so that the template writes dates and numbers as the
-/// visitor's language does.
-#[derive(Debug, PartialEq, Serialize)]
-struct Fact {
-    key: String,
-    /// `text`, `number`, `date` (YYYY-MM-DD), `datetime` (RFC 3339) or `period`.
-    kind: &'static str,
-    value: Value,
-}
-
-fn fact(key: &str, value: &Value) -> Fact {
-    let typed = |kind, value| Fact { key: key.to_string(), kind, value };
-    let Some(text) = value.as_str() else {
-        let kind = if value.is_number() { "number" } else { "text" };
-        return typed(kind, value.clone());
-    };
-    if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
-        return typed("date", value.clone());
-    }
-    if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M UTC") {
-        return typed("datetime", json!(at.and_utc().to_rfc3339()));
-    }
-    if let Some((start, end)) = text.split_once(" – ")
-        && NaiveDate::parse_from_str(start, "%Y-%m-%d").is_ok()
-        && NaiveDate::parse_from_str(end, "%Y-%m-%d").is_ok()
-    {
-        return typed("period", json!([start, end]));
-    }
-    typed("text", value.clone())
-}
-
-/// An alert's facts for people: in their language where the rule wrote both.
-fn facts(all: &Value, lang: Language) -> Vec<Fact> {
-    let Some(map) = all.as_object() else { return Vec::new() };
-    map.iter()
-        .filter(|(k, _)| !hidden_fact(k))
-        .map(|(k, v)| {
-            let spanish = map.get(&format!("{k}_es")).filter(|_| lang == Language::Es);
-            fact(k, spanish.unwrap_or(v))
-        })
-        .collect()
-}
-
-/// The page where someone acts on an alert, among those the pages have: the incident, the
-/// approval, or the engagement for the rest. Links into the API are not for people.
-fn page_for(link: &str) -> Option<String> {
-    let mut parts = link.trim_start_matches('/').split('/');
-    match (parts.next(), parts.next()) {
-        (Some(area @ ("incidents" | "approvals" | "engagements")), Some(id)) if Uuid::parse_str(id).is_ok() => {
-            Some(format!("/{area}/{id}"))
-        }
-        _ => None,
-    }
-}
-
-/// One alert as the list shows it.
+/// One alert as the list shows it (worded for the visitor: `title`, `text`, `link`).
 #[derive(Debug, Serialize)]
 struct Row {
     #[serde(flatten)]
     alert: AlertView,
     engagement: Option<String>,
-    page: Option<String>,
-    /// The facts typed for people (the alert's own `facts` are raw).
-    shown_facts: Vec<Fact>,
     acknowledged_by_name: Option<String>,
     may_acknowledge: bool,
 }
@@ -155,7 +91,8 @@ async fn render(
     let visible = engagements::visible(&state.db, &viewer).await?;
     let ids: Vec<Uuid> = visible.iter().map(|e| e.id).collect();
     let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
-    let found = alerts::list(&state.db, &ids, global, &filter).await?;
+    let reader = ReadBy::new(user.frame.lang, &user.frame.tz);
+    let found = alerts::list(&state.db, &ids, global, &filter, reader).await?;
     let silences = alerts::silences(&state.db, now, &ids).await?;
     let people =
         people(state, found.iter().map(|a| a.acknowledged_by).chain(silences.iter().map(|s| s.created_by))).await?;
@@ -164,8 +101,6 @@ async fn render(
         .into_iter()
         .map(|a| Row {
             engagement: title_of(a.engagement_id),
-            page: page_for(&a.link),
-            shown_facts: facts(&a.facts, user.frame.lang),
             acknowledged_by_name: name_of(&people, a.acknowledged_by),
             may_acknowledge: a.state == AlertState::Firing
                 && a.acknowledged_at.is_none()
@@ -231,7 +166,8 @@ async fn acknowledge(State(state): State<AppState>, Path(raw): Path<String>, for
         engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
     }
     authorize(&viewer, Action::Handle, a.engagement_id.is_none())?;
-    alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id).await?;
+    let reader = ReadBy::new(principal.user.language, &principal.user.timezone);
+    alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, reader).await?;
     Ok(Redirect::to(&back_to_list(&form, "alert_acknowledged")).into_response())
 }
 
@@ -304,40 +240,6 @@ async fn silence(State(state): State<AppState>, form: PageForm) -> PageResult<Re
 mod tests {
     use super::*;
     use crate::error::AppError;
-
-    #[test]
-    fn alerts_link_to_the_pages_people_act_on() {
-        let id = Uuid::now_v7();
-        assert_eq!(page_for(&format!("/incidents/{id}")), Some(format!("/incidents/{id}")));
-        assert_eq!(page_for(&format!("/approvals/{id}")), Some(format!("/approvals/{id}")));
-        assert_eq!(page_for(&format!("/engagements/{id}/dashboard")), Some(format!("/engagements/{id}")));
-        assert_eq!(page_for("/api/v1/notifications?status=failed"), None);
-        assert_eq!(page_for("/engagements/not-an-id"), None);
-    }
-
-    #[test]
-    fn facts_are_typed_and_in_the_visitors_language() {
-        let all = json!({
-            "kpi": "Alcance", "value": 1.5, "period": "2026-01-01 – 2026-01-31", "due": "2026-02-05 10:00 UTC",
-            "end_date": "2026-12-31", "status": "red", "status_es": "rojo", "phase": "2026-01-01",
-        });
-        let es = facts(&all, Language::Es);
-        let kinds: Vec<(&str, &str)> = es.iter().map(|f| (f.key.as_str(), f.kind)).collect();
-        assert_eq!(
-            kinds,
-            [
-                ("due", "datetime"),
-                ("end_date", "date"),
-                ("kpi", "text"),
-                ("period", "period"),
-                ("status", "text"),
-                ("value", "number")
-            ]
-        );
-        assert_eq!(es[4].value, json!("rojo"));
-        assert_eq!(facts(&all, Language::En)[4].value, json!("red"));
-        assert_eq!(es[0].value, json!("2026-02-05T10:00:00+00:00"));
-    }
 
     #[test]
     fn the_silence_form_reads_local_times_and_names_every_problem() {
