@@ -181,7 +181,7 @@ fn label_axes(rgb: &mut [u8], input: &ChartInput, (y_min, y_max): (f64, f64)) {
 fn no_data(rgb: &mut [u8], language: Language) {
     let Some(font) = FONT.as_ref() else { return };
     rgb.fill(255);
-    let message = text("email.chart.no_data", language, &[]);
+    let message = text("no_data_yet", language, &[]);
     let scaled = font.as_scaled(PxScale::from(14.0));
     let width: f32 = message.chars().map(|c| scaled.h_advance(scaled.glyph_id(c))).sum();
     let x = (WIDTH as f32 - width) / 2.0;

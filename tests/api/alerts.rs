@@ -670,6 +670,17 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
         alert_of(Facts::DigestFailed { to: "admin@brisa.example".into(), error: "boom".into() }, None, Some(digest)),
     ];
     let notifier = &app.state.rules.notifier;
+    // What a Spanish reader gets has no English words and no catalogue keys in it.
+    let english = crate::untranslated::english_only();
+    let mut untranslated = Vec::new();
+    let mut check_spanish = |what: &str, parts: &[&str]| {
+        for part in parts {
+            let text = crate::untranslated::readable(part);
+            let words = crate::untranslated::english_in(&text, &english);
+            let keys = crate::untranslated::keys_in(&text);
+            untranslated.extend(words.into_iter().chain(keys).map(|w| format!("{what}: {w}")));
+        }
+    };
     let mut subjects = std::collections::HashSet::new();
     let mut checked = 0;
     for (email, language, alerts) in [
@@ -684,6 +695,9 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
             for kind in [Notify::Fired, Notify::Resolved] {
                 let rendered = preview(&app.state.db, notifier, &reader, &[(a.clone(), kind)]).await.unwrap();
                 assert!(subjects.insert(rendered.subject.clone()), "two emails share the subject {}", rendered.subject);
+                if language == Language::Es {
+                    check_spanish(&rendered.subject, &[&rendered.subject, &rendered.text, &rendered.html]);
+                }
                 let links = email_links(&rendered.html, base);
                 assert!(links.len() >= 2, "the alert's page and the settings: {links:?}");
                 assert!(links.contains(&"/settings/notifications".to_string()));
@@ -703,6 +717,9 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
             app.client.get(app.url("/api/v1/digests/preview")).bearer_auth(&caller.token).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let html = response.text().await.unwrap();
+        if email == "javier@brisa.example" {
+            check_spanish("digest", &[&html]);
+        }
         let links = email_links(&html, base);
         assert!(links.iter().any(|l| l.starts_with("/engagements/")), "{links:?}");
         assert!(links.contains(&"/settings/digests".to_string()), "{links:?}");
@@ -713,6 +730,8 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
         }
     }
     assert!(checked > 40, "{checked} links checked");
+    drop(check_spanish);
+    assert!(untranslated.is_empty(), "English in Spanish emails:\n{}", untranslated.join("\n"));
 }
 
 /// The page behind every alert email's footer: my quiet hours and muted rules, saved, shown

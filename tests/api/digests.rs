@@ -219,8 +219,8 @@ fn check_digest(m: &Received, language: Language) {
     let text = m.text();
     assert!(text.contains("Comunidad Brisa · Ñandú") && html.contains("Comunidad Brisa · Ñandú"));
     let word = match language {
-        Language::Es => "crítico",
-        Language::En => "critical",
+        Language::Es => "Fuera de objetivo",
+        Language::En => "Off track",
     };
     assert!(text.contains(word) && html.contains(word), "status in words beside the colour:\n{text}");
     // One chart per KPI: an inline PNG whose Content-ID the HTML names, with alt text.

@@ -138,7 +138,7 @@ async fn one_due_date_on_every_surface() {
 
     // The alert's facts carry the same calendar date.
     w.evaluate().await;
-    assert_eq!(w.alert("report_missing").await["facts"]["due"], "2026-12-05");
+    assert_eq!(w.alert("report_missing").await["facts"]["due_date"], "2026-12-05");
 }
 
 #[tokio::test]
@@ -151,7 +151,7 @@ async fn the_digest_lists_late_reports_on_their_due_date() {
     w.set_clock("2026-03-10T10:00:00Z");
     let text = w.digest_text("2026-02-01", "2026-03-09").await;
     assert!(text.contains("vencía el 05/02/2026; entregado tarde"), "{text}");
-    assert!(text.contains("vencía el 05/03/2026; sin entregar"), "{text}");
+    assert!(text.contains("vencía el 05/03/2026; falta"), "{text}");
     assert!(!text.contains("06/02/2026") && !text.contains("06/03/2026"), "one day late:\n{text}");
     // A digest of the days up to the due date itself holds the late report too.
     let text = w.digest_text("2026-02-01", "2026-02-05").await;
@@ -188,7 +188,7 @@ async fn every_surface_counts_the_same_missing_and_late_reports() {
     crate::helpers::assert_portfolio_matches_dashboards(&w.app, &w.lead).await;
 
     let text = w.digest_text("2026-08-01", "2026-08-19").await;
-    assert_eq!(text.matches("sin entregar").count(), 6, "{text}");
+    assert_eq!(text.matches("; falta)").count(), 6, "the page's word for a missing report: {text}");
 
     let lead = WebSession::login(&w.app, LEAD).await;
     let (_, page) = lead.get(&format!("/engagements/{}", w.engagement)).await;
@@ -239,7 +239,11 @@ async fn a_late_report_arriving_does_not_repeat_the_missing_report_email() {
     assert_eq!(w.evaluate().await["emails"], 0);
     let alert = w.alert("report_missing").await;
     assert_eq!((alert["state"].as_str(), alert["facts"]["count"].as_i64()), (Some("firing"), Some(1)), "{alert}");
-    assert_eq!(alert["facts"]["period"], "2026-01-01 – 2026-01-31", "{alert}");
+    assert_eq!(
+        (alert["facts"]["period_start"].as_str(), alert["facts"]["period_end"].as_str()),
+        (Some("2026-01-01"), Some("2026-01-31")),
+        "{alert}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sink.messages().len(), 2, "no new email");
 

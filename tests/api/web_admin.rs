@@ -213,7 +213,7 @@ async fn the_preview_shows_the_digest_in_the_readers_language() {
     assert!(page.contains("data:image/png;base64,"), "charts inlined");
     assert!(!page.contains("cid:"));
     assert!(page.contains("Comunidad Brisa") && page.contains("Tasa de interacción"));
-    assert!(page.contains("critical"), "the red KPI's status word, in English");
+    assert!(page.contains("Off track"), "the red KPI's status word, in English, as on every page");
     assert!(page.contains("Plain-text version") && page.contains("Jan 1, 2026 to Jan 31, 2026"));
 
     // The same through the API.
@@ -234,7 +234,7 @@ async fn the_preview_shows_the_digest_in_the_readers_language() {
     let (status, page) = javier.get("/settings/digests/preview?from=2026-01-01&to=2026-01-31").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Vista previa del resumen") && page.contains("El resumen semanal por defecto"));
-    assert!(page.contains("crítico") && page.contains("Resumen de"), "the digest in Spanish");
+    assert!(page.contains("Fuera de objetivo") && page.contains("Resumen del"), "the digest in Spanish");
 
     // Dates the API refuses are refused here too, with the form kept.
     let (status, page) = javier.get("/settings/digests/preview?from=2026-02-01").await;
