@@ -342,4 +342,38 @@ mod tests {
         let more = subject(&kpi, AlertSeverity::Critical, Occasion::Fired, 2, Language::En);
         assert!(more.contains("and 2 more"), "{more}");
     }
+
+    /// Every status, in both languages, has one name: the word the pages print
+    /// (`t("status." ~ s)`), the alert email's sentence and the digest's status column.
+    #[test]
+    fn every_status_has_one_name_on_every_surface() {
+        let catalog = crate::present::catalog().unwrap();
+        let mut pages = minijinja::Environment::new();
+        crate::present::jinja::install(&mut pages, catalog);
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        for lang in Language::iter() {
+            for status in Status::iter() {
+                let word = word(&status, lang);
+                let page = pages
+                    .render_str(
+                        "{{ t('status.' ~ s) }}",
+                        minijinja::context! { s => status.to_string(), lang => lang.to_string() },
+                    )
+                    .unwrap();
+                assert_eq!(page, word, "{status} in {lang} on a page");
+                let breach = Facts::KpiBreach {
+                    kpi: "Seguidores".into(),
+                    value: 1.0,
+                    target: 2.0,
+                    unit: KpiUnit::Count,
+                    currency: "EUR".into(),
+                    period_start: d("2026-11-01"),
+                    period_end: d("2026-11-30"),
+                    status,
+                };
+                let email = sentence(&breach, lang, chrono_tz::Europe::Madrid);
+                assert!(email.contains(&lower_first(&word)), "{status} in {lang} in an alert email: {email}");
+            }
+        }
+    }
 }
