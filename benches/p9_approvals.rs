@@ -74,6 +74,7 @@ async fn setup(server: &Server) -> anyhow::Result<Vec<Flow>> {
         stages: vec![
             Stage {
                 name: "Community".into(),
+                preset: None,
                 approvers: vec![role(TeamRole::Lead)],
                 quorum: Quorum::Any,
                 sla_hours: 24,
@@ -81,6 +82,7 @@ async fn setup(server: &Server) -> anyhow::Result<Vec<Flow>> {
             },
             Stage {
                 name: "Dirección".into(),
+                preset: None,
                 approvers: vec![role(TeamRole::Executive)],
                 quorum: Quorum::Any,
                 sla_hours: 48,

@@ -621,8 +621,8 @@ async fn renewal_packet<C: ConnectionTrait>(
     let tally = super::engagements::schedule(e)?.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
     Ok(RenewalPacket {
         accepted,
-        late: i64::try_from(tally.late).unwrap_or(i64::MAX),
-        missing: i64::try_from(tally.missing_count()).unwrap_or(i64::MAX),
+        late: i64::from(tally.late),
+        missing: i64::from(tally.missing_count()),
         breaches,
         incidents,
     })
