@@ -766,12 +766,12 @@ async fn notification_preferences_have_a_page_in_both_languages() {
         json!({ "quiet_start": "22:00", "quiet_end": "07:00", "muted_rules": ["kpi_breach", "incident_opened"] })
     );
     let (_, page) = ana.get("/settings/notifications?notice=notifications_saved").await;
-    assert!(page.contains("Tus avisos se han guardado") && page.contains("value=\"22:00\""));
+    assert!(page.contains("Sus avisos se han guardado") && page.contains("value=\"22:00\""));
     assert!(page.contains("value=\"kpi_breach\" checked"), "muted rules stay ticked");
 
     let (status, _, page) = ana.post_form("/settings/notifications", &[("quiet_start", "22:00")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("id=\"e-quiet_end\"") && page.contains("Indica el inicio y el final"), "{page}");
+    assert!(page.contains("id=\"e-quiet_end\"") && page.contains("Indique el inicio y el final"), "{page}");
     assert!(page.contains("value=\"22:00\""), "what was typed stays");
     let (status, _, page) =
         ana.post_form("/settings/notifications", &[("quiet_start", "25:00"), ("quiet_end", "07:00")]).await;
