@@ -29,6 +29,7 @@ use crate::domain::enums::{KpiUnit, Language};
 pub fn install(env: &mut Environment<'_>, catalog: &'static Catalog) {
     env.add_function("t", move |state: &State, key: &str, kwargs: Kwargs| translate(catalog, state, key, kwargs));
     env.add_function("has_t", move |key: &str| catalog.has(key));
+    env.add_function("page_path", page_path);
     env.add_filter("num", num);
     env.add_filter("money", money);
     env.add_filter("money_minor", money_minor);
@@ -38,6 +39,33 @@ pub fn install(env: &mut Environment<'_>, catalog: &'static Catalog) {
     env.add_filter("date", date);
     env.add_filter("datetime", datetime);
     env.add_filter("period", period);
+}
+
+/// A page's path from the router's own constant: `page_path("REPORT", id=r.id)` is `/reports/…`.
+/// An unknown page, a missing or an unexpected parameter is an error, so a broken link fails
+/// the page's render (and the tests) instead of pointing nowhere.
+fn page_path(name: &str, kwargs: Kwargs) -> Result<Value, Error> {
+    let template = super::links::paths::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| *p)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no page is named {name}")))?;
+    let mut out = template.to_string();
+    for arg in kwargs.args() {
+        let value: Value = kwargs.get(arg)?;
+        let placeholder = format!("{{{arg}}}");
+        if !out.contains(&placeholder) {
+            return Err(Error::new(ErrorKind::InvalidOperation, format!("{name} has no parameter {arg}")));
+        }
+        let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        out = out.replace(&placeholder, &form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>());
+    }
+    kwargs.assert_all_used()?;
+    if out.contains('{') {
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("{name} needs more parameters: {out}")));
+    }
+    // Safe as it is: a constant path whose parameters are percent-encoded.
+    Ok(Value::from_safe_string(out))
 }
 
 /// The language a template renders in, from its `lang` variable.

@@ -59,6 +59,53 @@ pub mod paths {
     pub const USER_EDIT: &str = "/admin/users/{id}/edit";
     pub const TOKENS: &str = "/admin/tokens";
     pub const TOKEN_REVOKE: &str = "/admin/tokens/{id}/revoke";
+
+    /// Every page path by its name, for templates (`page_path("ENGAGEMENT", id=…)`).
+    pub const ALL: &[(&str, &str)] = &[
+        ("HOME", HOME),
+        ("LOGIN", LOGIN),
+        ("LOGOUT", LOGOUT),
+        ("LANGUAGE", LANGUAGE),
+        ("ENGAGEMENT", ENGAGEMENT),
+        ("ENGAGEMENT_CRISIS", ENGAGEMENT_CRISIS),
+        ("ENGAGEMENT_CRISIS_END", ENGAGEMENT_CRISIS_END),
+        ("KPI_NEW", KPI_NEW),
+        ("KPI_EDIT", KPI_EDIT),
+        ("ENGAGEMENT_REPORTS", ENGAGEMENT_REPORTS),
+        ("REPORT_NEW", REPORT_NEW),
+        ("REPORT_IMPORT", REPORT_IMPORT),
+        ("REPORT", REPORT),
+        ("REPORT_REVIEW", REPORT_REVIEW),
+        ("APPROVALS", APPROVALS),
+        ("APPROVAL", APPROVAL),
+        ("APPROVAL_DECISIONS", APPROVAL_DECISIONS),
+        ("CONTENT", CONTENT),
+        ("CONTENT_NEW", CONTENT_NEW),
+        ("CONTENT_ITEM", CONTENT_ITEM),
+        ("CONTENT_EDIT", CONTENT_EDIT),
+        ("CONTENT_TRANSITIONS", CONTENT_TRANSITIONS),
+        ("INCIDENTS", INCIDENTS),
+        ("INCIDENT_NEW", INCIDENT_NEW),
+        ("INCIDENT", INCIDENT),
+        ("INCIDENT_UPDATES", INCIDENT_UPDATES),
+        ("INCIDENT_ACKNOWLEDGE", INCIDENT_ACKNOWLEDGE),
+        ("INCIDENT_RESOLVE", INCIDENT_RESOLVE),
+        ("ALERTS", ALERTS),
+        ("ALERT_ACKNOWLEDGE", ALERT_ACKNOWLEDGE),
+        ("ALERT_SILENCES", ALERT_SILENCES),
+        ("NOTIFICATIONS", NOTIFICATIONS),
+        ("DIGESTS", DIGESTS),
+        ("DIGEST_NEW", DIGEST_NEW),
+        ("DIGEST_PREVIEW", DIGEST_PREVIEW),
+        ("DIGEST_EDIT", DIGEST_EDIT),
+        ("DIGEST_DELETE", DIGEST_DELETE),
+        ("AUDIT", AUDIT),
+        ("USERS", USERS),
+        ("USER_NEW", USER_NEW),
+        ("USER_EDIT", USER_EDIT),
+        ("TOKENS", TOKENS),
+        ("TOKEN_REVOKE", TOKEN_REVOKE),
+    ];
 }
 
 /// A path with its parameters filled: `fill(paths::REPORT, &[("id", id)])`.
@@ -144,6 +191,65 @@ mod tests {
             let link = for_alert(rule, Some(e), Some(s));
             assert!(link.starts_with('/') && !link.contains('{'), "{rule}: {link}");
             assert_ne!(link, paths::ALERTS, "{rule} links to its own page");
+        }
+    }
+
+    /// Every source file below `dir` (relative to the crate) whose name ends with `ext`.
+    fn sources(dir: &str, ext: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.to_string_lossy().ends_with(ext) {
+                    out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pages_link_and_route_through_the_path_constants() {
+        for (file, text) in sources("templates/pages", ".html") {
+            for attr in ["href=\"/", "action=\"/"] {
+                for (at, _) in text.match_indices(attr) {
+                    let rest = &text[at + attr.len()..];
+                    assert!(
+                        rest.starts_with("static/") || rest.starts_with("api/"),
+                        "{file} writes a page path by hand: {}",
+                        &text[at..(at + 60).min(text.len())]
+                    );
+                }
+            }
+        }
+        for (file, text) in sources("src/web", ".rs") {
+            for (at, _) in text.match_indices(".route(\"/") {
+                let rest = &text[at..];
+                assert!(
+                    rest.starts_with(".route(\"/static/"),
+                    "{file} routes a literal path: {}",
+                    &rest[..40.min(rest.len())]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn templates_fill_paths_and_refuse_broken_links() {
+        let mut env = minijinja::Environment::new();
+        crate::present::jinja::install(&mut env, crate::present::catalog().unwrap());
+        let id = Uuid::nil();
+        let got =
+            env.render_str("{{ page_path('KPI_EDIT', id=i, kpi_id=i) }}", minijinja::context! { i => id.to_string() });
+        assert_eq!(got.unwrap(), format!("/engagements/{id}/kpis/{id}/edit"));
+        assert!(env.render_str("{{ page_path('NOPE') }}", ()).is_err(), "an unknown page");
+        assert!(env.render_str("{{ page_path('REPORT') }}", ()).is_err(), "a missing parameter");
+        assert!(env.render_str("{{ page_path('AUDIT', id=1) }}", ()).is_err(), "an unexpected parameter");
+        for (name, path) in paths::ALL {
+            assert!(path.starts_with('/'), "{name}");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! soonest deadline first. Agency staff see the agency portal instead: the periods they owe a
 //! report for, the reports and content sent back to them, and what they submitted.
 
+use crate::present::links::paths;
 use std::collections::HashMap;
 
 use axum::{
@@ -41,7 +42,7 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new().route(paths::HOME, get(home))
 }
 
 /// One engagement of the portfolio table.

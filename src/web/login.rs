@@ -4,6 +4,7 @@
 //! random `veedor_login_csrf` cookie and puts the same value in the form; `POST /login`
 //! refuses a post whose two copies differ. Signed-in forms use the session's own token.
 
+use crate::present::links::paths;
 use std::net::SocketAddr;
 
 use axum::{
@@ -40,9 +41,9 @@ const LOGIN_CSRF_COOKIE: &str = "veedor_login_csrf";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
-        .route("/language", post(language))
+        .route(paths::LOGIN, get(login_page).post(login_submit))
+        .route(paths::LOGOUT, post(logout))
+        .route(paths::LANGUAGE, post(language))
 }
 
 /// Where to go after signing in: a local path only, never another site.

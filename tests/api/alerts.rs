@@ -776,7 +776,7 @@ async fn notification_preferences_have_a_page_in_both_languages() {
     let (status, _, page) =
         ana.post_form("/settings/notifications", &[("quiet_start", "25:00"), ("quiet_end", "07:00")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("Escribe una hora como HH:MM"));
+    assert!(page.contains("Escriba una hora como HH:MM"));
     let (status, _, _) = ana.post_form("/language", &[("lang", "en"), ("next", "/settings/notifications")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, page) = ana.get("/settings/notifications").await;

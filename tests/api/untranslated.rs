@@ -114,7 +114,9 @@ pub fn keys_in(text: &str) -> Vec<String> {
 /// The English-only words found in `text`, with a little context each.
 pub fn english_in(text: &str, english: &BTreeSet<String>) -> Vec<String> {
     let mut found = Vec::new();
-    for (i, w) in text.split(|c: char| !c.is_alphabetic()).enumerate() {
+    // Tokens with digits in them (identifiers such as `6add3330f71e`) are not words.
+    let words = text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.chars().any(|c| c.is_ascii_digit()));
+    for (i, w) in words.enumerate() {
         let lower = w.to_lowercase();
         if english.contains(&lower) {
             let start = text.find(w).unwrap_or(0).saturating_sub(40);
@@ -134,5 +136,6 @@ fn english_only_words_leave_out_names_and_shared_words() {
     }
     let found = english_in(&readable("<p title=\"Late reports\">Informes</p><script>var missing;</script>"), &english);
     assert_eq!(found.len(), 2, "{found:?}");
+    assert!(english_in("Contenido 01a23d45-b75a-7374-85b3-6add3330f71e", &english).is_empty(), "an id is no word");
     assert_eq!(keys_in("Unidad eng.unit.count, 1.234,5 y status.red"), ["eng.unit.count", "status.red"]);
 }

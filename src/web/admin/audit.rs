@@ -4,6 +4,7 @@
 //! its before and after, field by field. Same visibility as `GET /api/v1/audit`: admins and
 //! leads, leads without entries about secret engagements they are not part of.
 
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -36,7 +37,7 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+    Router::new().route(paths::AUDIT, get(list))
 }
 
 /// The filters of the page, in the order the form shows them.

@@ -3,6 +3,7 @@
 //! the same HTML as `GET /api/v1/digests/preview` (charts inlined) shown inside the page.
 //! Agency users have no digests: every page answers 403, as the API does.
 
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::{
@@ -47,11 +48,11 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/settings/digests", get(list))
-        .route("/settings/digests/new", get(new_form).post(create))
-        .route("/settings/digests/preview", get(preview))
-        .route("/settings/digests/{id}/edit", get(edit_form).post(update))
-        .route("/settings/digests/{id}/delete", post(delete))
+        .route(paths::DIGESTS, get(list))
+        .route(paths::DIGEST_NEW, get(new_form).post(create))
+        .route(paths::DIGEST_PREVIEW, get(preview))
+        .route(paths::DIGEST_EDIT, get(edit_form).post(update))
+        .route(paths::DIGEST_DELETE, post(delete))
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];

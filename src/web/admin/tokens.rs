@@ -2,6 +2,7 @@
 //! `GET /api/v1/tokens`), issuing one for oneself (its secret shown on the answer only),
 //! and revoking one.
 
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -34,7 +35,7 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/tokens", get(list).post(issue)).route("/admin/tokens/{id}/revoke", post(revoke))
+    Router::new().route(paths::TOKENS, get(list).post(issue)).route(paths::TOKEN_REVOKE, post(revoke))
 }
 
 /// A token as the list shows it.

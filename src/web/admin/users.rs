@@ -2,6 +2,7 @@
 //! as `GET /api/v1/users` allows), and for admins the forms to create an account (its
 //! generated password shown once) and to change one.
 
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -37,9 +38,9 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/users", get(list))
-        .route("/admin/users/new", get(new_form).post(create))
-        .route("/admin/users/{id}/edit", get(edit_form).post(update))
+        .route(paths::USERS, get(list))
+        .route(paths::USER_NEW, get(new_form).post(create))
+        .route(paths::USER_EDIT, get(edit_form).post(update))
 }
 
 const ROLES: [&str; 4] = ["admin", "lead", "executive", "vendor"];

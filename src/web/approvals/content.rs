@@ -3,6 +3,7 @@
 //! an engagement reads its calendar; the agency, leads and admins write content.
 
 use crate::domain::enums::Language;
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -51,11 +52,11 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/content", get(calendar_page).post(propose))
-        .route("/content/new", get(new_form))
-        .route("/content/{id}", get(item_page))
-        .route("/content/{id}/edit", get(edit_form).post(edit))
-        .route("/content/{id}/transitions", post(transition))
+        .route(paths::CONTENT, get(calendar_page).post(propose))
+        .route(paths::CONTENT_NEW, get(new_form))
+        .route(paths::CONTENT_ITEM, get(item_page))
+        .route(paths::CONTENT_EDIT, get(edit_form).post(edit))
+        .route(paths::CONTENT_TRANSITIONS, post(transition))
 }
 
 /// How a planned time is typed in a `datetime-local` field.

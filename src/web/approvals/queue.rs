@@ -4,6 +4,7 @@
 
 use crate::domain::enums::Language;
 use crate::present;
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -45,9 +46,9 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/approvals", get(queue))
-        .route("/approvals/{id}", get(detail))
-        .route("/approvals/{id}/decisions", post(decide))
+        .route(paths::APPROVALS, get(queue))
+        .route(paths::APPROVAL, get(detail))
+        .route(paths::APPROVAL_DECISIONS, post(decide))
 }
 
 /// The page of the approval's subject, where there is one.

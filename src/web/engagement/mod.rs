@@ -13,6 +13,7 @@ mod kpi_editor;
 mod kpi_form;
 mod texts;
 
+use crate::present::links::paths;
 use std::collections::HashMap;
 
 use axum::{
@@ -62,11 +63,11 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/engagements/{id}", get(show))
-        .route("/engagements/{id}/crisis", post(crisis_start))
-        .route("/engagements/{id}/crisis/end", post(crisis_end))
-        .route("/engagements/{id}/kpis/new", get(kpi_editor::new).post(kpi_editor::create))
-        .route("/engagements/{id}/kpis/{kpi_id}/edit", get(kpi_editor::edit).post(kpi_editor::update))
+        .route(paths::ENGAGEMENT, get(show))
+        .route(paths::ENGAGEMENT_CRISIS, post(crisis_start))
+        .route(paths::ENGAGEMENT_CRISIS_END, post(crisis_end))
+        .route(paths::KPI_NEW, get(kpi_editor::new).post(kpi_editor::create))
+        .route(paths::KPI_EDIT, get(kpi_editor::edit).post(kpi_editor::update))
 }
 
 /// Audit entries per page of the trail.

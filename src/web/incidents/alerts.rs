@@ -6,6 +6,7 @@
 //! handle, alerts of no engagement are the admins'; the agency gets its emails, not this page
 //! (403, as the API answers).
 
+use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -45,9 +46,9 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/alerts", get(list))
-        .route("/alerts/{id}/acknowledge", post(acknowledge))
-        .route("/alerts/silences", post(silence))
+        .route(paths::ALERTS, get(list))
+        .route(paths::ALERT_ACKNOWLEDGE, post(acknowledge))
+        .route(paths::ALERT_SILENCES, post(silence))
 }
 
 /// The filters of the list, which the acknowledge form carries to come back to them.

@@ -10,6 +10,7 @@
 
 pub mod alerts;
 
+use crate::present::links::paths;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     str::FromStr,
@@ -55,12 +56,12 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/incidents", get(list))
-        .route("/incidents/new", get(new_form).post(open))
-        .route("/incidents/{id}", get(show))
-        .route("/incidents/{id}/updates", post(add_update))
-        .route("/incidents/{id}/acknowledge", post(acknowledge))
-        .route("/incidents/{id}/resolve", post(resolve))
+        .route(paths::INCIDENTS, get(list))
+        .route(paths::INCIDENT_NEW, get(new_form).post(open))
+        .route(paths::INCIDENT, get(show))
+        .route(paths::INCIDENT_UPDATES, post(add_update))
+        .route(paths::INCIDENT_ACKNOWLEDGE, post(acknowledge))
+        .route(paths::INCIDENT_RESOLVE, post(resolve))
         .merge(alerts::router())
 }
 

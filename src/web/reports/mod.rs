@@ -11,6 +11,7 @@ mod list;
 mod show;
 mod upload;
 
+use crate::present::links::paths;
 use std::collections::BTreeMap;
 
 use axum::{
@@ -51,11 +52,11 @@ pub fn router() -> Router<AppState> {
     // An upload may exceed the default body limit; the import enforces its own.
     let upload_limit = DefaultBodyLimit::max(ImportLimits::default().max_upload_bytes + 64 * 1024);
     Router::new()
-        .route("/engagements/{id}/reports", get(list::page).post(form::create))
-        .route("/engagements/{id}/reports/new", get(form::new))
-        .route("/engagements/{id}/reports/import", post(upload::import).layer(upload_limit))
-        .route("/reports/{id}", get(show::page).post(form::update))
-        .route("/reports/{id}/review", post(show::review))
+        .route(paths::ENGAGEMENT_REPORTS, get(list::page).post(form::create))
+        .route(paths::REPORT_NEW, get(form::new))
+        .route(paths::REPORT_IMPORT, post(upload::import).layer(upload_limit))
+        .route(paths::REPORT, get(show::page).post(form::update))
+        .route(paths::REPORT_REVIEW, post(show::review))
 }
 
 /// An id from the path; anything else is a page that does not exist.
