@@ -347,6 +347,17 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<approval::Mo
     approval::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
+/// Views of the approvals with these ids (those that exist), in the reader's language.
+pub async fn views_by_id<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+    language: Language,
+) -> AppResult<Vec<ApprovalView>> {
+    let found = approval::Entity::find().filter(approval::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    views(db, &found, now, language).await
+}
+
 /// Reads an approval, locking it for the rest of the transaction on PostgreSQL.
 pub async fn lock<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<approval::Model> {
     let mut q = approval::Entity::find_by_id(id);

@@ -35,7 +35,7 @@ use crate::{
         content::{self, Calendar, ContentView},
         crisis::{self, CrisisPeriodView},
         engagements,
-        entity::{approval, engagement, vendor},
+        entity::{engagement, vendor},
         portfolio::{self, PortfolioItem, WorstKpi},
         reports,
     },
@@ -233,12 +233,7 @@ async fn content_sent_back(
     let filter = Calendar { status: Some(ContentStatus::ChangesRequested), ..Calendar::default() };
     let items = content::calendar(&state.db, engagements, &filter).await?;
     let approval_ids: Vec<Uuid> = items.iter().filter_map(|i| i.approval_id).collect();
-    let found = approval::Entity::find()
-        .filter(approval::Column::Id.is_in(approval_ids))
-        .all(&state.db)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let views = approvals::views(&state.db, &found, state.clock.now(), language).await?;
+    let views = approvals::views_by_id(&state.db, &approval_ids, state.clock.now(), language).await?;
     let mut by_engagement: HashMap<Uuid, Vec<SentBackContent>> = HashMap::new();
     for item in items {
         let asked = views
