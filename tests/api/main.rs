@@ -5,6 +5,7 @@ mod amendments;
 mod approvals;
 mod audit;
 mod auth;
+mod backends;
 mod browser;
 mod cli;
 mod demo;
