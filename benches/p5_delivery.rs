@@ -11,27 +11,27 @@
 //!   sink received exactly 10,000 messages from Veedor (no duplicate), and every row is
 //!   `sent` with one attempt.
 //!
-//! Two sinks, each measured with both sides: a real SMTP server (`tests/smtp/sink.py
-//! --discard`, Python aiosmtpd; `VEEDOR_TEST_PYTHON` picks the interpreter), on which the
+//! Two sinks, each measured with both sides: a real SMTP server (the test suite's own, in
+//! `tests/api/mailsink.rs`, counting what it accepts without keeping it), on which the
 //! target is checked; and an in-process responder that answers as fast as loopback allows,
 //! which shows what the outbox itself costs per message (its ratio is printed, not checked:
 //! no durable delivery keeps up with a server that does nothing). Run with `cargo bench
 //! --bench p5_delivery`; set `VEEDOR_BENCH_DATABASE_URL` to add PostgreSQL.
 
 mod common;
+#[allow(dead_code)] // The test suite's sink: the benchmark only counts what it accepts.
+#[path = "../tests/api/mailsink.rs"]
+mod mailsink;
 
 use std::{
-    path::PathBuf,
-    process::{ExitCode, Stdio},
+    process::ExitCode,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
 use common::{Backend, ScratchDb, Server, Verdict, smtp::FastSink};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::MultiPart};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use veedor::{
     clock::{Clock, SystemClock},
     store::{
@@ -59,75 +59,37 @@ async fn main() -> ExitCode {
 
 /// Where the messages go.
 enum AnySink {
-    Python(Sink),
+    Smtp(mailsink::SmtpSink),
     Fast(FastSink),
 }
 
 impl AnySink {
-    async fn start(kind: &str, name: &str) -> anyhow::Result<AnySink> {
+    async fn start(kind: &str) -> anyhow::Result<AnySink> {
         Ok(match kind {
-            "aiosmtpd" => AnySink::Python(Sink::start(name).await?),
+            "smtp" => AnySink::Smtp(mailsink::SmtpSink::start(mailsink::Mode::Discard).await),
             _ => AnySink::Fast(FastSink::start().await?),
         })
     }
 
     fn port(&self) -> u16 {
         match self {
-            AnySink::Python(s) => s.port,
+            AnySink::Smtp(s) => s.port,
             AnySink::Fast(s) => s.port,
         }
     }
 
     async fn stop(self) -> anyhow::Result<usize> {
         match self {
-            AnySink::Python(s) => s.stop().await,
+            AnySink::Smtp(mut s) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                s.stop().await;
+                Ok(s.accepted())
+            }
             AnySink::Fast(s) => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 Ok(s.accepted())
             }
         }
-    }
-}
-
-/// The SMTP sink, counting what it accepts.
-struct Sink {
-    port: u16,
-    dir: PathBuf,
-    child: tokio::process::Child,
-}
-
-impl Sink {
-    async fn start(name: &str) -> anyhow::Result<Sink> {
-        let dir = std::env::temp_dir().join(format!("veedor-p5-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        let python = std::env::var("VEEDOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/sink.py");
-        let mut child = tokio::process::Command::new(python)
-            .arg(script)
-            .arg("--out")
-            .arg(&dir)
-            .arg("--discard")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the SMTP sink (python3 with aiosmtpd)")?;
-        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await??.context("no port")?;
-        let port = line.trim().strip_prefix("PORT ").context("PORT line")?.parse()?;
-        Ok(Sink { port, dir, child })
-    }
-
-    /// Stops the sink and returns how many messages it accepted.
-    async fn stop(mut self) -> anyhow::Result<usize> {
-        // SIGINT lets the sink write its final count.
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-        let count = std::fs::read_to_string(self.dir.join("count")).unwrap_or_default();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        Ok(count.trim().parse().unwrap_or(0))
     }
 }
 
@@ -201,16 +163,16 @@ async fn queue(server: &Server) -> anyhow::Result<()> {
 }
 
 async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) -> anyhow::Result<()> {
-    for (round, kind) in ["aiosmtpd", "in-process"].into_iter().enumerate() {
+    for (round, kind) in ["smtp", "in-process"].into_iter().enumerate() {
         println!("sink: {kind}");
         // The floor first, on a sink of its own.
-        let sink = AnySink::start(kind, "floor").await?;
+        let sink = AnySink::start(kind).await?;
         let floor_rate = floor(sink.port()).await?;
         let floor_count = sink.stop().await?;
         println!("  floor: lettre direct {floor_rate:.0} messages/s ({floor_count} accepted)");
 
         // Queue with the workers off, then start the replicas with one worker each.
-        let sink = AnySink::start(kind, "veedor").await?;
+        let sink = AnySink::start(kind).await?;
         let url = format!("smtp://127.0.0.1:{}", sink.port());
         let filler = Server::start_with(scratch.url(), |c| c.outbox_workers = 0).await?;
         if round > 0 {
@@ -256,7 +218,7 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
             "  veedor: {rate:.0} messages/s ({secs:.2} s), {attempts} attempts, {received} received by the sink, ratio {ratio:.3}"
         );
         let name = backend.name();
-        if kind == "aiosmtpd" {
+        if kind == "smtp" {
             verdict.check(
                 &format!("{name} delivery/floor messages-per-second ratio ({kind})"),
                 format!("{ratio:.3} ({rate:.0} / {floor_rate:.0} messages/s)"),

@@ -1,11 +1,12 @@
-//! The command line: `serve`, `migrate`, `user create`, `demo`, `evaluate`, `digest send`.
+//! The command line: `serve`, `migrate`, `user create`, `demo`, `evaluate`, `digest send`,
+//! `outbox resend`.
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::store::WriteRules;
+use crate::store::{WriteRules, outbox::NotificationStatus};
 use crate::{
     app::{self, Application},
     clock::{Clock, SystemClock},
@@ -50,6 +51,27 @@ enum Command {
     /// KPI digests.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// The outbox of emails.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// Queue failed messages again (as the same messages, with a fresh budget of attempts);
+    /// a message sent already, or still queued, is left alone.
+    Resend(OutboxResend),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct OutboxResend {
+    /// The message to send again (repeatable).
+    #[arg(long)]
+    id: Vec<uuid::Uuid>,
+    /// Every failed message.
+    #[arg(long)]
+    all_failed: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +196,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Digest(DigestCommand::Send(args)) => send_digest(config, args).await,
+        Command::Outbox(OutboxCommand::Resend(args)) => resend(config, args).await,
         Command::Demo => {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;
@@ -271,11 +294,18 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
         return Ok(());
     }
     let s = subscription.with_context(|| format!("{} has no digest subscription to send", args.to))?;
-    let queued = digest::queue_one(&conn, now, &recipient, &s, period, built).await.map_err(describe)?;
-    if queued {
-        println!("digest for {} ({} – {}) queued", recipient.email, period.start, period.end);
-    } else {
-        println!("the digest for {} ({} – {}) was queued already", recipient.email, period.start, period.end);
+    let actor = Actor::system("cli");
+    let queued = digest::queue_one(&conn, now, &actor, &recipient, &s, period, built).await.map_err(describe)?;
+    let (who, start, end) = (&recipient.email, period.start, period.end);
+    match queued {
+        digest::Queued::New => println!("digest for {who} ({start} – {end}) queued"),
+        digest::Queued::Again => println!("the digest for {who} ({start} – {end}) had failed: queued again"),
+        digest::Queued::Already(NotificationStatus::Sent) => {
+            println!("the digest for {who} ({start} – {end}) was sent already")
+        }
+        digest::Queued::Already(status) => {
+            println!("the digest for {who} ({start} – {end}) is queued already ({status})")
+        }
     }
     Ok(())
 }
@@ -299,4 +329,34 @@ fn describe(e: crate::error::AppError) -> anyhow::Error {
         }
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+/// `veedor outbox resend`: the same function as the API's and the page's.
+async fn resend(config: Config, args: OutboxResend) -> anyhow::Result<()> {
+    use crate::store::outbox::{self, NotificationFilter, Resend};
+    let conn = db::connect(&config.database_url, 2).await?;
+    db::migrate(&conn).await?;
+    let actor = Actor::system("cli");
+    let selections: Vec<Resend> = if args.all_failed {
+        vec![Resend::Failed(NotificationFilter::default())]
+    } else {
+        args.id.iter().map(|id| Resend::One(*id)).collect()
+    };
+    let mut requeued = Vec::new();
+    for which in selections {
+        let asked = match &which {
+            Resend::One(id) => id.to_string(),
+            Resend::Failed(_) => String::new(),
+        };
+        match outbox::resend(&conn, SystemClock.now(), &actor, which).await {
+            Ok(done) => requeued.extend(done.requeued),
+            Err(crate::error::AppError::NotFound) => anyhow::bail!("no message with the id {asked}"),
+            Err(e) => return Err(describe(e)),
+        }
+    }
+    println!("{} failed message(s) queued again", requeued.len());
+    for id in requeued {
+        println!("  {id}");
+    }
+    Ok(())
 }

@@ -30,12 +30,13 @@ use crate::{
         digest::{DigestCadence, DigestPeriod},
         enums::Language,
     },
-    error::AppResult,
+    error::{AppError, AppResult},
     store::{
         self, alerts,
+        audit::Actor,
         digests::{self, Outcome},
         entity::{digest_subscription as sub, user},
-        outbox::{self, NewNotification},
+        outbox::{self, NewNotification, NotificationStatus},
     },
     views::parse,
 };
@@ -206,21 +207,44 @@ pub fn dedup_key(subscription: Uuid, period: DigestPeriod) -> String {
     format!("digest:{subscription}:{}..{}", period.start, period.end)
 }
 
-/// Queues one built digest by hand (`veedor digest send`); false when that period's digest
-/// was queued already.
+/// What `veedor digest send` did with a period's digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// Queued now.
+    New,
+    /// It had failed for good: the same message is queued again.
+    Again,
+    /// It is queued or sent already, as it stands.
+    Already(NotificationStatus),
+}
+
+/// Queues one built digest by hand (`veedor digest send`), once per subscription and
+/// period: a digest of that period that failed for good is queued again (as the API's
+/// resend does), one queued or sent already is left as it is.
 pub async fn queue_one(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
+    actor: &Actor,
     recipient: &user::Model,
     s: &sub::Model,
     period: DigestPeriod,
     built: Built,
-) -> AppResult<bool> {
+) -> AppResult<Queued> {
     outbox::store_images(db, now, &built.images).await?;
     let txn = store::begin_write(db).await?;
     let queued = outbox::enqueue_in(&txn, now, vec![message(s, recipient, period, built)]).await?;
     txn.commit().await?;
-    Ok(queued == 1)
+    if queued == 1 {
+        return Ok(Queued::New);
+    }
+    let existing = outbox::by_dedup_key(db, &dedup_key(s.id, period)).await?.ok_or(AppError::NotFound)?;
+    let status: NotificationStatus = parse("status", &existing.status)?;
+    if status != NotificationStatus::Failed {
+        return Ok(Queued::Already(status));
+    }
+    let resent = outbox::resend(db, now, actor, outbox::Resend::One(existing.id)).await?;
+    // Nothing moved: another resend queued it meanwhile.
+    Ok(if resent.requeued.is_empty() { Queued::Already(NotificationStatus::Pending) } else { Queued::Again })
 }
 
 /// Moves the subscription on and queues its message, in one transaction that starts with

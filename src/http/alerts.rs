@@ -17,7 +17,7 @@ use crate::{
     store::{
         alerts::{self, AlertFilter, AlertView, Evaluation, Preferences, ReadBy, SilenceInput, SilenceView},
         engagements,
-        outbox::{self, NotificationFilter, NotificationView},
+        outbox::{self, NotificationFilter, NotificationView, Resend, Resent},
     },
 };
 
@@ -28,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_silences, silence))
         .routes(routes!(evaluate))
         .routes(routes!(notifications))
+        .routes(routes!(resend_one))
+        .routes(routes!(resend_failed))
         .routes(routes!(get_preferences, set_preferences))
 }
 
@@ -145,6 +147,48 @@ async fn notifications(
 ) -> AppResult<Json<Vec<NotificationView>>> {
     authorize(&principal.viewer(), Action::Operate, true)?;
     Ok(Json(outbox::list(&state.db, &filter).await?))
+}
+
+/// Send a failed message again (admins): it is queued again as the same message, with a
+/// fresh budget of attempts. Only a `failed` message moves: one sent already, or queued
+/// again meanwhile, is left alone (`requeued` is then empty), so asking twice sends once.
+/// Audited.
+#[utoipa::path(
+    post, path = "/api/v1/notifications/{id}/resend", tag = "alerts",
+    params(("id" = Uuid, Path, description = "The message")),
+    responses(
+        (status = 200, body = Resent),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resend_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Resent>> {
+    authorize(&principal.viewer(), Action::Operate, true)?;
+    Ok(Json(outbox::resend(&state.db, state.clock.now(), &principal.actor(), Resend::One(id)).await?))
+}
+
+/// Send every failed message again (admins), filtered as the outbox list is (`user_id`;
+/// `status`, if given, must be `failed`). Each is queued again once, however many ask.
+#[utoipa::path(
+    post, path = "/api/v1/notifications/resend", tag = "alerts",
+    request_body = NotificationFilter,
+    responses(
+        (status = 200, body = Resent),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resend_failed(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(filter): ApiJson<NotificationFilter>,
+) -> AppResult<Json<Resent>> {
+    authorize(&principal.viewer(), Action::Operate, true)?;
+    Ok(Json(outbox::resend(&state.db, state.clock.now(), &principal.actor(), Resend::Failed(filter)).await?))
 }
 
 /// My notification preferences: quiet hours and the non-critical rules I receive no email for.

@@ -2,6 +2,7 @@
 //! `.eml` files when no server is configured). Nothing here decides *whether* to send: the
 //! outbox (`store::outbox`) owns that, so that every message is first a database row.
 
+pub mod relay;
 pub mod templates;
 pub mod transport;
 

@@ -4,17 +4,20 @@
 //! messages are written as `.eml` files to `mail_dir`.
 //!
 //! lettre's own timeout covers only the connection (lettre #1027), so every send runs under
-//! its own `tokio::time::timeout`; a pooled connection the server closed while idle fails
-//! the next send (lettre #743), so a send that fails without an SMTP reply is retried once.
+//! its own `tokio::time::timeout`, over connections of our own ([`super::relay`]) that are
+//! never reused after a send that timed out or failed. A kept connection the server closed
+//! while idle fails the next send (lettre #743), so a send that fails without an SMTP reply
+//! is retried once.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    AsyncFileTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
-    transport::smtp::{PoolConfig, authentication::Credentials},
+    transport::smtp::authentication::Credentials,
 };
 
+use super::relay::{Relay, Security, SendError};
 use crate::config::Config;
 
 /// A message for one recipient.
@@ -57,7 +60,7 @@ pub enum SendOutcome {
 
 #[derive(Clone)]
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<Relay>),
     /// The transport, and the directory it writes to.
     Files(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
 }
@@ -84,7 +87,7 @@ impl Mailer {
         let from: Mailbox = config.mail_from.parse().map_err(|e| anyhow::anyhow!("mail_from: {e}"))?;
         let timeout = Duration::from_secs(config.smtp_timeout_secs.max(1));
         let transport = match config.smtp_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => Transport::Smtp(smtp(url, timeout)?),
+            Some(url) => Transport::Smtp(Arc::new(smtp(url, timeout)?)),
             None => {
                 std::fs::create_dir_all(&config.mail_dir)
                     .map_err(|e| anyhow::anyhow!("creating mail_dir {}: {e}", config.mail_dir.display()))?;
@@ -146,20 +149,19 @@ impl Mailer {
         }
     }
 
-    async fn attempt(
-        &self,
-        smtp: &AsyncSmtpTransport<Tokio1Executor>,
-        message: &Message,
-    ) -> Result<SendOutcome, Failure> {
-        match tokio::time::timeout(self.timeout, smtp.send(message.clone())).await {
+    /// One try under the timeout. A send dropped at the timeout drops its connection with it.
+    async fn attempt(&self, relay: &Relay, message: &Message) -> Result<SendOutcome, Failure> {
+        let bytes = message.formatted();
+        match tokio::time::timeout(self.timeout, relay.send(message.envelope(), &bytes)).await {
             Err(_) => Err(Failure::Timeout(self.timeout)),
             Ok(Ok(response)) => {
                 let reply = format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "));
                 Ok(SendOutcome::Sent { reply })
             }
-            Ok(Err(e)) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
-            Ok(Err(e)) if e.is_transient() => Err(Failure::Transient(e.to_string())),
-            Ok(Err(e)) => Err(Failure::NoReply(e.to_string())),
+            Ok(Err(SendError::OutOfStep(reply))) => Err(Failure::Transient(reply)),
+            Ok(Err(SendError::Smtp(e))) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
+            Ok(Err(SendError::Smtp(e))) if e.is_transient() => Err(Failure::Transient(e.to_string())),
+            Ok(Err(SendError::Smtp(e))) => Err(Failure::NoReply(e.to_string())),
         }
     }
 
@@ -208,28 +210,19 @@ impl Failure {
     }
 }
 
-/// Builds the pooled SMTP transport a URL describes.
-fn smtp(url: &str, timeout: Duration) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+/// The relay a URL describes.
+fn smtp(url: &str, timeout: Duration) -> anyhow::Result<Relay> {
     let parsed = url::Url::parse(url)?;
     let host = parsed.host_str().ok_or_else(|| anyhow::anyhow!("smtp_url has no host"))?.to_string();
-    let mut builder = match parsed.scheme() {
-        "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?.port(parsed.port().unwrap_or(465)),
-        "smtp+starttls" => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)?.port(parsed.port().unwrap_or(587))
-        }
-        "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host).port(parsed.port().unwrap_or(25)),
+    let (security, port) = match parsed.scheme() {
+        "smtps" => (Security::Implicit, 465),
+        "smtp+starttls" => (Security::StartTls, 587),
+        "smtp" => (Security::Plain, 25),
         other => anyhow::bail!("smtp_url scheme {other} is not smtp, smtps or smtp+starttls"),
     };
-    if !parsed.username().is_empty() {
-        let user = percent_decode(parsed.username());
-        let password = percent_decode(parsed.password().unwrap_or(""));
-        builder = builder.credentials(Credentials::new(user, password));
-    }
-    Ok(builder
-        .timeout(Some(timeout))
-        // Short idle life: servers drop idle connections, and a dead pooled one costs a retry.
-        .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)))
-        .build())
+    let credentials = (!parsed.username().is_empty())
+        .then(|| Credentials::new(percent_decode(parsed.username()), percent_decode(parsed.password().unwrap_or(""))));
+    Ok(Relay::new(host, parsed.port().unwrap_or(port), security, credentials, timeout))
 }
 
 fn percent_decode(s: &str) -> String {

@@ -47,6 +47,7 @@ pub mod paths {
     pub const ALERT_SILENCES: &str = "/alerts/silences";
 
     pub const NOTIFICATIONS: &str = "/settings/notifications";
+    pub const NOTIFICATIONS_RESEND: &str = "/settings/notifications/resend";
     pub const DIGESTS: &str = "/settings/digests";
     pub const DIGEST_NEW: &str = "/settings/digests/new";
     pub const DIGEST_PREVIEW: &str = "/settings/digests/preview";
@@ -94,6 +95,7 @@ pub mod paths {
         ("ALERT_ACKNOWLEDGE", ALERT_ACKNOWLEDGE),
         ("ALERT_SILENCES", ALERT_SILENCES),
         ("NOTIFICATIONS", NOTIFICATIONS),
+        ("NOTIFICATIONS_RESEND", NOTIFICATIONS_RESEND),
         ("DIGESTS", DIGESTS),
         ("DIGEST_NEW", DIGEST_NEW),
         ("DIGEST_PREVIEW", DIGEST_PREVIEW),

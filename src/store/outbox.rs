@@ -4,20 +4,27 @@
 //! PostgreSQL, so several workers and replicas never take the same row; SQLite has a single
 //! writer), send them, and record every attempt with the server's reply. Transient failures
 //! are retried with exponential backoff and jitter; permanent ones (5xx) stop, are marked
-//! failed and raise an admin alert. A worker that dies after the server accepted a message
-//! but before recording it leaves the row leased: once the lease runs out, another worker
-//! sends that one message again. Nothing else is ever sent twice.
+//! failed and raise an admin alert; the first success releases the messages waiting on their
+//! backoff, and an admin may queue failed ones again ([`resend`]). A message can reach the
+//! server twice only when Veedor cannot know it was taken: a worker that dies after the
+//! server accepted a message but before recording it leaves the row leased (and the rest of
+//! its claimed batch waits for the lease too), so once the lease runs out another worker
+//! sends that message again; a server that keeps a message but answers after the timeout
+//! gets a retry. Two workers never hold the same row.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::OnConflict,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::entity::{mail_image, notification, notification_attempt};
+use super::{
+    audit::{Actor, AuditEntry},
+    entity::{mail_image, notification, notification_attempt},
+};
 use crate::{
     domain::{alert::retry_delay, enums::string_enum},
     error::{AppError, AppResult},
@@ -281,6 +288,9 @@ pub async fn record(
         txn.commit().await?;
         return Ok((Recorded::LeaseLost, None));
     }
+    if recorded == Recorded::Sent {
+        release_waiting(&txn, now).await?;
+    }
     let updated = notification::Entity::find_by_id(m.id).one(&txn).await?;
     if recorded == Recorded::Failed
         && let Some(failed) = &updated
@@ -293,6 +303,20 @@ pub async fn record(
         metrics::counter!("veedor_notifications_failed_total").increment(1);
     }
     Ok((recorded, updated))
+}
+
+/// The relay just accepted a message: those waiting on their backoff after a failed attempt
+/// (4xx, no answer, a timeout) are due now rather than up to an hour later. Messages held
+/// by quiet hours have no attempt yet and keep their time.
+async fn release_waiting<C: ConnectionTrait>(txn: &C, now: DateTime<Utc>) -> AppResult<()> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::NextAttemptAt, now.into())
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending.to_string()))
+        .filter(notification::Column::NextAttemptAt.gt(now))
+        .filter(notification::Column::Attempts.gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Sends what `claim` returned, `concurrency` messages at a time over the mailer's pool,
@@ -393,7 +417,7 @@ pub struct NotificationView {
     pub history: Vec<AttemptView>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationFilter {
@@ -449,4 +473,81 @@ pub async fn list(db: &DatabaseConnection, filter: &NotificationFilter) -> AppRe
             })
         })
         .collect::<Result<_, AppError>>()
+}
+
+/// Which failed messages to send again.
+#[derive(Debug, Clone)]
+pub enum Resend {
+    /// One message, by id (404 when there is none).
+    One(Uuid),
+    /// Every failed message the filter selects (its `status`, if given, must be `failed`).
+    Failed(NotificationFilter),
+}
+
+/// What a resend did.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Resent {
+    /// The messages queued again; a message that was not `failed` (sent, or queued already)
+    /// is left alone and not listed.
+    pub requeued: Vec<Uuid>,
+}
+
+/// Queues failed messages again, with a fresh budget of attempts and as the same rows (the
+/// same `Message-ID`): the one way the API, the page and the command line re-send. Only a
+/// `failed` row moves, by a conditional update, so a sent message is never sent again, a
+/// second resend does nothing, and two at once re-queue each message once between them.
+/// Each message queued again is audited.
+pub async fn resend(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, which: Resend) -> AppResult<Resent> {
+    let failed = NotificationStatus::Failed.to_string();
+    let mut selected = Condition::all().add(notification::Column::Status.eq(failed.clone()));
+    let txn = super::begin_write(db).await?;
+    match &which {
+        Resend::One(id) => {
+            if notification::Entity::find_by_id(*id).one(&txn).await?.is_none() {
+                txn.rollback().await?;
+                return Err(AppError::NotFound);
+            }
+            selected = selected.add(notification::Column::Id.eq(*id));
+        }
+        Resend::Failed(filter) => {
+            if filter.status.is_some_and(|s| s != NotificationStatus::Failed) {
+                txn.rollback().await?;
+                return Err(AppError::invalid("status", "only_failed", "only failed messages are sent again"));
+            }
+            if let Some(user) = filter.user_id {
+                selected = selected.add(notification::Column::UserId.eq(user));
+            }
+        }
+    }
+    let update = notification::Entity::update_many()
+        .col_expr(notification::Column::Status, NotificationStatus::Pending.to_string().into())
+        .col_expr(notification::Column::Attempts, 0.into())
+        .col_expr(notification::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())
+        .col_expr(notification::Column::LeasedBy, Option::<String>::None.into());
+    // The update repeats the condition, so a row another resend took meanwhile is not
+    // counted twice: PostgreSQL says which rows it changed; SQLite has no `RETURNING` here,
+    // but `begin_write` holds its only write lock from the start, so reading the rows first
+    // selects exactly those the update changes.
+    let rows = match db.get_database_backend() {
+        DatabaseBackend::Postgres => update.filter(selected).exec_with_returning(&txn).await?,
+        _ => {
+            let rows = notification::Entity::find().filter(selected.clone()).all(&txn).await?;
+            update.filter(selected).exec(&txn).await?;
+            rows
+        }
+    };
+    for row in &rows {
+        let entry = AuditEntry::new("notification.resend", "notification", row.id)
+            .before(&serde_json::json!({ "status": failed, "attempts": row.attempts, "kind": row.kind }))
+            .after(&serde_json::json!({ "status": NotificationStatus::Pending, "attempts": 0 }));
+        super::audit::record(&txn, now, actor, entry).await?;
+    }
+    txn.commit().await?;
+    metrics::counter!("veedor_notifications_resent_total").increment(rows.len() as u64);
+    Ok(Resent { requeued: rows.into_iter().map(|r| r.id).collect() })
+}
+
+/// The message queued for `dedup_key`, if any (`veedor digest send` tells what became of it).
+pub async fn by_dedup_key<C: ConnectionTrait>(db: &C, dedup_key: &str) -> AppResult<Option<notification::Model>> {
+    Ok(notification::Entity::find().filter(notification::Column::DedupKey.eq(dedup_key)).one(db).await?)
 }

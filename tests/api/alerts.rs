@@ -1,7 +1,8 @@
-//! Alerts and email delivery against a real SMTP server (aiosmtpd on loopback): what fires,
+//! Alerts and email delivery against a real SMTP server (the Rust sink on loopback): what fires,
 //! who receives it in which language, grouping, repeats, acknowledgement, resolution,
-//! silences and quiet hours, walking the clock forward; and the outbox under faults (the
-//! server down then back, 4xx then 2xx, 5xx, a server that stalls).
+//! silences and quiet hours, walking the clock forward; the outbox under faults (the server
+//! down then back, 4xx then 2xx, 5xx, a server that stalls, one that answers too late); and
+//! failed messages sent again from the API, the page and the command line.
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
@@ -15,7 +16,7 @@ use veedor::{
 
 use crate::{
     helpers::{Caller, TestApp, id_of, kpi_body, scope_body},
-    mailsink::{Received, SmtpSink},
+    mailsink::{Mode, Received, SmtpSink},
 };
 
 /// An active engagement (owner and lead Javier, Spanish; executive Elena, English; agency
@@ -123,7 +124,7 @@ fn newer(all: &[Received], seen: usize) -> Vec<(String, Received)> {
 
 #[tokio::test]
 async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
     let app = &w.app;
 
@@ -252,7 +253,7 @@ async fn alerts_fire_group_repeat_resolve_and_respect_quiet_hours() {
 /// arrives exactly once when it is back.
 #[tokio::test]
 async fn messages_wait_while_the_server_is_down_and_arrive_once() {
-    let mut sink = SmtpSink::start(&[]).await;
+    let mut sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
     sink.stop().await;
     w.set_clock("2026-02-06T10:00:00Z");
@@ -266,7 +267,7 @@ async fn messages_wait_while_the_server_is_down_and_arrive_once() {
         assert_eq!((n["status"].as_str(), n["attempts"].as_i64()), (Some("pending"), Some(1)), "{n}");
         assert_eq!(n["history"][0]["outcome"], "transient", "{n}");
     }
-    sink.restart(&[]).await;
+    sink.restart(Mode::Accept).await;
     w.set_clock("2026-02-06T10:02:00Z");
     let got = sink.wait_for(2, 15).await;
     assert_eq!(got.len(), 2);
@@ -286,7 +287,7 @@ async fn messages_wait_while_the_server_is_down_and_arrive_once() {
 
 #[tokio::test]
 async fn a_4xx_is_retried_and_a_5xx_is_given_up_and_alerted() {
-    let sink = SmtpSink::start(&["--fail-first", "1", "--code", "451"]).await;
+    let sink = SmtpSink::start(Mode::FailFirst { n: 1, code: 451 }).await;
     let w = world(&sink, |_| {}).await;
     assert_eq!(w.evaluate().await["emails"], 1);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -303,7 +304,7 @@ async fn a_4xx_is_retried_and_a_5xx_is_given_up_and_alerted() {
     w.set_clock("2026-01-10T10:01:00Z");
     assert_eq!(sink.wait_for(1, 10).await.len(), 1);
 
-    let rejecting = SmtpSink::start(&["--reject", "550"]).await;
+    let rejecting = SmtpSink::start(Mode::Reject(550)).await;
     let w = world(&rejecting, |_| {}).await;
     assert_eq!(w.evaluate().await["emails"], 1);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -337,7 +338,7 @@ async fn a_4xx_is_retried_and_a_5xx_is_given_up_and_alerted() {
 
 #[tokio::test]
 async fn a_stalled_server_frees_the_worker_at_the_timeout() {
-    let sink = SmtpSink::start(&["--stall"]).await;
+    let sink = SmtpSink::start(Mode::Stall).await;
     let w = world(&sink, |c| c.smtp_timeout_secs = 1).await;
     w.set_clock("2026-02-06T10:00:00Z");
     assert_eq!(w.evaluate().await["emails"], 2);
@@ -360,11 +361,56 @@ async fn a_stalled_server_frees_the_worker_at_the_timeout() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
+/// A relay that answers the end of the data only after the timeout, then refuses: the
+/// timed-out connections are never used again, so the retries read their own replies (the
+/// 554), are recorded as refused and raise the alert; nothing is recorded as sent and no
+/// further copy arrives. (Before, lettre's pool kept the timed-out connections, and each
+/// retry read the reply meant for the previous command: "sent" on a `354`.)
+#[tokio::test]
+async fn a_slow_relay_never_gets_a_timed_out_connection_reused() {
+    let sink = SmtpSink::start(Mode::Slow { n: 2, delay: std::time::Duration::from_secs(2), then: 554 }).await;
+    let w = world(&sink, |c| c.smtp_timeout_secs = 1).await;
+    w.set_clock("2026-02-06T10:00:00Z");
+    assert_eq!(w.evaluate().await["emails"], 2);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !w.outbox("").await.iter().all(|n| n["attempts"] == 1 && n["status"] == "pending") {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", w.outbox("").await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The late answers are on the wire by now.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    w.set_clock("2026-02-06T10:02:00Z");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while w.outbox("").await.iter().any(|n| n["attempts"] == 1 || n["status"] == "sending") {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", w.outbox("").await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for n in w.outbox("").await {
+        assert_eq!((n["status"].as_str(), n["attempts"].as_i64()), (Some("failed"), Some(2)), "{n}");
+        let history: Vec<(&str, &str)> = n["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["outcome"].as_str().unwrap(), h["reply"].as_str().unwrap()))
+            .collect();
+        assert_eq!(history[0], ("transient", "no answer within 1 s"), "{n}");
+        assert_eq!(history[1].0, "permanent", "{n}");
+        assert!(history[1].1.contains("554"), "{n}");
+    }
+    let got = sink.messages();
+    let mut ids: Vec<String> = got.iter().map(Received::message_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (2, 2), "the two late-accepted copies, nothing more");
+    let alert = w.alert("delivery_failed").await;
+    assert_eq!(alert["state"], "firing", "{alert}");
+}
+
 /// Without an SMTP server, every message is an `.eml` file in `mail_dir`, multipart, with an
 /// encoded non-ASCII subject.
 #[tokio::test]
 async fn without_smtp_messages_are_written_as_eml_files() {
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |c| c.smtp_url = None).await;
     assert_eq!(w.evaluate().await["emails"], 1);
     let dir = w.app.mail_dir.path().to_path_buf();
@@ -401,7 +447,7 @@ async fn without_smtp_messages_are_written_as_eml_files() {
 /// delivered once.
 #[tokio::test]
 async fn two_replicas_deliver_each_message_once() {
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let url = sink.url();
     let app = TestApp::spawn_with(|c| {
         c.smtp_url = Some(url);
@@ -441,7 +487,7 @@ async fn two_replicas_deliver_each_message_once() {
 /// A user who mutes a non-critical rule gets no email for it; critical alerts still arrive.
 #[tokio::test]
 async fn muted_rules_hold_back_only_non_critical_alerts() {
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
     let app = &w.app;
     let prefs = json!({ "muted_rules": ["implausible_target", "incident_opened"] });
@@ -473,12 +519,12 @@ async fn muted_rules_hold_back_only_non_critical_alerts() {
 /// first attempt.
 #[tokio::test]
 async fn a_dead_pooled_connection_is_retried_once() {
-    let mut sink = SmtpSink::start(&[]).await;
+    let mut sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
     assert_eq!(w.evaluate().await["emails"], 1);
     assert_eq!(sink.wait_for(1, 10).await.len(), 1);
     // The server restarts: the connection lettre keeps in its pool is now dead.
-    sink.restart(&[]).await;
+    sink.restart(Mode::Accept).await;
     w.set_clock("2026-02-06T10:00:00Z");
     assert_eq!(w.evaluate().await["emails"], 2);
     let got = sink.wait_for(3, 15).await;
@@ -561,7 +607,7 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
         },
         store::alerts::{Reader, preview},
     };
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
     let app = &w.app;
     let base = "https://veedor.brisa.example";
@@ -801,7 +847,7 @@ async fn alert_and_digest_emails_fit_a_phone_and_a_narrow_window() {
         },
         store::alerts::{Reader, preview},
     };
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
     let app = &w.app;
     w.set_clock("2026-02-06T10:00:00Z");
@@ -910,4 +956,181 @@ async fn the_migration_types_the_facts_of_alerts_stored_before() {
             assert!(text.contains("vencía el 01/02/2026 11:00"), "{text}");
         }
     }
+}
+
+/// After the relay comes back, the first message it accepts releases the ones waiting on
+/// their backoff: they go out at once, not when their retry time comes (the clock stands
+/// still here: without the release, the refused message would wait 15–30 s of it).
+#[tokio::test]
+async fn the_first_success_releases_the_messages_waiting_to_retry() {
+    let sink = SmtpSink::start(Mode::FailFirst { n: 1, code: 451 }).await;
+    let w = world(&sink, |c| c.outbox_concurrency = 1).await;
+    w.set_clock("2026-02-06T10:00:00Z");
+    assert_eq!(w.evaluate().await["emails"], 2);
+    let got = sink.wait_for(2, 10).await;
+    assert_eq!(got.len(), 2, "{:?}", w.outbox("").await);
+    let mut histories: Vec<Vec<String>> = w
+        .settled()
+        .await
+        .iter()
+        .map(|n| n["history"].as_array().unwrap().iter().map(|h| h["outcome"].as_str().unwrap().to_string()).collect())
+        .collect();
+    histories.sort();
+    assert_eq!(histories, [vec!["sent"], vec!["transient", "sent"]]);
+}
+
+/// Waits until `n` messages are failed for good, and returns them.
+async fn failed(w: &World, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let failed = w.outbox("?status=failed").await;
+        if failed.len() >= n {
+            return failed;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not failed within 10 s: {:?}", w.outbox("").await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn resend(w: &World, who: &Caller, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    w.app.call(Some(who), reqwest::Method::POST, &format!("/api/v1/notifications{path}"), body).await
+}
+
+/// Messages given up on are sent again when an admin asks, each once: asking again, asking
+/// for a sent message, or two admins asking at the same moment sends nothing more. Only
+/// admins may; an unknown id is 404; each resend is audited.
+#[tokio::test]
+async fn an_admin_resends_failed_messages_and_each_goes_out_once() {
+    let mut sink = SmtpSink::start(Mode::Reject(550)).await;
+    let w = world(&sink, |_| {}).await;
+    w.set_clock("2026-02-06T10:00:00Z");
+    assert_eq!(w.evaluate().await["emails"], 2);
+    let given_up = failed(&w, 2).await;
+    let one = given_up[0]["id"].as_str().unwrap().to_string();
+    sink.restart(Mode::Accept).await;
+
+    assert_eq!(resend(&w, &w.lead, &format!("/{one}/resend"), None).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = resend(&w, &w.admin, &format!("/{}/resend", Uuid::now_v7()), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = resend(&w, &w.admin, &format!("/{one}/resend"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["requeued"], json!([one]), "{body}");
+    assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+    let settled = w.settled().await;
+    let n = settled.iter().find(|n| n["id"] == one.as_str()).unwrap();
+    assert_eq!(n["status"], "sent", "{n}");
+    let outcomes: Vec<&str> = n["history"].as_array().unwrap().iter().map(|h| h["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["permanent", "sent"]);
+    // Again: it is sent already, so nothing happens.
+    let (status, body) = resend(&w, &w.admin, &format!("/{one}/resend"), None).await;
+    assert_eq!((status, &body["requeued"]), (StatusCode::OK, &json!([])), "{body}");
+
+    // All failed, filtered like the list: nobody's matches nothing; two admins at once
+    // re-send the other message once between them.
+    let (status, body) = resend(&w, &w.admin, "/resend", Some(json!({ "user_id": Uuid::now_v7() }))).await;
+    assert_eq!((status, &body["requeued"]), (StatusCode::OK, &json!([])), "{body}");
+    let (status, body) = resend(&w, &w.admin, "/resend", Some(json!({ "status": "sent" }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "only failed messages are re-sent: {body}");
+    let second_admin = w.app.actor("admin2@brisa.example", Role::Admin, None).await;
+    let (a, b) = tokio::join!(
+        resend(&w, &w.admin, "/resend", Some(json!({}))),
+        resend(&w, &second_admin, "/resend", Some(json!({})))
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{a:?} {b:?}");
+    let both: Vec<Value> = [a.1["requeued"].clone(), b.1["requeued"].clone()]
+        .into_iter()
+        .flat_map(|r| r.as_array().unwrap().clone())
+        .collect();
+    assert_eq!(both, [given_up[1]["id"].clone()], "{a:?} {b:?}");
+    assert_eq!(sink.wait_for(2, 10).await.len(), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let got = sink.messages();
+    let mut ids: Vec<String> = got.iter().map(Received::message_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((got.len(), ids.len()), (2, 2), "each message once");
+    assert!(w.settled().await.iter().all(|n| n["status"] == "sent"));
+
+    let (_, audit) = w.app.get(&w.admin, "/api/v1/audit?object_type=notification").await;
+    let entries: Vec<&Value> =
+        audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "notification.resend").collect();
+    assert_eq!(entries.len(), 2, "one per message sent again: {audit}");
+    assert_eq!((&entries[1]["object_id"], &entries[1]["actor_id"]), (&json!(one), &json!(w.admin.id)));
+    assert_eq!(
+        (entries[1]["before"]["status"].as_str(), entries[1]["after"]["status"].as_str()),
+        (Some("failed"), Some("pending"))
+    );
+}
+
+/// The admins' page lists the failed messages with a button each and one for all of them;
+/// both re-send through the same function as the API, in the admin's language.
+#[tokio::test]
+async fn the_notifications_page_resends_failed_messages() {
+    let mut sink = SmtpSink::start(Mode::Reject(550)).await;
+    let w = world(&sink, |_| {}).await;
+    w.set_clock("2026-02-06T10:00:00Z");
+    assert_eq!(w.evaluate().await["emails"], 2);
+    let given_up = failed(&w, 2).await;
+    sink.restart(Mode::Accept).await;
+    let admin = crate::webkit::WebSession::login(&w.app, "admin@brisa.example").await;
+    let (status, page) = admin.get("/settings/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Mensajes no entregados"), "{page}");
+    let one = given_up[0]["id"].as_str().unwrap();
+    assert!(page.contains(&format!("value=\"{one}\"")), "a button per failed message: {page}");
+    let (status, location, body) = admin.post_form("/settings/notifications/resend", &[("id", one)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location.as_deref(), Some("/settings/notifications?notice=notifications_resent"));
+    assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+    let (status, _, body) = admin.post_form("/settings/notifications/resend", &[("id", "not-an-id")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _, body) = admin.post_form("/settings/notifications/resend", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "all failed: {body}");
+    assert_eq!(sink.wait_for(2, 10).await.len(), 2);
+    let (_, page) = admin.get("/settings/notifications?notice=notifications_resent").await;
+    assert!(page.contains("Se han vuelto a poner en cola"), "{page}");
+    assert!(!page.contains(&format!("value=\"{one}\"")), "nothing failed any more: {page}");
+    let lead = crate::webkit::WebSession::login(&w.app, "javier@brisa.example").await;
+    let (_, page) = lead.get("/settings/notifications").await;
+    assert!(!page.contains("Mensajes no entregados"), "only admins see the outbox");
+    let (status, _, _) = lead.post_form("/settings/notifications/resend", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// `veedor outbox resend` re-sends failed messages from the command line, through the same
+/// function: by id, or all of them; a sent one is left alone.
+#[tokio::test]
+async fn the_command_line_resends_failed_messages() {
+    let mut sink = SmtpSink::start(Mode::Reject(550)).await;
+    let w = world(&sink, |_| {}).await;
+    w.set_clock("2026-02-06T10:00:00Z");
+    assert_eq!(w.evaluate().await["emails"], 2);
+    let given_up = failed(&w, 2).await;
+    sink.restart(Mode::Accept).await;
+    let veedor = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("VEEDOR_DATABASE_URL", &w.app.config.database_url)
+            .env("VEEDOR_LOG_FILTER", "warn")
+            .output()
+            .unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).to_string())
+    };
+    let one = given_up[0]["id"].as_str().unwrap();
+    let (ok, out) = veedor(&["outbox", "resend", "--id", one]);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("1 "), "{out}");
+    assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+    w.settled().await;
+    let (ok, out) = veedor(&["outbox", "resend", "--id", one]);
+    assert!(ok && out.starts_with("0 "), "a sent message is not sent again: {out}");
+    let (ok, out) = veedor(&["outbox", "resend", "--all-failed"]);
+    assert!(ok && out.starts_with("1 "), "{out}");
+    assert_eq!(sink.wait_for(2, 10).await.len(), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 2);
+    let (ok, _) = veedor(&["outbox", "resend"]);
+    assert!(!ok, "either --id or --all-failed");
 }

@@ -15,7 +15,7 @@ use veedor::domain::enums::{Language, Role};
 
 use crate::{
     helpers::{Caller, TestApp, id_of, kpi_body, scope_body},
-    mailsink::{Received, SmtpSink},
+    mailsink::{Mode, Received, SmtpSink},
 };
 
 /// An active engagement on a monthly cadence from 2026-01-01, with one KPI, reported (red)
@@ -238,7 +238,7 @@ fn check_digest(m: &Received, language: Language) {
 
 #[tokio::test]
 async fn weeks_of_digests_arrive_once_each_at_the_local_hour_across_dst_and_month_ends() {
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let url = sink.url();
     let app = TestApp::spawn_with(|c| {
         c.smtp_url = Some(url);
@@ -453,4 +453,57 @@ async fn the_preview_shows_the_digest_with_its_charts_and_the_command_line_write
     assert!(m.subject().unwrap().contains("Jan 1, 2026 – Jan 31, 2026"), "{:?}", m.subject());
     assert_eq!(m.attachments().count(), 1, "the chart travels with it");
     assert!(w.digests().await.is_empty(), "a dry run queues nothing");
+}
+
+/// `veedor digest send` for a period whose digest failed for good queues that digest again
+/// (it used to answer "was queued already" whatever had become of it), and says so; for a
+/// digest sent already it says that, and sends nothing more.
+#[tokio::test]
+async fn the_command_line_queues_a_failed_digest_again() {
+    let mut sink = SmtpSink::start(Mode::Reject(550)).await;
+    let url = sink.url();
+    let app = TestApp::spawn_with(|c| {
+        c.smtp_url = Some(url);
+        c.base_url = "https://veedor.brisa.example".into();
+    })
+    .await;
+    let w = world(app, "2026-03-02T12:00:00Z", &["2026-01-01"]).await;
+    let body = json!({ "cadence": { "every": "monthly", "day": 1 }, "local_time": "09:00" });
+    let (status, b) = w.app.post(&w.lead, "/api/v1/digests", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    // The command line queues at the system's time: the server's clock goes past it.
+    w.app.clock.set(Utc::now() + Duration::hours(1));
+    let send = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
+            .args(["digest", "send", "--to", "javier@brisa.example", "--period", "2026-01-01..2026-01-31"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("VEEDOR_DATABASE_URL", &w.app.config.database_url)
+            .env("VEEDOR_LOG_FILTER", "warn")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    assert!(send().contains("queued"));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !w.digests().await.iter().any(|n| n["status"] == "failed") {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", w.digests().await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    sink.restart(Mode::Accept).await;
+    let out = send();
+    assert!(out.contains("queued again"), "{out}");
+    // Only the digests: with the clock this far on, alerts about late reports go out too.
+    let digests = |sink: &SmtpSink| sink.messages().into_iter().filter(|m| m.subject().contains("Resumen")).count();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while digests(&sink) < 1 || w.digests().await.iter().any(|n| n["status"] != "sent") {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", w.digests().await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let out = send();
+    assert!(out.contains("sent already"), "{out}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(digests(&sink), 1, "once");
+    assert_eq!(w.digests().await.len(), 1, "the same message, not a second one");
 }

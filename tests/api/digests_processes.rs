@@ -28,7 +28,7 @@ use veedor::{
 use crate::{
     digests::{World, world},
     helpers::{Caller, TestApp},
-    mailsink::SmtpSink,
+    mailsink::{Mode, SmtpSink},
 };
 
 fn on_postgres() -> bool {
@@ -191,7 +191,7 @@ async fn two_processes_deliver_exactly_one_digest_per_recipient_and_period_over_
         eprintln!("multi-process digests: PostgreSQL only (set VEEDOR_TEST_DATABASE_URL)");
         return;
     }
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let (w, _dir, clock) = setup("2026-03-01T00:00:00Z").await;
     let start = w.app.clock_now();
     let subs = recipients(&w, 6).await;
@@ -226,7 +226,7 @@ async fn a_process_killed_in_the_middle_of_a_digest_run_loses_nothing_and_repeat
         eprintln!("multi-process digests: PostgreSQL only (set VEEDOR_TEST_DATABASE_URL)");
         return;
     }
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let (w, _dir, clock) = setup("2026-03-02T06:00:00Z").await;
     let start = w.app.clock_now();
     // Many digests due at once (100 at 07:00 UTC), so that a run takes a while.
@@ -277,7 +277,7 @@ async fn after_an_hour_of_downtime_each_missed_digest_is_sent_once_and_each_job_
         eprintln!("multi-process digests: PostgreSQL only (set VEEDOR_TEST_DATABASE_URL)");
         return;
     }
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let (w, _dir, clock) = setup("2026-03-02T05:00:00Z").await;
     let subs = recipients(&w, 6).await;
     let db = w.app.state.db.clone();

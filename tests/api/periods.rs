@@ -10,7 +10,7 @@ use veedor::domain::enums::Role;
 
 use crate::{
     helpers::{Caller, TestApp, id_of, kpi_body, scope_body},
-    mailsink::SmtpSink,
+    mailsink::{Mode, SmtpSink},
     webkit::WebSession,
 };
 
@@ -215,7 +215,7 @@ async fn a_monthly_contract_starting_on_the_31st_owes_no_report_for_one_day() {
 
 #[tokio::test]
 async fn a_late_report_arriving_does_not_repeat_the_missing_report_email() {
-    let sink = SmtpSink::start(&[]).await;
+    let sink = SmtpSink::start(Mode::Accept).await;
     let url = sink.url();
     let app = TestApp::spawn_with(|c| {
         c.smtp_url = Some(url);

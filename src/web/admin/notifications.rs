@@ -1,7 +1,9 @@
 //! My notification preferences as a page (`/settings/notifications`, the target of every
 //! alert email's footer): quiet hours in my time zone and the non-critical rules I want no
 //! email for. The same preferences as `GET/PUT /api/v1/me/notification-preferences`; a bad
-//! entry re-renders the form with the error beside its field, in my language.
+//! entry re-renders the form with the error beside its field, in my language. Admins also
+//! see the messages the outbox gave up on, and send them again (one, or all) through the
+//! same function as `POST /api/v1/notifications/{id}/resend` and `veedor outbox resend`.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use axum::{
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde_json::json;
 use strum::IntoEnumIterator;
@@ -18,8 +20,12 @@ use strum::IntoEnumIterator;
 use crate::{
     app::AppState,
     domain::alert::{AlertRule, QuietHours},
+    policy::alert::{Action, authorize},
     present::{links::paths, text},
-    store::alerts::{self, Preferences},
+    store::{
+        alerts::{self, Preferences},
+        outbox::{self, NotificationFilter, NotificationStatus, Resend},
+    },
     web::{
         error::PageResult,
         session::{PageForm, SignedIn},
@@ -27,7 +33,7 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(paths::NOTIFICATIONS, get(show).post(save))
+    Router::new().route(paths::NOTIFICATIONS, get(show).post(save)).route(paths::NOTIFICATIONS_RESEND, post(resend))
 }
 
 /// The rules a person may mute: critical alerts always arrive, and the admins' operational
@@ -37,16 +43,26 @@ fn mutable_rules() -> Vec<AlertRule> {
 }
 
 async fn show(State(state): State<AppState>, user: SignedIn) -> PageResult<Response> {
+    let (values, muted) = saved(&state, &user).await?;
+    render(&state, &user, StatusCode::OK, values, muted, BTreeMap::new()).await
+}
+
+/// My saved preferences, as the form shows them.
+async fn saved(state: &AppState, user: &SignedIn) -> PageResult<(BTreeMap<String, String>, Vec<String>)> {
     let prefs = alerts::preferences(&state.db, user.principal.viewer().user_id).await?;
     let values = BTreeMap::from([
         ("quiet_start".to_string(), prefs.quiet_start.clone().unwrap_or_default()),
         ("quiet_end".to_string(), prefs.quiet_end.clone().unwrap_or_default()),
     ]);
-    let muted: Vec<String> = prefs.muted_rules.iter().map(|r| r.to_string()).collect();
-    render(&state, &user, StatusCode::OK, values, muted, BTreeMap::new())
+    Ok((values, prefs.muted_rules.iter().map(|r| r.to_string()).collect()))
 }
 
-fn render(
+/// Whether `user` runs the outbox (admins).
+fn runs_outbox(user: &SignedIn) -> bool {
+    authorize(&user.principal.viewer(), Action::Operate, true).is_ok()
+}
+
+async fn render(
     state: &AppState,
     user: &SignedIn,
     status: StatusCode,
@@ -54,12 +70,20 @@ fn render(
     muted: Vec<String>,
     errors: BTreeMap<String, String>,
 ) -> PageResult<Response> {
+    let failed = if runs_outbox(user) {
+        let filter = NotificationFilter { status: Some(NotificationStatus::Failed), user_id: None };
+        outbox::list(&state.db, &filter).await?
+    } else {
+        Vec::new()
+    };
     let page = json!({
         "values": values,
         "muted": muted,
         "rules": mutable_rules(),
         "errors": errors,
         "action": paths::NOTIFICATIONS,
+        "outbox": runs_outbox(user),
+        "failed": failed,
     });
     user.render_status(state, status, "settings/notifications.html", page)
 }
@@ -120,7 +144,25 @@ async fn save(State(state): State<AppState>, form: PageForm) -> PageResult<Respo
         }
         Err(errors) => {
             let muted = form.fields.iter().filter(|(k, _)| k == "muted_rules").map(|(_, v)| v.clone()).collect();
-            render(&state, user, StatusCode::UNPROCESSABLE_ENTITY, form.values(), muted, errors)
+            render(&state, user, StatusCode::UNPROCESSABLE_ENTITY, form.values(), muted, errors).await
         }
     }
+}
+
+/// Sends one failed message again (`id`), or all of them (no `id`); admins only.
+async fn resend(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
+    let user = &form.user;
+    let principal = &user.principal;
+    authorize(&principal.viewer(), Action::Operate, true)?;
+    let which = match form.get("id").map(str::parse::<uuid::Uuid>) {
+        None => Resend::Failed(NotificationFilter { status: Some(NotificationStatus::Failed), user_id: None }),
+        Some(Ok(id)) => Resend::One(id),
+        Some(Err(_)) => {
+            let errors = BTreeMap::from([("id".to_string(), text("notif.error.message", user.frame.lang, &[]))]);
+            let (values, muted) = saved(&state, user).await?;
+            return render(&state, user, StatusCode::UNPROCESSABLE_ENTITY, values, muted, errors).await;
+        }
+    };
+    outbox::resend(&state.db, state.clock.now(), &principal.actor(), which).await?;
+    Ok(Redirect::to(&format!("{}?notice=notifications_resent", paths::NOTIFICATIONS)).into_response())
 }
