@@ -163,6 +163,8 @@ pub struct Request<'r> {
     pub engagement_ids: Option<&'r [Uuid]>,
     pub period: DigestPeriod,
     pub cadence: &'static str,
+    /// Missed while Veedor was down and sent now: the subject says so.
+    pub late: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -204,6 +206,7 @@ impl<'a> Builder<'a> {
         let context = serde_json::json!({
             "recipient": { "name": req.recipient.name },
             "cadence": req.cadence,
+            "late": req.late,
             "period": {
                 "start": locale::date(req.period.start, lang),
                 "end": locale::date(req.period.end, lang),

@@ -8,8 +8,12 @@
 //! compare-and-set and queues the email with the dedup key (subscription, period): a second
 //! replica, a restart or a crash in the middle of a run either finds the subscription moved
 //! already or the transaction undone. **Catch-up.** Sends missed while no replica ran are
-//! made once each when one comes back, if they are younger than the catch-up window; older
-//! ones are counted as skipped. **Fail closed.** When the data cannot be read, nothing is
+//! made once each when one comes back, if they are younger than the catch-up window. Beyond
+//! it, the latest missed send of each subscription goes out late (its subject says so) unless
+//! it is older than its cadence; the others are skipped, and each skip is counted
+//! (`veedor_digests_skipped_total{reason="missed"}`), logged and raised to the admins as a
+//! `digest_skipped` alert in the transaction that moves the subscription on (`domain::digest`
+//! decides which). **Fail closed.** When the data cannot be read, nothing is
 //! queued: the error is recorded on the subscription, a `digest_failed` alert goes to the
 //! admins, and the next run tries again.
 
@@ -26,8 +30,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        alert::AlertRule,
-        digest::{DigestCadence, DigestPeriod},
+        alert::{AlertRule, Facts},
+        digest::{CatchUp, DigestCadence, DigestPeriod, SkipReason},
         enums::Language,
     },
     error::{AppError, AppResult},
@@ -46,7 +50,8 @@ pub use content::{Builder, Built, Request};
 /// How a run behaves (from the configuration).
 #[derive(Debug, Clone, Copy)]
 pub struct RunSettings {
-    /// Sends missed longer ago than this are skipped, not made.
+    /// Sends missed longer ago than this are not made as usual: the latest goes out late,
+    /// the others are skipped.
     pub catch_up: Duration,
     /// Draw a chart per KPI (off: the table alone).
     pub charts: bool,
@@ -57,7 +62,10 @@ pub struct RunSettings {
 pub struct RunReport {
     /// Digests queued.
     pub queued: usize,
-    /// Send instants passed over: unchanged, nothing to report, or beyond the catch-up window.
+    /// Of those queued, the ones sent late: missed beyond the catch-up window.
+    pub late: usize,
+    /// Send instants passed over: unchanged, nothing to report, or missed while Veedor was
+    /// down (see `digest_skipped` alerts).
     pub skipped: usize,
     /// Digests that could not be built (recorded, alerted, tried again next run).
     pub failed: usize,
@@ -97,10 +105,24 @@ pub async fn run(
         while s.active && s.next_due_at <= now {
             let step = step(db, &mut builder, &mut stored, users.get(&s.user_id), &s, now, settings).await;
             match step {
-                Ok(Step::Done(moved, outcome)) => {
+                Ok(Step::Done { moved, outcome, late }) => {
+                    let cadence = moved.cadence.clone();
                     match outcome {
-                        Outcome::Sent { .. } => report.queued += 1,
-                        Outcome::Skipped { count } => report.skipped += usize::try_from(count).unwrap_or(0),
+                        Outcome::Sent { .. } => {
+                            report.queued += 1;
+                            if late {
+                                report.late += 1;
+                                metrics::counter!("veedor_digests_late_total", "cadence" => cadence).increment(1);
+                            }
+                        }
+                        Outcome::Skipped { count, reason } => {
+                            let count = u64::try_from(count).unwrap_or(0);
+                            report.skipped += usize::try_from(count).unwrap_or(0);
+                            metrics::counter!(
+                                "veedor_digests_skipped_total", "cadence" => cadence, "reason" => reason.to_string()
+                            )
+                            .increment(count);
+                        }
                     }
                     s = *moved;
                 }
@@ -130,9 +152,27 @@ pub async fn run(
 }
 
 enum Step {
-    /// The subscription moved on (its new state), with what happened to the send.
-    Done(Box<sub::Model>, Outcome),
+    /// The subscription moved on (its new state), with what happened to the send and whether
+    /// it went out late.
+    Done {
+        moved: Box<sub::Model>,
+        outcome: Outcome,
+        late: bool,
+    },
     Raced,
+}
+
+/// What the transaction that moves a subscription on writes besides.
+enum Then {
+    Nothing,
+    /// Queue the digest.
+    Queue(Box<NewNotification>),
+    /// Tell the admins of sends skipped after downtime.
+    Alert(Facts),
+}
+
+fn skipped(count: i32, reason: SkipReason) -> Outcome {
+    Outcome::Skipped { count, reason }
 }
 
 async fn step(
@@ -146,18 +186,28 @@ async fn step(
 ) -> AppResult<Step> {
     let timing = digests::timing(s)?;
     let due_at = s.next_due_at;
-    if now - due_at > settings.catch_up {
-        // Missed long ago: skip every send up to the window at once.
-        let resume = timing.next_after(now - settings.catch_up - Duration::seconds(1));
-        let count = i32::try_from(timing.between(due_at - Duration::seconds(1), resume - Duration::seconds(1)).len())
-            .unwrap_or(i32::MAX)
-            .max(1);
-        return advance(db, now, s, resume, Outcome::Skipped { count }, None).await;
-    }
+    let cadence = timing.cadence.kind();
+    let late = match timing.catch_up(due_at, now, settings.catch_up) {
+        CatchUp::OnTime => false,
+        CatchUp::Late => {
+            tracing::info!(subscription = %s.id, %cadence, %due_at, "a digest missed while Veedor was down goes out late");
+            true
+        }
+        CatchUp::Skip { count, first, last, resume } => {
+            tracing::info!(
+                subscription = %s.id, %cadence, count, %first, %last, %resume,
+                "digests missed while Veedor was down are skipped"
+            );
+            let to = recipient.map(|u| u.email.clone()).unwrap_or_default();
+            let facts = Facts::DigestSkipped { to, cadence, count, first_due_at: first, last_due_at: last };
+            let outcome = skipped(i32::try_from(count).unwrap_or(i32::MAX), SkipReason::Missed);
+            return advance(db, now, s, resume, outcome, Then::Alert(facts)).await;
+        }
+    };
     let next = timing.next_after(due_at);
     // A recipient deactivated, or moved to the agency since subscribing, gets nothing.
     let Some(recipient) = recipient.filter(|u| u.active && u.vendor_id.is_none() && u.role != "vendor") else {
-        return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
+        return advance(db, now, s, next, skipped(1, SkipReason::NoRecipient), Then::Nothing).await;
     };
     let period = timing.period_of(due_at);
     let engagement_ids: Option<Vec<Uuid>> =
@@ -169,12 +219,13 @@ async fn step(
         engagement_ids: engagement_ids.as_deref(),
         period,
         cadence: cadence_name(timing.cadence),
+        late,
     };
     let Some(built) = builder.build(&request, false).await? else {
-        return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
+        return advance(db, now, s, next, skipped(1, SkipReason::Empty), Then::Nothing).await;
     };
     if s.skip_unchanged && s.last_fingerprint.as_deref() == Some(built.fingerprint.as_str()) {
-        return advance(db, now, s, next, Outcome::Skipped { count: 1 }, None).await;
+        return advance(db, now, s, next, skipped(1, SkipReason::Unchanged), Then::Nothing).await;
     }
     let fresh: Vec<_> = built.images.iter().filter(|i| !stored.contains(&i.id)).cloned().collect();
     if !fresh.is_empty() {
@@ -182,7 +233,11 @@ async fn step(
         stored.extend(fresh.into_iter().map(|i| i.id));
     }
     let outcome = Outcome::Sent { period, fingerprint: built.fingerprint.clone() };
-    advance(db, now, s, next, outcome, Some(message(s, recipient, period, built))).await
+    let queue = Then::Queue(Box::new(message(s, recipient, period, built)));
+    match advance(db, now, s, next, outcome, queue).await? {
+        Step::Done { moved, outcome, .. } => Ok(Step::Done { moved, outcome, late }),
+        Step::Raced => Ok(Step::Raced),
+    }
 }
 
 fn message(s: &sub::Model, recipient: &user::Model, period: DigestPeriod, built: Built) -> NewNotification {
@@ -255,24 +310,28 @@ async fn advance(
     s: &sub::Model,
     to: DateTime<Utc>,
     outcome: Outcome,
-    message: Option<NewNotification>,
+    then: Then,
 ) -> AppResult<Step> {
     let txn = store::begin_write(db).await?;
     if !digests::advance_in(&txn, now, s, to, &outcome).await? {
         txn.rollback().await?;
         return Ok(Step::Raced);
     }
-    if let Some(m) = message {
-        outbox::enqueue_in(&txn, now, vec![m]).await?;
+    match then {
+        Then::Nothing => {}
+        Then::Queue(m) => {
+            outbox::enqueue_in(&txn, now, vec![*m]).await?;
+        }
+        Then::Alert(facts) => alerts::digest_skipped_in(&txn, now, s.id, facts).await?,
     }
     txn.commit().await?;
     let mut moved = s.clone();
     moved.next_due_at = to;
     moved.last_error = None;
-    if let Outcome::Skipped { count } = outcome {
+    if let Outcome::Skipped { count, .. } = outcome {
         moved.skipped += count;
     }
-    Ok(Step::Done(Box::new(moved), outcome))
+    Ok(Step::Done { moved: Box::new(moved), outcome, late: false })
 }
 
 async fn record_failure(
@@ -331,8 +390,14 @@ pub async fn build_one(
         None => (default_timing(recipient).cadence, parse("language", &recipient.language)?, None),
     };
     let mut builder = Builder::new(db, &notifier.templates, now, charts);
-    let request =
-        Request { recipient, language, engagement_ids: ids.as_deref(), period, cadence: cadence_name(cadence) };
+    let request = Request {
+        recipient,
+        language,
+        engagement_ids: ids.as_deref(),
+        period,
+        cadence: cadence_name(cadence),
+        late: false,
+    };
     builder.build(&request, true).await
 }
 

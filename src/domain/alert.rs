@@ -23,11 +23,12 @@ use super::{
 };
 
 string_enum! {
-    /// The rules of SPEC §4, plus the admins' alerts of a message that could not be delivered
-    /// and of a digest that could not be built.
+    /// The rules of SPEC §4, plus the admins' alerts of a message that could not be delivered,
+    /// of a digest that could not be built and of digests skipped after downtime.
     AlertRule {
         ReportMissing, KpiBreach, ApprovalOverdue, ContractExpiring, IncidentOpened,
         IncidentUnacknowledged, HighSeveritySignal, ImplausibleTarget, DeliveryFailed, DigestFailed,
+        DigestSkipped,
     }
 }
 
@@ -43,14 +44,21 @@ string_enum! {
 impl AlertRule {
     /// Rules whose alerts exist while a condition holds, so that each evaluation finds the
     /// ones that fire and resolves the others. `DeliveryFailed` is raised by the delivery
-    /// worker and resolved by hand (acknowledging it).
+    /// worker and `DigestSkipped` by the digest run, each about something that happened
+    /// once; both are resolved by hand (acknowledging them).
     pub fn is_reconciled(self) -> bool {
-        self != AlertRule::DeliveryFailed
+        !self.resolves_on_acknowledgement()
+    }
+
+    /// Alerts about an event rather than a condition: nothing else would resolve them, so
+    /// acknowledging one resolves it.
+    pub fn resolves_on_acknowledgement(self) -> bool {
+        matches!(self, AlertRule::DeliveryFailed | AlertRule::DigestSkipped)
     }
 
     /// The admins' rules about Veedor itself rather than an engagement.
     pub fn is_operational(self) -> bool {
-        matches!(self, AlertRule::DeliveryFailed | AlertRule::DigestFailed)
+        matches!(self, AlertRule::DeliveryFailed | AlertRule::DigestFailed | AlertRule::DigestSkipped)
     }
 }
 
@@ -136,6 +144,15 @@ pub enum Facts {
         to: String,
         error: String,
     },
+    /// `count` sends of a subscription missed while Veedor was down and not made (the first
+    /// and the last due at `first_due_at` and `last_due_at`).
+    DigestSkipped {
+        to: String,
+        cadence: super::digest::CadenceKind,
+        count: u32,
+        first_due_at: DateTime<Utc>,
+        last_due_at: DateTime<Utc>,
+    },
 }
 
 impl Facts {
@@ -151,6 +168,7 @@ impl Facts {
             Facts::ImplausibleTarget { .. } => AlertRule::ImplausibleTarget,
             Facts::DeliveryFailed { .. } => AlertRule::DeliveryFailed,
             Facts::DigestFailed { .. } => AlertRule::DigestFailed,
+            Facts::DigestSkipped { .. } => AlertRule::DigestSkipped,
         }
     }
 
@@ -285,7 +303,7 @@ pub fn audiences(
             by_category
         }
         AlertRule::ImplausibleTarget => vec![A::Owner, A::Role(R::Lead)],
-        AlertRule::DeliveryFailed | AlertRule::DigestFailed => vec![A::Admins],
+        AlertRule::DeliveryFailed | AlertRule::DigestFailed | AlertRule::DigestSkipped => vec![A::Admins],
     };
     if matches!(rule, AlertRule::ApprovalOverdue | AlertRule::IncidentUnacknowledged) {
         out.extend(LADDER.iter().take(level.min(LADDER.len() - 1) + 1));

@@ -16,11 +16,18 @@
 //! February; the next, on 31 March, 28 February to 30 March). As instants, a period runs
 //! from local midnight to local midnight ([`DigestPeriod::bounds`], half-open), so a
 //! daylight-saving change makes it an hour shorter or longer, never overlapping the next.
+//!
+//! **After downtime** ([`DigestTiming::catch_up`]): a send missed by less than the catch-up
+//! window goes out as usual. Beyond it, only the latest missed send of a subscription goes
+//! out, marked as late, and only while it is younger than its own cadence (24 hours, 7 days,
+//! one calendar month); every other missed send is skipped, and the skip is counted and told.
 
 use chrono::{DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::enums::string_enum;
 
 /// How often a digest goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -35,6 +42,38 @@ pub enum DigestCadence {
     Monthly {
         day: u32,
     },
+}
+
+string_enum! {
+    /// A cadence without its day: what a metric label, a subject or an alert names.
+    CadenceKind { Daily, Weekly, Monthly }
+}
+
+string_enum! {
+    /// Why a due digest was not sent.
+    SkipReason {
+        /// Missed while no replica ran, beyond the catch-up window, and superseded by a later
+        /// send or older than its cadence.
+        Missed,
+        /// It would have said exactly what the last one said (`skip_unchanged`).
+        Unchanged,
+        /// The recipient sees no reporting engagement.
+        Empty,
+        /// The recipient is deactivated or no longer a company user.
+        NoRecipient,
+    }
+}
+
+/// What to do with a due send instant, given how long ago it was due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Due within the catch-up window: sent as usual.
+    OnTime,
+    /// The latest send missed beyond the window, younger than its cadence: sent, marked late.
+    Late,
+    /// Sends missed beyond the window that are not sent: `count` of them, the first and the
+    /// last due at `first` and `last`; the subscription moves on to `resume`.
+    Skip { count: u32, first: DateTime<Utc>, last: DateTime<Utc>, resume: DateTime<Utc> },
 }
 
 /// One subscription's timing.
@@ -98,6 +137,24 @@ impl DigestCadence {
         fallback.unwrap_or(date)
     }
 
+    pub fn kind(self) -> CadenceKind {
+        match self {
+            DigestCadence::Daily => CadenceKind::Daily,
+            DigestCadence::Weekly { .. } => CadenceKind::Weekly,
+            DigestCadence::Monthly { .. } => CadenceKind::Monthly,
+        }
+    }
+
+    /// One cadence after `at`: 24 hours, 7 days, or the same instant a calendar month later
+    /// (the month's last day when it is shorter), in UTC.
+    fn one_after(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            DigestCadence::Daily => at + Duration::days(1),
+            DigestCadence::Weekly { .. } => at + Duration::days(7),
+            DigestCadence::Monthly { .. } => at.checked_add_months(Months::new(1)).unwrap_or(at + Duration::days(31)),
+        }
+    }
+
     pub fn validate(self) -> Result<Self, &'static str> {
         match self {
             DigestCadence::Monthly { day } if !(1..=31).contains(&day) => Err("the day of the month is 1 to 31"),
@@ -150,6 +207,27 @@ impl DigestTiming {
             at = self.next_after(at);
         }
         out
+    }
+
+    /// What becomes of the send due at `due_at` when a run sees it at `now`, with a catch-up
+    /// `window` (see the module's "After downtime").
+    pub fn catch_up(&self, due_at: DateTime<Utc>, now: DateTime<Utc>, window: Duration) -> CatchUp {
+        let sendable_late = |at: DateTime<Utc>| self.next_after(at) > now && self.cadence.one_after(at) >= now;
+        if now - due_at <= window {
+            return CatchUp::OnTime;
+        }
+        if sendable_late(due_at) {
+            return CatchUp::Late;
+        }
+        let (mut count, mut last, mut at) = (1_u32, due_at, self.next_after(due_at));
+        // Skip up to the first send inside the window, or the latest if it may go late, or
+        // past the latest when it is older than its cadence too.
+        while at <= now && now - at > window && !sendable_late(at) {
+            count = count.saturating_add(1);
+            last = at;
+            at = self.next_after(at);
+        }
+        CatchUp::Skip { count, first: due_at, last, resume: at }
     }
 
     /// The period a digest sent at `send_at` covers: from the previous send date (included)
@@ -318,6 +396,71 @@ mod tests {
         let autumn = daily.period_of(daily.next_after(at("2026-10-25T12:00:00Z")));
         let (from, to) = autumn.bounds(tz);
         assert_eq!((from, (to - from).num_hours()), (at("2026-10-24T22:00:00Z"), 25));
+    }
+
+    #[test]
+    fn after_three_days_down_the_latest_weekly_and_monthly_go_late_and_the_rest_are_skipped() {
+        let window = Duration::hours(12);
+        let now = at("2026-12-03T12:00:00Z");
+        // Daily at 08:00 in Madrid (07:00 UTC): this morning's is within the window, so the
+        // three before it are skipped and it goes out as usual.
+        let daily = timing(DigestCadence::Daily, "08:00", "Europe/Madrid");
+        assert_eq!(
+            daily.catch_up(at("2026-11-30T07:00:00Z"), now, window),
+            CatchUp::Skip {
+                count: 3,
+                first: at("2026-11-30T07:00:00Z"),
+                last: at("2026-12-02T07:00:00Z"),
+                resume: at("2026-12-03T07:00:00Z")
+            }
+        );
+        assert_eq!(daily.catch_up(at("2026-12-03T07:00:00Z"), now, window), CatchUp::OnTime);
+        // Weekly on Mondays: Monday's is the latest, three days old: late. The one of the
+        // Monday before is superseded by it.
+        let weekly = timing(DigestCadence::Weekly { weekday: Weekday::Mon }, "08:00", "Europe/Madrid");
+        assert_eq!(weekly.catch_up(at("2026-11-30T07:00:00Z"), now, window), CatchUp::Late);
+        assert_eq!(
+            weekly.catch_up(at("2026-11-23T07:00:00Z"), now, window),
+            CatchUp::Skip {
+                count: 1,
+                first: at("2026-11-23T07:00:00Z"),
+                last: at("2026-11-23T07:00:00Z"),
+                resume: at("2026-11-30T07:00:00Z")
+            }
+        );
+        let monthly = timing(DigestCadence::Monthly { day: 1 }, "08:00", "Europe/Madrid");
+        assert_eq!(monthly.catch_up(at("2026-12-01T07:00:00Z"), now, window), CatchUp::Late);
+        // Within the window, nothing is late.
+        assert_eq!(weekly.catch_up(at("2026-11-30T07:00:00Z"), at("2026-11-30T18:00:00Z"), window), CatchUp::OnTime);
+    }
+
+    #[test]
+    fn a_missed_digest_older_than_its_cadence_is_skipped_even_when_it_is_the_latest() {
+        let window = Duration::hours(12);
+        // On the 31st at 09:00 in Madrid: 28 February's is more than a calendar month old on
+        // 30 March, so it is skipped and the subscription waits for 31 March.
+        let monthly = timing(DigestCadence::Monthly { day: 31 }, "09:00", "Europe/Madrid");
+        let feb = at("2026-02-28T08:00:00Z");
+        assert_eq!(
+            monthly.catch_up(feb, at("2026-03-30T12:00:00Z"), window),
+            CatchUp::Skip { count: 1, first: feb, last: feb, resume: at("2026-03-31T07:00:00Z") }
+        );
+        assert_eq!(monthly.catch_up(feb, at("2026-03-27T12:00:00Z"), window), CatchUp::Late);
+        // The autumn change makes 24–25 October 25 hours long: 24 October's daily digest is
+        // late until 24 hours have passed, then skipped for the one due half an hour later.
+        let daily = timing(DigestCadence::Daily, "08:00", "Europe/Madrid");
+        let sat = at("2026-10-24T06:00:00Z");
+        assert_eq!(daily.catch_up(sat, at("2026-10-25T05:30:00Z"), window), CatchUp::Late);
+        assert_eq!(
+            daily.catch_up(sat, at("2026-10-25T06:30:00Z"), window),
+            CatchUp::Skip { count: 1, first: sat, last: sat, resume: at("2026-10-25T07:00:00Z") }
+        );
+        // A month down: every weekly send but the latest is skipped in one step.
+        let weekly = timing(DigestCadence::Weekly { weekday: Weekday::Mon }, "08:00", "Europe/Madrid");
+        match weekly.catch_up(at("2026-11-02T07:00:00Z"), at("2026-12-03T12:00:00Z"), window) {
+            CatchUp::Skip { count, resume, .. } => assert_eq!((count, resume), (4, at("2026-11-30T07:00:00Z"))),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -125,6 +125,20 @@ pub fn sentence(facts: &Facts, lang: Language, tz: Tz) -> String {
         Facts::DigestFailed { to, error } => {
             t("alert.what.digest_failed", &[("to", to.clone()), ("error", error.trim().to_string())])
         }
+        Facts::DigestSkipped { to, cadence, count, first_due_at, last_due_at } => {
+            let kind = lower_first(&text(&format!("digest.kind.{cadence}"), lang, &[]));
+            let key = if count > &1 { "alert.what.digest_skipped_many" } else { "alert.what.digest_skipped" };
+            t(
+                key,
+                &[
+                    ("kind", kind),
+                    ("to", to.clone()),
+                    ("count", format::number(f64::from(*count), 0, lang)),
+                    ("first", when(*first_due_at, tz, lang)),
+                    ("last", when(*last_due_at, tz, lang)),
+                ],
+            )
+        }
     }
 }
 
@@ -141,7 +155,9 @@ pub fn object(facts: &Facts, lang: Language) -> String {
             text("alert.object.contract_ends", lang, &[("date", format::date(*end_date, lang))])
         }
         Facts::HighSeveritySignal { description, .. } => shorten(description, OBJECT_CHARS),
-        Facts::DeliveryFailed { to, .. } | Facts::DigestFailed { to, .. } => to.clone(),
+        Facts::DeliveryFailed { to, .. } | Facts::DigestFailed { to, .. } | Facts::DigestSkipped { to, .. } => {
+            to.clone()
+        }
     }
 }
 
@@ -211,6 +227,7 @@ mod tests {
     use crate::domain::{
         alert::AlertRule,
         approval::{StagePreset, SubjectLabel},
+        digest::CadenceKind,
         enums::{Channel, KpiUnit},
         evaluation::Status,
         incident::IncidentSeverity,
@@ -277,6 +294,13 @@ mod tests {
             },
             Facts::DeliveryFailed { to: "ana@brisa.example".into(), reply: "550 rejected".into(), subject: "x".into() },
             Facts::DigestFailed { to: "ana@brisa.example".into(), error: "no such table".into() },
+            Facts::DigestSkipped {
+                to: "ana@brisa.example".into(),
+                cadence: CadenceKind::Weekly,
+                count: 2,
+                first_due_at: "2026-11-23T07:00:00Z".parse().unwrap(),
+                last_due_at: "2026-11-30T07:00:00Z".parse().unwrap(),
+            },
         ]
     }
 
@@ -302,6 +326,8 @@ mod tests {
         assert!(es[2].contains("vencía el 01/02/2026 10:00"), "{}", es[2]);
         assert!(es[3].contains("31/12/2026") && es[3].contains("1.234"), "{}", es[3]);
         assert!(es[7].contains("multiplicar por 83,3"), "{}", es[7]);
+        assert!(es[10].starts_with("2 envíos del resumen semanal para ana@brisa.example"), "{}", es[10]);
+        assert!(es[10].contains("entre el 23/11/2026 08:00 y el 30/11/2026 08:00"), "{}", es[10]);
         let en: Vec<String> = all.iter().map(|f| sentence(f, Language::En, tz)).collect();
         assert!(en[0].contains("November 2026") && en[0].contains("Dec 5, 2026"), "{}", en[0]);
         assert!(en[1].contains("5.5%") && en[1].contains("off track"), "{}", en[1]);

@@ -168,7 +168,7 @@ pub fn for_alert(rule: AlertRule, engagement_id: Option<Uuid>, subject_id: Optio
         AlertRule::ApprovalOverdue => subject_id.map(approval),
         AlertRule::IncidentOpened | AlertRule::IncidentUnacknowledged => subject_id.map(incident),
         AlertRule::DeliveryFailed => Some(format!("{}?rule=delivery_failed", paths::ALERTS)),
-        AlertRule::DigestFailed => subject_id.map(digest_edit),
+        AlertRule::DigestFailed | AlertRule::DigestSkipped => subject_id.map(digest_edit),
     };
     path.unwrap_or_else(|| paths::ALERTS.to_string())
 }

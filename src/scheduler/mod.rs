@@ -5,7 +5,9 @@
 //! the database (`store::slots`, `INSERT … ON CONFLICT DO NOTHING` on `(job, due_at)`), and
 //! only the replica whose insert won runs it. A process that starts after downtime runs the
 //! latest missed slot of each job once, if it is within `scheduler_catch_up_secs`; older
-//! slots are skipped. No job relies on the scheduler's own time-zone support (it keeps a fixed
+//! slots are passed over as missed. Each slot a process deals with is counted in
+//! `veedor_scheduler_runs_total` by `outcome`: `ran`, `failed`, `claimed_elsewhere` (another
+//! replica won the claim: nothing is lost) or `missed` (nothing ran it). No job relies on the scheduler's own time-zone support (it keeps a fixed
 //! offset across DST changes): digests compute local send times themselves.
 //!
 //! Each job is a plain async function of the state and the time; tests call them directly.
@@ -23,8 +25,8 @@ use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 use crate::{
     app::AppState,
     digest::{self, RunSettings},
-    domain::slots::slot_to_run,
-    store::{alerts, approvals, housekeeping, slots},
+    domain::slots::{self, Tick},
+    store::{alerts, approvals, housekeeping, slots as slot_claims},
 };
 
 type RunFn = fn(AppState, DateTime<Utc>) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -145,6 +147,34 @@ impl Scheduler {
     }
 }
 
+/// How a process dealt with a job's slot: the `outcome` of `veedor_scheduler_runs_total`.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// This process claimed the slot and the job succeeded.
+    Ran,
+    /// This process claimed the slot and the job returned an error.
+    Failed,
+    /// Another replica (or an earlier run of this one) had claimed the slot.
+    ClaimedElsewhere,
+    /// The slot was older than the catch-up window when this process first saw it.
+    Missed,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Ran => "ran",
+            Outcome::Failed => "failed",
+            Outcome::ClaimedElsewhere => "claimed_elsewhere",
+            Outcome::Missed => "missed",
+        }
+    }
+}
+
+fn count(job: &'static str, outcome: Outcome) {
+    metrics::counter!("veedor_scheduler_runs_total", "job" => job, "outcome" => outcome.label()).increment(1);
+}
+
 struct Runner {
     state: AppState,
     jobs: Vec<Job>,
@@ -163,10 +193,16 @@ impl Runner {
             let slot = {
                 let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
                 let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-                match slot_to_run(job.every, now, last.get(job.name).copied(), self.window) {
-                    Some(slot) if busy.insert(job.name) => {
+                match slots::tick(job.every, now, last.get(job.name).copied(), self.window) {
+                    Tick::Run(slot) if busy.insert(job.name) => {
                         last.insert(job.name, slot);
                         slot
+                    }
+                    Tick::Missed(slot) => {
+                        last.insert(job.name, slot);
+                        tracing::info!(job = job.name, %slot, "a job slot older than the catch-up window is passed over");
+                        count(job.name, Outcome::Missed);
+                        continue;
                     }
                     _ => continue,
                 }
@@ -181,11 +217,10 @@ impl Runner {
 
     async fn run_slot(&self, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) {
         let db = &self.state.db;
-        match slots::claim(db, job.name, slot, &self.worker, now).await {
+        match slot_claims::claim(db, job.name, slot, &self.worker, now).await {
             Ok(true) => {}
             Ok(false) => {
-                metrics::counter!("veedor_scheduler_runs_total", "job" => job.name, "outcome" => "skipped")
-                    .increment(1);
+                count(job.name, Outcome::ClaimedElsewhere);
                 return;
             }
             Err(e) => {
@@ -198,16 +233,16 @@ impl Runner {
         let started = std::time::Instant::now();
         let result = job.run(self.state.clone(), now).await;
         let (label, outcome) = match &result {
-            Ok(summary) => ("ok", format!("ok: {summary}")),
-            Err(e) => ("error", format!("error: {e:#}")),
+            Ok(summary) => (Outcome::Ran, format!("ok: {summary}")),
+            Err(e) => (Outcome::Failed, format!("error: {e:#}")),
         };
         match &result {
             Ok(summary) => tracing::debug!(job = job.name, %slot, summary, "job ran"),
             Err(e) => tracing::warn!(job = job.name, %slot, error = %e, "job failed"),
         }
-        metrics::counter!("veedor_scheduler_runs_total", "job" => job.name, "outcome" => label).increment(1);
+        count(job.name, label);
         metrics::histogram!("veedor_scheduler_run_seconds", "job" => job.name).record(started.elapsed().as_secs_f64());
-        if let Err(e) = slots::finish(db, job.name, slot, self.state.clock.now(), &outcome).await {
+        if let Err(e) = slot_claims::finish(db, job.name, slot, self.state.clock.now(), &outcome).await {
             tracing::warn!(job = job.name, error = %e, "recording a job run failed");
         }
     }

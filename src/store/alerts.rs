@@ -402,6 +402,44 @@ async fn digest_failed<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Candidate>> 
         .collect())
 }
 
+/// Raises the admins' alert of digests skipped after downtime, in the transaction of the
+/// digest run that moved the subscription on past them (so once, whatever the replicas).
+pub async fn digest_skipped_in<C: ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    subscription: Uuid,
+    facts: Facts,
+) -> AppResult<()> {
+    let Facts::DigestSkipped { first_due_at, .. } = &facts else {
+        return Err(anyhow::anyhow!("digest_skipped_in takes the facts of a skip").into());
+    };
+    let key = format!("digest_skipped:{subscription}:{}", first_due_at.timestamp());
+    if alert::Entity::find().filter(alert::Column::DedupKey.eq(key.clone())).one(txn).await?.is_some() {
+        return Ok(());
+    }
+    let c = Candidate {
+        key,
+        rule: AlertRule::DigestSkipped,
+        severity: AlertSeverity::Warning,
+        engagement_id: None,
+        subject_id: Some(subscription),
+        facts,
+        phase: None,
+    };
+    let mut m = alert::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dedup_key: Set(c.key.clone()),
+        rule: Set(c.rule.to_string()),
+        engagement_id: Set(None),
+        subject_id: Set(c.subject_id),
+        ..Default::default()
+    };
+    fire(&mut m, &c, now);
+    m.insert(txn).await?;
+    // Told at the next evaluation, with the alerts raised outside one.
+    Ok(())
+}
+
 /// One alert per engagement with missing reports (`Schedule::tally`: the period ended, its
 /// due date passed, nothing submitted), naming the latest missing period and how many are
 /// missing. Its phase is the latest period ever found missing while the alert fires: a
@@ -1233,7 +1271,8 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<alert::Model
 }
 
 /// Acknowledges a firing alert: no more repeats; it still resolves (and says so). An
-/// acknowledged `delivery_failed` alert is resolved, as nothing else would resolve it.
+/// acknowledged `delivery_failed` or `digest_skipped` alert is resolved, as nothing else
+/// would resolve it.
 pub async fn acknowledge(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -1254,7 +1293,7 @@ pub async fn acknowledge(
     let mut m: alert::ActiveModel = a.clone().into();
     m.acknowledged_at = Set(Some(now));
     m.acknowledged_by = Set(actor.id);
-    if a.rule == AlertRule::DeliveryFailed.to_string() {
+    if parse::<AlertRule>("rule", &a.rule)?.resolves_on_acknowledgement() {
         m.state = Set(AlertState::Resolved.to_string());
         m.resolved_at = Set(Some(now));
     }

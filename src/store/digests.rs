@@ -21,7 +21,7 @@ use crate::{
     domain::{
         FieldError, Violations,
         confidentiality::Viewer,
-        digest::{DigestCadence, DigestPeriod, DigestTiming},
+        digest::{DigestCadence, DigestPeriod, DigestTiming, SkipReason},
         enums::{Language, Role},
     },
     error::{AppError, AppResult},
@@ -78,7 +78,8 @@ pub struct SubscriptionView {
     /// Why the last attempt failed (cleared by the next success).
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
-    /// Digests not sent: unchanged, nothing to report, or missed beyond the catch-up window.
+    /// Digests not sent: unchanged, nothing to report, or missed while Veedor was down (beyond
+    /// the catch-up window, and superseded by a later one or older than their cadence).
     pub skipped: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -402,8 +403,8 @@ pub async fn due(db: &DatabaseConnection, now: DateTime<Utc>, limit: u64) -> App
 pub enum Outcome {
     /// Queued, with the content's fingerprint.
     Sent { period: DigestPeriod, fingerprint: String },
-    /// Not sent (unchanged, nothing to report, or too old): `count` send instants.
-    Skipped { count: i32 },
+    /// Not sent, for `reason`: `count` send instants.
+    Skipped { count: i32, reason: SkipReason },
 }
 
 /// Moves a subscription from the send instant `from` to `to` if no one else did (the
@@ -427,7 +428,7 @@ pub async fn advance_in<C: ConnectionTrait>(
             .col_expr(sub::Column::LastSentAt, Some(now).into())
             .col_expr(sub::Column::LastPeriod, Some(format!("{}..{}", period.start, period.end)).into())
             .col_expr(sub::Column::LastFingerprint, Some(fingerprint.clone()).into()),
-        Outcome::Skipped { count } => update.col_expr(sub::Column::Skipped, (s.skipped + count).into()),
+        Outcome::Skipped { count, .. } => update.col_expr(sub::Column::Skipped, (s.skipped + count).into()),
     };
     Ok(update.exec(txn).await?.rows_affected == 1)
 }

@@ -714,6 +714,17 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
             Some(Uuid::now_v7()),
         ),
         alert_of(Facts::DigestFailed { to: "admin@brisa.example".into(), error: "boom".into() }, None, Some(digest)),
+        alert_of(
+            Facts::DigestSkipped {
+                to: "admin@brisa.example".into(),
+                cadence: veedor::domain::digest::CadenceKind::Daily,
+                count: 2,
+                first_due_at: at,
+                last_due_at: at + chrono::Duration::days(1),
+            },
+            None,
+            Some(digest),
+        ),
     ];
     let notifier = &app.state.rules.notifier;
     // What a Spanish reader gets has no English words and no catalogue keys in it.

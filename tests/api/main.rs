@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod demo;
 mod digests;
+mod digests_downtime;
 mod digests_processes;
 mod engagements;
 mod helpers;

@@ -25,3 +25,49 @@ async fn of_racing_claims_on_one_slot_exactly_one_wins() {
     let next = due + chrono::Duration::minutes(1);
     assert!(veedor::store::slots::claim(db, "evaluate_alerts", next, "replica-0", now).await.unwrap());
 }
+
+/// Each slot a replica deals with is counted by what became of it, so that an operator tells
+/// a slot another replica ran from one nobody ran: two replicas on one database and clock
+/// tick together; one runs the escalations' slot, the other finds it claimed; the daily
+/// cleanup's slot of midnight, older than the catch-up window, is missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_tells_a_slot_claimed_elsewhere_from_one_missed() {
+    let app = TestApp::spawn_with(|c| {
+        c.scheduler_tick_secs = 1;
+        c.scheduler_catch_up_secs = 60;
+        c.escalation_interval_secs = 60;
+        c.cleanup_interval_secs = 86_400;
+        c.alert_interval_secs = 0;
+        c.digest_interval_secs = 0;
+        c.outbox_sweep_secs = 0;
+    })
+    .await;
+    // Noon (and 30 s) two days on: later than anything the first tick may have seen, so both
+    // replicas take this slot.
+    let day = chrono::Duration::days(1);
+    let slot = veedor::domain::slots::latest_slot(day, app.clock_now() + day * 2) + chrono::Duration::hours(12);
+    app.clock.set(slot + chrono::Duration::seconds(30));
+    app.replica().await;
+    let counted = |text: &str, job: &str, outcome: &str| {
+        text.lines().any(|l| {
+            l.starts_with("veedor_scheduler_runs_total{")
+                && l.contains(&format!("job=\"{job}\""))
+                && l.contains(&format!("outcome=\"{outcome}\""))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let text = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+        let seen = [("escalations", "ran"), ("escalations", "claimed_elsewhere"), ("cleanup", "missed")]
+            .map(|(job, outcome)| counted(&text, job, outcome));
+        if seen.iter().all(|s| *s) {
+            assert!(!text.contains("outcome=\"skipped\""), "{text}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{seen:?}: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let db = &app.state.db;
+    assert_eq!(veedor::store::slots::last_claimed(db, "escalations").await.unwrap(), Some(slot));
+    assert_eq!(veedor::store::slots::last_claimed(db, "cleanup").await.unwrap(), None, "a missed slot is not run");
+}
