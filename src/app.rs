@@ -11,7 +11,7 @@ use axum::{
 };
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
     auth::{self, token::TokenCache},
@@ -19,6 +19,7 @@ use crate::{
     config::Config,
     db, http,
     mail::Mailer,
+    security_headers::{self, SecurityHeaders},
     store::{WriteRules, outbox},
     telemetry,
 };
@@ -75,8 +76,17 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn(telemetry::track_metrics))
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http())
+        .layer(from_fn_with_state(SecurityHeaders::for_base_url(&state.config.base_url), security_headers::layer))
         .with_state(state)
+}
+
+/// A handler that panicked answers a plain 500 problem document (the panic is logged, its
+/// message is not shown), through the same outer layers as any other answer.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    crate::error::AppError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
 }
 
 /// A built, listening, not yet serving Veedor.

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod policy;
 pub mod present;
 pub mod scheduler;
+pub mod security_headers;
 pub mod store;
 pub mod telemetry;
 pub mod views;

@@ -83,9 +83,7 @@ async fn load(
     principal: &Principal,
     id: Uuid,
 ) -> AppResult<crate::store::entity::digest_subscription::Model> {
-    let s = digests::get(&state.db, id).await?;
-    authorize(&principal.viewer(), Action::Manage, s.user_id)?;
-    Ok(s)
+    digests::managed(&state.db, &principal.viewer(), id).await
 }
 
 #[utoipa::path(

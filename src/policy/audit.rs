@@ -1,5 +1,6 @@
-//! The audit log is for the company's admins and leads; leads do not see entries about
-//! secret engagements they are not part of.
+//! The audit log is for the company's admins and leads; leads do not see an entry that
+//! references any secret engagement they are not part of (an entry is visible only to whoever
+//! may see every engagement it references).
 
 use crate::{
     domain::{confidentiality::Viewer, enums::Role},
@@ -9,7 +10,7 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditScope {
     Everything,
-    /// Everything except entries about secret engagements where the viewer is no insider.
+    /// Everything except entries referencing a secret engagement where the viewer is no insider.
     WithoutForeignSecrets,
 }
 

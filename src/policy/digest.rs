@@ -21,12 +21,14 @@ pub enum Action {
 /// Whether the viewer may do `action` on a subscription of `owner` (for a new subscription,
 /// its recipient).
 pub fn authorize(viewer: &Viewer, action: Action, owner: Uuid) -> AppResult<()> {
+    // Visibility first: refusing another user's subscription for what the caller is (403)
+    // while a random id answers 404 would tell that the subscription exists.
     match (viewer.role, action) {
         (Role::Admin, _) => Ok(()),
+        (_, Action::Manage) if owner != viewer.user_id => Err(AppError::NotFound),
         (Role::Vendor, _) => Err(AppError::forbidden("digests are for the company's users")),
         (_, Action::Run) => Err(AppError::forbidden("only admins run the digests")),
-        (_, Action::Manage) if owner == viewer.user_id => Ok(()),
-        (_, Action::Manage) => Err(AppError::NotFound),
+        (_, Action::Manage) => Ok(()),
     }
 }
 
@@ -46,6 +48,7 @@ mod tests {
                 let got = authorize(&viewer, action, owner);
                 let expected = match (role, action) {
                     (Role::Admin, _) => "ok",
+                    (_, Action::Manage) if owner != me => "404",
                     (Role::Vendor, _) => "403",
                     (_, Action::Run) => "403",
                     _ if owner == me => "ok",

@@ -1,6 +1,14 @@
 //! The append-only audit log: who changed what, when, with the object before and after.
 //! Entries are written in the transaction of the change they describe; the database refuses
 //! updates and deletes of existing entries.
+//!
+//! An entry is scoped by every engagement it references, kept one row each in
+//! `audit_event_engagements`: the engagement it is about, any named with
+//! [`AuditEntry::engagement`], and every `engagement_id`/`engagement_ids` its before and after
+//! carry (a digest subscription's engagements, a silence's engagement), so that no writer can
+//! forget one. A reader sees an entry only if they may see all of them.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
@@ -8,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::store::entity::audit_event;
+use crate::store::entity::{audit_event, audit_event_engagement};
 
 /// Who made a change: a user, or the system itself (command line, jobs).
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +65,32 @@ impl AuditEntry {
 /// The log keeps what a finding is (its `code` or `issue` and parameters), never the English
 /// sentence an API representation adds for programmers (`message`): readers see the finding
 /// worded in their own language.
+/// The engagements an entry references: its own, and those its before and after name.
+fn references(entry: &AuditEntry) -> BTreeSet<Uuid> {
+    fn collect(value: &Value, into: &mut BTreeSet<Uuid>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("engagement_id", Value::String(s)) => into.extend(s.parse::<Uuid>().ok()),
+                        ("engagement_ids", Value::Array(ids)) => {
+                            into.extend(ids.iter().filter_map(|i| i.as_str()?.parse::<Uuid>().ok()))
+                        }
+                        _ => collect(v, into),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| collect(i, into)),
+            _ => {}
+        }
+    }
+    let mut refs: BTreeSet<Uuid> = entry.engagement_id.into_iter().collect();
+    for value in [&entry.before, &entry.after].into_iter().flatten() {
+        collect(value, &mut refs);
+    }
+    refs
+}
+
 fn kinds_only(mut value: Value) -> Value {
     fn strip(value: &mut Value) {
         match value {
@@ -80,10 +114,12 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Actor,
     entry: AuditEntry,
 ) -> Result<(), DbErr> {
+    let id = Uuid::now_v7();
+    let refs = references(&entry);
     // Without reading the row back: `after` may hold a large object (a report of thousands
     // of values).
     audit_event::Entity::insert(audit_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         at: Set(at),
         actor_id: Set(actor.id),
         actor_label: Set(actor.label.chars().take(320).collect()),
@@ -96,6 +132,13 @@ pub async fn record<C: ConnectionTrait>(
     })
     .exec_without_returning(db)
     .await?;
+    if !refs.is_empty() {
+        let rows = refs.into_iter().map(|engagement_id| audit_event_engagement::ActiveModel {
+            audit_event_id: Set(id),
+            engagement_id: Set(engagement_id),
+        });
+        audit_event_engagement::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
     Ok(())
 }
 
@@ -139,8 +182,8 @@ pub struct AuditFilter {
     pub engagement_id: Option<Uuid>,
 }
 
-/// Newest entries first. `hide_secrets_from` leaves out entries about secret engagements on
-/// which that user is neither owner nor team member.
+/// Newest entries first. `hide_secrets_from` leaves out every entry that references a secret
+/// engagement on which that user is neither owner nor team member.
 pub async fn list(
     db: &sea_orm::DatabaseConnection,
     hide_secrets_from: Option<Uuid>,
@@ -217,11 +260,12 @@ pub async fn list_within(
                 ),
             )
             .to_owned();
-        q = q.filter(
-            Condition::any()
-                .add(audit_event::Column::EngagementId.is_null())
-                .add(audit_event::Column::EngagementId.not_in_subquery(foreign_secrets)),
-        );
+        let touching_foreign_secrets = Query::select()
+            .column(audit_event_engagement::Column::AuditEventId)
+            .from(audit_event_engagement::Entity)
+            .and_where(audit_event_engagement::Column::EngagementId.in_subquery(foreign_secrets))
+            .to_owned();
+        q = q.filter(audit_event::Column::Id.not_in_subquery(touching_foreign_secrets));
     }
     let rows = q.all(db).await?;
     Ok(page.page(rows, |r| r.id, |r| Ok(AuditEventView::from(r)))?)

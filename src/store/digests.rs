@@ -297,6 +297,14 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<sub::Model> 
     sub::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
 }
 
+/// The subscription `id` if `viewer` may manage it: one they may not see answers exactly as
+/// an id that does not exist (404), on the API and the pages alike.
+pub async fn managed(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<sub::Model> {
+    let s = get(db, id).await?;
+    crate::policy::digest::authorize(viewer, crate::policy::digest::Action::Manage, s.user_id)?;
+    Ok(s)
+}
+
 pub async fn update(
     db: &DatabaseConnection,
     now: DateTime<Utc>,

@@ -80,9 +80,11 @@ impl IntoResponse for PageError {
 }
 
 fn sign_in(next: &str) -> Response {
-    let next = if next.starts_with('/') && !next.starts_with("//") { next } else { "/" };
-    let target =
-        format!("/login?{}", form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish());
+    let next = super::redirect::LocalPath::or_home(Some(next));
+    let target = format!(
+        "/login?{}",
+        form_urlencoded::Serializer::new(String::new()).append_pair("next", next.as_str()).finish()
+    );
     Redirect::to(&target).into_response()
 }
 

@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use super::{
     error::{PageError, PageResult},
+    redirect::LocalPath,
     session::{LANG_COOKIE, PageForm, Visitor, check_csrf},
 };
 use crate::{
@@ -46,14 +47,6 @@ pub fn router() -> Router<AppState> {
         .route(paths::LANGUAGE, post(language))
 }
 
-/// Where to go after signing in: a local path only, never another site.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
-        _ => "/".to_string(),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     next: Option<String>,
@@ -65,7 +58,7 @@ async fn login_page(
     jar: CookieJar,
     Query(q): Query<LoginQuery>,
 ) -> PageResult<Response> {
-    let next = safe_next(q.next.as_deref());
+    let next = LocalPath::or_home(q.next.as_deref()).to_string();
     if visitor.principal.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
@@ -103,7 +96,7 @@ async fn login_submit(
     if expected.is_empty() || !secret::constant_time_eq(&presented, &expected) {
         return Err(PageError::Csrf);
     }
-    let next = safe_next(Some(&next));
+    let next = LocalPath::or_home(Some(&next)).to_string();
     let client = Client {
         ip: crate::http::auth::client_ip(&state, &headers, peer),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
@@ -147,7 +140,7 @@ async fn language(
     body: axum::body::Bytes,
 ) -> PageResult<Response> {
     let field = |name: &str| form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let next = safe_next(field("next").as_deref());
+    let next = LocalPath::or_home(field("next").as_deref()).to_string();
     let Some(lang) = field("lang").and_then(|l| l.parse::<Language>().ok()) else {
         return Err(AppError::invalid("lang", "invalid_value", "choose es or en").into());
     };
@@ -173,19 +166,5 @@ async fn language(
                 .build();
             Ok((jar.add(cookie), Redirect::to(&next)).into_response())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/engagements/1?x=2")), "/engagements/1?x=2");
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
     }
 }

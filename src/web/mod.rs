@@ -5,6 +5,7 @@
 //! policy (`crate::policy`), so a page never shows what the API would refuse. They take a
 //! [`session::SignedIn`] (or [`session::PageForm`] for posts, which checks the CSRF token),
 //! and answer [`error::PageError`], rendered as an error page in the visitor's language.
+//! Their security headers are set for every response in `crate::security_headers`.
 
 pub mod assets;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod home;
 pub mod login;
 pub mod numbers;
 pub mod paging;
+pub mod redirect;
 pub mod render;
 pub mod session;
 
@@ -23,9 +25,8 @@ pub mod reports;
 
 use axum::{
     Router,
-    extract::Request,
-    http::{HeaderValue, Uri, header},
-    middleware::{Next, from_fn, from_fn_with_state},
+    http::Uri,
+    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
 };
 
@@ -34,7 +35,7 @@ use error::PageError;
 
 pub use render::Pages;
 
-/// Every page route, with the session, error-page and security-header layers. Its fallback
+/// Every page route, with the session and error-page layers. Its fallback
 /// answers every unknown path (see [`not_found`]).
 pub fn router(state: AppState) -> Router<AppState> {
     let pages = Router::new()
@@ -47,8 +48,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), error::error_pages))
-        .layer(from_fn_with_state(state, session::resolve))
-        .layer(from_fn(security_headers));
+        .layer(from_fn_with_state(state, session::resolve));
     assets::router().merge(pages)
 }
 
@@ -60,22 +60,4 @@ async fn not_found(uri: Uri) -> Response {
         return crate::http::not_found().await;
     }
     PageError::from(AppError::NotFound).into_response()
-}
-
-/// Pages are never cached, framed by another site, or allowed to load anything from
-/// elsewhere; only Veedor's own script runs.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
-             frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
-        ),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    response
 }

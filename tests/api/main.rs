@@ -1,5 +1,6 @@
 //! The integration tests: one binary, each test with its own server and database.
 
+mod access;
 mod alerts;
 mod amendments;
 mod approvals;

@@ -1,6 +1,11 @@
 //! The authorization matrix: every API route × every role × (own object, another vendor's
 //! object), plus anonymous callers. The route list is checked against the OpenAPI document,
 //! so a route added without a row here fails the test.
+//!
+//! Every route with an id is also asked with random ids in their place: that must answer 404
+//! (or the very refusal the foreign object got, for what the caller is), and a foreign object
+//! the role may not read must answer exactly as the random ids (status and body), so that no
+//! answer tells an existing object from a missing one.
 
 use std::collections::BTreeSet;
 
@@ -126,10 +131,10 @@ fn matrix() -> Vec<Row> {
         // Digest subscriptions: the own one is the caller's, the foreign one another lead's.
         row(M::GET, "/api/v1/digests", [(200, 200), (200, 200), (200, 200), (403, 403)]),
         row(M::POST, "/api/v1/digests", [(201, 201), (201, 403), (201, 403), (403, 403)]),
-        row(M::GET, "/api/v1/digests/{id}", [(200, 200), (200, 404), (200, 404), (403, 403)]),
-        row(M::PUT, "/api/v1/digests/{id}", [(200, 200), (200, 404), (200, 404), (403, 403)]),
-        row(M::DELETE, "/api/v1/digests/{id}", [(204, 204), (204, 404), (204, 404), (403, 403)]),
-        row(M::GET, "/api/v1/digests/preview", [(200, 200), (200, 404), (200, 404), (403, 403)]),
+        row(M::GET, "/api/v1/digests/{id}", [(200, 200), (200, 404), (200, 404), (403, 404)]),
+        row(M::PUT, "/api/v1/digests/{id}", [(200, 200), (200, 404), (200, 404), (403, 404)]),
+        row(M::DELETE, "/api/v1/digests/{id}", [(204, 204), (204, 404), (204, 404), (403, 404)]),
+        row(M::GET, "/api/v1/digests/preview", [(200, 200), (200, 404), (200, 404), (403, 404)]),
         row(M::POST, "/api/v1/digests/run", ADMIN_ONLY),
         row(M::GET, "/api/v1/me/notification-preferences", EVERYONE),
         row(M::PUT, "/api/v1/me/notification-preferences", EVERYONE),
@@ -449,10 +454,11 @@ async fn check_role(who: Who) {
     let caller = &f.callers.iter().find(|(w, _, _)| *w == who).unwrap().1;
     let index = ROLES.iter().position(|r| *r == who).unwrap();
     let mut failures = Vec::new();
-    for row in matrix() {
+    let rows = matrix();
+    for row in &rows {
         for own in [true, false] {
-            let (path, body) = request(&f, &row, who, caller, own).await;
-            let (status, answer) = send(&f, Some(caller), &row, &path, body).await;
+            let (path, body) = request(&f, row, who, caller, own).await;
+            let (status, answer) = send(&f, Some(caller), row, &path, body.clone()).await;
             let expected = if own { row.expect[index].0 } else { row.expect[index].1 };
             if status.as_u16() != expected {
                 let side = if own { "own" } else { "foreign" };
@@ -461,9 +467,65 @@ async fn check_role(who: Who) {
                     row.method, row.path
                 ));
             }
+            let random = with_random_ids(&path);
+            if own || random == path {
+                continue;
+            }
+            let (random_status, random_answer) = send(&f, Some(caller), row, &random, body).await;
+            let same = (status, &answer) == (random_status, &random_answer);
+            // A refusal for what the caller is (the same 403 whatever the id) tells nothing.
+            let same_refusal = same && !status.is_success();
+            if random_status != StatusCode::NOT_FOUND && !same_refusal {
+                failures.push(format!(
+                    "{who:?} {} {} (random ids): expected 404, got {random_status} {random_answer}",
+                    row.method, row.path
+                ));
+            }
+            let readable = readable_by(&rows, row, index);
+            if !status.is_success() && !readable && !same {
+                failures.push(format!(
+                    "{who:?} {} {}: a foreign object it may not read answers {status} {answer}, \
+                     a random id {random_status} {random_answer}",
+                    row.method, row.path
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Whether the role reads the foreign object of `row` (then a 403 for what it may not do
+/// tells nothing new): the `GET` row of its path, or of the nearest parent path with an id.
+fn readable_by(rows: &[Row], row: &Row, index: usize) -> bool {
+    let mut path = row.path;
+    while path.contains('{') {
+        if let Some(read) = rows.iter().find(|r| r.method == Method::GET && r.path == path) {
+            return (200..300).contains(&read.expect[index].1);
+        }
+        path = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+    }
+    false
+}
+
+/// `path` with every id (in the path or the query) replaced by a random one.
+fn with_random_ids(path: &str) -> String {
+    const LEN: usize = 36;
+    let mut out = String::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        match rest.get(..LEN).filter(|c| Uuid::parse_str(c).is_ok()) {
+            Some(_) => {
+                out.push_str(&Uuid::now_v7().to_string());
+                rest = &rest[LEN..];
+            }
+            None => {
+                let c = rest.chars().next().unwrap_or_default();
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ pub mod approval;
 pub mod approval_decision;
 pub mod approval_workflow;
 pub mod audit_event;
+pub mod audit_event_engagement;
 pub mod content_item;
 pub mod crisis_period;
 pub mod digest_subscription;

@@ -351,9 +351,7 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
 
 /// A subscription the caller may manage (another user's is a 404, as in the API).
 async fn load(state: &AppState, principal: &Principal, raw_id: &str) -> AppResult<sub::Model> {
-    let s = digests::get(&state.db, path_id(raw_id)?).await?;
-    authorize(&principal.viewer(), Action::Manage, s.user_id)?;
-    Ok(s)
+    digests::managed(&state.db, &principal.viewer(), path_id(raw_id)?).await
 }
 
 async fn edit_form(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
