@@ -1118,30 +1118,31 @@ async fn the_command_line_resends_failed_messages() {
     assert_eq!(w.evaluate().await["emails"], 2);
     let given_up = failed(&w, 2).await;
     sink.restart(Mode::Accept).await;
-    let veedor = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("VEEDOR_DATABASE_URL", &w.app.config.database_url)
-            .env("VEEDOR_LOG_FILTER", "warn")
-            .output()
-            .unwrap();
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).to_string())
+    let url = w.app.config.database_url.clone();
+    let veedor = |args: &'static [&'static str], id: Option<String>| {
+        let url = url.clone();
+        async move {
+            let mut args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            args.extend(id.map(Into::into));
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            let output = crate::helpers::run_veedor(&url, &args).await;
+            let said = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+            (output.status.success(), said)
+        }
     };
     let one = given_up[0]["id"].as_str().unwrap();
-    let (ok, out) = veedor(&["outbox", "resend", "--id", one]);
+    let (ok, out) = veedor(&["outbox", "resend", "--id"], Some(one.to_string())).await;
     assert!(ok, "{out}");
     assert!(out.starts_with("1 "), "{out}");
     assert_eq!(sink.wait_for(1, 10).await.len(), 1);
     w.settled().await;
-    let (ok, out) = veedor(&["outbox", "resend", "--id", one]);
+    let (ok, out) = veedor(&["outbox", "resend", "--id"], Some(one.to_string())).await;
     assert!(ok && out.starts_with("0 "), "a sent message is not sent again: {out}");
-    let (ok, out) = veedor(&["outbox", "resend", "--all-failed"]);
+    let (ok, out) = veedor(&["outbox", "resend", "--all-failed"], None).await;
     assert!(ok && out.starts_with("1 "), "{out}");
     assert_eq!(sink.wait_for(2, 10).await.len(), 2);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sink.messages().len(), 2);
-    let (ok, _) = veedor(&["outbox", "resend"]);
+    let (ok, _) = veedor(&["outbox", "resend"], None).await;
     assert!(!ok, "either --id or --all-failed");
 }

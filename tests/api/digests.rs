@@ -437,16 +437,10 @@ async fn the_preview_shows_the_digest_with_its_charts_and_the_command_line_write
 
     // `veedor digest send --dry-run` against the same database writes the message to a file.
     let out = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
-        .args(["digest", "send", "--dry-run", "--to", "elena@brisa.example", "--period", "2026-01-01..2026-01-31"])
-        .arg("--out")
-        .arg(out.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("VEEDOR_DATABASE_URL", &w.app.config.database_url)
-        .env("VEEDOR_LOG_FILTER", "warn")
-        .output()
-        .unwrap();
+    let args = ["digest", "send", "--dry-run", "--to", "elena@brisa.example", "--period", "2026-01-01..2026-01-31"];
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    args.extend([std::ffi::OsStr::new("--out"), out.path().as_os_str()]);
+    let output = crate::helpers::run_veedor(&w.app.config.database_url, &args).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let files: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
@@ -478,26 +472,25 @@ async fn the_command_line_queues_a_failed_digest_again() {
     assert_eq!(status, StatusCode::CREATED, "{b}");
     // The command line queues at the system's time: the server's clock goes past it.
     w.app.clock.set(Utc::now() + Duration::hours(1));
+    let url = w.app.config.database_url.clone();
     let send = || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
-            .args(["digest", "send", "--to", "javier@brisa.example", "--period", "2026-01-01..2026-01-31"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("VEEDOR_DATABASE_URL", &w.app.config.database_url)
-            .env("VEEDOR_LOG_FILTER", "warn")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).to_string()
+        let url = url.clone();
+        async move {
+            let args = ["digest", "send", "--to", "javier@brisa.example", "--period", "2026-01-01..2026-01-31"];
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+            let output = crate::helpers::run_veedor(&url, &args).await;
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8_lossy(&output.stdout).to_string()
+        }
     };
-    assert!(send().contains("queued"));
+    assert!(send().await.contains("queued"));
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while !w.digests().await.iter().any(|n| n["status"] == "failed") {
         assert!(tokio::time::Instant::now() < deadline, "{:?}", w.digests().await);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     sink.restart(Mode::Accept).await;
-    let out = send();
+    let out = send().await;
     assert!(out.contains("queued again"), "{out}");
     // Only the digests: with the clock this far on, alerts about late reports go out too.
     let digests = |sink: &SmtpSink| sink.messages().into_iter().filter(|m| m.subject().contains("Resumen")).count();
@@ -506,7 +499,7 @@ async fn the_command_line_queues_a_failed_digest_again() {
         assert!(tokio::time::Instant::now() < deadline, "{:?}", w.digests().await);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let out = send();
+    let out = send().await;
     assert!(out.contains("sent already"), "{out}");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(digests(&sink), 1, "once");

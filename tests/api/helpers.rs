@@ -408,3 +408,19 @@ pub async fn assert_portfolio_matches_dashboards(app: &TestApp, caller: &Caller)
     }
     items.len()
 }
+
+/// Runs the `veedor` binary against `database_url` with `args`, and waits for it without
+/// blocking the test's runtime: the server under test runs on that same (single-threaded)
+/// runtime, and a blocking wait could freeze it in the middle of a SQLite write transaction,
+/// holding the lock the command then waits for.
+pub async fn run_veedor(database_url: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_veedor"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VEEDOR_DATABASE_URL", database_url)
+        .env("VEEDOR_LOG_FILTER", "warn")
+        .output()
+        .await
+        .expect("run veedor")
+}

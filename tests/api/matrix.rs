@@ -128,6 +128,9 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/alerts/silences", MANAGE_CREATE),
         row(M::POST, "/api/v1/alerts/evaluate", ADMIN_ONLY),
         row(M::GET, "/api/v1/notifications", ADMIN_ONLY),
+        row(M::POST, "/api/v1/notifications/resend", ADMIN_ONLY),
+        // Any queued message, sent or not: resending one that did not fail changes nothing.
+        row(M::POST, "/api/v1/notifications/{id}/resend", ADMIN_ONLY),
         // Digest subscriptions: the own one is the caller's, the foreign one another lead's.
         row(M::GET, "/api/v1/digests", [(200, 200), (200, 200), (200, 200), (403, 403)]),
         row(M::POST, "/api/v1/digests", [(201, 201), (201, 403), (201, 403), (403, 403)]),
@@ -248,7 +251,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
     let mut silenced = None;
     if path == "/api/v1/alerts/silences" && row.method == Method::POST {
         silenced = Some(target(f, own).await.engagement);
-    } else if path.starts_with("/api/v1/alerts/{id}") {
+    } else if path.starts_with("/api/v1/alerts/{id}") || path.starts_with("/api/v1/notifications/{id}") {
         let t = target(f, own).await;
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
         let e = veedor::demo::activate(db, now, t.engagement, None, &f.app.state.rules).await.unwrap();
@@ -262,7 +265,18 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
             .await
             .unwrap()
             .expect("the incident fired an alert");
-        path = path.replace("{id}", &alert.id.to_string());
+        let id = if path.starts_with("/api/v1/notifications") {
+            entity::notification::Entity::find()
+                .filter(entity::notification::Column::UserId.is_not_null())
+                .one(db)
+                .await
+                .unwrap()
+                .expect("the alert queued an email")
+                .id
+        } else {
+            alert.id
+        };
+        path = path.replace("{id}", &id.to_string());
     } else if path.contains("/reports") {
         // Reports need an active engagement; report routes need a report (submitted, to review).
         let t = target(f, own).await;
@@ -378,6 +392,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         ("POST", "/api/v1/digests") => Some(json!({
             "user_id": if own { caller.id } else { f.spare }, "cadence": { "every": "daily" }, "local_time": "07:30",
         })),
+        ("POST", "/api/v1/notifications/resend") => Some(json!({})),
         ("PUT", "/api/v1/digests/{id}") => Some(json!({ "cadence": { "every": "weekly", "weekday": "fri" } })),
         ("POST", "/api/v1/alerts/silences") => Some(json!({
             "rule": "kpi_breach", "engagement_id": silenced, "reason": "Campaña de lanzamiento",
