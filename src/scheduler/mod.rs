@@ -7,8 +7,9 @@
 //! latest missed slot of each job once, if it is within `scheduler_catch_up_secs`; older
 //! slots are passed over as missed. Each slot a process deals with is counted in
 //! `veedor_scheduler_runs_total` by `outcome`: `ran`, `failed`, `claimed_elsewhere` (another
-//! replica won the claim: nothing is lost) or `missed` (nothing ran it). No job relies on the scheduler's own time-zone support (it keeps a fixed
-//! offset across DST changes): digests compute local send times themselves.
+//! replica won the claim: nothing is lost) or `missed` (nothing ran it). No job relies on
+//! the scheduler's own time-zone support (it keeps a fixed offset across DST changes):
+//! digests compute local send times themselves.
 //!
 //! Each job is a plain async function of the state and the time; tests call them directly.
 
