@@ -17,7 +17,7 @@ use veedor::{
     },
     store::{
         amendments, approvals::CrisisRules, audit::Actor, content, crisis, engagements, entity, incidents, kpis,
-        reports, scope, team,
+        outbox, reports, scope, team,
     },
 };
 
@@ -123,6 +123,8 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/alerts/silences", MANAGE_CREATE),
         row(M::POST, "/api/v1/alerts/evaluate", ADMIN_ONLY),
         row(M::GET, "/api/v1/notifications", ADMIN_ONLY),
+        row(M::POST, "/api/v1/notifications/resend", ADMIN_ONLY),
+        row(M::POST, "/api/v1/notifications/{id}/resend", ADMIN_ONLY),
         // Digest subscriptions: the own one is the caller's, the foreign one another lead's.
         row(M::GET, "/api/v1/digests", [(200, 200), (200, 200), (200, 200), (403, 403)]),
         row(M::POST, "/api/v1/digests", [(201, 201), (201, 403), (201, 403), (403, 403)]),
@@ -331,6 +333,8 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         } else {
             path.replace("{id}", &id.to_string())
         };
+    } else if path.starts_with("/api/v1/notifications/{id}") {
+        path = path.replace("{id}", &notification(f).await.to_string());
     } else if path.starts_with("/api/v1/users/") {
         path = path.replace("{id}", &(if own { caller.id } else { f.vendor_b_user }).to_string());
     } else if path.starts_with("/api/v1/vendors/") {
@@ -369,6 +373,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         }
         ("PUT", "/api/v1/reports/{id}") => Some(json!({ "narrative": "Informe" })),
         ("POST", "/api/v1/reports/{id}/submit") => Some(json!({})),
+        ("POST", "/api/v1/notifications/resend") => Some(json!({})),
         ("POST", "/api/v1/reports/{id}/review") => Some(json!({ "decision": "accept" })),
         ("POST", "/api/v1/digests") => Some(json!({
             "user_id": if own { caller.id } else { f.spare }, "cadence": { "every": "daily" }, "local_time": "07:30",
@@ -521,4 +526,31 @@ async fn every_route_is_in_the_matrix() {
     let stale: Vec<_> = covered.difference(&documented).collect();
     assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
     assert!(stale.is_empty(), "matrix rows for routes that do not exist: {stale:?}");
+}
+
+/// A queued message, written through the outbox (the resend routes need one).
+async fn notification(f: &Fixture) -> Uuid {
+    let (db, now) = (&f.app.state.db, f.app.clock_now());
+    let message = outbox::NewNotification {
+        kind: "alerts",
+        dedup_key: None,
+        user_id: Some(f.spare),
+        to_address: "matrix@brisa.example".into(),
+        to_name: String::new(),
+        language: "es".into(),
+        subject: "Matrix".into(),
+        text: "Matrix".into(),
+        html: "<p>Matrix</p>".into(),
+        alert_ids: vec![],
+        image_ids: vec![],
+        not_before: now,
+    };
+    outbox::enqueue_in(db, now, vec![message]).await.unwrap();
+    let row = entity::notification::Entity::find()
+        .filter(entity::notification::Column::ToAddress.eq("matrix@brisa.example"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    row.id
 }
