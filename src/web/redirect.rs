@@ -1,10 +1,11 @@
 //! Where a redirect taken from input may lead: a path on this site, never another one.
 //!
 //! Every `Location` built from something the visitor sent (`next` on the login page and form,
-//! the language switch, the sign-in detour) goes through [`LocalPath`], so that one rule decides
-//! what is local. Browsers drop tabs and newlines inside a URL and read `\` as `/`, so
-//! `/\t/evil.example` or `/\evil.example` lead off-site although they start with `/`; a
-//! percent-encoded `/%2F/evil.example` or `/%09/…` is read the same way once decoded.
+//! the language switch, the sign-in detour, the approvals queue's `back`) goes through
+//! [`LocalPath`], so that one rule decides what is local. Browsers drop tabs and newlines
+//! inside a URL and read `\` as `/`, so `/\t/evil.example` or `/\evil.example` lead off-site
+//! although they start with `/`; a percent-encoded `/%2F/evil.example` or `/%09/…` is read the
+//! same way once decoded.
 
 /// A same-origin path (with its query): starts with exactly one `/`, holds only visible ASCII
 /// (anything else must be percent-encoded), and neither it nor its percent-decoded form has a

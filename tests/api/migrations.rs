@@ -93,3 +93,25 @@ async fn english_titles_and_stage_names_stored_before_become_kinds() {
     assert!(activation["title"].as_str().unwrap().starts_with("Activación: "), "{activation}");
     assert_eq!(activation["stages"][0]["preset"], "community_lead");
 }
+
+#[tokio::test]
+async fn audit_entries_written_before_keep_their_engagements_out_of_foreign_sight() {
+    let app = TestApp::spawn().await;
+    let admin = app.actor("admin@brisa.example", veedor::domain::enums::Role::Admin, None).await;
+    let lead = app.actor("javier@brisa.example", veedor::domain::enums::Role::Lead, None).await;
+    let vendor = app.vendor(&admin, "Marea Digital").await;
+    let secret = app.engagement(&admin, vendor, "secret", Some(admin.id)).await;
+    let body = json!({ "cadence": { "every": "daily" }, "engagement_ids": [secret] });
+    assert_eq!(app.post(&admin, "/api/v1/digests", body).await.0, reqwest::StatusCode::CREATED);
+    let db = &app.state.db;
+    // The version before kept no references: the entry is about no engagement at all.
+    migration::Migrator::down(db, Some(since("m20261204_000007_audit_engagements"))).await.unwrap();
+
+    migration::Migrator::up(db, None).await.unwrap();
+
+    let (_, everything) = app.get(&admin, "/api/v1/audit?object_type=digest_subscription").await;
+    assert_eq!(everything["items"].as_array().unwrap().len(), 1, "{everything}");
+    let (_, for_lead) = app.get(&lead, "/api/v1/audit?limit=200").await;
+    assert!(!for_lead.to_string().contains(&secret.to_string()), "{for_lead}");
+    assert!(!for_lead["items"].as_array().unwrap().is_empty(), "the lead still reads the rest: {for_lead}");
+}

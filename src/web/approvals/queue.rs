@@ -5,6 +5,7 @@
 use crate::domain::enums::Language;
 use crate::present;
 use crate::present::links::paths;
+use crate::web::redirect::LocalPath;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -312,7 +313,10 @@ struct DecideForm {
 /// Where to go after deciding from the queue: back to the queue as it was filtered, never
 /// anywhere else.
 fn back_to(back: Option<&str>, id: Uuid) -> String {
-    let Some(back) = back.filter(|b| *b == "/approvals" || b.starts_with("/approvals?")) else {
+    let back = back.and_then(LocalPath::parse);
+    let Some(back) =
+        back.as_ref().map(LocalPath::as_str).filter(|b| *b == "/approvals" || b.starts_with("/approvals?"))
+    else {
         return format!("/approvals/{id}");
     };
     let query = back.split_once('?').map_or("", |(_, q)| q);
