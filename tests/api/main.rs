@@ -12,6 +12,7 @@ mod digests;
 mod digests_processes;
 mod engagements;
 mod helpers;
+mod hostile_input;
 mod incidents;
 mod mailsink;
 mod matrix;
