@@ -190,6 +190,21 @@ async fn control_characters_in_a_query_are_refused_by_parameter() {
 }
 
 #[tokio::test]
+async fn control_characters_in_a_login_are_refused_before_any_lookup() {
+    let app = TestApp::spawn().await;
+    let before = app.snapshot().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": "ana\u{0}@brisa.example", "password": "x" }))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "email").await;
+    assert_eq!(code_of(&problem, "email"), "control_character");
+    assert_eq!(app.snapshot().await, before);
+}
+
+#[tokio::test]
 async fn control_characters_in_an_import_are_named_by_row_and_column() {
     let w = world().await;
     let before = w.app.snapshot().await;
