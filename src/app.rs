@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = http::api_router().split_for_parts();
     // Problems are written in the caller's language, which the authentication finds first.
     let api = api
+        .layer(from_fn(crate::error::plain_rejections))
         .layer(from_fn(crate::error::localize_problems))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router(state.clone()))
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(from_fn(crate::error::plain_rejections))
         .layer(from_fn(telemetry::track_metrics))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http())

@@ -159,6 +159,41 @@ pub async fn localize_problems(request: Request, next: Next) -> Response {
     }
 }
 
+/// Answers a refusal that left a handler or a layer as plain text (axum's own rejections: a
+/// body over the limit, a form or a body that could not be read) as a problem document
+/// instead, so that no refusal reaches a client as `text/plain` whichever extractor read the
+/// request.
+pub async fn plain_rejections(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let refusal = matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !refusal || !plain || response.extensions().get::<ProblemSource>().is_some() {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType(text),
+        StatusCode::UNPROCESSABLE_ENTITY => AppError::invalid("body", "invalid", text),
+        _ => AppError::Malformed { detail: text.clone(), errors: vec![FieldError::new("body", "unreadable", text)] },
+    };
+    error.into_response()
+}
+
 impl AppError {
     pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();

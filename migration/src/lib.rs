@@ -16,6 +16,7 @@ mod m20261124_000008_digests;
 mod m20261203_000001_alert_facts;
 mod m20261203_000004_approval_subjects;
 mod m20261203_000006_crisis_reasons;
+mod m20261204_000005_unsigned_zeros;
 mod m20261204_000007_audit_engagements;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_alert_facts::Migration),
             Box::new(m20261203_000004_approval_subjects::Migration),
             Box::new(m20261203_000006_crisis_reasons::Migration),
+            Box::new(m20261204_000005_unsigned_zeros::Migration),
             Box::new(m20261204_000007_audit_engagements::Migration),
         ]
     }

@@ -31,6 +31,9 @@ pub struct Client {
 }
 
 pub async fn login(state: &AppState, email: &str, password_given: String, client: Client) -> AppResult<LoginOutcome> {
+    // Typed text like any other: a control character is refused before it reaches a query.
+    crate::domain::text::plain("email", email, crate::domain::text::Lines::One)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
     let email_key = email.trim().to_lowercase();
     let now = state.clock.now();
     check_limits(state, &email_key, &client.ip, now).await?;

@@ -114,7 +114,7 @@ impl AmendmentInput {
     /// and whether the amended contract still holds together, is the store's part.
     pub fn validate(mut self) -> Result<ValidAmendment, Violations> {
         let mut v = Violations::new();
-        if let Some(reason) = v.check(text::required("reason", &self.reason, 2_000)) {
+        if let Some(reason) = v.check(text::paragraphs("reason", &self.reason, 2_000)) {
             self.reason = reason;
         }
         if let Some(fee) = self.terms.monthly_fee_minor

@@ -42,7 +42,7 @@ pub struct ContentInput {
 impl ContentInput {
     pub fn validate(mut self, now: DateTime<Utc>) -> Result<ContentInput, Violations> {
         let mut v = Violations::new();
-        if let Some(body) = v.check(text::required("body", &self.body, BODY_MAX)) {
+        if let Some(body) = v.check(text::paragraphs("body", &self.body, BODY_MAX)) {
             self.body = body;
         }
         if let Some(url) = self.media_url.as_deref().filter(|u| !u.trim().is_empty()) {

@@ -64,10 +64,10 @@ impl EngagementInput {
         if let Some(title) = v.check(text::required("title", &self.title, 200)) {
             self.title = title;
         }
-        if let Some(want) = v.check(text::required("brief.want", &self.brief.want, 10_000)) {
+        if let Some(want) = v.check(text::paragraphs("brief.want", &self.brief.want, 10_000)) {
             self.brief.want = want;
         }
-        if let Some(can) = v.check(text::required("brief.can_be_done", &self.brief.can_be_done, 10_000)) {
+        if let Some(can) = v.check(text::paragraphs("brief.can_be_done", &self.brief.can_be_done, 10_000)) {
             self.brief.can_be_done = can;
         }
         if let Some(budget) = self.brief.budget_minor {

@@ -921,8 +921,9 @@ fn interpret(table: Table, kpis: &[KpiRef]) -> Result<Vec<ImportedValue>, Import
             }
         }
 
-        let comment = text_cell(cell(Column::Comment))
-            .and_then(|t| text::optional("comment", t.as_deref(), COMMENT_MAX_CHARS).map_err(|e| (e.code, e.message)));
+        let comment = text_cell(cell(Column::Comment)).and_then(|t| {
+            text::optional_paragraphs("comment", t.as_deref(), COMMENT_MAX_CHARS).map_err(|e| (e.code, e.message))
+        });
         let comment = comment.map_err(|(code, message)| fail(Column::Comment, &code, message)).ok().flatten();
         let evidence_url = text_cell(cell(Column::EvidenceUrl)).and_then(|t| match t {
             None => Ok(None),

@@ -66,7 +66,7 @@ impl IncidentInput {
         if let Some(t) = v.check(text::required("title", &self.title, MAX_TITLE)) {
             self.title = t;
         }
-        if let Some(d) = v.check(text::required("description", &self.description, MAX_TEXT)) {
+        if let Some(d) = v.check(text::paragraphs("description", &self.description, MAX_TEXT)) {
             self.description = d;
         }
         v.finish(self)
@@ -87,7 +87,7 @@ pub struct UpdateInput {
 impl UpdateInput {
     pub fn validate(mut self) -> Result<UpdateInput, Violations> {
         let mut v = Violations::new();
-        if let Some(b) = v.check(text::required("body", &self.body, MAX_TEXT)) {
+        if let Some(b) = v.check(text::paragraphs("body", &self.body, MAX_TEXT)) {
             self.body = b;
         }
         v.finish(self)
@@ -105,7 +105,7 @@ pub struct AcknowledgeInput {
 impl AcknowledgeInput {
     pub fn validate(mut self) -> Result<AcknowledgeInput, Violations> {
         let mut v = Violations::new();
-        self.note = v.check(text::optional("note", self.note.as_deref(), MAX_TEXT)).flatten();
+        self.note = v.check(text::optional_paragraphs("note", self.note.as_deref(), MAX_TEXT)).flatten();
         v.finish(self)
     }
 }
@@ -120,7 +120,7 @@ pub struct ResolveInput {
 impl ResolveInput {
     pub fn validate(mut self) -> Result<ResolveInput, Violations> {
         let mut v = Violations::new();
-        if let Some(s) = v.check(text::required("summary", &self.summary, MAX_TEXT)) {
+        if let Some(s) = v.check(text::paragraphs("summary", &self.summary, MAX_TEXT)) {
             self.summary = s;
         }
         v.finish(self)

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::{
     Violations,
     enums::{Aggregation, Channel, KpiDirection, KpiUnit},
-    text,
+    number, text,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -96,25 +96,24 @@ impl KpiInput {
         if let Some(name) = v.check(text::required("name", &self.name, 120)) {
             self.name = name;
         }
-        if let Some(objective) = v.check(text::required("objective", &self.objective, 1000)) {
+        if let Some(objective) = v.check(text::paragraphs("objective", &self.objective, 1000)) {
             self.objective = objective;
         }
-        let numbers = [
-            ("baseline", self.baseline),
-            ("target", Some(self.target)),
-            ("target_upper", self.target_upper),
-            ("warning_threshold", Some(self.warning_threshold)),
-            ("critical_threshold", Some(self.critical_threshold)),
-        ];
-        for (field, value) in numbers {
-            match value {
-                Some(x) if !x.is_finite() => v.add(field, "not_finite", "must be a finite number"),
-                Some(x) if x < 0.0 && !self.allow_negative => {
-                    v.add(field, "negative", "must not be negative unless allow_negative is set")
-                }
-                _ => {}
+        let allow_negative = self.allow_negative;
+        let mut checked = |field: &str, x: &mut f64| {
+            if let Some(clean) = v.check(number::quantity(field, *x, allow_negative)) {
+                *x = clean;
             }
+        };
+        if let Some(x) = self.baseline.as_mut() {
+            checked("baseline", x);
         }
+        checked("target", &mut self.target);
+        if let Some(x) = self.target_upper.as_mut() {
+            checked("target_upper", x);
+        }
+        checked("warning_threshold", &mut self.warning_threshold);
+        checked("critical_threshold", &mut self.critical_threshold);
         let (t, w, c) = (self.target, self.warning_threshold, self.critical_threshold);
         match self.direction {
             KpiDirection::HigherIsBetter => {

@@ -15,6 +15,7 @@ pub mod import;
 pub mod incident;
 pub mod kpi;
 pub mod money;
+pub mod number;
 pub mod period;
 pub mod plausibility;
 pub mod report;

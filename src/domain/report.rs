@@ -18,6 +18,7 @@ use super::{
     FieldError, Violations,
     approval::Outcome,
     enums::{Channel, string_enum},
+    number,
     period::{Period, Schedule},
     text,
 };
@@ -98,6 +99,7 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
                 .with("max", NARRATIVE_MAX),
         );
     }
+    v.check(text::plain("narrative", &content.narrative, text::Lines::Many));
     content.narrative = content.narrative.trim().to_string();
     // Looked up by id rather than searched: a report may carry a value for each of
     // thousands of KPIs.
@@ -117,16 +119,18 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
             v.add(field("kpi_id"), "unknown_kpi", "no such KPI in this engagement");
             continue;
         };
-        check_number(&mut v, &field("value"), item.value, rules.allow_negative);
-        for (channel, value) in &item.breakdown {
+        if let Some(x) = v.check(number::quantity(&field("value"), item.value, rules.allow_negative)) {
+            item.value = x;
+        }
+        for (channel, value) in item.breakdown.iter_mut() {
             let name = field(&format!("breakdown.{channel}"));
             if !rules.channels.contains(channel) {
                 v.add(name, "undeclared_channel", "the KPI has no breakdown for this channel");
-            } else {
-                check_number(&mut v, &name, *value, rules.allow_negative);
+            } else if let Some(x) = v.check(number::quantity(&name, *value, rules.allow_negative)) {
+                *value = x;
             }
         }
-        if let Some(c) = v.check(text::optional(&field("comment"), item.comment.as_deref(), COMMENT_MAX)) {
+        if let Some(c) = v.check(text::optional_paragraphs(&field("comment"), item.comment.as_deref(), COMMENT_MAX)) {
             item.comment = c;
         }
         item.evidence_url = match item.evidence_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -140,7 +144,7 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
         );
     }
     for (i, s) in content.signals.iter_mut().enumerate() {
-        if let Some(d) = v.check(text::required(&format!("signals[{i}].description"), &s.description, COMMENT_MAX)) {
+        if let Some(d) = v.check(text::paragraphs(&format!("signals[{i}].description"), &s.description, COMMENT_MAX)) {
             s.description = d;
         }
         s.link = match s.link.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -149,14 +153,6 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
         };
     }
     v.finish(content)
-}
-
-fn check_number(v: &mut Violations, field: &str, value: f64, allow_negative: bool) {
-    if !value.is_finite() {
-        v.add(field, "not_finite", "must be a finite number");
-    } else if value < 0.0 && !allow_negative {
-        v.add(field, "negative", "this KPI does not take negative values");
-    }
 }
 
 /// The period a report is for: one of the engagement's periods (named by its first day)

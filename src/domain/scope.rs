@@ -24,7 +24,7 @@ pub struct ValidScopeItem(pub ScopeItemInput);
 impl ScopeItemInput {
     pub fn validate(mut self) -> Result<ValidScopeItem, Violations> {
         let mut v = Violations::new();
-        if let Some(d) = v.check(text::required("description", &self.description, 2000)) {
+        if let Some(d) = v.check(text::paragraphs("description", &self.description, 2000)) {
             self.description = d;
         }
         if self.deliverables.len() > 50 {

@@ -69,7 +69,7 @@ impl VendorInput {
         if let Some(x) = v.check(text::optional("tax_id", self.tax_id.as_deref(), 64)) {
             self.tax_id = x;
         }
-        if let Some(x) = v.check(text::optional("notes", self.notes.as_deref(), 10_000)) {
+        if let Some(x) = v.check(text::optional_paragraphs("notes", self.notes.as_deref(), 10_000)) {
             self.notes = x;
         }
         self.website = match self.website.as_deref().map(str::trim).filter(|w| !w.is_empty()) {

@@ -5,7 +5,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
     app::AppState,
     auth::Principal,
@@ -75,6 +75,7 @@ async fn acknowledge(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    _: Empty,
 ) -> AppResult<Json<AlertView>> {
     let a = alerts::get(&state.db, id).await?;
     let viewer = principal.viewer();
@@ -129,7 +130,7 @@ async fn silence(
     post, path = "/api/v1/alerts/evaluate", tag = "alerts",
     responses((status = 200, body = Evaluation), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-async fn evaluate(State(state): State<AppState>, principal: Principal) -> AppResult<Json<Evaluation>> {
+async fn evaluate(State(state): State<AppState>, principal: Principal, _: Empty) -> AppResult<Json<Evaluation>> {
     authorize(&principal.viewer(), Action::Operate, true)?;
     Ok(Json(alerts::evaluate_alerts(&state.db, &state.rules.notifier, state.clock.now()).await?))
 }

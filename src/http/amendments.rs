@@ -6,7 +6,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
     app::AppState,
     auth::Principal,
@@ -130,6 +130,7 @@ async fn withdraw(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    _: Empty,
 ) -> AppResult<Json<AmendmentView>> {
     authorize(&state, &principal, id, Action::Manage).await?;
     Ok(Json(amendments::withdraw(&state.db, state.clock.now(), &principal.actor(), id).await?))

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, Empty};
 use crate::{
     app::AppState,
     auth::{
@@ -106,6 +106,7 @@ async fn logout(
     State(state): State<AppState>,
     principal: Principal,
     jar: CookieJar,
+    _: Empty,
 ) -> AppResult<(StatusCode, CookieJar)> {
     if let (AuthMethod::Session { .. }, Some(cookie)) = (&principal.via, jar.get(session::COOKIE)) {
         login::logout(&state, &principal.actor(), principal.user.id, cookie.value()).await?;

@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
     app::AppState,
     auth::Principal,
@@ -125,6 +125,7 @@ async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    _: Empty,
 ) -> AppResult<StatusCode> {
     let s = load(&state, &principal, id).await?;
     digests::delete(&state.db, state.clock.now(), &principal.actor(), &s).await?;
@@ -208,7 +209,7 @@ async fn preview(
     post, path = "/api/v1/digests/run", tag = "digests",
     responses((status = 200, body = RunReport), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-async fn run_now(State(state): State<AppState>, principal: Principal) -> AppResult<Json<RunReport>> {
+async fn run_now(State(state): State<AppState>, principal: Principal, _: Empty) -> AppResult<Json<RunReport>> {
     let viewer = principal.viewer();
     authorize(&viewer, Action::Run, viewer.user_id)?;
     let settings = crate::scheduler::digest_settings(&state.config);

@@ -159,7 +159,7 @@ async fn transition(
     ApiJson(body): ApiJson<TransitionRequest>,
 ) -> AppResult<Json<TransitionResponse>> {
     engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    let reason = crate::domain::text::optional("reason", body.reason.as_deref(), 2000)
+    let reason = crate::domain::text::optional_paragraphs("reason", body.reason.as_deref(), 2000)
         .map_err(|e| crate::error::AppError::Invalid(vec![e]))?;
     let rules = &state.rules;
     let outcome =

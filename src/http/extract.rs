@@ -1,5 +1,6 @@
 //! Request extractors whose every rejection is a problem document naming the field:
-//! JSON bodies (unknown fields refused, size limited), query strings and path parameters.
+//! JSON bodies (unknown fields refused, size limited), the empty body of an action that takes
+//! no input, query strings (no control characters) and path parameters.
 
 use axum::{
     body::Bytes,
@@ -8,7 +9,13 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{domain::FieldError, error::AppError};
+use crate::{
+    domain::{
+        FieldError,
+        text::{self, Lines},
+    },
+    error::AppError,
+};
 
 /// A JSON body deserialised into `T`.
 pub struct ApiJson<T>(pub T);
@@ -17,19 +24,73 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if essence != "application/json" && !essence.ends_with("+json") {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The raw bytes of a JSON body (media type checked, size limited), for handlers that need
+/// them as sent (say, to fingerprint an idempotent request) before parsing.
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(req.headers()) {
             return Err(AppError::UnsupportedMediaType("send the body as application/json".into()));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::Malformed { detail: rejection.body_text(), errors: Vec::new() }
+        body_bytes(req, state).await.map(JsonBytes)
+    }
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// The whole body, within the body limit; going over it is a 413 problem document.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::Malformed {
+                detail: rejection.body_text(),
+                errors: vec![FieldError::new("body", "unreadable", rejection.body_text())],
             }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        }
+    })
+}
+
+/// The body of an action that takes no input (submit, withdraw, acknowledge, a `DELETE`…):
+/// none, or an empty JSON object. Anything else is refused like an unknown field of any
+/// other endpoint, so that a client sending `{"status":"accepted"}` learns that nothing
+/// reads it.
+pub struct Empty;
+
+/// What an [`Empty`] body may hold: nothing.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+impl<S: Send + Sync> FromRequest<S> for Empty {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let json = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if bytes.trim_ascii().is_empty() {
+            return Ok(Empty);
+        }
+        if !json {
+            return Err(AppError::UnsupportedMediaType("this action takes no body".into()));
+        }
+        if !bytes.trim_ascii().starts_with(b"{") {
+            return Err(AppError::invalid("body", "unexpected_body", "this action takes no body"));
+        }
+        parse_json::<NoFields>(&bytes).map(|_| Empty)
     }
 }
 
@@ -103,6 +164,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
+        // A parameter is one line of text: a control character in it is refused by name
+        // before it can reach a filter (PostgreSQL refuses NUL with an error of its own).
+        let refused: Vec<FieldError> = form_urlencoded_parse(query)
+            .filter_map(|(key, value)| text::plain(&key, &value, Lines::One).err())
+            .collect();
+        if !refused.is_empty() {
+            return Err(AppError::Invalid(refused));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|err| {
             let path = err.path().to_string();

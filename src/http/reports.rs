@@ -3,7 +3,6 @@
 
 use axum::{
     Json,
-    body::Bytes,
     extract::{DefaultBodyLimit, Multipart, State, multipart::MultipartRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -15,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    extract::{ApiJson, ApiPath, ApiQuery, parse_json},
+    extract::{ApiJson, ApiPath, ApiQuery, Empty, JsonBytes, parse_json},
     idempotent,
 };
 use crate::{
@@ -56,15 +55,6 @@ async fn authorize(state: &AppState, principal: &Principal, report_id: Uuid, act
         engagements::load(&state.db, &principal.viewer(), report.engagement_id, EngagementAction::Read).await?;
     policy::report::authorize(&principal.viewer(), action, seen)?;
     Ok(seen)
-}
-
-fn json_body(content_type: Option<&str>) -> AppResult<()> {
-    let essence = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence == "application/json" || essence.ends_with("+json") {
-        Ok(())
-    } else {
-        Err(AppError::UnsupportedMediaType("send the body as application/json".into()))
-    }
 }
 
 /// The reports of an engagement, by period.
@@ -116,9 +106,8 @@ async fn create(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> AppResult<Response> {
-    json_body(headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()))?;
     let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
     policy::report::authorize(&principal.viewer(), Action::Write, seen)?;
     let request_line = format!("POST /api/v1/engagements/{id}/reports");
@@ -207,6 +196,7 @@ async fn submit(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
+    _: Empty,
 ) -> AppResult<Response> {
     authorize(&state, &principal, id, Action::Write).await?;
     let request_line = format!("POST /api/v1/reports/{id}/submit");

@@ -4,7 +4,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
     app::AppState,
     auth::Principal,
@@ -92,6 +92,7 @@ async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((id, item_id)): ApiPath<(Uuid, Uuid)>,
+    _: Empty,
 ) -> AppResult<StatusCode> {
     let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
     scope::delete(&state.db, state.clock.now(), &principal.actor(), &e, item_id).await?;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
     app::AppState,
     auth::{Principal, secret},
@@ -96,6 +96,7 @@ async fn revoke(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    _: Empty,
 ) -> AppResult<StatusCode> {
     let token = tokens::get(&state.db, id).await?;
     policy::token::manage(&principal.viewer(), token.user_id)?;

@@ -1350,7 +1350,7 @@ pub async fn silence(
                 .with("max", MAX_SILENCE_DAYS),
         );
     }
-    let reason = v.check(crate::domain::text::required("reason", &input.reason, 500));
+    let reason = v.check(crate::domain::text::paragraphs("reason", &input.reason, 500));
     v.finish(())?;
     let txn = super::begin_write(db).await?;
     let m = alert_silence::ActiveModel {

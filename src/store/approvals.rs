@@ -417,7 +417,8 @@ pub async fn decide_in<C: ConnectionTrait>(
     input: &DecisionInput,
     crisis_rules: &CrisisRules,
 ) -> AppResult<Decided> {
-    let comment = text::optional("comment", input.comment.as_deref(), 5_000).map_err(|e| AppError::Invalid(vec![e]))?;
+    let comment = text::optional_paragraphs("comment", input.comment.as_deref(), 5_000)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
     if input.decision != Decision::Approve && comment.is_none() {
         return Err(AppError::invalid("comment", "required", "say why"));
     }

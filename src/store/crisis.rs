@@ -140,7 +140,7 @@ pub async fn start(
     engagement_id: Uuid,
     reason: &str,
 ) -> AppResult<CrisisState> {
-    let reason = text::required("reason", reason, 2_000).map_err(|e| AppError::Invalid(vec![e]))?;
+    let reason = text::paragraphs("reason", reason, 2_000).map_err(|e| AppError::Invalid(vec![e]))?;
     let txn = super::begin_write(db).await?;
     lock(&txn, engagement_id).await?;
     if start_in(&txn, now, actor, engagement_id, &reason, None).await?.is_none() {
@@ -159,7 +159,7 @@ pub async fn end(
     engagement_id: Uuid,
     reason: &str,
 ) -> AppResult<CrisisState> {
-    let reason = text::required("reason", reason, 2_000).map_err(|e| AppError::Invalid(vec![e]))?;
+    let reason = text::paragraphs("reason", reason, 2_000).map_err(|e| AppError::Invalid(vec![e]))?;
     let txn = super::begin_write(db).await?;
     lock(&txn, engagement_id).await?;
     let Some(current) = active(&txn, engagement_id).await? else {

@@ -639,8 +639,8 @@ async fn apply_review<C: ConnectionTrait>(
     comment: Option<String>,
     value_comments: Vec<ValueComment>,
 ) -> AppResult<report::Model> {
-    let comment =
-        text::optional("comment", comment.as_deref(), rules::COMMENT_MAX).map_err(|e| AppError::Invalid(vec![e]))?;
+    let comment = text::optional_paragraphs("comment", comment.as_deref(), rules::COMMENT_MAX)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
     let reported: Vec<Uuid> = report_value::Entity::find()
         .filter(report_value::Column::VersionId.eq(current_version(txn, &r).await?.id))
         .all(txn)
@@ -653,7 +653,7 @@ async fn apply_review<C: ConnectionTrait>(
         if !reported.contains(&c.kpi_id) {
             errors.add(format!("value_comments[{i}].kpi_id"), "not_reported", "this report has no value for that KPI");
         }
-        errors.check(text::required(&format!("value_comments[{i}].comment"), &c.comment, rules::COMMENT_MAX));
+        errors.check(text::paragraphs(&format!("value_comments[{i}].comment"), &c.comment, rules::COMMENT_MAX));
     }
     let Some(next) = rules::after_decision(outcome) else {
         if !value_comments.is_empty() {

@@ -267,7 +267,8 @@ impl PageForm {
     }
 
     /// The fields as `T`; a field that does not fit is a validation error naming it.
-    /// Blank fields count as absent, so optional inputs left empty are `None`.
+    /// Blank fields count as absent, so optional inputs left empty are `None`. A form struct
+    /// that denies unknown fields refuses them as [`PageForm::only`] does.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, AppError> {
         let present: Vec<(&str, &str)> =
             self.fields.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.as_str(), v.trim())).collect();
@@ -276,16 +277,40 @@ impl PageForm {
         serde_path_to_error::deserialize(de).map_err(|err| {
             let path = err.path().to_string();
             let message = err.into_inner().to_string();
-            let field = message
-                .strip_prefix("missing field `")
-                .and_then(|r| r.split('`').next())
-                .map(str::to_string)
-                .unwrap_or(path);
-            let code = if message.starts_with("missing field") { "required" } else { "invalid_value" };
+            let named =
+                |prefix: &str| message.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(str::to_string);
+            let (field, code) = match (named("missing field `"), named("unknown field `")) {
+                (Some(field), _) => (field, "required"),
+                (_, Some(field)) => (field, UNKNOWN_FIELD),
+                _ => (path, "invalid_value"),
+            };
             AppError::Invalid(vec![FieldError::new(field, code, message)])
         })
     }
+
+    /// Refuses every field the form does not have, as the API refuses an unknown field of a
+    /// JSON body: a post carrying `status=approved` learns that nothing reads it instead of
+    /// being obeyed in part. `names` are the form's fields; one ending in `*` stands for every
+    /// field starting with what precedes it (`values[*` for a table of rows).
+    pub fn only(&self, names: &[&str]) -> Result<(), AppError> {
+        let known = |key: &str| {
+            names.iter().any(|name| match name.strip_suffix('*') {
+                Some(prefix) => key.starts_with(prefix),
+                None => key == *name,
+            })
+        };
+        let mut unknown: Vec<FieldError> = Vec::new();
+        for (key, _) in &self.fields {
+            if !known(key) && !unknown.iter().any(|e| e.field == *key) {
+                unknown.push(FieldError::new(key, UNKNOWN_FIELD, "this form has no such field"));
+            }
+        }
+        if unknown.is_empty() { Ok(()) } else { Err(AppError::Invalid(unknown)) }
+    }
 }
+
+/// The code of a refused field that the form does not have.
+const UNKNOWN_FIELD: &str = "unknown_field";
 
 /// The field errors of a refused write, if it was refused for what was typed (a validation
 /// error, or a conflict naming fields); other errors go on to the error page.

@@ -15,6 +15,7 @@ mod digests_downtime;
 mod digests_processes;
 mod engagements;
 mod helpers;
+mod hostile_input;
 mod incidents;
 mod mailsink;
 mod matrix;

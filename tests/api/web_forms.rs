@@ -58,7 +58,7 @@ fn summary(page: &str) -> Vec<String> {
 }
 
 /// The error shown beside the field `name`.
-fn beside(page: &str, name: &str) -> String {
+pub fn beside(page: &str, name: &str) -> String {
     let page = unescaped(page);
     let marker = format!("id=\"e-{name}\"><span aria-hidden=\"true\">⚠</span> ");
     let Some(at) = page.find(&marker) else { return String::new() };

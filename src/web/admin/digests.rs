@@ -159,6 +159,20 @@ impl Fields {
         }
     }
 
+    /// The form's fields; any other is refused.
+    const NAMES: [&str; 10] = [
+        "user_id",
+        "cadence",
+        "weekday",
+        "day",
+        "local_time",
+        "timezone",
+        "language",
+        "engagement_ids",
+        "skip_unchanged",
+        "active",
+    ];
+
     fn posted(form: &PageForm) -> Self {
         let text = |name: &str| form.get(name).unwrap_or_default().to_string();
         Self {
@@ -330,6 +344,7 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
     authorize(&viewer, Action::Manage, viewer.user_id)?;
     let fields = Fields::posted(&form);
     let created = async {
+        form.only(&Fields::NAMES)?;
         let input = fields.input(form.user.frame.lang)?;
         let owner = input.user_id.unwrap_or(viewer.user_id);
         if owner != viewer.user_id && viewer.role != Role::Admin {
@@ -364,6 +379,7 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let existing = load(&state, principal, &id).await?;
     let fields = Fields::posted(&form);
     let updated = async {
+        form.only(&Fields::NAMES)?;
         let mut input = fields.input(form.user.frame.lang)?;
         // The recipient of a subscription never changes.
         input.user_id = None;
@@ -383,6 +399,7 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
 async fn delete(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
     let principal = &form.user.principal;
     let existing = load(&state, principal, &id).await?;
+    form.only(&[])?;
     digests::delete(&state.db, state.clock.now(), &principal.actor(), &existing).await?;
     Ok(Redirect::to("/settings/digests?notice=dig_deleted").into_response())
 }

@@ -91,6 +91,9 @@ async fn render(
 /// The form as preferences, or each wrong field with its message in the visitor's language.
 fn read(form: &PageForm) -> Result<Preferences, BTreeMap<String, String>> {
     let lang = form.user.frame.lang;
+    if let Err(err) = form.only(&["quiet_start", "quiet_end", "muted_rules"]) {
+        return Err(crate::web::session::field_errors(&err, lang).unwrap_or_default());
+    }
     let start = form.get("quiet_start").map(str::to_string);
     let end = form.get("quiet_end").map(str::to_string);
     let mut errors = BTreeMap::new();

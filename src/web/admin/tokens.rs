@@ -126,6 +126,7 @@ fn lifetime(state: &AppState, form: &PageForm) -> Result<i64, AppError> {
 async fn issue(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
     let principal = &form.user.principal;
     let issued = async {
+        form.only(&["name", "expires_in_days"])?;
         let days = lifetime(&state, &form)?;
         let name = form.get("name").unwrap_or_default();
         tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, name, days).await
@@ -151,6 +152,7 @@ async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let principal = &form.user.principal;
     let token = tokens::get(&state.db, path_id(&id)?).await?;
     policy::token::manage(&principal.viewer(), token.user_id)?;
+    form.only(&[])?;
     let digest = tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token).await?;
     if let Some(key) = secret::digest_from_hex(&digest) {
         state.tokens.invalidate(&key);

@@ -186,6 +186,7 @@ async fn edit_form(State(state): State<AppState>, user: SignedIn, Path(id): Path
 
 /// Every field of the edit form, as a patch (a blank vendor is none; no tick is inactive).
 fn patch_of(form: &PageForm) -> Result<UserPatch, AppError> {
+    form.only(&["name", "role", "vendor_id", "language", "timezone", "active"])?;
     let mut v = Violations::new();
     let role = form.get("role").and_then(|r| r.parse::<Role>().ok());
     if role.is_none() {

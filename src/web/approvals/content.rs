@@ -379,6 +379,7 @@ async fn propose(State(state): State<AppState>, form: PageForm) -> PageResult<Re
         return Err(AppError::forbidden("content is proposed by the agency, leads and admins").into());
     }
     let result = async {
+        form.only(&["engagement_id", "channel", "body", "media_url", "planned_at"])?;
         let (engagement, input) = match (engagement_field(&form), parse_input(&form, time_zone(user))) {
             (Ok(e), Ok(input)) => (e, input),
             (Err(AppError::Invalid(mut a)), Err(AppError::Invalid(b))) => {
@@ -427,6 +428,7 @@ async fn edit(State(state): State<AppState>, Path(id): Path<String>, form: PageF
     let user = &form.user;
     let (item, e) = load(&state, &user.principal, id, Action::WriteContent).await?;
     let result = async {
+        form.only(&["channel", "body", "media_url", "planned_at"])?;
         let input = parse_input(&form, time_zone(user))?;
         let actor = user.principal.actor();
         content::edit(&state.db, state.clock.now(), &actor, id, input, &state.rules.crisis).await
@@ -446,6 +448,7 @@ async fn transition(State(state): State<AppState>, Path(id): Path<String>, form:
     let id = parse_id(&id)?;
     let user = &form.user;
     load(&state, &user.principal, id, Action::WriteContent).await?;
+    form.only(&["action"])?;
     let action = match form.get("action") {
         Some("withdraw") => ContentAction::Withdraw,
         Some("publish") => ContentAction::Publish,

@@ -337,6 +337,7 @@ async fn decide(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let (_, _, seen) = load(&state, &viewer, id, user.frame.lang).await?;
     let result = async {
         authorize(&viewer, Action::Decide, seen)?;
+        form.only(&["stage", "decision", "comment", "back"])?;
         let input: DecideForm = form.parse()?;
         let input = DecisionInput { stage: input.stage, decision: input.decision, comment: input.comment };
         let decider = (&user.principal.actor(), viewer.role);

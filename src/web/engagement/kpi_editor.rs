@@ -153,6 +153,11 @@ pub async fn update(
 async fn save(state: &AppState, e: &engagement::Model, kpi_id: Option<Uuid>, form: PageForm) -> PageResult<Response> {
     let user = &form.user;
     let lang = user.frame.lang;
+    if let Err(err) = form.only(&kpi_form::FIELDS)
+        && let Some(errors) = form_errors(&err)
+    {
+        return refused(state, e, kpi_id, &form, &errors).await;
+    }
     let input = match kpi_form::kpi_input(&Posted(&form.fields), lang) {
         Ok(input) => input,
         Err(errors) => return refused(state, e, kpi_id, &form, &errors).await,

@@ -86,6 +86,24 @@ impl Problems {
     }
 }
 
+/// The fields of the KPI form; any other is refused.
+pub const FIELDS: [&str; 14] = [
+    "name",
+    "objective",
+    "unit",
+    "direction",
+    "aggregation",
+    "baseline",
+    "target",
+    "target_upper",
+    "warning_threshold",
+    "critical_threshold",
+    "channels",
+    "allow_negative",
+    "ratio_numerator",
+    "ratio_denominator",
+];
+
 /// The API's input from the posted form, or every field that could not be read. What the
 /// input means (thresholds in order, a name given…) is checked by the store, as for the API.
 pub fn kpi_input(form: &Posted, language: Language) -> Result<KpiInput, Vec<FieldError>> {

@@ -405,10 +405,10 @@ async fn crisis_change(state: AppState, id: &str, form: PageForm, start: bool) -
     let (e, seen) = engagements::load(&state.db, &user.principal.viewer(), id, Action::Manage).await?;
     let reason = form.get("reason").unwrap_or_default();
     let (now, actor) = (state.clock.now(), user.principal.actor());
-    let result = if start {
-        crisis::start(&state.db, now, &actor, e.id, reason).await
-    } else {
-        crisis::end(&state.db, now, &actor, e.id, reason).await
+    let result = match form.only(&["reason"]) {
+        Err(err) => Err(err),
+        Ok(()) if start => crisis::start(&state.db, now, &actor, e.id, reason).await.map(|_| ()),
+        Ok(()) => crisis::end(&state.db, now, &actor, e.id, reason).await.map(|_| ()),
     };
     let err = match result {
         Ok(_) => {

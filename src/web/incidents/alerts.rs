@@ -167,6 +167,7 @@ async fn acknowledge(State(state): State<AppState>, Path(raw): Path<String>, for
         engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
     }
     authorize(&viewer, Action::Handle, a.engagement_id.is_none())?;
+    form.only(&FILTERS)?;
     let reader = ReadBy::new(principal.user.language, &principal.user.timezone);
     alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, reader).await?;
     Ok(Redirect::to(&back_to_list(&form, "alert_acknowledged")).into_response())

@@ -142,9 +142,16 @@ impl Typed {
     }
 }
 
+/// The fields of the values form (per KPI and per signal row by prefix); any other is refused.
+const FIELDS: [&str; 9] =
+    ["period_start", "action", "narrative", "signal_rows", "value_*", "comment_*", "evidence_*", "bd_*", "sig_*"];
+
 /// Reads the report the form describes. A KPI left blank is not reported; a number may be
 /// typed with either decimal mark. Every problem is named by its form field.
 pub(super) fn read_content(form: &PageForm, kpis: &[KpiView], lang: Language) -> Result<Typed, Vec<FieldError>> {
+    if let Err(err) = form.only(&FIELDS) {
+        return Err(refused_fields(err).unwrap_or_default());
+    }
     let mut errors = Vec::new();
     let mut typed = Typed {
         content: ReportContent {

@@ -65,7 +65,7 @@ async fn read_form(form: &mut Multipart) -> PageResult<Posted> {
             "_csrf" => posted.csrf = Some(field.text().await.map_err(malformed)?),
             "period_start" => posted.period_start = Some(field.text().await.map_err(malformed)?),
             "submit" => posted.submit = field.text().await.map_err(malformed)?.trim() == "true",
-            _ => {}
+            other => return Err(AppError::invalid(other, "unknown_field", "this form has no such field").into()),
         }
     }
     Ok(posted)
