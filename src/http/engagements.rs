@@ -40,6 +40,7 @@ pub struct EngagementQuery {
     pub status: Option<EngagementStatus>,
     pub vendor_id: Option<Uuid>,
     /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

@@ -61,6 +61,7 @@ pub struct IncidentQuery {
     /// `true`: only incidents still unacknowledged at or after their deadline; `false`: the others.
     pub overdue: Option<bool>,
     /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

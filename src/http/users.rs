@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct UserQuery {
     pub role: Option<Role>,
     /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
