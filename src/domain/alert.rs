@@ -329,7 +329,12 @@ impl QuietHours {
         match (start, end) {
             (None, None) => Ok(None),
             (Some(s), Some(e)) => {
-                let parse = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| "times are HH:MM");
+                let parse = |t: &str| match t.as_bytes() {
+                    [h1, h2, b':', m1, m2] if [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit()) => {
+                        NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| "times are HH:MM")
+                    }
+                    _ => Err("times are HH:MM"),
+                };
                 let (start, end) = (parse(s)?, parse(e)?);
                 if start == end {
                     return Err("start and end must differ");

@@ -30,12 +30,11 @@ use utoipa::ToSchema;
 use super::enums::string_enum;
 
 /// How often a digest goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "every", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DigestCadence {
     Daily,
     Weekly {
-        #[schema(value_type = String, example = "mon")]
         weekday: Weekday,
     },
     /// On this day of the month (1–31; the last day in months that lack it).
@@ -74,6 +73,37 @@ pub enum CatchUp {
     /// Sends missed beyond the window that are not sent: `count` of them, the first and the
     /// last due at `first` and `last`; the subscription moves on to `resume`.
     Skip { count: u32, first: DateTime<Utc>, last: DateTime<Utc>, resume: DateTime<Utc> },
+}
+
+impl utoipa::ToSchema for DigestCadence {}
+
+/// Written by hand: each form is a closed object (unknown fields are refused), the weekday is
+/// one of seven names (answers write them capitalised, "Mon") and the day of the month is 1
+/// to 31, as the server checks them.
+impl utoipa::PartialSchema for DigestCadence {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let form = |every: &str| {
+            ObjectBuilder::new()
+                .property("every", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([every])))
+                .required("every")
+                .additional_properties(Some(AdditionalProperties::<utoipa::openapi::schema::Schema>::FreeForm(false)))
+        };
+        let weekdays =
+            ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let weekday = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(weekdays));
+        let day = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(31))
+            .description(Some("On this day of the month (the last day in months that lack it)."));
+        OneOfBuilder::new()
+            .description(Some("How often a digest goes out."))
+            .item(form("daily"))
+            .item(form("weekly").property("weekday", weekday).required("weekday"))
+            .item(form("monthly").property("day", day).required("day"))
+            .into()
+    }
 }
 
 /// One subscription's timing.

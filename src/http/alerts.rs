@@ -42,7 +42,7 @@ async fn visible_engagements(state: &AppState, principal: &Principal) -> AppResu
 /// most 500; filters `state`, `rule`, `engagement_id`. Each carries its stable `rule` key and
 /// typed `facts`, and its `title` and `text` in my language (dates in my time zone).
 #[utoipa::path(
-    get, path = "/api/v1/alerts", tag = "alerts", params(AlertFilter),
+    get, path = "/api/v1/alerts", tag = "alerts", operation_id = "listAlerts", params(AlertFilter),
     responses(
         (status = 200, body = Vec<AlertView>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -63,7 +63,8 @@ async fn list(
 
 /// Acknowledge a firing alert: it is not repeated any more; it still resolves, and says so.
 #[utoipa::path(
-    post, path = "/api/v1/alerts/{id}/acknowledge", tag = "alerts",
+    post, path = "/api/v1/alerts/{id}/acknowledge", tag = "alerts", operation_id = "acknowledgeAlert",
+    params(("id" = Uuid, Path, description = "The alert")),
     responses(
         (status = 200, body = AlertView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -89,7 +90,7 @@ async fn acknowledge(
 
 /// Silences still running on the engagements I see.
 #[utoipa::path(
-    get, path = "/api/v1/alerts/silences", tag = "alerts",
+    get, path = "/api/v1/alerts/silences", tag = "alerts", operation_id = "listAlertSilences",
     responses((status = 200, body = Vec<SilenceView>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list_silences(State(state): State<AppState>, principal: Principal) -> AppResult<Json<Vec<SilenceView>>> {
@@ -101,7 +102,7 @@ async fn list_silences(State(state): State<AppState>, principal: Principal) -> A
 /// Silence a rule on an engagement (or, admins, everywhere) until a time: its alerts keep
 /// their state but send no email.
 #[utoipa::path(
-    post, path = "/api/v1/alerts/silences", tag = "alerts",
+    post, path = "/api/v1/alerts/silences", tag = "alerts", operation_id = "createAlertSilence",
     request_body = SilenceInput,
     responses(
         (status = 201, body = SilenceView),
@@ -127,7 +128,7 @@ async fn silence(
 /// Evaluate every alert rule now (admins); the server also does it every
 /// `alert_interval_secs`.
 #[utoipa::path(
-    post, path = "/api/v1/alerts/evaluate", tag = "alerts",
+    post, path = "/api/v1/alerts/evaluate", tag = "alerts", operation_id = "evaluateAlerts",
     responses((status = 200, body = Evaluation), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 async fn evaluate(State(state): State<AppState>, principal: Principal, _: Empty) -> AppResult<Json<Evaluation>> {
@@ -138,7 +139,7 @@ async fn evaluate(State(state): State<AppState>, principal: Principal, _: Empty)
 /// The outbox (admins): every email with its status and attempts, newest first, at most 500;
 /// filters `status` (`pending`, `sending`, `sent`, `failed`) and `user_id`.
 #[utoipa::path(
-    get, path = "/api/v1/notifications", tag = "alerts", params(NotificationFilter),
+    get, path = "/api/v1/notifications", tag = "alerts", operation_id = "listNotifications", params(NotificationFilter),
     responses((status = 200, body = Vec<NotificationView>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 async fn notifications(
@@ -194,7 +195,7 @@ async fn resend_failed(
 
 /// My notification preferences: quiet hours and the non-critical rules I receive no email for.
 #[utoipa::path(
-    get, path = "/api/v1/me/notification-preferences", tag = "alerts",
+    get, path = "/api/v1/me/notification-preferences", tag = "alerts", operation_id = "getNotificationPreferences",
     responses((status = 200, body = Preferences))
 )]
 async fn get_preferences(State(state): State<AppState>, principal: Principal) -> AppResult<Json<Preferences>> {
@@ -204,7 +205,7 @@ async fn get_preferences(State(state): State<AppState>, principal: Principal) ->
 /// Set my notification preferences. Quiet hours ("HH:MM", both or neither, in my time zone)
 /// hold non-critical emails until they end; muted rules never silence critical alerts.
 #[utoipa::path(
-    put, path = "/api/v1/me/notification-preferences", tag = "alerts",
+    put, path = "/api/v1/me/notification-preferences", tag = "alerts", operation_id = "setNotificationPreferences",
     request_body = Preferences,
     responses((status = 200, body = Preferences), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]

@@ -34,7 +34,8 @@ async fn authorize(state: &AppState, principal: &Principal, id: Uuid, action: Ac
 
 /// An engagement's amendments, newest first: what was proposed, decided and applied.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/amendments", tag = "amendments",
+    get, path = "/api/v1/engagements/{id}/amendments", tag = "amendments", operation_id = "listAmendments",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses(
         (status = 200, body = Vec<AmendmentView>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -53,7 +54,8 @@ async fn list(
 /// Propose an amendment to an active engagement (leads and admins). Every change is checked
 /// now against the engagement as it is; nothing changes until the approval completes.
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/amendments", tag = "amendments",
+    post, path = "/api/v1/engagements/{id}/amendments", tag = "amendments", operation_id = "proposeAmendment",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = AmendmentInput,
     responses(
         (status = 201, body = AmendmentView),
@@ -77,7 +79,8 @@ async fn propose(
 
 /// One amendment.
 #[utoipa::path(
-    get, path = "/api/v1/amendments/{id}", tag = "amendments",
+    get, path = "/api/v1/amendments/{id}", tag = "amendments", operation_id = "getAmendment",
+    params(("id" = Uuid, Path, description = "The amendment")),
     responses(
         (status = 200, body = AmendmentView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -95,7 +98,8 @@ async fn get(
 /// Revise a pending amendment, or one sent back for changes: its running approval is
 /// superseded and a new one opens.
 #[utoipa::path(
-    put, path = "/api/v1/amendments/{id}", tag = "amendments",
+    put, path = "/api/v1/amendments/{id}", tag = "amendments", operation_id = "reviseAmendment",
+    params(("id" = Uuid, Path, description = "The amendment")),
     request_body = AmendmentInput,
     responses(
         (status = 200, body = AmendmentView),
@@ -118,7 +122,8 @@ async fn revise(
 
 /// Withdraw a pending amendment, or one sent back; its approval closes as withdrawn.
 #[utoipa::path(
-    post, path = "/api/v1/amendments/{id}/withdraw", tag = "amendments",
+    post, path = "/api/v1/amendments/{id}/withdraw", tag = "amendments", operation_id = "withdrawAmendment",
+    params(("id" = Uuid, Path, description = "The amendment")),
     responses(
         (status = 200, body = AmendmentView),
         (status = 403, body = Problem, content_type = "application/problem+json"),

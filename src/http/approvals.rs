@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What waits on the caller (`view=waiting_on_me`), what the caller submitted
 /// (`submitted_by_me`), or everything visible (`all`, the default); newest first, at most 500.
 #[utoipa::path(
-    get, path = "/api/v1/approvals", tag = "approvals",
+    get, path = "/api/v1/approvals", tag = "approvals", operation_id = "listApprovals",
     params(QueueFilter),
     responses((status = 200, body = Vec<ApprovalView>), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
@@ -55,7 +55,8 @@ async fn queue(
 
 /// One approval with its stages, current approvers, decisions and deadline.
 #[utoipa::path(
-    get, path = "/api/v1/approvals/{id}", tag = "approvals",
+    get, path = "/api/v1/approvals/{id}", tag = "approvals", operation_id = "getApproval",
+    params(("id" = Uuid, Path, description = "The approval")),
     responses((status = 200, body = ApprovalView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get(
@@ -75,7 +76,8 @@ async fn get(
 /// approval is closed or the stage was already decided (two approvers racing under quorum
 /// "any": exactly one wins).
 #[utoipa::path(
-    post, path = "/api/v1/approvals/{id}/decisions", tag = "approvals",
+    post, path = "/api/v1/approvals/{id}/decisions", tag = "approvals", operation_id = "decideApproval",
+    params(("id" = Uuid, Path, description = "The approval")),
     request_body = DecisionInput,
     responses(
         (status = 200, body = ApprovalView),
@@ -114,7 +116,8 @@ async fn decide(
 
 /// The engagement's workflow for each kind of subject (its own, or the default template).
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/workflows", tag = "approvals",
+    get, path = "/api/v1/engagements/{id}/workflows", tag = "approvals", operation_id = "listWorkflows",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, body = Vec<WorkflowView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list_workflows(
@@ -129,7 +132,8 @@ async fn list_workflows(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/workflows/{kind}", tag = "approvals",
+    get, path = "/api/v1/engagements/{id}/workflows/{kind}", tag = "approvals", operation_id = "getWorkflow",
+    params(("id" = Uuid, Path, description = "The engagement"), ("kind" = SubjectKind, Path, description = "What the workflow approves")),
     responses((status = 200, body = WorkflowView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get_workflow(
@@ -147,7 +151,8 @@ async fn get_workflow(
 /// approvers (users or team roles), quorum, SLA hours and an optional escalation target.
 /// Running approvals keep the stages they were opened with.
 #[utoipa::path(
-    put, path = "/api/v1/engagements/{id}/workflows/{kind}", tag = "approvals",
+    put, path = "/api/v1/engagements/{id}/workflows/{kind}", tag = "approvals", operation_id = "setWorkflow",
+    params(("id" = Uuid, Path, description = "The engagement"), ("kind" = SubjectKind, Path, description = "What the workflow approves")),
     request_body = WorkflowInput,
     responses(
         (status = 200, body = WorkflowView),

@@ -32,13 +32,17 @@ pub struct AuditQuery {
     pub object_id: Option<String>,
     pub actor_id: Option<Uuid>,
     pub engagement_id: Option<Uuid>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
 /// The audit log, newest first (admins and leads).
 #[utoipa::path(
-    get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    get, path = "/api/v1/audit", tag = "audit", operation_id = "listAuditEntries", params(AuditQuery),
     responses(
         (status = 200, body = Page<AuditEventView>),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -62,7 +62,7 @@ pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr)
 
 /// Log in with e-mail and password; sets the session cookie.
 #[utoipa::path(
-    post, path = "/api/v1/auth/login", tag = "auth", security(()),
+    post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login", security(()),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = LoginResponse),
@@ -96,7 +96,7 @@ async fn login_handler(
 
 /// End the current browser session.
 #[utoipa::path(
-    post, path = "/api/v1/auth/logout", tag = "auth",
+    post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
     responses(
         (status = 204, description = "Logged out; the cookie is cleared"),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The content calendar over every engagement the caller may see, by planned time
 /// (`from` inclusive, `to` exclusive; at most 1,000 items).
 #[utoipa::path(
-    get, path = "/api/v1/content", tag = "content",
+    get, path = "/api/v1/content", tag = "content", operation_id = "listContent",
     params(Calendar),
     responses((status = 200, body = Vec<ContentView>), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
@@ -47,7 +47,8 @@ async fn calendar(
 /// Propose a publication (channel, body, media link, planned time in the future); its
 /// approval opens at once under the engagement's content workflow.
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/content", tag = "content",
+    post, path = "/api/v1/engagements/{id}/content", tag = "content", operation_id = "proposeContent",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = ContentInput,
     responses(
         (status = 201, body = ContentView),
@@ -80,7 +81,8 @@ async fn load(state: &AppState, principal: &Principal, id: Uuid, action: Action)
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/content/{id}", tag = "content",
+    get, path = "/api/v1/content/{id}", tag = "content", operation_id = "getContent",
+    params(("id" = Uuid, Path, description = "The publication")),
     responses((status = 200, body = ContentView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get(
@@ -94,7 +96,8 @@ async fn get(
 /// Replace the item; it goes (back) to approval, the previous approval superseded, even if
 /// it was already approved.
 #[utoipa::path(
-    put, path = "/api/v1/content/{id}", tag = "content",
+    put, path = "/api/v1/content/{id}", tag = "content", operation_id = "editContent",
+    params(("id" = Uuid, Path, description = "The publication")),
     request_body = ContentInput,
     responses(
         (status = 200, body = ContentView),
@@ -123,7 +126,8 @@ pub struct ContentTransition {
 
 /// `withdraw` the item, or `publish` it once approved.
 #[utoipa::path(
-    post, path = "/api/v1/content/{id}/transitions", tag = "content",
+    post, path = "/api/v1/content/{id}/transitions", tag = "content", operation_id = "transitionContent",
+    params(("id" = Uuid, Path, description = "The publication")),
     request_body = ContentTransition,
     responses(
         (status = 200, body = ContentView),

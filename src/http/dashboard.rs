@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Every engagement the caller may see, with its health over the whole term, late and
 /// missing periods and signals.
 #[utoipa::path(
-    get, path = "/api/v1/portfolio", tag = "engagements",
+    get, path = "/api/v1/portfolio", tag = "engagements", operation_id = "getPortfolio",
     responses((status = 200, body = Vec<PortfolioItem>))
 )]
 async fn portfolio(State(state): State<AppState>, principal: Principal) -> AppResult<Json<Vec<PortfolioItem>>> {
@@ -44,7 +44,7 @@ pub struct Range {
 /// Per KPI the series of values and statuses over a date range, the latest status and
 /// trend; late and missing periods; signals; the engagement's health.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/dashboard", tag = "engagements", params(Range),
+    get, path = "/api/v1/engagements/{id}/dashboard", tag = "engagements", operation_id = "getDashboard", params(("id" = Uuid, Path, description = "The engagement"), Range),
     responses(
         (status = 200, body = dashboard::Dashboard),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -34,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// My digest subscriptions (admins: everyone's, or one user's with `user_id`).
 #[utoipa::path(
-    get, path = "/api/v1/digests", tag = "digests", params(SubscriptionFilter),
+    get, path = "/api/v1/digests", tag = "digests", operation_id = "listDigests", params(SubscriptionFilter),
     responses((status = 200, body = Vec<SubscriptionView>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list(
@@ -55,7 +55,7 @@ async fn list(
 /// Subscribe to a digest: cadence (`{"every": "daily"}`, `{"every": "weekly", "weekday":
 /// "mon"}`, `{"every": "monthly", "day": 31}`), local time and zone, language, engagements.
 #[utoipa::path(
-    post, path = "/api/v1/digests", tag = "digests", request_body = SubscriptionInput,
+    post, path = "/api/v1/digests", tag = "digests", operation_id = "createDigest", request_body = SubscriptionInput,
     responses(
         (status = 201, body = SubscriptionView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -87,7 +87,8 @@ async fn load(
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/digests/{id}", tag = "digests",
+    get, path = "/api/v1/digests/{id}", tag = "digests", operation_id = "getDigest",
+    params(("id" = Uuid, Path, description = "The digest subscription")),
     responses((status = 200, body = SubscriptionView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn read(
@@ -100,7 +101,8 @@ async fn read(
 
 /// Replace a subscription; its next send is computed afresh.
 #[utoipa::path(
-    put, path = "/api/v1/digests/{id}", tag = "digests", request_body = SubscriptionInput,
+    put, path = "/api/v1/digests/{id}", tag = "digests", operation_id = "updateDigest",
+    params(("id" = Uuid, Path, description = "The digest subscription")), request_body = SubscriptionInput,
     responses(
         (status = 200, body = SubscriptionView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -118,7 +120,8 @@ async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/api/v1/digests/{id}", tag = "digests",
+    delete, path = "/api/v1/digests/{id}", tag = "digests", operation_id = "deleteDigest",
+    params(("id" = Uuid, Path, description = "The digest subscription")),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn delete(
@@ -147,7 +150,7 @@ pub struct PreviewQuery {
 
 /// The digest as it would be sent now, as a page (its charts inlined) or as plain text.
 #[utoipa::path(
-    get, path = "/api/v1/digests/preview", tag = "digests", params(PreviewQuery),
+    get, path = "/api/v1/digests/preview", tag = "digests", operation_id = "previewDigest", params(PreviewQuery),
     responses(
         (status = 200, description = "The digest's HTML", content_type = "text/html"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -206,7 +209,7 @@ async fn preview(
 /// Build and queue every digest due now (admins); the scheduler does it every
 /// `digest_interval_secs`. Safe to run at any time: each period is sent once.
 #[utoipa::path(
-    post, path = "/api/v1/digests/run", tag = "digests",
+    post, path = "/api/v1/digests/run", tag = "digests", operation_id = "runDigests",
     responses((status = 200, body = RunReport), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 async fn run_now(State(state): State<AppState>, principal: Principal, _: Empty) -> AppResult<Json<RunReport>> {

@@ -24,7 +24,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 const INDEX: &str = include_str!("../../assets/swagger-ui/index.html");
 
-pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+/// Serves the document of the routes' annotations, completed with the answers every
+/// operation shares (`answers`: they can only be added once every route is merged).
+pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    utoipa::Modify::modify(&super::answers::CommonAnswers, &mut openapi);
     let document = Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     Router::new()
         .route(

@@ -39,13 +39,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct EngagementQuery {
     pub status: Option<EngagementStatus>,
     pub vendor_id: Option<Uuid>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
 /// Engagements I may see.
 #[utoipa::path(
-    get, path = "/api/v1/engagements", tag = "engagements", params(EngagementQuery),
+    get, path = "/api/v1/engagements", tag = "engagements", operation_id = "listEngagements", params(EngagementQuery),
     responses((status = 200, body = Page<EngagementView>))
 )]
 async fn list(
@@ -60,7 +64,7 @@ async fn list(
 
 /// Open an engagement as a draft (admins and leads).
 #[utoipa::path(
-    post, path = "/api/v1/engagements", tag = "engagements",
+    post, path = "/api/v1/engagements", tag = "engagements", operation_id = "createEngagement",
     request_body = EngagementInput,
     responses(
         (status = 201, body = EngagementView),
@@ -80,7 +84,8 @@ async fn create(
 
 /// One engagement (vendors get the vendor view).
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}", tag = "engagements", operation_id = "getEngagement",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses(
         (status = 200, body = EngagementView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -98,7 +103,8 @@ async fn get(
 /// Change an engagement. Once active, fee, currency, term and reporting rhythm change only by
 /// amendment (409).
 #[utoipa::path(
-    patch, path = "/api/v1/engagements/{id}", tag = "engagements",
+    patch, path = "/api/v1/engagements/{id}", tag = "engagements", operation_id = "updateEngagement",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = EngagementPatch,
     responses(
         (status = 200, body = EngagementView),
@@ -142,7 +148,8 @@ pub struct TransitionResponse {
 /// the activation approval, whose last approval activates the engagement; `activate` itself
 /// is never requested (409 `approval_required`).
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/transitions", tag = "engagements",
+    post, path = "/api/v1/engagements/{id}/transitions", tag = "engagements", operation_id = "transitionEngagement",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = TransitionRequest,
     responses(
         (status = 200, body = TransitionResponse),
@@ -174,7 +181,8 @@ async fn transition(
 
 /// The governance assessment: what blocks activation and what deserves a warning.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/governance", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}/governance", tag = "engagements", operation_id = "getGovernance",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses(
         (status = 200, body = GovernanceReport),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -94,33 +94,58 @@ impl<S: Send + Sync> FromRequest<S> for Empty {
     }
 }
 
-/// Deserialises JSON, reporting the path of the offending field.
+/// Deserialises a JSON object, reporting the path of the offending field. JSON has one kind
+/// of number, so a whole number written with a fraction (`3.0`, `-0.0`) is read as the integer
+/// it is, also where an integer is expected; a body that is not an object is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let mut value: serde_json::Value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = inner.to_string();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = field_name(&path, &message);
-                AppError::Invalid(vec![FieldError::new(field, data_code(&message), strip_position(&message))])
-            }
-            _ => AppError::Malformed {
-                detail: format!("the body is not valid JSON: {message}"),
-                errors: vec![FieldError::new(
-                    if path == "." { "body".to_string() } else { path },
-                    "malformed_json",
-                    message,
-                )],
-            },
+        let message = err.into_inner().to_string();
+        AppError::Malformed {
+            detail: format!("the body is not valid JSON: {message}"),
+            errors: vec![FieldError::new(
+                if path == "." { "body".to_string() } else { path },
+                "malformed_json",
+                message,
+            )],
         }
     })?;
     de.end().map_err(|e| AppError::Malformed {
         detail: format!("the body is not valid JSON: {e}"),
         errors: vec![FieldError::new("body", "malformed_json", e.to_string())],
     })?;
-    Ok(value)
+    if !value.is_object() {
+        return Err(AppError::invalid("body", "invalid_type", "the body must be a JSON object"));
+    }
+    whole_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = field_name(&path, &message);
+        AppError::Invalid(vec![FieldError::new(field, data_code(&message), strip_position(&message))])
+    })
+}
+
+/// Rewrites every number with no fractional part as an integer (`-0.0` as `0`), where it fits
+/// one.
+fn whole_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            let Some(f) = n.as_f64() else { return };
+            if f.fract() != 0.0 {
+                return;
+            }
+            if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                *n = serde_json::Number::from(f as i64);
+            } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                *n = serde_json::Number::from(f as u64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// Combines the path where deserialisation failed with the field a serde message names
@@ -243,6 +268,27 @@ mod tests {
         assert_eq!(fields(r#"{"email":5,"name":"A","role":"lead"}"#), [("email".into(), "invalid_type".into())]);
         assert_eq!(fields(r#"{"email":"#), [("email".into(), "malformed_json".into())]);
         assert_eq!(fields(r#"{"email":"a@b.co","name":"A","role":"lead"} trailing"#)[0].1, "malformed_json");
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_and_bodies_are_objects() {
+        let body = r#"{"name":"T","expires_in_days":30.0}"#;
+        let token: serde_json::Value = parse_json(body.as_bytes()).unwrap();
+        assert_eq!(token["expires_in_days"], serde_json::json!(30));
+        #[derive(Debug, serde::Deserialize)]
+        struct Days {
+            days: i64,
+            share: f64,
+        }
+        let days: Days = parse_json(br#"{"days":-0.0,"share":2.0}"#).unwrap();
+        assert_eq!((days.days, days.share), (0, 2.0));
+        assert!(parse_json::<Days>(br#"{"days":1.5,"share":2}"#).is_err());
+        match parse_json::<Days>(b"[1, 2.0]") {
+            Err(AppError::Invalid(errors)) => {
+                assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("body", "invalid_type"))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -60,7 +60,11 @@ pub struct IncidentQuery {
     pub severity: Option<IncidentSeverity>,
     /// `true`: only incidents still unacknowledged at or after their deadline; `false`: the others.
     pub overdue: Option<bool>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
@@ -73,7 +77,7 @@ impl IncidentQuery {
 
 /// The engagement's incidents, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/incidents", tag = "incidents", params(IncidentQuery),
+    get, path = "/api/v1/engagements/{id}/incidents", tag = "incidents", operation_id = "listEngagementIncidents", params(("id" = Uuid, Path, description = "The engagement"), IncidentQuery),
     responses(
         (status = 200, body = Page<IncidentView>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -94,7 +98,7 @@ async fn list_engagement(
 
 /// Every incident the caller may see, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/incidents", tag = "incidents", params(IncidentQuery),
+    get, path = "/api/v1/incidents", tag = "incidents", operation_id = "listIncidents", params(IncidentQuery),
     responses(
         (status = 200, body = Page<IncidentView>),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -113,7 +117,8 @@ async fn list_all(
 /// Report an incident (anyone on the engagement, the agency included). A critical one
 /// switches the engagement into crisis mode.
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/incidents", tag = "incidents",
+    post, path = "/api/v1/engagements/{id}/incidents", tag = "incidents", operation_id = "openIncident",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = IncidentInput,
     responses(
         (status = 201, body = IncidentDetail),
@@ -135,7 +140,8 @@ async fn open(
 
 /// An incident with its description, timeline and the crisis period it started.
 #[utoipa::path(
-    get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    get, path = "/api/v1/incidents/{id}", tag = "incidents", operation_id = "getIncident",
+    params(("id" = Uuid, Path, description = "The incident")),
     responses((status = 200, body = IncidentDetail), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get(
@@ -151,7 +157,8 @@ async fn get(
 /// Add a note to the timeline, optionally changing the severity (raising: anyone on the
 /// engagement; lowering: admins and leads). Becoming critical switches crisis mode on.
 #[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/updates", tag = "incidents",
+    post, path = "/api/v1/incidents/{id}/updates", tag = "incidents", operation_id = "addIncidentUpdate",
+    params(("id" = Uuid, Path, description = "The incident")),
     request_body = UpdateInput,
     responses(
         (status = 201, body = IncidentDetail),
@@ -177,7 +184,8 @@ async fn add_update(
 
 /// Acknowledge an open incident (admins and leads): the company has seen it and owns it.
 #[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/acknowledge", tag = "incidents",
+    post, path = "/api/v1/incidents/{id}/acknowledge", tag = "incidents", operation_id = "acknowledgeIncident",
+    params(("id" = Uuid, Path, description = "The incident")),
     request_body = AcknowledgeInput,
     responses(
         (status = 200, body = IncidentDetail),
@@ -200,7 +208,8 @@ async fn acknowledge(
 /// Resolve an incident with a summary (admins and leads); an open one counts as
 /// acknowledged at the same instant.
 #[utoipa::path(
-    post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents",
+    post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents", operation_id = "resolveIncident",
+    params(("id" = Uuid, Path, description = "The incident")),
     request_body = ResolveInput,
     responses(
         (status = 200, body = IncidentDetail),
@@ -229,7 +238,8 @@ pub struct CrisisRequest {
 
 /// The engagement's crisis mode: the running period, if any, and the history.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/crisis", tag = "incidents",
+    get, path = "/api/v1/engagements/{id}/crisis", tag = "incidents", operation_id = "getCrisis",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, body = CrisisState), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn crisis_state(
@@ -243,7 +253,8 @@ async fn crisis_state(
 
 /// Switch crisis mode on (admins and leads).
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/crisis", tag = "incidents",
+    post, path = "/api/v1/engagements/{id}/crisis", tag = "incidents", operation_id = "startCrisis",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = CrisisRequest,
     responses(
         (status = 200, body = CrisisState),
@@ -265,7 +276,8 @@ async fn crisis_start(
 
 /// Switch crisis mode off (admins and leads).
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/crisis/end", tag = "incidents",
+    post, path = "/api/v1/engagements/{id}/crisis/end", tag = "incidents", operation_id = "endCrisis",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = CrisisRequest,
     responses(
         (status = 200, body = CrisisState),

@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The engagement's KPIs, each with its realism flag.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/kpis", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}/kpis", tag = "engagements", operation_id = "listKpis",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, body = Vec<KpiView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list(
@@ -35,7 +36,8 @@ async fn list(
 
 /// Agree a KPI (draft or pending engagements; later by amendment).
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/kpis", tag = "engagements",
+    post, path = "/api/v1/engagements/{id}/kpis", tag = "engagements", operation_id = "createKpi",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = KpiInput,
     responses(
         (status = 201, body = KpiView),
@@ -59,7 +61,8 @@ async fn create(
 
 /// One KPI.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements", operation_id = "getKpi",
+    params(("id" = Uuid, Path, description = "The engagement"), ("kpi_id" = Uuid, Path, description = "The KPI")),
     responses((status = 200, body = KpiView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get(
@@ -74,7 +77,8 @@ async fn get(
 
 /// Replace a KPI.
 #[utoipa::path(
-    put, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements",
+    put, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements", operation_id = "replaceKpi",
+    params(("id" = Uuid, Path, description = "The engagement"), ("kpi_id" = Uuid, Path, description = "The KPI")),
     request_body = KpiInput,
     responses(
         (status = 200, body = KpiView),
@@ -97,7 +101,8 @@ async fn replace(
 
 /// Remove a KPI.
 #[utoipa::path(
-    delete, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements",
+    delete, path = "/api/v1/engagements/{id}/kpis/{kpi_id}", tag = "engagements", operation_id = "deleteKpi",
+    params(("id" = Uuid, Path, description = "The engagement"), ("kpi_id" = Uuid, Path, description = "The KPI")),
     responses(
         (status = 204, description = "Removed"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -29,7 +29,7 @@ pub struct MeResponse {
 
 /// Who am I?
 #[utoipa::path(
-    get, path = "/api/v1/me", tag = "auth",
+    get, path = "/api/v1/me", tag = "auth", operation_id = "getMe",
     responses(
         (status = 200, body = MeResponse),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -52,7 +52,7 @@ pub struct PasswordChange {
 
 /// Change my password; my other sessions end.
 #[utoipa::path(
-    post, path = "/api/v1/me/password", tag = "auth",
+    post, path = "/api/v1/me/password", tag = "auth", operation_id = "changePassword",
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed"),

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod amendments;
+pub mod answers;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
@@ -43,6 +44,7 @@ use crate::{app::AppState, error::AppError};
                        KPIs, vendor reports, approvals, alerts. Errors are RFC 9457 problem documents.",
     ),
     modifiers(&SecuritySchemes),
+    components(schemas(crate::error::Problem, crate::error::ProblemField, crate::store::approvals::QueueView)),
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "auth", description = "Sessions and the current user"),

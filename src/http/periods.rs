@@ -39,7 +39,8 @@ impl PeriodView {
 
 /// Every reporting period of the engagement's term, in the engagement's time zone.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/periods", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}/periods", tag = "engagements", operation_id = "listPeriods",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses(
         (status = 200, body = Vec<PeriodView>),
         (status = 404, body = Problem, content_type = "application/problem+json"),

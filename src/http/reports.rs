@@ -59,7 +59,8 @@ async fn authorize(state: &AppState, principal: &Principal, report_id: Uuid, act
 
 /// The reports of an engagement, by period.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/reports", tag = "reports",
+    get, path = "/api/v1/engagements/{id}/reports", tag = "reports", operation_id = "listReports",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, body = Vec<ReportView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list(
@@ -90,9 +91,9 @@ pub struct NewReport {
 
 /// Report on a period (the agency). Send `Idempotency-Key` to retry safely.
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/reports", tag = "reports",
+    post, path = "/api/v1/engagements/{id}/reports", tag = "reports", operation_id = "createReport",
     request_body = NewReport,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer")),
+    params(("id" = Uuid, Path, description = "The engagement"), ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer")),
     responses(
         (status = 201, body = ReportDetail),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -139,7 +140,8 @@ pub struct ReportForReview {
 
 /// A report with every version, the review history and plausibility flags.
 #[utoipa::path(
-    get, path = "/api/v1/reports/{id}", tag = "reports",
+    get, path = "/api/v1/reports/{id}", tag = "reports", operation_id = "getReport",
+    params(("id" = Uuid, Path, description = "The report")),
     responses((status = 200, body = ReportForReview), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn get(
@@ -159,7 +161,8 @@ async fn get(
 
 /// Replace the content of a draft; after a request for changes, this starts a new version.
 #[utoipa::path(
-    put, path = "/api/v1/reports/{id}", tag = "reports",
+    put, path = "/api/v1/reports/{id}", tag = "reports", operation_id = "editReport",
+    params(("id" = Uuid, Path, description = "The report")),
     request_body = ReportContent,
     responses(
         (status = 200, body = ReportDetail),
@@ -182,8 +185,8 @@ async fn edit(
 /// Submit the current version; after the due date it is accepted but marked late. Send
 /// `Idempotency-Key` to retry safely.
 #[utoipa::path(
-    post, path = "/api/v1/reports/{id}/submit", tag = "reports",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer")),
+    post, path = "/api/v1/reports/{id}/submit", tag = "reports", operation_id = "submitReport",
+    params(("id" = Uuid, Path, description = "The report"), ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer")),
     responses(
         (status = 200, body = ReportDetail),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -222,7 +225,8 @@ pub struct ReviewRequest {
 /// of the report's acceptance approval (the caller must be one of its approvers). Accepting
 /// at the last stage accepts the report.
 #[utoipa::path(
-    post, path = "/api/v1/reports/{id}/review", tag = "reports",
+    post, path = "/api/v1/reports/{id}/review", tag = "reports", operation_id = "reviewReport",
+    params(("id" = Uuid, Path, description = "The report")),
     request_body = ReviewRequest,
     responses(
         (status = 200, body = ReportDetail),
@@ -259,7 +263,7 @@ pub struct TemplateQuery {
 /// Excel opens it), to fill in and upload to `/reports/import`, which reads the headers of
 /// either language.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/reports/template", tag = "reports", params(TemplateQuery),
+    get, path = "/api/v1/engagements/{id}/reports/template", tag = "reports", operation_id = "getReportTemplate", params(("id" = Uuid, Path, description = "The engagement"), TemplateQuery),
     responses(
         (status = 200, description = "The template", content_type = "text/csv", body = String),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -305,7 +309,8 @@ pub struct ImportForm {
 /// optional `submit`). All or nothing: a file with one bad row is refused with every error
 /// by row and column. Creates the period's report, or replaces the values of its draft.
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/reports/import", tag = "reports",
+    post, path = "/api/v1/engagements/{id}/reports/import", tag = "reports", operation_id = "importReports",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = ReportDetail),

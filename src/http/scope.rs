@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The engagement's scope.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/scope", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}/scope", tag = "engagements", operation_id = "listScope",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, body = Vec<ScopeItemView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list(
@@ -35,7 +36,8 @@ async fn list(
 
 /// Add a scope item (draft or pending engagements; later by amendment).
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/scope", tag = "engagements",
+    post, path = "/api/v1/engagements/{id}/scope", tag = "engagements", operation_id = "createScopeItem",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = ScopeItemInput,
     responses(
         (status = 201, body = ScopeItemView),
@@ -58,7 +60,8 @@ async fn create(
 
 /// Replace a scope item.
 #[utoipa::path(
-    put, path = "/api/v1/engagements/{id}/scope/{item_id}", tag = "engagements",
+    put, path = "/api/v1/engagements/{id}/scope/{item_id}", tag = "engagements", operation_id = "replaceScopeItem",
+    params(("id" = Uuid, Path, description = "The engagement"), ("item_id" = Uuid, Path, description = "The scope item")),
     request_body = ScopeItemInput,
     responses(
         (status = 200, body = ScopeItemView),
@@ -80,7 +83,8 @@ async fn replace(
 
 /// Remove a scope item.
 #[utoipa::path(
-    delete, path = "/api/v1/engagements/{id}/scope/{item_id}", tag = "engagements",
+    delete, path = "/api/v1/engagements/{id}/scope/{item_id}", tag = "engagements", operation_id = "deleteScopeItem",
+    params(("id" = Uuid, Path, description = "The engagement"), ("item_id" = Uuid, Path, description = "The scope item")),
     responses(
         (status = 204, description = "Removed"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The team.
 #[utoipa::path(
-    get, path = "/api/v1/engagements/{id}/team", tag = "engagements",
+    get, path = "/api/v1/engagements/{id}/team", tag = "engagements", operation_id = "listTeam",
+    params(("id" = Uuid, Path, description = "The engagement")),
     responses((status = 200, body = Vec<TeamMemberView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 async fn list(
@@ -35,7 +36,8 @@ async fn list(
 
 /// Add someone to the team.
 #[utoipa::path(
-    post, path = "/api/v1/engagements/{id}/team", tag = "engagements",
+    post, path = "/api/v1/engagements/{id}/team", tag = "engagements", operation_id = "addTeamMember",
+    params(("id" = Uuid, Path, description = "The engagement")),
     request_body = TeamMemberInput,
     responses(
         (status = 201, body = TeamMemberView),
@@ -58,7 +60,8 @@ async fn add(
 
 /// Take someone off the team.
 #[utoipa::path(
-    delete, path = "/api/v1/engagements/{id}/team/{user_id}", tag = "engagements",
+    delete, path = "/api/v1/engagements/{id}/team/{user_id}", tag = "engagements", operation_id = "removeTeamMember",
+    params(("id" = Uuid, Path, description = "The engagement"), ("user_id" = Uuid, Path, description = "The team member (their user id)")),
     responses(
         (status = 204, description = "Removed"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -44,7 +44,7 @@ pub struct IssuedTokenResponse {
 
 /// My tokens (admins: everyone's).
 #[utoipa::path(
-    get, path = "/api/v1/tokens", tag = "tokens", params(PageQuery),
+    get, path = "/api/v1/tokens", tag = "tokens", operation_id = "listTokens", params(PageQuery),
     responses((status = 200, body = Page<TokenView>))
 )]
 async fn list(
@@ -58,7 +58,7 @@ async fn list(
 
 /// Issue a token for myself; the secret is in this answer only.
 #[utoipa::path(
-    post, path = "/api/v1/tokens", tag = "tokens",
+    post, path = "/api/v1/tokens", tag = "tokens", operation_id = "createToken",
     request_body = NewToken,
     responses(
         (status = 201, body = IssuedTokenResponse),
@@ -86,7 +86,8 @@ async fn create(
 
 /// Revoke a token; it stops working at once.
 #[utoipa::path(
-    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens", operation_id = "revokeToken",
+    params(("id" = Uuid, Path, description = "The token")),
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

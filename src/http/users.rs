@@ -29,13 +29,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
     pub role: Option<Role>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$")]
     pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
 /// List users (admins and leads).
 #[utoipa::path(
-    get, path = "/api/v1/users", tag = "users", params(UserQuery),
+    get, path = "/api/v1/users", tag = "users", operation_id = "listUsers", params(UserQuery),
     responses(
         (status = 200, body = Page<UserView>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -60,7 +64,7 @@ pub struct CreatedUserResponse {
 
 /// Create a user (admins).
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "users",
+    post, path = "/api/v1/users", tag = "users", operation_id = "createUser",
     request_body = NewUserInput,
     responses(
         (status = 201, body = CreatedUserResponse),
@@ -82,7 +86,8 @@ async fn create(
 
 /// One user.
 #[utoipa::path(
-    get, path = "/api/v1/users/{id}", tag = "users",
+    get, path = "/api/v1/users/{id}", tag = "users", operation_id = "getUser",
+    params(("id" = Uuid, Path, description = "The user")),
     responses(
         (status = 200, body = UserView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -99,7 +104,8 @@ async fn get(
 
 /// Change a user (admins); `active: false` disables the account at once.
 #[utoipa::path(
-    patch, path = "/api/v1/users/{id}", tag = "users",
+    patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "updateUser",
+    params(("id" = Uuid, Path, description = "The user")),
     request_body = UserPatch,
     responses(
         (status = 200, body = UserView),

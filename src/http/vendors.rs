@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Vendors I may see.
 #[utoipa::path(
-    get, path = "/api/v1/vendors", tag = "vendors", params(PageQuery),
+    get, path = "/api/v1/vendors", tag = "vendors", operation_id = "listVendors", params(PageQuery),
     responses((status = 200, body = Page<VendorView>))
 )]
 async fn list(
@@ -38,7 +38,7 @@ async fn list(
 
 /// Register a vendor (admins and leads).
 #[utoipa::path(
-    post, path = "/api/v1/vendors", tag = "vendors",
+    post, path = "/api/v1/vendors", tag = "vendors", operation_id = "createVendor",
     request_body = VendorInput,
     responses(
         (status = 201, body = VendorView),
@@ -59,7 +59,8 @@ async fn create(
 
 /// One vendor.
 #[utoipa::path(
-    get, path = "/api/v1/vendors/{id}", tag = "vendors",
+    get, path = "/api/v1/vendors/{id}", tag = "vendors", operation_id = "getVendor",
+    params(("id" = Uuid, Path, description = "The vendor")),
     responses(
         (status = 200, body = VendorView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -76,7 +77,8 @@ async fn get(
 
 /// Change a vendor (admins and leads).
 #[utoipa::path(
-    patch, path = "/api/v1/vendors/{id}", tag = "vendors",
+    patch, path = "/api/v1/vendors/{id}", tag = "vendors", operation_id = "updateVendor",
+    params(("id" = Uuid, Path, description = "The vendor")),
     request_body = VendorPatch,
     responses(
         (status = 200, body = VendorView),

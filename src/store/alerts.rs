@@ -1415,8 +1415,10 @@ pub async fn silences(
 pub struct Preferences {
     /// "HH:MM" in the user's time zone; both or neither.
     #[serde(default)]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub quiet_start: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub quiet_end: Option<String>,
     /// Non-critical rules the user receives no email for (critical alerts always arrive).
     #[serde(default)]

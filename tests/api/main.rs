@@ -20,6 +20,7 @@ mod incidents;
 mod mailsink;
 mod matrix;
 mod migrations;
+mod openapi;
 mod ops;
 mod periods;
 mod reports;
