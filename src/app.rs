@@ -69,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(crate::error::plain_rejections))
         .layer(from_fn(crate::error::localize_problems))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(http::ops::router())
         .merge(http::docs::router(openapi))
@@ -77,11 +77,16 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn(crate::error::plain_rejections))
-        .layer(from_fn(telemetry::track_metrics))
-        .layer(CatchPanicLayer::custom(panicked))
+        .layer(from_fn(telemetry::track_metrics));
+    outermost(app, SecurityHeaders::for_base_url(&state.config.base_url)).with_state(state)
+}
+
+/// The layers around everything: a panic becomes a 500 problem document, then the trace,
+/// then the security headers, so that no answer leaves without them.
+fn outermost<S: Clone + Send + Sync + 'static>(app: Router<S>, headers: SecurityHeaders) -> Router<S> {
+    app.layer(CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http())
-        .layer(from_fn_with_state(SecurityHeaders::for_base_url(&state.config.base_url), security_headers::layer))
-        .with_state(state)
+        .layer(from_fn_with_state(headers, security_headers::layer))
 }
 
 /// A handler that panicked answers a plain 500 problem document (the panic is logged, its
@@ -218,4 +223,29 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_answers_a_problem_with_the_security_headers() {
+        async fn boom() -> &'static str {
+            panic!("a handler that fails")
+        }
+        let app = Router::new().route("/boom", get(boom));
+        let app = outermost(app, SecurityHeaders { https: true });
+        let response = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let h = response.headers();
+        assert_eq!(h["content-type"], "application/problem+json");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["cache-control"], "no-store");
+        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(h.contains_key("strict-transport-security"));
+    }
 }
