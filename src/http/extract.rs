@@ -189,11 +189,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
-        // A parameter is one line of text: a control character in it is refused by name
-        // before it can reach a filter (PostgreSQL refuses NUL with an error of its own).
-        let refused: Vec<FieldError> = form_urlencoded_parse(query)
-            .filter_map(|(key, value)| text::plain(&key, &value, Lines::One).err())
-            .collect();
+        let refused = control_characters(query);
         if !refused.is_empty() {
             return Err(AppError::Invalid(refused));
         }
@@ -204,6 +200,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             AppError::Invalid(vec![FieldError::new(field_name(&path, &message), data_code(&message), message)])
         })
     }
+}
+
+/// The parameters of a query string that hold a control character: a parameter is one line
+/// of text, and a NUL in a filter would otherwise reach the database (PostgreSQL refuses it
+/// with an error of its own). The pages refuse them the same way.
+pub fn control_characters(query: &str) -> Vec<FieldError> {
+    form_urlencoded_parse(query).filter_map(|(key, value)| text::plain(&key, &value, Lines::One).err()).collect()
 }
 
 fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(incidents::router())
         .merge(admin::router())
         .fallback(not_found)
+        .layer(from_fn(session::refuse_control_characters))
         .layer(from_fn_with_state(state.clone(), error::error_pages))
         .layer(from_fn_with_state(state, session::resolve));
     assets::router().merge(pages)

@@ -50,6 +50,16 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     next.run(request).await
 }
 
+/// Refuses a page whose query string holds a control character, naming the parameter on the
+/// error page (422), as the API does.
+pub async fn refuse_control_characters(request: Request, next: Next) -> Response {
+    let refused = crate::http::extract::control_characters(request.uri().query().unwrap_or(""));
+    if !refused.is_empty() {
+        return PageError::from(AppError::Invalid(refused)).into_response();
+    }
+    next.run(request).await
+}
+
 /// The language of a request: the signed-in user's setting, else the language the visitor
 /// chose on the login page, else the browser's `Accept-Language`.
 pub fn language_of(principal: Option<&Principal>, headers: &HeaderMap) -> Language {

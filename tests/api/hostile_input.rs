@@ -187,6 +187,13 @@ async fn control_characters_in_a_query_are_refused_by_parameter() {
         let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, field).await;
         assert!(["control_character", "line_break"].contains(&code_of(&problem, field).as_str()), "{problem}");
     }
+    // The pages' filters too, on the error page.
+    let lead = WebSession::login(&w.app, LEAD).await;
+    for path in ["/audit?object_type=engagement%00", "/content?status=%1B"] {
+        let (status, page) = lead.get(path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(page.contains("Contiene un carácter de control invisible"), "{path}: {page}");
+    }
 }
 
 #[tokio::test]
