@@ -486,6 +486,10 @@ mod tests {
         assert!(QuietHours::parse(Some("22:00"), None).is_err());
         assert!(QuietHours::parse(Some("25:00"), Some("07:00")).is_err());
         assert!(QuietHours::parse(Some("07:00"), Some("07:00")).is_err());
+        // Exactly the form the OpenAPI document declares: two digits, a colon, two digits.
+        for loose in ["7:00", "07:5", " 7:00", "07:00 ", "0700"] {
+            assert!(QuietHours::parse(Some(loose), Some("08:00")).is_err(), "{loose}");
+        }
     }
 
     #[test]

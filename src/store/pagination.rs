@@ -90,6 +90,29 @@ mod tests {
         assert!(PageRequest::parse(None, Some(201)).is_err());
     }
 
+    /// The form `PageQuery` declares for `cursor` in the OpenAPI document.
+    fn declared_form(cursor: &str) -> bool {
+        let b = cursor.as_bytes();
+        cursor.is_empty()
+            || (b.len() == 22
+                && b[..21].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+                && matches!(b[21], b'A' | b'Q' | b'g' | b'w'))
+    }
+
+    #[test]
+    fn every_cursor_of_the_declared_form_is_taken() {
+        let id = Uuid::now_v7();
+        assert!(declared_form(&encode(id)));
+        for cursor in [encode(id), "AAAAAAAAAAAAAAAAAAAAAA".into(), "_-zZ09AAAAAAAAAAAAAAAw".into(), String::new()] {
+            assert!(declared_form(&cursor));
+            assert!(PageRequest::parse(Some(&cursor), None).is_ok(), "{cursor}");
+        }
+        for cursor in ["AAAAAAAAAAAAAAAAAAAAAB", "AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAA="] {
+            assert!(!declared_form(cursor));
+            assert!(PageRequest::parse(Some(cursor), None).is_err(), "{cursor}");
+        }
+    }
+
     #[test]
     fn pages_stop_at_the_limit_and_point_past_it() {
         let ids: Vec<Uuid> = (1..=3).map(Uuid::from_u128).collect();

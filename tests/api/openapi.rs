@@ -343,3 +343,20 @@ async fn declared_page_size_bounds_are_the_servers() {
     assert!(checked >= 5, "only {checked} paged lists were checked");
     assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
 }
+
+/// JSON has one kind of number: a whole number written with a fraction is the integer it is
+/// (the schema says `integer`, and `30.0` is one), and a body is the object the schema says.
+#[tokio::test]
+async fn whole_numbers_written_with_a_fraction_are_integers_and_bodies_are_objects() {
+    let app = TestApp::spawn().await;
+    let me = app.actor("ana@brisa.example", Role::Lead, None).await;
+    let (status, body) = app.post(&me, "/api/v1/tokens", json!({ "name": "Informes", "expires_in_days": 30.0 })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) =
+        app.call(Some(&me), Method::PUT, "/api/v1/me/notification-preferences", Some(json!([null, null]))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "body");
+    let (status, body) = app.post(&me, "/api/v1/tokens", json!({ "name": "Informes", "expires_in_days": 30.5 })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "expires_in_days");
+}
