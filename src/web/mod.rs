@@ -26,7 +26,7 @@ pub mod reports;
 use axum::{
     Router,
     http::Uri,
-    middleware::from_fn_with_state,
+    middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
 };
 
