@@ -77,7 +77,8 @@ pub enum CatchUp {
 
 impl utoipa::ToSchema for DigestCadence {}
 
-/// Written by hand: each form is a closed object (unknown fields are refused), the weekday is
+/// Written by hand: the forms with fields are closed objects (serde refuses unknown fields
+/// there, not beside the unit form `daily`), the weekday is
 /// one of seven names (answers write them capitalised, "Mon") and the day of the month is 1
 /// to 31, as the server checks them.
 impl utoipa::PartialSchema for DigestCadence {
@@ -87,7 +88,9 @@ impl utoipa::PartialSchema for DigestCadence {
             ObjectBuilder::new()
                 .property("every", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([every])))
                 .required("every")
-                .additional_properties(Some(AdditionalProperties::<utoipa::openapi::schema::Schema>::FreeForm(false)))
+        };
+        let closed = |form: ObjectBuilder| {
+            form.additional_properties(Some(AdditionalProperties::<utoipa::openapi::schema::Schema>::FreeForm(false)))
         };
         let weekdays =
             ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -100,8 +103,8 @@ impl utoipa::PartialSchema for DigestCadence {
         OneOfBuilder::new()
             .description(Some("How often a digest goes out."))
             .item(form("daily"))
-            .item(form("weekly").property("weekday", weekday).required("weekday"))
-            .item(form("monthly").property("day", day).required("day"))
+            .item(closed(form("weekly").property("weekday", weekday).required("weekday")))
+            .item(closed(form("monthly").property("day", day).required("day")))
             .into()
     }
 }

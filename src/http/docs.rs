@@ -28,6 +28,7 @@ const INDEX: &str = include_str!("../../assets/swagger-ui/index.html");
 /// operation shares (`answers`: they can only be added once every route is merged).
 pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
     utoipa::Modify::modify(&super::answers::CommonAnswers, &mut openapi);
+    close_forms(&mut openapi, "Approver");
     let document = Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     Router::new()
         .route(
@@ -39,6 +40,24 @@ pub fn router(mut openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
         )
         .route("/api/docs", get(|| async { axum::response::Html(INDEX) }))
         .route("/api/docs/{file}", get(asset))
+}
+
+/// Marks each form of an internally tagged enum as a closed object: the derived schema does
+/// not carry serde's `deny_unknown_fields`, which refuses unknown fields in every form that
+/// has fields of its own.
+fn close_forms(openapi: &mut utoipa::openapi::OpenApi, name: &str) {
+    use utoipa::openapi::{
+        RefOr,
+        schema::{AdditionalProperties, Schema},
+    };
+    let schema = openapi.components.as_mut().and_then(|c| c.schemas.get_mut(name));
+    if let Some(RefOr::T(Schema::OneOf(one_of))) = schema {
+        for form in one_of.items.iter_mut() {
+            if let RefOr::T(Schema::Object(object)) = form {
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
