@@ -1,6 +1,6 @@
 //! Which database the suite runs on, said out loud. Every test runs on a fresh SQLite file
 //! unless `VEEDOR_TEST_DATABASE_URL` names a PostgreSQL server; `.ci/run` runs the suite once
-//! on each and sets `VEEDOR_REQUIRE_POSTGRES=1` for the second run, so that a missing variable
+//! on each and sets `VEEDOR_TEST_REQUIRE_POSTGRES=1` for the second run, so that a missing variable
 //! fails CI instead of silently testing SQLite twice.
 
 use sea_orm::ConnectionTrait;
@@ -10,8 +10,8 @@ use crate::helpers::test_database;
 #[tokio::test]
 async fn the_suite_says_which_database_it_runs_on() {
     let postgres = std::env::var("VEEDOR_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
-    if std::env::var("VEEDOR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        assert!(postgres.is_some(), "VEEDOR_REQUIRE_POSTGRES=1 but VEEDOR_TEST_DATABASE_URL is not set");
+    if std::env::var("VEEDOR_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        assert!(postgres.is_some(), "VEEDOR_TEST_REQUIRE_POSTGRES=1 but VEEDOR_TEST_DATABASE_URL is not set");
     }
     if postgres.is_none() {
         eprintln!(
