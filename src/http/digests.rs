@@ -32,10 +32,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read, update, delete))
 }
 
-/// My digest subscriptions (admins: everyone's, or one user's with `user_id`).
+/// My digest subscriptions (admins: everyone's, or one user's with `user_id`). Another
+/// user's `user_id` answers 404 to anyone but admins, as their subscriptions do.
 #[utoipa::path(
     get, path = "/api/v1/digests", tag = "digests", operation_id = "listDigests", params(SubscriptionFilter),
-    responses((status = 200, body = Vec<SubscriptionView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = Vec<SubscriptionView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 async fn list(
     State(state): State<AppState>,
