@@ -60,6 +60,14 @@ pub enum SendError {
     /// A positive reply that does not end a transaction (e.g. `354`): the connection is out
     /// of step, and the message's fate unknown.
     OutOfStep(String),
+    /// No TCP connection to the server (refused, unreachable, too slow to connect).
+    Connect(String),
+}
+
+impl From<Error> for SendError {
+    fn from(e: Error) -> SendError {
+        SendError::Smtp(e)
+    }
 }
 
 impl Relay {
@@ -86,7 +94,7 @@ impl Relay {
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<Response, SendError> {
         let mut conn = match self.reuse().await {
             Some(conn) => conn,
-            None => self.connect().await.map_err(SendError::Smtp)?,
+            None => self.connect().await?,
         };
         match conn.send(envelope, message).await {
             Ok(reply) if reply.code().severity == Severity::PositiveCompletion && !conn.has_broken() => {
@@ -125,19 +133,34 @@ impl Relay {
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, Error> {
-        let implicit = match self.security {
-            Security::Implicit => Some(TlsParameters::new(self.host.clone())?),
-            _ => None,
+    /// A TCP connection with Nagle's algorithm off. lettre writes a message and its final
+    /// `.` in two writes; with Nagle on, the second waits for the server to acknowledge the
+    /// first, which servers delay by up to 40 ms: about 44 ms per message whatever the
+    /// server's speed (measured in P5). (lettre's own connect, used for implicit TLS, leaves
+    /// Nagle on.)
+    async fn tcp(&self) -> Result<tokio::net::TcpStream, SendError> {
+        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
+        let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(SendError::Connect(e.to_string())),
+            Err(_) => return Err(SendError::Connect(format!("no connection within {:?}", self.connect_timeout))),
         };
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (self.host.as_str(), self.port),
-            Some(self.connect_timeout),
-            &self.hello,
-            implicit,
-            None,
-        )
-        .await?;
+        stream.set_nodelay(true).map_err(|e| SendError::Connect(e.to_string()))?;
+        Ok(stream)
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let mut conn = match self.security {
+            Security::Implicit => {
+                let tls = TlsParameters::new(self.host.clone())?;
+                let address = (self.host.as_str(), self.port);
+                AsyncSmtpConnection::connect_tokio1(address, Some(self.connect_timeout), &self.hello, Some(tls), None)
+                    .await?
+            }
+            Security::Plain | Security::StartTls => {
+                AsyncSmtpConnection::connect_with_transport(Box::new(self.tcp().await?), &self.hello).await?
+            }
+        };
         if self.security == Security::StartTls {
             conn.starttls(TlsParameters::new(self.host.clone())?, &self.hello).await?;
         }

@@ -159,6 +159,7 @@ impl Mailer {
                 Ok(SendOutcome::Sent { reply })
             }
             Ok(Err(SendError::OutOfStep(reply))) => Err(Failure::Transient(reply)),
+            Ok(Err(SendError::Connect(reason))) => Err(Failure::NoReply(reason)),
             Ok(Err(SendError::Smtp(e))) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
             Ok(Err(SendError::Smtp(e))) if e.is_transient() => Err(Failure::Transient(e.to_string())),
             Ok(Err(SendError::Smtp(e))) => Err(Failure::NoReply(e.to_string())),
