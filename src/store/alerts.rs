@@ -207,16 +207,7 @@ pub async fn reconcile_in<C: ConnectionTrait>(
                 result.fired += 1;
             }
             None => {
-                let mut m = alert::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    dedup_key: Set(c.key.clone()),
-                    rule: Set(c.rule.to_string()),
-                    engagement_id: Set(c.engagement_id),
-                    subject_id: Set(c.subject_id),
-                    ..Default::default()
-                };
-                fire(&mut m, c, now);
-                touched.push(m.insert(txn).await?);
+                touched.push(new_fired(c, now).insert(txn).await?);
                 result.fired += 1;
             }
         }
@@ -234,6 +225,20 @@ pub async fn reconcile_in<C: ConnectionTrait>(
     // Repeats and resolutions still to tell elsewhere are the global evaluation's.
     result.emails = notify_due(txn, now, notifier, touched, scope == Scope::All).await?;
     Ok(result)
+}
+
+/// A new alert row for `c`, firing from `now`.
+fn new_fired(c: &Candidate, now: DateTime<Utc>) -> alert::ActiveModel {
+    let mut m = alert::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        dedup_key: Set(c.key.clone()),
+        rule: Set(c.rule.to_string()),
+        engagement_id: Set(c.engagement_id),
+        subject_id: Set(c.subject_id),
+        ..Default::default()
+    };
+    fire(&mut m, c, now);
+    m
 }
 
 fn fire(m: &mut alert::ActiveModel, c: &Candidate, now: DateTime<Utc>) {
@@ -294,16 +299,7 @@ pub async fn delivery_failed_in<C: ConnectionTrait>(
         facts: Facts::DeliveryFailed { to: failed.to_address.clone(), reply, subject: failed.subject.clone() },
         phase: None,
     };
-    let mut m = alert::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dedup_key: Set(c.key.clone()),
-        rule: Set(c.rule.to_string()),
-        engagement_id: Set(None),
-        subject_id: Set(c.subject_id),
-        ..Default::default()
-    };
-    fire(&mut m, &c, now);
-    m.insert(txn).await?;
+    new_fired(&c, now).insert(txn).await?;
     // The admins hear of it at the next evaluation: not through the server that just failed
     // in this very transaction's worker.
     Ok(())
@@ -426,16 +422,7 @@ pub async fn digest_skipped_in<C: ConnectionTrait>(
         facts,
         phase: None,
     };
-    let mut m = alert::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        dedup_key: Set(c.key.clone()),
-        rule: Set(c.rule.to_string()),
-        engagement_id: Set(None),
-        subject_id: Set(c.subject_id),
-        ..Default::default()
-    };
-    fire(&mut m, &c, now);
-    m.insert(txn).await?;
+    new_fired(&c, now).insert(txn).await?;
     // Told at the next evaluation, with the alerts raised outside one.
     Ok(())
 }

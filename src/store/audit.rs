@@ -62,10 +62,9 @@ impl AuditEntry {
     }
 }
 
-/// The log keeps what a finding is (its `code` or `issue` and parameters), never the English
-/// sentence an API representation adds for programmers (`message`): readers see the finding
-/// worded in their own language.
-/// The engagements an entry references: its own, and those its before and after name.
+/// The engagements an entry references: its own, and those its before and after name. The
+/// back-filling migration (`m20261204_000007_audit_engagements`) keeps its own copy of this
+/// rule: a migration is a frozen snapshot and must not change when this code does.
 fn references(entry: &AuditEntry) -> BTreeSet<Uuid> {
     fn collect(value: &Value, into: &mut BTreeSet<Uuid>) {
         match value {
@@ -91,6 +90,9 @@ fn references(entry: &AuditEntry) -> BTreeSet<Uuid> {
     refs
 }
 
+/// The log keeps what a finding is (its `code` or `issue` and parameters), never the English
+/// sentence an API representation adds for programmers (`message`): readers see the finding
+/// worded in their own language.
 fn kinds_only(mut value: Value) -> Value {
     fn strip(value: &mut Value) {
         match value {
