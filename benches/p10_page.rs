@@ -19,8 +19,8 @@ use std::{
 
 use common::{Backend, ScratchDb, Server, Verdict, history};
 use veedor::{
+    app::evaluation::{Selection, evaluate},
     domain::enums::Role,
-    store::evaluation::{Selection, evaluate},
 };
 
 const SPEC: history::HistorySpec = history::HistorySpec { engagements: 200, kpis: 10, weeks: 104 };
@@ -62,7 +62,7 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
     println!("judged {} values in {:.1} s", judged.evaluated, started.elapsed().as_secs_f64());
 
     // A browser session: the page and the JSON endpoint are both read with its cookie.
-    let email = veedor::store::users::get(&server.state.db, lead.id)
+    let email = veedor::app::users::get(&server.state.db, lead.id)
         .await
         .map_err(|e| anyhow::anyhow!("reading the bench user: {e:?}"))?
         .email;

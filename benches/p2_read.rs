@@ -30,14 +30,15 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 use veedor::{
-    app::AppState,
+    app::{engagements, vendors},
     clock::{Clock, SystemClock},
+    db::audit::Actor,
     domain::{
         engagement::{BriefInput, EngagementInput},
         enums::{Cadence, Confidentiality, Role},
         vendor::VendorInput,
     },
-    store::{audit::Actor, engagements, vendors},
+    state::AppState,
 };
 
 const TARGET_RATIO: f64 = 0.5;

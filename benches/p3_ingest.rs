@@ -52,8 +52,12 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
-    app::AppState,
+    app::{engagements, kpis, scope, tokens, users, vendors},
     clock::{Clock, SystemClock},
+    db::{
+        audit::Actor,
+        entity::{engagement, kpi, report, report_version},
+    },
     domain::{
         engagement::{BriefInput, EngagementInput},
         enums::{Aggregation, Cadence, Confidentiality, KpiDirection, KpiUnit, Language, Role, ScopeFunction},
@@ -65,12 +69,7 @@ use veedor::{
         user::NewUserInput,
         vendor::VendorInput,
     },
-    store::{
-        audit::Actor,
-        engagements,
-        entity::{engagement, kpi, report, report_version},
-        kpis, scope, tokens, users, vendors,
-    },
+    state::AppState,
 };
 
 const TARGET_RATIO: f64 = 0.5;
@@ -294,7 +293,7 @@ async fn engagement_with_kpis(
     for chunk in rows.chunks(SEED_BATCH) {
         kpi::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
-    let rules = veedor::store::WriteRules::from_config(&veedor::config::Config::default())?;
+    let rules = veedor::app::WriteRules::from_config(&veedor::config::Config::default())?;
     veedor::demo::activate(db, now, e.id, None, &rules).await.map_err(fail("activate"))?;
     let e = engagement::Entity::find_by_id(e.id).one(db).await?.context("the engagement vanished")?;
     Ok((e, ids))

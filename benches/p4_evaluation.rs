@@ -1,5 +1,5 @@
 //! P4 "evaluation": judging 100,000 stored values against their KPIs and writing the
-//! statuses, through `store::evaluation::evaluate` (sea-orm, keyset pages, grouped
+//! statuses, through `app::evaluation::evaluate` (sea-orm, keyset pages, grouped
 //! `UPDATE … WHERE id IN (…)`, only changed rows), against a floor: one raw sqlx read of the
 //! same rows joined with their KPIs, the same pure judging functions, and a bulk write:
 //! `UPDATE … FROM UNNEST($1::uuid[], …)` on PostgreSQL; on SQLite both `UPDATE … FROM
@@ -22,13 +22,11 @@ use sea_orm::{
     sqlx::{self, Row},
 };
 use veedor::{
+    app::evaluation::{Selection, evaluate},
+    db::begin_write,
     domain::{
         enums::{KpiDirection, Role},
         evaluation::{self, Thresholds},
-    },
-    store::{
-        begin_write,
-        evaluation::{Selection, evaluate},
     },
 };
 

@@ -33,11 +33,9 @@ use common::{Backend, ScratchDb, Server, Verdict, smtp::FastSink};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::MultiPart};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use veedor::{
+    app::outbox::{self, NewNotification},
     clock::{Clock, SystemClock},
-    store::{
-        entity::{notification, notification_attempt},
-        outbox::{self, NewNotification},
-    },
+    db::entity::{notification, notification_attempt},
 };
 
 const MESSAGES: usize = 10_000;
@@ -135,7 +133,7 @@ async fn queue(server: &Server) -> anyhow::Result<()> {
     let db = &server.state.db;
     let now = SystemClock.now();
     for chunk in (0..MESSAGES).collect::<Vec<_>>().chunks(500) {
-        let txn = veedor::store::begin_write(db).await?;
+        let txn = veedor::db::begin_write(db).await?;
         let messages = chunk
             .iter()
             .map(|i| {

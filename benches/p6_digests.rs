@@ -24,13 +24,11 @@ use common::{Backend, ScratchDb, Server, Verdict, history};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use veedor::{
+    app::digests::NewSubscription,
+    db::entity::{digest_subscription, job_slot, notification, team_member, user},
     domain::{
         digest::DigestCadence,
         enums::{Language, Role},
-    },
-    store::{
-        digests::NewSubscription,
-        entity::{digest_subscription, job_slot, notification, team_member, user},
     },
 };
 

@@ -20,8 +20,8 @@ use std::{
 use common::{Backend, ScratchDb, Server, Verdict, history};
 use serde_json::Value;
 use veedor::{
+    app::evaluation::{Selection, evaluate},
     domain::enums::Role,
-    store::evaluation::{Selection, evaluate},
 };
 
 const SPEC: history::HistorySpec = history::HistorySpec { engagements: 200, kpis: 10, weeks: 104 };

@@ -24,18 +24,19 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 use veedor::{
+    app::{
+        approvals::{self, CrisisRules},
+        content, team,
+    },
+    db::{
+        audit::Actor,
+        entity::{approval, approval_decision, audit_event, engagement},
+    },
     domain::{
         approval::{Approver, Quorum, Stage, SubjectKind, WorkflowInput},
         content::ContentInput,
         enums::{Channel, Role, TeamRole},
         team::TeamMemberInput,
-    },
-    store::{
-        approvals::{self, CrisisRules},
-        audit::Actor,
-        content,
-        entity::{approval, approval_decision, audit_event, engagement},
-        team,
     },
 };
 

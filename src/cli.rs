@@ -6,17 +6,18 @@ use std::{io::Read, path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::store::{WriteRules, outbox::NotificationStatus};
+use crate::app::{WriteRules, outbox::NotificationStatus};
 use crate::{
-    app::{self, Application},
+    app::{self, users, vendors},
     clock::{Clock, SystemClock},
     config::Config,
-    db, demo, digest,
+    db::{self, audit::Actor},
+    demo, digest,
     domain::{
         enums::{Language, Role},
         user::NewUserInput,
     },
-    store::{self, audit::Actor, users, vendors},
+    server::{self, Application},
     telemetry,
 };
 
@@ -172,13 +173,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let hint = if with_demo { ", and sign in with a demo account above" } else { "" };
                 println!("Veedor is running: open http://{shown}/ in a browser{hint}");
             }
-            application.run_until(app::shutdown_signal()).await?;
+            application.run_until(server::shutdown_signal()).await?;
             Ok(())
         }
         Command::Migrate => {
             let conn = db::connect(&config.database_url, 1).await?;
             db::migrate(&conn).await?;
-            println!("migrations applied to {}", app::redact(&config.database_url));
+            println!("migrations applied to {}", server::redact(&config.database_url));
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(config, args).await,
@@ -186,7 +187,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let conn = db::connect(&config.database_url, 2).await?;
             db::migrate(&conn).await?;
             let started = std::time::Instant::now();
-            let outcome = store::evaluation::evaluate(&conn, store::evaluation::Selection::All).await?;
+            let outcome = app::evaluation::evaluate(&conn, app::evaluation::Selection::All).await?;
             println!(
                 "{} values evaluated, {} statuses changed in {:.1?}",
                 outcome.evaluated,
@@ -254,9 +255,9 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
         .await
         .map_err(describe)?
         .with_context(|| format!("no user with the address {}", args.to))?;
-    let subscription = store::digests::first_of(&conn, recipient.id).await.map_err(describe)?;
+    let subscription = app::digests::first_of(&conn, recipient.id).await.map_err(describe)?;
     let timing = match &subscription {
-        Some(s) => store::digests::timing(s).map_err(describe)?,
+        Some(s) => app::digests::timing(s).map_err(describe)?,
         None => digest::default_timing(&recipient),
     };
     let period = match args.period.as_deref() {
@@ -333,7 +334,7 @@ fn describe(e: crate::error::AppError) -> anyhow::Error {
 
 /// `veedor outbox resend`: the same function as the API's and the page's.
 async fn resend(config: Config, args: OutboxResend) -> anyhow::Result<()> {
-    use crate::store::outbox::{self, NotificationFilter, Resend};
+    use crate::app::outbox::{self, NotificationFilter, Resend};
     let conn = db::connect(&config.database_url, 2).await?;
     db::migrate(&conn).await?;
     let actor = Actor::system("cli");

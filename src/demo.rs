@@ -5,8 +5,10 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
-use crate::store::WriteRules;
+use crate::app::WriteRules;
 use crate::{
+    app::{approvals, content, engagements, incidents, kpis, reports, scope, team, users, vendors},
+    db::{audit::Actor, entity::engagement},
     domain::{
         approval::Decision,
         content::ContentInput,
@@ -24,10 +26,6 @@ use crate::{
         vendor::{Contact, VendorInput},
     },
     error::AppError,
-    store::{
-        approvals, audit::Actor, content, engagements, entity::engagement, incidents, kpis, reports, scope, team,
-        users, vendors,
-    },
 };
 
 const VENDOR: &str = "Marea Digital";
@@ -343,7 +341,7 @@ pub async fn activate(
             .copied()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stage {} has no decider", a.current_stage)))?;
         let user = users::get(db, decider).await?;
-        let role = crate::views::parse("role", &user.role)?;
+        let role = crate::db::decode::parse("role", &user.role)?;
         let input = approvals::DecisionInput { stage: a.current_stage, decision: Decision::Approve, comment: None };
         let actor = Actor { id: Some(user.id), label: user.email.clone() };
         approvals::decide(db, now, (&actor, role), approval_id, &input, rules, Language::Es).await?;

@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::Identity,
+    db::decode::parse,
+    db::entity::{api_token, engagement, kpi, scope_item, team_member, user, vendor},
     domain::{
         confidentiality::Visibility,
         enums::{
@@ -18,13 +20,7 @@ use crate::{
         kpi::{RatioOf, RealismFlag},
         vendor::Contact,
     },
-    store::entity::{api_token, engagement, kpi, scope_item, team_member, user, vendor},
 };
-
-/// Parses a stored enumeration; a value the code does not know is a broken invariant.
-pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> anyhow::Result<T> {
-    value.parse().map_err(|_| anyhow::anyhow!("stored {column} {value:?} is not a known value"))
-}
 
 /// A user account: who they are, plus the state of the account.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -11,7 +11,11 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 use veedor::{
-    app::AppState,
+    app::{engagements, kpis, scope, vendors},
+    db::{
+        audit::Actor,
+        entity::{report, report_signal, report_value, report_version},
+    },
     domain::{
         engagement::{BriefInput, EngagementInput},
         enums::{Aggregation, Cadence, Channel, Confidentiality, KpiDirection, KpiUnit, ScopeFunction},
@@ -20,12 +24,7 @@ use veedor::{
         scope::ScopeItemInput,
         vendor::VendorInput,
     },
-    store::{
-        audit::Actor,
-        engagements,
-        entity::{report, report_signal, report_value, report_version},
-        kpis, scope, vendors,
-    },
+    state::AppState,
 };
 
 /// Engagements made at the same time while seeding.
@@ -145,7 +144,7 @@ async fn engagement(state: &AppState, vendor: Uuid, owner: Uuid, spec: HistorySp
         let view = kpis::create(db, now, &actor, &e, kpi_input(k), growth).await.map_err(fail("kpi"))?;
         kpi_ids.push((view.id, kpi_input(k)));
     }
-    let rules = veedor::store::WriteRules::from_config(&veedor::config::Config::default())?;
+    let rules = veedor::app::WriteRules::from_config(&veedor::config::Config::default())?;
     veedor::demo::activate(db, now, e.id, None, &rules).await.map_err(fail("activate"))?;
     history(db, &e, &kpi_ids, spec.weeks, i).await?;
     Ok(e.id)
@@ -181,7 +180,7 @@ fn noise(seed: u64) -> f64 {
 
 async fn history(
     db: &DatabaseConnection,
-    e: &veedor::store::entity::engagement::Model,
+    e: &veedor::db::entity::engagement::Model,
     kpis: &[(Uuid, KpiInput)],
     weeks: usize,
     i: usize,

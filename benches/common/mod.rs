@@ -26,11 +26,13 @@ use sea_orm::{ConnectionTrait, Database};
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 use veedor::{
-    app::{AppState, Application},
+    app::{tokens, users},
     clock::{Clock, SystemClock},
     config::Config,
+    db::audit::Actor,
     domain::{enums::Role, user::NewUserInput},
-    store::{audit::Actor, tokens, users},
+    server::Application,
+    state::AppState,
     telemetry,
 };
 

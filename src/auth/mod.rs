@@ -1,35 +1,27 @@
 //! Who is calling: bearer tokens for scripts and vendors, server-side sessions for browsers.
 //!
-//! The `authenticate` middleware resolves the caller once per request and leaves a
+//! The API's `authenticate` middleware (`http::authenticate`) resolves the caller once per
+//! request through [`token::authenticate`] or [`session::authenticate`] and leaves a
 //! [`Principal`] in the request's extensions; handlers take it as an extractor, which answers
 //! 401 when there is none. What a principal may do is decided in `crate::policy`.
 
-pub mod login;
 pub mod password;
 pub mod secret;
 pub mod session;
 pub mod token;
 
-use axum::{
-    extract::{FromRequestParts, Request, State},
-    http::{HeaderMap, Method, request::Parts},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
-use axum_extra::extract::CookieJar;
+use axum::{extract::FromRequestParts, http::request::Parts};
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
+    db::{audit::Actor, decode::parse, entity::user},
     domain::{
         confidentiality::Viewer,
         enums::{Language, Role},
     },
     error::{AppError, AppResult},
-    store::{audit::Actor, entity::user},
-    views::parse,
 };
 
 /// Header carrying the CSRF token on cookie-authenticated writes.
@@ -104,7 +96,7 @@ impl Principal {
 /// Left in place of a principal when a cookie-authenticated write lacks its CSRF token, so
 /// that handlers needing a principal answer 403 while public ones (login) are unaffected.
 #[derive(Debug, Clone)]
-struct CsrfRejected;
+pub struct CsrfRejected;
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = AppError;
@@ -118,48 +110,4 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
         }
         Err(AppError::Unauthenticated)
     }
-}
-
-/// Resolves the caller, if any. A bearer token that does not check out is refused outright;
-/// a stale session cookie just leaves the request anonymous.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    match resolve(&state, request.headers()).await {
-        Ok(Some(principal)) => {
-            if is_safe(request.method()) || csrf_ok(request.headers(), &principal) {
-                request.extensions_mut().insert(principal);
-            } else {
-                request.extensions_mut().insert(CsrfRejected);
-            }
-        }
-        Ok(None) => {}
-        Err(err) => return err.into_response(),
-    }
-    next.run(request).await
-}
-
-async fn resolve(state: &AppState, headers: &HeaderMap) -> AppResult<Option<Principal>> {
-    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
-        let presented = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .ok_or(AppError::Unauthenticated)?;
-        return token::authenticate(state, presented).await.map(Some);
-    }
-    let jar = CookieJar::from_headers(headers);
-    let Some(cookie) = jar.get(session::COOKIE) else { return Ok(None) };
-    session::authenticate(state, cookie.value()).await
-}
-
-fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// Synchronizer-token CSRF defence: a cookie-authenticated write must echo the session's
-/// CSRF token in a header, which another site's page cannot read or set.
-fn csrf_ok(headers: &HeaderMap, principal: &Principal) -> bool {
-    let AuthMethod::Session { csrf_token, .. } = &principal.via else { return true };
-    let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    secret::constant_time_eq(presented, csrf_token)
 }

@@ -8,10 +8,9 @@ use uuid::Uuid;
 
 use super::{AuthMethod, Identity, Principal, secret};
 use crate::{
-    app::AppState,
     config::Config,
+    db::entity::{session, user},
     error::AppResult,
-    store::entity::{session, user},
 };
 
 pub const COOKIE: &str = "veedor_session";
@@ -55,17 +54,21 @@ pub async fn close<C: ConnectionTrait>(db: &C, cookie_value: &str) -> AppResult<
 }
 
 /// The principal of a live session; expired sessions are deleted on sight.
-pub async fn authenticate(state: &AppState, cookie_value: &str) -> AppResult<Option<Principal>> {
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    idle: chrono::Duration,
+    cookie_value: &str,
+) -> AppResult<Option<Principal>> {
     let id = secret::digest(cookie_value);
-    let Some(found) = session::Entity::find_by_id(id.clone()).one(&state.db).await? else {
+    let Some(found) = session::Entity::find_by_id(id.clone()).one(db).await? else {
         return Ok(None);
     };
-    let now = state.clock.now();
-    if now >= found.expires_at || now - found.last_seen_at >= state.config.session_idle() {
-        session::Entity::delete_by_id(id).exec(&state.db).await?;
+    if now >= found.expires_at || now - found.last_seen_at >= idle {
+        session::Entity::delete_by_id(id).exec(db).await?;
         return Ok(None);
     }
-    let Some(owner) = user::Entity::find_by_id(found.user_id).one(&state.db).await?.filter(|u| u.active) else {
+    let Some(owner) = user::Entity::find_by_id(found.user_id).one(db).await?.filter(|u| u.active) else {
         return Ok(None);
     };
     // Sliding idle expiry, written at most once a minute.
@@ -73,7 +76,7 @@ pub async fn authenticate(state: &AppState, cookie_value: &str) -> AppResult<Opt
         let csrf = found.csrf_token.clone();
         let mut active: session::ActiveModel = found.into();
         active.last_seen_at = Set(now);
-        active.update(&state.db).await?;
+        active.update(db).await?;
         return Ok(Some(principal(&owner, id, csrf)?));
     }
     Ok(Some(principal(&owner, id, found.csrf_token)?))

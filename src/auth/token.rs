@@ -10,13 +10,12 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::{AuthMethod, Identity, Principal, secret};
 use crate::{
-    app::AppState,
+    db::entity::{api_token, user},
     error::{AppError, AppResult},
-    store::entity::{api_token, user},
 };
 
 pub const PREFIX: &str = "vdr_";
@@ -70,29 +69,32 @@ pub fn generate() -> String {
     format!("{PREFIX}{}", secret::generate())
 }
 
-pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Principal> {
+/// The principal a presented bearer token stands for, from the cache when it was verified
+/// recently; a revoked, expired or unknown token, or one of an inactive user, is refused.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    cache: &TokenCache,
+    presented: &str,
+) -> AppResult<Principal> {
     let key = secret::digest_bytes(presented);
-    let now = state.clock.now();
-    if let Some(cached) = state.tokens.get(&key) {
+    if let Some(cached) = cache.get(&key) {
         return if cached.expires_at > now { Ok(cached.principal.clone()) } else { Err(AppError::Unauthenticated) };
     }
     let token = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hex::encode(key)))
-        .one(&state.db)
+        .one(db)
         .await?
         .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
         .ok_or(AppError::Unauthenticated)?;
-    let owner = user::Entity::find_by_id(token.user_id)
-        .one(&state.db)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(AppError::Unauthenticated)?;
+    let owner =
+        user::Entity::find_by_id(token.user_id).one(db).await?.filter(|u| u.active).ok_or(AppError::Unauthenticated)?;
     let principal = Principal::new(Identity::try_from(&owner)?, AuthMethod::Token { token_id: token.id });
     if token.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
         let mut active: api_token::ActiveModel = token.clone().into();
         active.last_used_at = Set(Some(now));
-        active.update(&state.db).await?;
+        active.update(db).await?;
     }
-    state.tokens.insert(key, principal.clone(), token.expires_at);
+    cache.insert(key, principal.clone(), token.expires_at);
     Ok(principal)
 }

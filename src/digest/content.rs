@@ -18,6 +18,11 @@ use uuid::Uuid;
 
 use super::chart::{self, ChartInput};
 use crate::{
+    app::{crisis, dashboard, digests::viewer_of, engagements::scope_condition, outbox::StoredImage},
+    db::{
+        decode::parse,
+        entity::{alert, approval, engagement, user, vendor},
+    },
     domain::{
         approval::Stage,
         confidentiality::listing_scope,
@@ -28,14 +33,6 @@ use crate::{
     error::AppResult,
     mail::{Rendered, Templates},
     present::{self, format as locale},
-    store::{
-        crisis, dashboard,
-        digests::viewer_of,
-        engagements::scope_condition,
-        entity::{alert, approval, engagement, user, vendor},
-        outbox::StoredImage,
-    },
-    views::parse,
 };
 
 /// Periods a KPI chart shows, ending with the digest's.
@@ -345,7 +342,7 @@ impl<'a> Builder<'a> {
             .alerts
             .iter()
             .map(|a| {
-                let worded = crate::store::alerts::Worded::of(a, None, lang, tz)?;
+                let worded = crate::app::alerts::Worded::of(a, None, lang, tz)?;
                 Ok(AlertLine {
                     rule: a.rule.clone(),
                     severity: a.severity.clone(),
@@ -363,7 +360,7 @@ impl<'a> Builder<'a> {
                 let stages: Vec<Stage> = serde_json::from_value(a.stages.clone()).unwrap_or_default();
                 let stage = usize::try_from(a.current_stage).ok().and_then(|i| stages.get(i));
                 Ok(ApprovalLine {
-                    title: crate::store::approvals::title_of(a, lang)?,
+                    title: crate::app::approvals::title_of(a, lang)?,
                     stage: stage.map(|s| present::titles::stage(s, lang)).unwrap_or_default(),
                     due: local_date(a.stage_due_at),
                     overdue: a.stage_due_at < self.now,

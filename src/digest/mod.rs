@@ -29,20 +29,22 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    app::{
+        alerts,
+        digests::{self, Outcome},
+        outbox::{self, NewNotification, NotificationStatus},
+    },
+    db::{
+        audit::Actor,
+        decode::parse,
+        entity::{digest_subscription as sub, user},
+    },
     domain::{
         alert::{AlertRule, Facts},
         digest::{CatchUp, DigestCadence, DigestPeriod, SkipReason},
         enums::Language,
     },
     error::{AppError, AppResult},
-    store::{
-        self, alerts,
-        audit::Actor,
-        digests::{self, Outcome},
-        entity::{digest_subscription as sub, user},
-        outbox::{self, NewNotification, NotificationStatus},
-    },
-    views::parse,
 };
 
 pub use content::{Builder, Built, Request};
@@ -142,7 +144,7 @@ pub async fn run(
     }
     if !failures {
         // Failures that cleared resolve their alerts now rather than at the next evaluation.
-        let txn = store::begin_write(db).await?;
+        let txn = crate::db::begin_write(db).await?;
         alerts::reconcile_in(&txn, now, notifier, alerts::Scope::All, &[AlertRule::DigestFailed]).await?;
         txn.commit().await?;
     }
@@ -286,7 +288,7 @@ pub async fn queue_one(
     built: Built,
 ) -> AppResult<Queued> {
     outbox::store_images(db, now, &built.images).await?;
-    let txn = store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let queued = outbox::enqueue_in(&txn, now, vec![message(s, recipient, period, built)]).await?;
     txn.commit().await?;
     if queued == 1 {
@@ -312,7 +314,7 @@ async fn advance(
     outcome: Outcome,
     then: Then,
 ) -> AppResult<Step> {
-    let txn = store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     if !digests::advance_in(&txn, now, s, to, &outcome).await? {
         txn.rollback().await?;
         return Ok(Step::Raced);
@@ -341,7 +343,7 @@ async fn record_failure(
     s: &sub::Model,
     error: &str,
 ) -> AppResult<()> {
-    let txn = store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     digests::record_failure_in(&txn, now, s, error).await?;
     alerts::reconcile_in(&txn, now, notifier, alerts::Scope::All, &[AlertRule::DigestFailed]).await?;
     txn.commit().await?;

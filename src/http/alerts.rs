@@ -7,18 +7,18 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
-    app::AppState,
+    app::{
+        alerts::{self, AlertFilter, AlertView, Evaluation, Preferences, ReadBy, SilenceInput, SilenceView},
+        engagements,
+        outbox::{self, NotificationFilter, NotificationView, Resend, Resent},
+    },
     auth::Principal,
     error::{AppResult, Problem},
     policy::{
         alert::{Action, authorize},
         engagement::Action as EngagementAction,
     },
-    store::{
-        alerts::{self, AlertFilter, AlertView, Evaluation, Preferences, ReadBy, SilenceInput, SilenceView},
-        engagements,
-        outbox::{self, NotificationFilter, NotificationView, Resend, Resent},
-    },
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -8,16 +8,16 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
-    app::AppState,
+    app::{
+        amendments::{self, AmendmentView},
+        engagements,
+    },
     auth::Principal,
+    db::entity::amendment,
     domain::amendment::AmendmentInput,
     error::{AppResult, Problem},
     policy::engagement::Action,
-    store::{
-        amendments::{self, AmendmentView},
-        engagements,
-        entity::amendment,
-    },
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

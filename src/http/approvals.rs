@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::{
+        approvals::{self, ApprovalView, DecisionInput, QueueFilter, WorkflowView},
+        engagements,
+    },
     auth::Principal,
     domain::{
         approval::{SubjectKind, WorkflowInput},
@@ -17,10 +20,7 @@ use crate::{
         approval::{Action, authorize},
         engagement::Action as EngagementAction,
     },
-    store::{
-        approvals::{self, ApprovalView, DecisionInput, QueueFilter, WorkflowView},
-        engagements,
-    },
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

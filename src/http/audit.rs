@@ -8,14 +8,12 @@ use uuid::Uuid;
 
 use super::extract::ApiQuery;
 use crate::{
-    app::AppState,
+    app::audit::{self, AuditEventView, AuditFilter},
     auth::Principal,
+    db::pagination::PageRequest,
     error::{AppResult, Problem},
     policy::{self, audit::AuditScope},
-    store::{
-        audit::{self, AuditEventView, AuditFilter},
-        pagination::PageRequest,
-    },
+    state::AppState,
     views::Page,
 };
 

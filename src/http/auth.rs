@@ -15,13 +15,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{ApiJson, Empty};
 use crate::{
-    app::AppState,
-    auth::{
-        AuthMethod, Principal,
-        login::{self, Client},
-        session,
-    },
+    app::sessions::{self, Client},
+    auth::{AuthMethod, Principal, session},
     error::{AppResult, Problem},
+    state::AppState,
     views::UserView,
 };
 
@@ -82,7 +79,8 @@ async fn login_handler(
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         previous_session: jar.get(session::COOKIE).map(|c| c.value().to_owned()),
     };
-    let outcome = login::login(&state, &body.email, body.password, client).await?;
+    let outcome =
+        sessions::login(&state.db, state.clock.now(), &state.config, &body.email, body.password, client).await?;
     let jar = jar.add(session::cookie(outcome.session.cookie_value, &state.config));
     Ok((
         jar,
@@ -109,7 +107,7 @@ async fn logout(
     _: Empty,
 ) -> AppResult<(StatusCode, CookieJar)> {
     if let (AuthMethod::Session { .. }, Some(cookie)) = (&principal.via, jar.get(session::COOKIE)) {
-        login::logout(&state, &principal.actor(), principal.user.id, cookie.value()).await?;
+        sessions::logout(&state.db, state.clock.now(), &principal.actor(), principal.user.id, cookie.value()).await?;
     }
     Ok((StatusCode::NO_CONTENT, jar.add(session::removal(&state.config))))
 }

@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::{
+        content::{self, Calendar, ContentAction, ContentView},
+        engagements,
+    },
     auth::Principal,
     domain::content::ContentInput,
     error::{AppResult, Problem},
@@ -14,10 +17,7 @@ use crate::{
         approval::{Action, authorize},
         engagement::Action as EngagementAction,
     },
-    store::{
-        content::{self, Calendar, ContentAction, ContentView},
-        engagements,
-    },
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

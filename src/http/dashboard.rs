@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::{self, dashboard, engagements, portfolio::PortfolioItem},
     auth::Principal,
     error::{AppError, AppResult, Problem},
     policy::engagement::Action,
-    store::{self, dashboard, engagements, portfolio::PortfolioItem},
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn portfolio(State(state): State<AppState>, principal: Principal) -> AppResult<Json<Vec<PortfolioItem>>> {
     let engagements = engagements::visible(&state.db, &principal.viewer()).await?;
-    Ok(Json(store::portfolio::portfolio(&state.db, &engagements, state.clock.now()).await?))
+    Ok(Json(app::portfolio::portfolio(&state.db, &engagements, state.clock.now()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -15,13 +15,13 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
-    app::AppState,
+    app::digests::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
     auth::Principal,
     digest::{self, RunReport},
     domain::{digest::DigestPeriod, enums::Role},
     error::{AppError, AppResult, Problem},
     policy::digest::{Action, authorize},
-    store::digests::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,7 +87,7 @@ async fn load(
     state: &AppState,
     principal: &Principal,
     id: Uuid,
-) -> AppResult<crate::store::entity::digest_subscription::Model> {
+) -> AppResult<crate::db::entity::digest_subscription::Model> {
     digests::managed(&state.db, &principal.viewer(), id).await
 }
 

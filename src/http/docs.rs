@@ -10,7 +10,7 @@ use axum::{
     routing::get,
 };
 
-use crate::{app::AppState, error::AppError};
+use crate::{error::AppError, state::AppState};
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (

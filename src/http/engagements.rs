@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::engagements::{self, ListFilter},
     auth::Principal,
+    db::pagination::PageRequest,
     domain::{
         confidentiality::Visibility,
         engagement::{EngagementInput, EngagementPatch, Transition},
@@ -18,10 +19,7 @@ use crate::{
     },
     error::{AppResult, Problem},
     policy::{self, engagement::Action},
-    store::{
-        engagements::{self, ListFilter},
-        pagination::PageRequest,
-    },
+    state::AppState,
     views::{EngagementView, Page},
 };
 

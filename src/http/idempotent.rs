@@ -11,10 +11,10 @@ use axum::{
 use sha2::{Digest, Sha256};
 
 use crate::{
-    app::AppState,
     auth::Principal,
+    db::idempotency::{self, Claim},
     error::{AppError, AppResult},
-    store::idempotency::{self, Claim},
+    state::AppState,
 };
 
 pub async fn run<Fut>(

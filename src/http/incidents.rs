@@ -10,20 +10,20 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::{
+        crisis::{self, CrisisState},
+        engagements,
+        incidents::{self, IncidentDetail, IncidentFilter, IncidentView, Within},
+    },
     auth::Principal,
+    db::pagination::PageRequest,
     domain::{
         confidentiality::Visibility,
         incident::{AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput},
     },
     error::{AppResult, Problem},
     policy::{self, engagement::Action as EngagementAction, incident::Action},
-    store::{
-        crisis::{self, CrisisState},
-        engagements,
-        incidents::{self, IncidentDetail, IncidentFilter, IncidentView, Within},
-        pagination::PageRequest,
-    },
+    state::AppState,
     views::Page,
 };
 

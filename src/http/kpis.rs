@@ -6,12 +6,12 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
-    app::AppState,
+    app::{engagements, kpis},
     auth::Principal,
     domain::kpi::KpiInput,
     error::{AppResult, Problem},
     policy::engagement::Action,
-    store::{engagements, kpis},
+    state::AppState,
     views::KpiView,
 };
 

@@ -7,10 +7,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::ApiJson;
 use crate::{
-    app::AppState,
+    app::users,
     auth::{AuthMethod, Identity, Principal},
     error::{AppResult, Problem},
-    store::users,
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -8,6 +8,7 @@ pub mod answers;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod authenticate;
 pub mod content;
 pub mod dashboard;
 pub mod digests;
@@ -34,7 +35,7 @@ use utoipa::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{app::AppState, error::AppError};
+use crate::{error::AppError, state::AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,7 +45,7 @@ use crate::{app::AppState, error::AppError};
                        KPIs, vendor reports, approvals, alerts. Errors are RFC 9457 problem documents.",
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(crate::error::Problem, crate::error::ProblemField, crate::store::approvals::QueueView)),
+    components(schemas(crate::error::Problem, crate::error::ProblemField, crate::app::approvals::QueueView)),
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "auth", description = "Sessions and the current user"),

@@ -10,7 +10,7 @@ use axum::{
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::{app::AppState, db};
+use crate::{db, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
@@ -35,7 +35,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
     metrics::gauge!("db_pool_max_connections").set(state.config.database_max_connections as f64);
     // The outbox by status: `failed` above zero means messages that will not be delivered.
-    match crate::store::outbox::counts(&state.db).await {
+    match crate::app::outbox::counts(&state.db).await {
         Ok(counts) => {
             for status in ["pending", "sending", "sent", "failed"] {
                 let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);

@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::extract::ApiPath;
 use crate::{
-    app::AppState,
+    app::engagements,
     auth::Principal,
     domain::period::Period,
     error::{AppResult, Problem},
     policy::engagement::Action,
-    store::engagements,
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -18,7 +18,10 @@ use super::{
     idempotent,
 };
 use crate::{
-    app::AppState,
+    app::{
+        engagements,
+        reports::{self, PlausibilityFlag, ReportDetail, ReportView, ValueComment},
+    },
     auth::Principal,
     domain::{
         confidentiality::Visibility,
@@ -28,10 +31,7 @@ use crate::{
     },
     error::{AppError, AppResult, Problem},
     policy::{self, engagement::Action as EngagementAction, report::Action},
-    store::{
-        engagements,
-        reports::{self, PlausibilityFlag, ReportDetail, ReportView, ValueComment},
-    },
+    state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

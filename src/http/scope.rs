@@ -6,12 +6,12 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
-    app::AppState,
+    app::{engagements, scope},
     auth::Principal,
     domain::scope::ScopeItemInput,
     error::{AppResult, Problem},
     policy::engagement::Action,
-    store::{engagements, scope},
+    state::AppState,
     views::ScopeItemView,
 };
 

@@ -6,12 +6,12 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
-    app::AppState,
+    app::{engagements, team},
     auth::Principal,
     domain::team::TeamMemberInput,
     error::{AppResult, Problem},
     policy::engagement::Action,
-    store::{engagements, team},
+    state::AppState,
     views::TeamMemberView,
 };
 

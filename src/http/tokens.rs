@@ -8,15 +8,13 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
-    app::AppState,
+    app::tokens,
     auth::{Principal, secret},
+    db::pagination::{PageQuery, PageRequest},
     domain::FieldError,
     error::{AppError, AppResult, Problem},
     policy,
-    store::{
-        pagination::{PageQuery, PageRequest},
-        tokens,
-    },
+    state::AppState,
     views::{Page, TokenView},
 };
 

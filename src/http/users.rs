@@ -8,15 +8,16 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::users,
     auth::Principal,
+    db::pagination::PageRequest,
     domain::{
         enums::Role,
         user::{NewUserInput, UserPatch},
     },
     error::{AppResult, Problem},
     policy,
-    store::{pagination::PageRequest, users},
+    state::AppState,
     views::{Page, UserView},
 };
 

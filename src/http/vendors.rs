@@ -6,15 +6,13 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{
-    app::AppState,
+    app::vendors,
     auth::Principal,
+    db::pagination::{PageQuery, PageRequest},
     domain::vendor::{VendorInput, VendorPatch},
     error::{AppResult, Problem},
     policy,
-    store::{
-        pagination::{PageQuery, PageRequest},
-        vendors,
-    },
+    state::AppState,
     views::{Page, VendorView},
 };
 

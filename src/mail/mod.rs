@@ -1,6 +1,6 @@
 //! E-mail: rendering messages from templates, and handing them to an SMTP server (or to
 //! `.eml` files when no server is configured). Nothing here decides *whether* to send: the
-//! outbox (`store::outbox`) owns that, so that every message is first a database row.
+//! outbox (`app::outbox`) owns that, so that every message is first a database row.
 
 pub mod relay;
 pub mod templates;

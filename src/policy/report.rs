@@ -2,7 +2,10 @@
 //! company's leads and admins review them; everyone who sees the engagement reads them.
 
 use crate::{
-    domain::{confidentiality::Viewer, confidentiality::Visibility, enums::Role},
+    domain::{
+        confidentiality::{Viewer, Visibility},
+        enums::Role,
+    },
     error::{AppError, AppResult},
 };
 

@@ -8,14 +8,17 @@
 //! knows HTTP: plain values in, text out.
 
 pub mod alerts;
+pub mod assets;
 pub mod catalog;
 pub mod errors;
 pub mod findings;
 pub mod format;
 pub mod jinja;
 pub mod links;
+pub mod pages;
 pub mod titles;
 pub mod words;
 
 pub use catalog::{Catalog, catalog, negotiate, text};
+pub use pages::Pages;
 pub use words::{Word, word};

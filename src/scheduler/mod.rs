@@ -2,7 +2,7 @@
 //!
 //! tokio-cron-scheduler ticks in UTC every `scheduler_tick_secs`; on each tick, every job whose
 //! latest slot (aligned on the epoch, `domain::slots`) is new to this process is claimed in
-//! the database (`store::slots`, `INSERT … ON CONFLICT DO NOTHING` on `(job, due_at)`), and
+//! the database (`db::slots`, `INSERT … ON CONFLICT DO NOTHING` on `(job, due_at)`), and
 //! only the replica whose insert won runs it. A process that starts after downtime runs the
 //! latest missed slot of each job once, if it is within `scheduler_catch_up_secs`; older
 //! slots are passed over as missed. Each slot a process deals with is counted in
@@ -24,10 +24,11 @@ use chrono::{DateTime, Duration, Utc};
 use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 
 use crate::{
-    app::AppState,
+    app::{alerts, approvals, housekeeping},
+    db::slots as slot_claims,
     digest::{self, RunSettings},
     domain::slots::{self, Tick},
-    store::{alerts, approvals, housekeeping, slots as slot_claims},
+    state::AppState,
 };
 
 type RunFn = fn(AppState, DateTime<Utc>) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -124,7 +125,7 @@ impl Scheduler {
             return Ok(None);
         }
         let runner = Arc::new(Runner {
-            worker: format!("{}-{}", crate::app::hostname(), std::process::id()),
+            worker: format!("{}-{}", crate::server::hostname(), std::process::id()),
             window: Duration::seconds(state.config.scheduler_catch_up_secs),
             state,
             jobs,

@@ -1,7 +1,5 @@
-//! The pages' stylesheet, script and icon, compiled in and served by Veedor itself (no CDN,
-//! no build step). URLs carry a content hash (`?v=`), so browsers may cache them for a year.
-
-use std::sync::LazyLock;
+//! Serves the pages' stylesheet, script and icon (`present::assets`) from Veedor itself (no
+//! CDN, no build step), cacheable for a year since their URLs carry a content hash.
 
 use axum::{
     Router,
@@ -10,24 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
-
-const FILES: [(&str, &str, &str); 3] = [
-    ("veedor.css", "text/css; charset=utf-8", include_str!("../../assets/web/veedor.css")),
-    ("veedor.js", "text/javascript; charset=utf-8", include_str!("../../assets/web/veedor.js")),
-    ("icon.svg", "image/svg+xml", include_str!("../../assets/web/icon.svg")),
-];
-
-/// A short hash of every asset, appended to their URLs.
-pub static VERSION: LazyLock<String> = LazyLock::new(|| {
-    let mut hasher = Sha256::new();
-    for (_, _, body) in FILES {
-        hasher.update(body.as_bytes());
-    }
-    hex::encode(&hasher.finalize()[..6])
-});
+use crate::{present::assets::FILES, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/static/{name}", get(asset))

@@ -15,7 +15,7 @@ use axum::{
 use minijinja::context;
 
 use super::session::Visitor;
-use crate::{app::AppState, domain::FieldError, error::AppError, present::errors::describe};
+use crate::{domain::FieldError, error::AppError, present::errors::describe, state::AppState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {

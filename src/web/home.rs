@@ -21,7 +21,16 @@ use uuid::Uuid;
 use super::{error::PageResult, paging::Paged, session::SignedIn};
 use crate::domain::enums::Language;
 use crate::{
-    app::AppState,
+    app::{
+        alerts,
+        approvals::{self, ApprovalView, QueueFilter, QueueView},
+        content::{self, Calendar, ContentView},
+        crisis::{self, CrisisPeriodView},
+        engagements,
+        portfolio::{self, PortfolioItem, WorstKpi},
+        reports,
+    },
+    db::entity::{engagement, vendor},
     domain::{
         approval::Decision,
         content::ContentStatus,
@@ -29,16 +38,7 @@ use crate::{
         evaluation::{Health, Status},
         report::ReportStatus,
     },
-    store::{
-        alerts,
-        approvals::{self, ApprovalView, QueueFilter, QueueView},
-        content::{self, Calendar, ContentView},
-        crisis::{self, CrisisPeriodView},
-        engagements,
-        entity::{engagement, vendor},
-        portfolio::{self, PortfolioItem, WorstKpi},
-        reports,
-    },
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -294,7 +294,7 @@ async fn portal(state: &AppState, user: &SignedIn) -> PageResult<Html<String>> {
                 Some(_) => {}
             }
         }
-        let status: EngagementStatus = crate::views::parse("status", &e.status)?;
+        let status: EngagementStatus = crate::db::decode::parse("status", &e.status)?;
         cards.push(json!({
             "id": e.id, "title": e.title, "status": status,
             "owed": owed, "sent_back": sent_back, "submitted": submitted,

@@ -27,15 +27,14 @@ use super::{
     session::{LANG_COOKIE, PageForm, Visitor, check_csrf},
 };
 use crate::{
-    app::AppState,
-    auth::{
-        AuthMethod,
-        login::{self, Client},
-        secret, session,
+    app::{
+        sessions::{self, Client},
+        users,
     },
+    auth::{AuthMethod, secret, session},
     domain::{enums::Language, user::UserPatch},
     error::AppError,
-    store::users,
+    state::AppState,
 };
 
 const LOGIN_CSRF_COOKIE: &str = "veedor_login_csrf";
@@ -102,7 +101,7 @@ async fn login_submit(
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         previous_session: jar.get(session::COOKIE).map(|c| c.value().to_owned()),
     };
-    let failed = match login::login(&state, &email, password, client).await {
+    let failed = match sessions::login(&state.db, state.clock.now(), &state.config, &email, password, client).await {
         Ok(outcome) => {
             let jar = jar
                 .add(session::cookie(outcome.session.cookie_value, &state.config))
@@ -126,7 +125,7 @@ async fn login_submit(
 async fn logout(State(state): State<AppState>, jar: CookieJar, form: PageForm) -> PageResult<Response> {
     let principal = &form.user.principal;
     if let (AuthMethod::Session { .. }, Some(cookie)) = (&principal.via, jar.get(session::COOKIE)) {
-        login::logout(&state, &principal.actor(), principal.user.id, cookie.value()).await?;
+        sessions::logout(&state.db, state.clock.now(), &principal.actor(), principal.user.id, cookie.value()).await?;
     }
     Ok((jar.add(session::removal(&state.config)), Redirect::to("/login?notice=signed_out")).into_response())
 }

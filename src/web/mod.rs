@@ -14,7 +14,6 @@ pub mod login;
 pub mod numbers;
 pub mod paging;
 pub mod redirect;
-pub mod render;
 pub mod session;
 
 pub mod admin;
@@ -30,10 +29,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{app::AppState, error::AppError};
+use crate::{error::AppError, state::AppState};
 use error::PageError;
 
-pub use render::Pages;
+pub use crate::present::Pages;
 
 /// Every page route, with the session and error-page layers. Its fallback
 /// answers every unknown path (see [`not_found`]).

@@ -23,13 +23,13 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::error::PageError;
 use crate::present::{catalog as i18n, errors};
 use crate::{
-    app::AppState,
     auth::{AuthMethod, Principal, secret, session},
     domain::{
         FieldError,
         enums::{Language, Role},
     },
     error::AppError,
+    state::AppState,
 };
 
 /// Cookie remembering the language an anonymous visitor chose.
@@ -39,7 +39,7 @@ pub const LANG_COOKIE: &str = "veedor_lang";
 pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let jar = CookieJar::from_headers(request.headers());
     if let Some(cookie) = jar.get(session::COOKIE) {
-        match session::authenticate(&state, cookie.value()).await {
+        match session::authenticate(&state.db, state.clock.now(), state.config.session_idle(), cookie.value()).await {
             Ok(Some(principal)) => {
                 request.extensions_mut().insert(principal);
             }

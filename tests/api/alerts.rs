@@ -10,8 +10,8 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
+    db::entity,
     domain::enums::{Language, Role},
-    store::entity,
 };
 
 use crate::{
@@ -456,9 +456,9 @@ async fn two_replicas_deliver_each_message_once() {
     .await;
     app.replica().await;
     let now = app.clock_now();
-    let txn = veedor::store::begin_write(&app.state.db).await.unwrap();
+    let txn = veedor::db::begin_write(&app.state.db).await.unwrap();
     let messages = (0..40)
-        .map(|i| veedor::store::outbox::NewNotification {
+        .map(|i| veedor::app::outbox::NewNotification {
             kind: "alerts",
             dedup_key: None,
             user_id: None,
@@ -473,7 +473,7 @@ async fn two_replicas_deliver_each_message_once() {
             not_before: now,
         })
         .collect();
-    veedor::store::outbox::enqueue_in(&txn, now, messages).await.unwrap();
+    veedor::app::outbox::enqueue_in(&txn, now, messages).await.unwrap();
     txn.commit().await.unwrap();
     let got = sink.wait_for(40, 20).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
@@ -597,6 +597,7 @@ async fn resolves(app: &TestApp, who: &crate::webkit::WebSession, email: &str, p
 #[tokio::test]
 async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipient() {
     use veedor::{
+        app::alerts::{Reader, preview},
         domain::{
             alert::{Facts, Notify},
             enums::KpiUnit,
@@ -605,7 +606,6 @@ async fn every_link_in_every_alert_email_and_digest_opens_a_page_for_its_recipie
             kpi::RealismIssue,
             report::{Severity, SignalCategory},
         },
-        store::alerts::{Reader, preview},
     };
     let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;
@@ -851,12 +851,12 @@ async fn notification_preferences_have_a_page_in_both_languages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alert_and_digest_emails_fit_a_phone_and_a_narrow_window() {
     use veedor::{
+        app::alerts::{Reader, preview},
         domain::{
             alert::{Facts, Notify},
             enums::KpiUnit,
             evaluation::Status,
         },
-        store::alerts::{Reader, preview},
     };
     let sink = SmtpSink::start(Mode::Accept).await;
     let w = world(&sink, |_| {}).await;

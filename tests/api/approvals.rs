@@ -236,8 +236,8 @@ async fn overdue_stages_escalate_once() {
     assert_eq!(overdue[0]["id"], a["id"]);
     assert_eq!(overdue[0]["overdue"], true);
     let now = app.clock_now();
-    assert_eq!(veedor::store::approvals::escalate_overdue(&app.state.db, now).await.unwrap(), 1);
-    assert_eq!(veedor::store::approvals::escalate_overdue(&app.state.db, now).await.unwrap(), 0, "once per stage");
+    assert_eq!(veedor::app::approvals::escalate_overdue(&app.state.db, now).await.unwrap(), 1);
+    assert_eq!(veedor::app::approvals::escalate_overdue(&app.state.db, now).await.unwrap(), 0, "once per stage");
     let escalated = w.approval(&w.lead, &item).await;
     assert!(escalated["current_approvers"].as_array().unwrap().contains(&json!(w.exec.id)), "{escalated}");
     assert!(escalated["escalated_at"].is_string());
@@ -274,8 +274,8 @@ async fn the_server_sweeps_overdue_stages_by_itself() {
 async fn crisis_mode_adds_the_crisis_approvers_and_shortens_slas() {
     let w = world().await;
     let app = &w.app;
-    let actor = veedor::store::audit::Actor { id: Some(w.lead.id), label: "javier".into() };
-    veedor::store::crisis::start(&app.state.db, app.clock_now(), &actor, w.engagement, "Rumor viral sobre despidos")
+    let actor = veedor::db::audit::Actor { id: Some(w.lead.id), label: "javier".into() };
+    veedor::app::crisis::start(&app.state.db, app.clock_now(), &actor, w.engagement, "Rumor viral sobre despidos")
         .await
         .unwrap();
     let item = w.propose(&w.agency, "2027-03-05T10:00:00Z").await;

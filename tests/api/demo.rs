@@ -23,7 +23,7 @@ async fn the_demo_loads_once_and_can_be_used() {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
-    let lead = veedor::store::users::find_by_email(&app.state.db, "lead@brisa.example").await.unwrap().unwrap();
+    let lead = veedor::app::users::find_by_email(&app.state.db, "lead@brisa.example").await.unwrap().unwrap();
     let caller = crate::helpers::Caller { id: lead.id, token: app.token_for(lead.id).await };
     let (_, list) = app.get(&caller, "/api/v1/engagements").await;
     let items = list["items"].as_array().unwrap();

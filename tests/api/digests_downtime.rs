@@ -28,7 +28,7 @@ async fn digests_since(w: &World, from: usize) -> Vec<(String, String)> {
 /// The `digest_skipped` alerts, as the admin reads them (Spanish, Madrid).
 async fn skipped_alerts(w: &World) -> Vec<Value> {
     let state = &w.app.state;
-    veedor::store::alerts::evaluate_alerts(&state.db, &state.rules.notifier, w.app.clock_now()).await.unwrap();
+    veedor::app::alerts::evaluate_alerts(&state.db, &state.rules.notifier, w.app.clock_now()).await.unwrap();
     let admin = crate::helpers::Caller { id: w.admin.id, token: w.app.token_for(w.admin.id).await };
     let (status, alerts) = w.app.get(&admin, "/api/v1/alerts?rule=digest_skipped").await;
     assert_eq!(status, StatusCode::OK, "{alerts}");

@@ -18,11 +18,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 use veedor::{
+    db::entity::{digest_subscription, job_slot, notification},
     domain::{
         digest::{DigestCadence, DigestTiming},
         enums::{Language, Role},
     },
-    store::entity::{digest_subscription, job_slot, notification},
 };
 
 use crate::{

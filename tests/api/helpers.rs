@@ -10,11 +10,13 @@ use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
-    app::{AppState, Application},
+    app::{tokens, users},
     clock::ManualClock,
     config::Config,
+    db::{audit::Actor, entity},
     domain::{enums::Role, user::NewUserInput},
-    store::{audit::Actor, entity, tokens, users},
+    server::Application,
+    state::AppState,
 };
 
 pub struct TestApp {

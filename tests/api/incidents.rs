@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use veedor::{domain::enums::Role, store::entity};
+use veedor::{db::entity, domain::enums::Role};
 
 use crate::helpers::{Caller, TestApp, assert_problem, id_of};
 

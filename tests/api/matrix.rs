@@ -14,15 +14,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
+    app::{amendments, approvals::CrisisRules, content, crisis, engagements, incidents, kpis, reports, scope, team},
+    db::{audit::Actor, entity},
     domain::{
         engagement::EngagementInput,
         enums::{Role, TeamRole},
         report::ReportContent,
         team::TeamMemberInput,
-    },
-    store::{
-        amendments, approvals::CrisisRules, audit::Actor, content, crisis, engagements, entity, incidents, kpis,
-        reports, scope, team,
     },
 };
 
@@ -429,7 +427,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
 async fn subscription_of(f: &Fixture, owner: Uuid) -> Uuid {
     use sea_orm::ActiveModelTrait;
     let now = f.app.clock_now();
-    let settings = veedor::store::digests::NewSubscription {
+    let settings = veedor::app::digests::NewSubscription {
         user_id: owner,
         cadence: veedor::domain::digest::DigestCadence::Daily,
         local_time: "08:00".into(),

@@ -82,7 +82,7 @@ async fn english_titles_and_stage_names_stored_before_become_kinds() {
         assert!(!english.iter().any(|e| title.starts_with(e)), "only typed text is kept: {title}");
         assert!(!stages.to_string().contains("Community lead"), "{stages}");
     }
-    let lead = veedor::store::users::find_by_email(db, "lead@brisa.example").await.unwrap().unwrap();
+    let lead = veedor::app::users::find_by_email(db, "lead@brisa.example").await.unwrap().unwrap();
     let lead = Caller { id: lead.id, token: app.token_for(lead.id).await };
     let (_, queue) = app.get(&lead, "/api/v1/approvals").await;
     let queue = queue.as_array().unwrap();

@@ -81,10 +81,12 @@ async fn unknown_routes_and_methods_are_problem_documents() {
 #[tokio::test]
 async fn the_cleanup_job_removes_what_expired_and_keeps_what_is_still_needed() {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
-    use veedor::store::{
-        entity::{idempotency_key, job_slot, login_attempt, mail_image, notification, session},
-        housekeeping::{Retention, cleanup},
-        outbox::{self, NewNotification, StoredImage},
+    use veedor::{
+        app::{
+            housekeeping::{Retention, cleanup},
+            outbox::{self, NewNotification, StoredImage},
+        },
+        db::entity::{idempotency_key, job_slot, login_attempt, mail_image, notification, session},
     };
     let app = TestApp::spawn().await;
     let db = &app.state.db;
@@ -123,7 +125,7 @@ async fn the_cleanup_job_removes_what_expired_and_keeps_what_is_still_needed() {
         image_ids: images,
         not_before,
     };
-    let txn = veedor::store::begin_write(db).await.unwrap();
+    let txn = veedor::db::begin_write(db).await.unwrap();
     outbox::enqueue_in(&txn, now, vec![message("old@brisa.example", vec![old_image.id.clone()], now)]).await.unwrap();
     txn.commit().await.unwrap();
     // The delivery worker writes it to a file and records it as sent.
@@ -132,12 +134,12 @@ async fn the_cleanup_job_removes_what_expired_and_keeps_what_is_still_needed() {
         assert!(std::time::Instant::now() < deadline, "not delivered");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    veedor::store::slots::claim(db, "alerts", now, "w", now).await.unwrap();
+    veedor::db::slots::claim(db, "alerts", now, "w", now).await.unwrap();
 
     // 100 days later a message still waits (quiet hours far ahead) with its image.
     app.clock.advance(chrono::Duration::days(100));
     let later = app.clock_now();
-    let txn = veedor::store::begin_write(db).await.unwrap();
+    let txn = veedor::db::begin_write(db).await.unwrap();
     let waiting = message("new@brisa.example", vec![kept_image.id.clone()], later + chrono::Duration::days(365));
     outbox::enqueue_in(&txn, later, vec![waiting]).await.unwrap();
     txn.commit().await.unwrap();

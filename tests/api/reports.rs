@@ -629,7 +629,7 @@ async fn ratio_kpis_are_checked_for_consistency_and_values_keep_their_status() {
 #[tokio::test]
 async fn stored_statuses_are_rejudged_set_wise() {
     use sea_orm::{ConnectionTrait, Statement};
-    use veedor::store::evaluation::{self, Selection};
+    use veedor::app::evaluation::{self, Selection};
 
     let Dated { app, agency, base, kpis, .. } = dated(&["Tasa"]).await;
     app.clock.set("2026-06-02T10:00:00Z".parse().unwrap());

@@ -12,18 +12,18 @@ async fn of_racing_claims_on_one_slot_exactly_one_wins() {
     for replica in 0..8 {
         let db = app.state.db.clone();
         claims.spawn(async move {
-            veedor::store::slots::claim(&db, "evaluate_alerts", due, &format!("replica-{replica}"), now).await.unwrap()
+            veedor::db::slots::claim(&db, "evaluate_alerts", due, &format!("replica-{replica}"), now).await.unwrap()
         });
     }
     let won = claims.join_all().await.into_iter().filter(|w| *w).count();
     assert_eq!(won, 1);
     let db = &app.state.db;
-    assert!(!veedor::store::slots::claim(db, "evaluate_alerts", due, "late", now).await.unwrap());
-    assert!(veedor::store::slots::claim(db, "digests", due, "other-job", now).await.unwrap(), "slots are per job");
-    veedor::store::slots::finish(db, "evaluate_alerts", due, now, "ok").await.unwrap();
-    assert_eq!(veedor::store::slots::last_claimed(db, "evaluate_alerts").await.unwrap(), Some(due));
+    assert!(!veedor::db::slots::claim(db, "evaluate_alerts", due, "late", now).await.unwrap());
+    assert!(veedor::db::slots::claim(db, "digests", due, "other-job", now).await.unwrap(), "slots are per job");
+    veedor::db::slots::finish(db, "evaluate_alerts", due, now, "ok").await.unwrap();
+    assert_eq!(veedor::db::slots::last_claimed(db, "evaluate_alerts").await.unwrap(), Some(due));
     let next = due + chrono::Duration::minutes(1);
-    assert!(veedor::store::slots::claim(db, "evaluate_alerts", next, "replica-0", now).await.unwrap());
+    assert!(veedor::db::slots::claim(db, "evaluate_alerts", next, "replica-0", now).await.unwrap());
 }
 
 /// Each slot a replica deals with is counted by what became of it, so that an operator tells
@@ -68,6 +68,6 @@ async fn the_scheduler_tells_a_slot_claimed_elsewhere_from_one_missed() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let db = &app.state.db;
-    assert_eq!(veedor::store::slots::last_claimed(db, "escalations").await.unwrap(), Some(slot));
-    assert_eq!(veedor::store::slots::last_claimed(db, "cleanup").await.unwrap(), None, "a missed slot is not run");
+    assert_eq!(veedor::db::slots::last_claimed(db, "escalations").await.unwrap(), Some(slot));
+    assert_eq!(veedor::db::slots::last_claimed(db, "cleanup").await.unwrap(), None, "a missed slot is not run");
 }

@@ -28,7 +28,7 @@ async fn setup() -> World {
 }
 
 async fn session(w: &World, who: &Caller) -> WebSession {
-    let email = veedor::store::users::get(&w.app.state.db, who.id).await.unwrap().email;
+    let email = veedor::app::users::get(&w.app.state.db, who.id).await.unwrap().email;
     WebSession::login(&w.app, &email).await
 }
 
@@ -312,7 +312,7 @@ async fn an_admin_creates_users_who_then_sign_in() {
     assert_eq!(w.app.snapshot().await, before, "nothing changed");
 
     // Changing an account: role, language, zone, and disabling it ends its sessions.
-    let pablo = veedor::store::users::find_by_email(&w.app.state.db, "pablo@brisa.example").await.unwrap().unwrap();
+    let pablo = veedor::app::users::find_by_email(&w.app.state.db, "pablo@brisa.example").await.unwrap().unwrap();
     let (status, page) = admin.get(&format!("/admin/users/{}/edit", pablo.id)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("value=\"Pablo\"") && page.contains("<option value=\"lead\" selected>"));
@@ -325,7 +325,7 @@ async fn an_admin_creates_users_who_then_sign_in() {
     ];
     let (status, location, _) = admin.post_form(&format!("/admin/users/{}/edit", pablo.id), &form).await;
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/users?notice=adm_user_updated")));
-    let pablo = veedor::store::users::get(&w.app.state.db, pablo.id).await.unwrap();
+    let pablo = veedor::app::users::get(&w.app.state.db, pablo.id).await.unwrap();
     assert_eq!((pablo.name.as_str(), pablo.role.as_str(), pablo.language.as_str()), ("Pablo R.", "executive", "en"));
     assert_eq!((pablo.timezone.as_str(), pablo.active), ("America/Bogota", false));
 

@@ -97,7 +97,7 @@ async fn the_demo_queue_shows_the_pending_approvals_to_the_lead() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Escucha y respuesta ante crisis de reputación"), "the crisis engagement's activation");
     assert!(page.contains("Nueva colección de primavera"), "the demo's publication waiting on the lead");
-    let user = veedor::store::users::find_by_email(&app.state.db, DEMO[1].0).await.unwrap().unwrap();
+    let user = veedor::app::users::find_by_email(&app.state.db, DEMO[1].0).await.unwrap().unwrap();
     let caller = Caller { id: user.id, token: app.token_for(user.id).await };
     let (_, waiting) = app.get(&caller, "/api/v1/approvals?view=waiting_on_me").await;
     let waiting = waiting.as_array().unwrap();

@@ -151,15 +151,15 @@ async fn first_link(b: &Browser, css: &str) -> String {
 async fn every_page_fits_a_phone_and_its_charts_are_readable() {
     let app = demo_app().await;
     // A critical incident: its page shows the crisis mode it switched on among its facts.
-    let e = veedor::store::entity::engagement::Entity::find().one(&app.state.db).await.unwrap().unwrap();
+    let e = veedor::db::entity::engagement::Entity::find().one(&app.state.db).await.unwrap().unwrap();
     let input = veedor::domain::incident::IncidentInput {
         title: "Caída de la web durante el lanzamiento".into(),
         severity: veedor::domain::incident::IncidentSeverity::Critical,
         description: "La tienda online no responde desde las 10:00; las quejas se multiplican.".into(),
     };
-    let actor = veedor::store::audit::Actor::system("test");
+    let actor = veedor::db::audit::Actor::system("test");
     let critical =
-        veedor::store::incidents::open(&app.state.db, app.clock_now(), &actor, &e, input, &app.state.rules).await;
+        veedor::app::incidents::open(&app.state.db, app.clock_now(), &actor, &e, input, &app.state.rules).await;
     let critical = critical.unwrap().incident.id;
     let Some(b) = Browser::start_sized(&app, 390, 844).await else { return };
     b.login(DEMO[1].0, DEMO[1].1).await;

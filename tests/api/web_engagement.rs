@@ -8,8 +8,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 use veedor::{
+    app::{crisis, kpis},
+    db::entity::engagement,
     domain::enums::{Language, Role},
-    store::{crisis, entity::engagement, kpis},
 };
 
 use crate::{
@@ -539,8 +540,8 @@ async fn governance_findings_are_shown_where_the_activation_is_decided() {
     assert!(page.contains("Nadie del equipo tiene el rol «Dirección», que aprueba en: Activación (etapa 2)"));
 
     // The activation approval shows the same findings, worded the same.
-    let approval = veedor::store::entity::approval::Entity::find()
-        .filter(veedor::store::entity::approval::Column::SubjectId.eq(crisis))
+    let approval = veedor::db::entity::approval::Entity::find()
+        .filter(veedor::db::entity::approval::Column::SubjectId.eq(crisis))
         .one(&app.state.db)
         .await
         .unwrap()

@@ -313,9 +313,9 @@ async fn reporting() -> Reporting {
 impl Reporting {
     /// The values of the engagement's report, reach first.
     async fn values(&self) -> Vec<(Uuid, f64)> {
-        let report = veedor::store::reports::list(&self.app.state.db, self.engagement).await.unwrap();
-        let r = veedor::store::reports::get(&self.app.state.db, report[0].id).await.unwrap();
-        let detail = veedor::store::reports::detail(&self.app.state.db, &r).await.unwrap();
+        let report = veedor::app::reports::list(&self.app.state.db, self.engagement).await.unwrap();
+        let r = veedor::app::reports::get(&self.app.state.db, report[0].id).await.unwrap();
+        let detail = veedor::app::reports::detail(&self.app.state.db, &r).await.unwrap();
         let mut values: Vec<(Uuid, f64)> = detail.versions[0].values.iter().map(|v| (v.kpi_id, v.value)).collect();
         values.sort_by_key(|(k, _)| *k != self.reach);
         values
@@ -364,7 +364,7 @@ async fn typed_numbers_are_read_as_the_forms_language_writes_them() {
     let (status, _, _) = post("en", "1,000", "1.000").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(w.values().await, [(w.reach, 1000.0), (w.sentiment, 1.0)]);
-    let report = veedor::store::reports::list(&w.app.state.db, w.engagement).await.unwrap()[0].id;
+    let report = veedor::app::reports::list(&w.app.state.db, w.engagement).await.unwrap()[0].id;
     let fields = [
         ("period_start", w.period.as_str()),
         (reach.as_str(), "1.000"),

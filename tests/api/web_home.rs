@@ -5,7 +5,10 @@
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
-use veedor::store::{audit::Actor, crisis, entity::engagement};
+use veedor::{
+    app::crisis,
+    db::{audit::Actor, entity::engagement},
+};
 
 use crate::{
     web_pages::{DEMO, demo_app},
@@ -67,7 +70,7 @@ async fn counts_of_one_are_singular_and_what_waits_comes_by_deadline() {
     assert!(ids.len() >= 2, "the demo has several approvals waiting on the lead: {section}");
     let mut deadlines = Vec::new();
     for id in &ids {
-        let a = veedor::store::approvals::get(&app.state.db, *id).await.unwrap();
+        let a = veedor::app::approvals::get(&app.state.db, *id).await.unwrap();
         deadlines.push(a.stage_due_at);
     }
     let mut sorted = deadlines.clone();

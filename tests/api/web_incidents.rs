@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use veedor::{domain::enums::Role, store::entity};
+use veedor::{db::entity, domain::enums::Role};
 
 use crate::{
     helpers::{Caller, TestApp, id_of, kpi_body, scope_body},

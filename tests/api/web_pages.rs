@@ -29,11 +29,11 @@ pub async fn demo_app() -> TestApp {
 
 /// Sets a user's language directly in the store.
 pub async fn set_language(app: &TestApp, email: &str, language: Language) {
-    let user = veedor::store::users::find_by_email(&app.state.db, email).await.unwrap().unwrap();
-    let actor = veedor::store::audit::Actor { id: Some(user.id), label: email.into() };
+    let user = veedor::app::users::find_by_email(&app.state.db, email).await.unwrap().unwrap();
+    let actor = veedor::db::audit::Actor { id: Some(user.id), label: email.into() };
     let patch =
         UserPatch { name: None, role: None, vendor_id: None, language: Some(language), timezone: None, active: None };
-    veedor::store::users::update(&app.state.db, app.clock_now(), &actor, user.id, patch).await.unwrap();
+    veedor::app::users::update(&app.state.db, app.clock_now(), &actor, user.id, patch).await.unwrap();
 }
 
 #[tokio::test]
@@ -137,7 +137,7 @@ async fn the_language_follows_the_setting_the_choice_or_the_browser() {
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
     let (_, home) = lead.get("/").await;
     assert!(home.contains("<html lang=\"en\">") && home.contains("Portfolio"));
-    let user = veedor::store::users::find_by_email(&app.state.db, DEMO[1].0).await.unwrap().unwrap();
+    let user = veedor::app::users::find_by_email(&app.state.db, DEMO[1].0).await.unwrap().unwrap();
     assert_eq!(user.language, "en");
 }
 

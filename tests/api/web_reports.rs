@@ -12,11 +12,12 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 use uuid::Uuid;
 use veedor::{
+    app::reports,
+    db::{audit::Actor, entity},
     domain::{
         enums::{Language, Role},
         report::{ReportContent, ReportStatus, ReviewDecision, ValueInput},
     },
-    store::{audit::Actor, entity, reports},
 };
 
 use crate::{

@@ -22,17 +22,16 @@ use uuid::Uuid;
 
 use super::{QueryMap, every, form_errors, query_date, query_parse, query_value};
 use crate::{
-    app::AppState,
+    app::{
+        audit::{self, AuditEventView, AuditFilter, AuditWindow},
+        engagements, users,
+    },
+    db::pagination::PageRequest,
     domain::{digest::local_instant, enums::Language},
     error::{AppError, AppResult},
     policy::{self, audit::AuditScope},
     present::{self, format},
-    store::{
-        audit::{self, AuditEventView, AuditFilter, AuditWindow},
-        engagements,
-        pagination::PageRequest,
-        users,
-    },
+    state::AppState,
     web::{error::PageResult, paging::PER_PAGE, session::SignedIn},
 };
 

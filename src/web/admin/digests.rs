@@ -21,8 +21,12 @@ use uuid::Uuid;
 
 use super::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
 use crate::{
-    app::AppState,
+    app::{
+        digests::{self, SubscriptionInput, SubscriptionView},
+        engagements, users,
+    },
     auth::Principal,
+    db::entity::{digest_subscription as sub, user},
     digest,
     domain::{
         Violations,
@@ -32,12 +36,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     policy::digest::{Action, authorize},
-    store::{
-        digests::{self, SubscriptionInput, SubscriptionView},
-        engagements,
-        entity::{digest_subscription as sub, user},
-        users,
-    },
+    state::AppState,
     web::{
         error::PageResult,
         numbers,

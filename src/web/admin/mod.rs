@@ -17,10 +17,10 @@ use uuid::Uuid;
 
 use super::error::PageError;
 use crate::{
-    app::AppState,
+    db::pagination::{MAX_LIMIT, PageRequest},
     domain::enums::Language,
     error::{AppError, AppResult},
-    store::pagination::{MAX_LIMIT, PageRequest},
+    state::AppState,
     views::Page,
 };
 

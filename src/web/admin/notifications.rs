@@ -18,14 +18,14 @@ use serde_json::json;
 use strum::IntoEnumIterator;
 
 use crate::{
-    app::AppState,
-    domain::alert::{AlertRule, QuietHours},
-    policy::alert::{Action, authorize},
-    present::{links::paths, text},
-    store::{
+    app::{
         alerts::{self, Preferences},
         outbox::{self, NotificationFilter, NotificationStatus, Resend},
     },
+    domain::alert::{AlertRule, QuietHours},
+    policy::alert::{Action, authorize},
+    present::{links::paths, text},
+    state::AppState,
     web::{
         error::PageResult,
         session::{PageForm, SignedIn},

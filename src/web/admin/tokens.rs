@@ -20,11 +20,12 @@ use uuid::Uuid;
 
 use super::{QueryMap, every, form_errors, path_id, query_parse};
 use crate::{
-    app::AppState,
+    app::tokens,
     auth::secret,
+    db::entity::user,
     error::{AppError, AppResult},
     policy,
-    store::{entity::user, tokens},
+    state::AppState,
     views::TokenView,
     web::{
         error::PageResult,

@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use super::{QueryMap, form_errors, path_id, query_parse, timezone_options};
 use crate::{
-    app::AppState,
+    app::users,
+    db::entity::vendor,
     domain::{
         Violations,
         enums::{Language, Role},
@@ -27,7 +28,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     policy,
-    store::{entity::vendor, users},
+    state::AppState,
     views::UserView,
     web::{
         error::PageResult,

@@ -25,8 +25,13 @@ use super::{
     form_errors, parse_id, query_param, time_zone, user_names,
 };
 use crate::{
-    app::AppState,
+    app::{
+        approvals,
+        content::{self, Calendar, ContentAction, ContentView},
+        engagements,
+    },
     auth::Principal,
+    db::entity::engagement,
     domain::{
         Violations,
         confidentiality::{Viewer, Visibility},
@@ -38,12 +43,7 @@ use crate::{
         approval::{Action, authorize},
         engagement::Action as EngagementAction,
     },
-    store::{
-        approvals,
-        content::{self, Calendar, ContentAction, ContentView},
-        engagements,
-        entity::engagement,
-    },
+    state::AppState,
     web::{
         error::PageResult,
         session::{PageForm, SignedIn},

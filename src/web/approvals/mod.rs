@@ -23,10 +23,10 @@ use uuid::Uuid;
 use super::session::SignedIn;
 use crate::present::{catalog::catalog, errors};
 use crate::{
-    app::AppState,
+    db::entity::user,
     domain::enums::Language,
     error::{AppError, AppResult},
-    store::entity::user,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -22,7 +22,11 @@ use uuid::Uuid;
 
 use super::{form_errors, message, page_of, parse_id, query_param, user_names};
 use crate::{
-    app::AppState,
+    app::{
+        approvals::{self, ApprovalView, DecisionInput, QueueFilter, QueueView},
+        engagements,
+    },
+    db::entity::engagement,
     domain::{
         approval::{ApprovalStatus, Approver, Decision, SubjectKind},
         confidentiality::{Viewer, Visibility},
@@ -33,11 +37,7 @@ use crate::{
         approval::{Action, authorize},
         engagement::Action as EngagementAction,
     },
-    store::{
-        approvals::{self, ApprovalView, DecisionInput, QueueFilter, QueueView},
-        engagements,
-        entity::engagement,
-    },
+    state::AppState,
     web::{
         error::PageResult,
         paging::{PER_PAGE, Paged},

@@ -24,14 +24,15 @@ use super::{
     parse_id, texts,
 };
 use crate::{
-    app::AppState,
+    app::{engagements, kpis},
+    db::entity::engagement,
     domain::{
         FieldError,
         enums::{Aggregation, Channel, KpiDirection, KpiUnit, Language},
         kpi::RealismFlag,
     },
     policy::engagement::Action,
-    store::{engagements, entity::engagement, kpis},
+    state::AppState,
     web::{
         error::PageResult,
         session::{PageForm, SignedIn},

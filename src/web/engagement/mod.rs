@@ -34,7 +34,13 @@ use super::{
     session::{PageForm, SignedIn},
 };
 use crate::{
-    app::AppState,
+    app::{
+        audit::{self, AuditFilter},
+        crisis,
+        dashboard::{self, KpiSeries, PeriodState},
+        engagements, kpis, scope, team, users, vendors,
+    },
+    db::{entity::engagement, pagination::PageRequest},
     domain::{
         FieldError,
         confidentiality::Visibility,
@@ -48,16 +54,7 @@ use crate::{
     error::AppError,
     policy::{self, audit::AuditScope, engagement::Action},
     present::findings,
-    store::{
-        audit::{self, AuditFilter},
-        crisis,
-        dashboard::{self, KpiSeries, PeriodState},
-        engagements,
-        entity::engagement,
-        kpis,
-        pagination::PageRequest,
-        scope, team, users, vendors,
-    },
+    state::AppState,
     views::{EngagementView, KpiView, VendorView},
 };
 
@@ -90,7 +87,7 @@ fn form_errors(err: &AppError) -> Option<Vec<FieldError>> {
 
 /// Whether the engagement's KPIs may still be changed directly (not by amendment).
 fn kpis_open(e: &engagement::Model) -> PageResult<bool> {
-    Ok(editability(crate::views::parse("status", &e.status)?) == Editability::Open)
+    Ok(editability(crate::db::decode::parse("status", &e.status)?) == Editability::Open)
 }
 
 /// One KPI as its row of the table and its chart.
@@ -371,7 +368,7 @@ pub(crate) async fn governance_for(
     let report =
         engagements::governance(&state.db, e, state.clock.now(), state.config.realism_max_yearly_growth).await?;
     let lang = user.frame.lang;
-    let status: EngagementStatus = crate::views::parse("status", &e.status)?;
+    let status: EngagementStatus = crate::db::decode::parse("status", &e.status)?;
     Ok(Some(json!({
         "blockers": findings::worded(&report.blockers, lang),
         "warnings": findings::worded(&report.warnings, lang),

@@ -23,7 +23,10 @@ use uuid::Uuid;
 
 use super::{Typed, all_of, engagement_options, name_of, object_id, page_number, param, people};
 use crate::{
-    app::AppState,
+    app::{
+        alerts::{self, AlertFilter, AlertView, ReadBy, SilenceInput},
+        engagements,
+    },
     domain::{
         Violations,
         alert::{AlertRule, AlertState},
@@ -33,10 +36,7 @@ use crate::{
         alert::{Action, authorize},
         engagement::Action as EngagementAction,
     },
-    store::{
-        alerts::{self, AlertFilter, AlertView, ReadBy, SilenceInput},
-        engagements,
-    },
+    state::AppState,
     web::{
         error::PageResult,
         paging::{PER_PAGE, Paged},

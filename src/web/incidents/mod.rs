@@ -36,8 +36,15 @@ use super::{
     session::{PageForm, SignedIn, field_errors},
 };
 use crate::{
-    app::AppState,
+    app::{
+        engagements,
+        incidents::{self, IncidentDetail, IncidentFilter, IncidentUpdateView, IncidentView, Within},
+    },
     auth::Principal,
+    db::{
+        entity::{engagement, user},
+        pagination::{MAX_LIMIT, PageRequest},
+    },
     domain::{
         confidentiality::Visibility,
         incident::{
@@ -46,12 +53,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     policy::{self, engagement::Action as EngagementAction, incident::Action},
-    store::{
-        engagements,
-        entity::{engagement, user},
-        incidents::{self, IncidentDetail, IncidentFilter, IncidentUpdateView, IncidentView, Within},
-        pagination::{MAX_LIMIT, PageRequest},
-    },
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -20,7 +20,8 @@ use super::{
     report_of_period, reportable, show, to_report, tr, upload::UploadState,
 };
 use crate::{
-    app::AppState,
+    app::reports::{self, VersionView},
+    db::entity::engagement,
     domain::{
         FieldError,
         enums::{Channel, Language},
@@ -29,14 +30,11 @@ use crate::{
     },
     error::AppError,
     policy::report::Action,
-    store::{
-        entity::engagement,
-        reports::{self, VersionView},
-    },
+    state::AppState,
     views::KpiView,
-    web::numbers,
     web::{
         error::{PageError, PageResult},
+        numbers,
         session::{PageForm, SignedIn},
     },
 };

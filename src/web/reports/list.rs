@@ -13,10 +13,10 @@ use serde_json::json;
 
 use super::{EngagementBrief, engagement_for, form::may_write, parse_id};
 use crate::{
-    app::AppState,
+    app::{engagements, reports},
     domain::{period::Standing, report::ReportStatus},
     policy::report::Action,
-    store::{engagements, reports},
+    state::AppState,
     web::{
         error::PageResult,
         paging::{PER_PAGE, Paged},

@@ -27,8 +27,12 @@ use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
 use crate::{
-    app::AppState,
+    app::{engagements, kpis, reports},
     auth::Principal,
+    db::{
+        decode::parse,
+        entity::{engagement, report},
+    },
     domain::{
         FieldError,
         confidentiality::Visibility,
@@ -40,12 +44,8 @@ use crate::{
     error::AppError,
     policy::{self, engagement::Action as EngagementAction, report::Action},
     present::catalog::{self as i18n, catalog},
-    store::{
-        engagements,
-        entity::{engagement, report},
-        kpis, reports,
-    },
-    views::{KpiView, parse},
+    state::AppState,
+    views::KpiView,
 };
 
 pub fn router() -> Router<AppState> {

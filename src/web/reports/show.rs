@@ -22,7 +22,12 @@ use super::{
     upload::UploadState,
 };
 use crate::{
-    app::AppState,
+    app::{
+        engagements,
+        reports::{self, PlausibilityFlag, PlausibilityLimits, ReviewView, ValueComment, VersionView},
+        users,
+    },
+    db::entity::{engagement, report},
     domain::{
         FieldError,
         confidentiality::Visibility,
@@ -32,12 +37,7 @@ use crate::{
         report::{ReportStatus, ReviewDecision},
     },
     policy::report::Action,
-    store::{
-        engagements,
-        entity::{engagement, report},
-        reports::{self, PlausibilityFlag, PlausibilityLimits, ReviewView, ValueComment, VersionView},
-        users,
-    },
+    state::AppState,
     views::KpiView,
     web::{
         error::PageResult,

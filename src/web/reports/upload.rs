@@ -21,7 +21,7 @@ use super::{
     kpi_list, parse_id, refused_fields, report_of_period, reportable, say, show, to_report, tr,
 };
 use crate::{
-    app::AppState,
+    app::reports,
     domain::{
         FieldError,
         enums::Language,
@@ -29,7 +29,7 @@ use crate::{
     },
     error::AppError,
     policy::report::Action,
-    store::reports,
+    state::AppState,
     web::{
         error::{PageError, PageResult},
         session::{SignedIn, check_csrf},

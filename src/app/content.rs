@@ -12,20 +12,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{
-    approvals::{self, CrisisRules, Subject},
-    audit::{self, Actor, AuditEntry},
-    engagements::lock,
-    entity::{approval, content_item, engagement},
+use crate::{
+    app::{
+        approvals::{self, CrisisRules, Subject},
+        audit::{self, Actor, AuditEntry},
+        engagements::lock,
+    },
+    db::entity::{approval, content_item, engagement},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         approval::{ApprovalStatus, Outcome, SubjectKind},
         content::{self as rules, ContentInput, ContentRefused, ContentStatus},
         enums::{Channel, EngagementStatus},
     },
     error::{AppError, AppResult},
-    views::parse,
 };
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -97,7 +99,7 @@ pub async fn propose(
     crisis: &CrisisRules,
 ) -> AppResult<ContentView> {
     let input = input.validate(now)?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = lock(&txn, engagement_id).await?;
     ensure_running(&e)?;
     let id = Uuid::now_v7();
@@ -151,7 +153,7 @@ pub async fn edit(
     crisis: &CrisisRules,
 ) -> AppResult<ContentView> {
     let input = input.validate(now)?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock_item(&txn, id).await?;
     let e = lock(&txn, current.engagement_id).await?;
     let next = rules::edit(parse("status", &current.status)?).map_err(refused)?;
@@ -183,7 +185,7 @@ pub async fn transition(
     id: Uuid,
     action: ContentAction,
 ) -> AppResult<ContentView> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock_item(&txn, id).await?;
     let from: ContentStatus = parse("status", &current.status)?;
     let next = match action {

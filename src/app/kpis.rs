@@ -7,19 +7,22 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    engagements::{ensure_open, lock},
-    entity::{engagement, kpi, report_value},
+use crate::{
+    app::{
+        audit::{self, Actor, AuditEntry},
+        engagements::{ensure_open, lock},
+    },
+    db::entity::{engagement, kpi, report_value},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         Violations,
         kpi::{KpiInput, ValidKpi, realism},
         text,
     },
     error::{AppError, AppResult},
-    views::{KpiView, parse},
+    views::KpiView,
 };
 
 pub fn view(e: &engagement::Model, k: &kpi::Model, max_yearly_growth: f64) -> AppResult<KpiView> {
@@ -123,7 +126,7 @@ pub async fn create(
     growth: f64,
 ) -> AppResult<KpiView> {
     let ValidKpi(k) = input.validate()?;
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     ensure_open(e, "kpis", "KPIs")?;
     let v = create_in(&txn, now, actor, e, k, growth).await?;
@@ -180,7 +183,7 @@ pub async fn replace(
     input: KpiInput,
     growth: f64,
 ) -> AppResult<KpiView> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;
@@ -237,7 +240,7 @@ pub async fn delete(
     kpi_id: Uuid,
     growth: f64,
 ) -> AppResult<()> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     let current = get(&txn, e.id, kpi_id).await?;
     ensure_open(e, "kpis", "KPIs")?;

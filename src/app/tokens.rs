@@ -7,10 +7,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    entity::api_token,
-    pagination::PageRequest,
+use crate::{
+    app::audit::{self, Actor, AuditEntry},
+    db::{entity::api_token, pagination::PageRequest},
 };
 use crate::{
     auth::{secret, token},
@@ -34,7 +33,7 @@ pub async fn issue(
 ) -> AppResult<IssuedToken> {
     let name = text::required("name", name, 120).map_err(|e| AppError::Invalid(vec![e]))?;
     let secret = token::generate();
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -82,7 +81,7 @@ pub async fn revoke(
     if t.revoked_at.is_some() {
         return Ok(digest);
     }
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = TokenView::from(&t);
     let mut active: api_token::ActiveModel = t.into();
     active.revoked_at = Set(Some(now));

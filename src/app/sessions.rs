@@ -5,17 +5,23 @@
 //! with the right password) is refused until the oldest failure leaves the window.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 use uuid::Uuid;
 
-use super::{Identity, password, session};
 use crate::{
-    app::AppState,
-    error::{AppError, AppResult},
-    store::{
-        audit::{self, Actor, AuditEntry},
+    app::audit,
+    db::{
+        audit::{Actor, AuditEntry},
         entity::{login_attempt, user},
     },
+    error::{AppError, AppResult},
+};
+use crate::{
+    auth::{Identity, password, session},
+    config::Config,
 };
 
 pub struct LoginOutcome {
@@ -30,32 +36,37 @@ pub struct Client {
     pub previous_session: Option<String>,
 }
 
-pub async fn login(state: &AppState, email: &str, password_given: String, client: Client) -> AppResult<LoginOutcome> {
+pub async fn login(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    config: &Config,
+    email: &str,
+    password_given: String,
+    client: Client,
+) -> AppResult<LoginOutcome> {
     // Typed text like any other: a control character is refused before it reaches a query.
     crate::domain::text::plain("email", email, crate::domain::text::Lines::One)
         .map_err(|e| AppError::Invalid(vec![e]))?;
     let email_key = email.trim().to_lowercase();
-    let now = state.clock.now();
-    check_limits(state, &email_key, &client.ip, now).await?;
+    check_limits(db, config, &email_key, &client.ip, now).await?;
 
-    let found = user::Entity::find().filter(user::Column::Email.eq(email_key.as_str())).one(&state.db).await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email_key.as_str())).one(db).await?;
     let hash = found.as_ref().map(|u| u.password_hash.clone());
     let verified = password::verify(password_given, hash).await?;
     let user = match found {
         Some(u) if verified && u.active => u,
         _ => {
-            record_attempt(&state.db, &email_key, &client.ip, false, now).await?;
+            record_attempt(db, &email_key, &client.ip, false, now).await?;
             return Err(AppError::BadCredentials);
         }
     };
 
-    let txn = crate::store::begin_write(&state.db).await?;
+    let txn = crate::db::begin_write(db).await?;
     record_attempt(&txn, &email_key, &client.ip, true, now).await?;
     if let Some(previous) = &client.previous_session {
         session::close(&txn, previous).await?;
     }
-    let new_session =
-        session::open(&txn, user.id, now, &state.config, (Some(client.ip.clone()), client.user_agent)).await?;
+    let new_session = session::open(&txn, user.id, now, config, (Some(client.ip.clone()), client.user_agent)).await?;
     let identity = Identity::try_from(&user)?;
     audit::record(
         &txn,
@@ -69,16 +80,27 @@ pub async fn login(state: &AppState, email: &str, password_given: String, client
 }
 
 /// Ends the browser session named by `cookie_value`, recording it in the audit log.
-pub async fn logout(state: &AppState, actor: &Actor, user_id: Uuid, cookie_value: &str) -> AppResult<()> {
-    let txn = crate::store::begin_write(&state.db).await?;
+pub async fn logout(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    user_id: Uuid,
+    cookie_value: &str,
+) -> AppResult<()> {
+    let txn = crate::db::begin_write(db).await?;
     session::close(&txn, cookie_value).await?;
-    audit::record(&txn, state.clock.now(), actor, AuditEntry::new("session.logout", "user", user_id)).await?;
+    audit::record(&txn, now, actor, AuditEntry::new("session.logout", "user", user_id)).await?;
     txn.commit().await?;
     Ok(())
 }
 
-async fn check_limits(state: &AppState, email_key: &str, ip: &str, now: DateTime<Utc>) -> AppResult<()> {
-    let config = &state.config;
+async fn check_limits(
+    db: &DatabaseConnection,
+    config: &Config,
+    email_key: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let window = chrono::Duration::minutes(config.login_window_minutes);
     let since = now - window;
     let limits = [
@@ -90,8 +112,8 @@ async fn check_limits(state: &AppState, email_key: &str, ip: &str, now: DateTime
             .filter(column.eq(value))
             .filter(login_attempt::Column::Succeeded.eq(false))
             .filter(login_attempt::Column::At.gt(since));
-        if failures.clone().count(&state.db).await? >= max {
-            let oldest = failures.order_by_asc(login_attempt::Column::At).one(&state.db).await?;
+        if failures.clone().count(db).await? >= max {
+            let oldest = failures.order_by_asc(login_attempt::Column::At).one(db).await?;
             let free_at = oldest.map_or(now + window, |a| a.at + window);
             let retry_after_secs = (free_at - now).num_seconds().max(1) as u64;
             tracing::warn!(%email_key, %ip, "login refused by rate limit");

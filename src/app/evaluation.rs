@@ -16,11 +16,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{kpi, report_value};
+use crate::db::entity::{kpi, report_value};
 use crate::{
+    db::decode::parse,
     domain::evaluation::{self, Breach, Status, Thresholds},
     error::AppResult,
-    views::parse,
 };
 
 /// Rows read and written per round trip: well under the bind-parameter limits of SQLite

@@ -21,15 +21,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{
-    audit::{Actor, AuditEntry},
-    entity::{mail_image, notification, notification_attempt},
+use crate::{
+    app::audit::{Actor, AuditEntry},
+    db::entity::{mail_image, notification, notification_attempt},
 };
 use crate::{
+    db::decode::parse,
     domain::{alert::retry_delay, enums::string_enum},
     error::{AppError, AppResult},
     mail::{Email, InlineImage, Mailer, SendOutcome},
-    views::parse,
 };
 
 string_enum! {
@@ -208,7 +208,7 @@ pub async fn claim(
         ),
     };
     // SQLite: the single write lock taken by `BEGIN IMMEDIATE` makes the claim atomic.
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let rows =
         notification::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(&txn).await?;
     txn.commit().await?;
@@ -243,7 +243,7 @@ pub async fn record(
     max_attempts: i32,
 ) -> AppResult<(Recorded, Option<notification::Model>)> {
     let jitter = rand::random::<f64>();
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let (label, reply) = match outcome {
         SendOutcome::Sent { reply } => ("sent", reply),
         SendOutcome::Transient { reply } => ("transient", reply),
@@ -295,7 +295,7 @@ pub async fn record(
     if recorded == Recorded::Failed
         && let Some(failed) = &updated
     {
-        super::alerts::delivery_failed_in(&txn, now, failed).await?;
+        crate::app::alerts::delivery_failed_in(&txn, now, failed).await?;
     }
     txn.commit().await?;
     metrics::counter!("veedor_notifications_attempts_total", "outcome" => label).increment(1);
@@ -500,7 +500,7 @@ pub struct Resent {
 pub async fn resend(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, which: Resend) -> AppResult<Resent> {
     let failed = NotificationStatus::Failed.to_string();
     let mut selected = Condition::all().add(notification::Column::Status.eq(failed.clone()));
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     match &which {
         Resend::One(id) => {
             if notification::Entity::find_by_id(*id).one(&txn).await?.is_none() {
@@ -540,7 +540,7 @@ pub async fn resend(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, 
         let entry = AuditEntry::new("notification.resend", "notification", row.id)
             .before(&serde_json::json!({ "status": failed, "attempts": row.attempts, "kind": row.kind }))
             .after(&serde_json::json!({ "status": NotificationStatus::Pending, "attempts": 0 }));
-        super::audit::record(&txn, now, actor, entry).await?;
+        crate::app::audit::record(&txn, now, actor, entry).await?;
     }
     txn.commit().await?;
     metrics::counter!("veedor_notifications_resent_total").increment(rows.len() as u64);

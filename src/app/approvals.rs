@@ -17,13 +17,16 @@ use strum::IntoEnumIterator;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{
-    WriteRules,
-    audit::{self, Actor, AuditEntry},
-    crisis,
-    entity::{approval, approval_decision, approval_workflow, engagement, team_member, user},
+use crate::{
+    app::{
+        WriteRules,
+        audit::{self, Actor, AuditEntry},
+        crisis,
+    },
+    db::entity::{approval, approval_decision, approval_workflow, engagement, team_member, user},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         Violations,
         alert::AlertRule,
@@ -36,7 +39,6 @@ use crate::{
     },
     error::{AppError, AppResult},
     present,
-    views::parse,
 };
 
 /// What crisis mode changes in approvals (from the configuration).
@@ -97,8 +99,8 @@ pub async fn set_workflow(
     input: WorkflowInput,
 ) -> AppResult<WorkflowView> {
     let input = input.validate()?;
-    let txn = super::begin_write(db).await?;
-    super::engagements::lock(&txn, e.id).await?;
+    let txn = crate::db::begin_write(db).await?;
+    crate::app::engagements::lock(&txn, e.id).await?;
     check_user_approvers(&txn, &input).await?;
     let before = workflow(&txn, e.id, kind).await?;
     let stages = serde_json::to_value(&input.stages).map_err(anyhow::Error::from)?;
@@ -227,7 +229,7 @@ async fn stage_deciders<C: ConnectionTrait>(
         resolved.push(owner);
         return Ok(resolved);
     }
-    Ok(super::users::active_admin_ids(db).await?.into_iter().filter(|id| Some(*id) != author).collect())
+    Ok(crate::app::users::active_admin_ids(db).await?.into_iter().filter(|id| Some(*id) != author).collect())
 }
 
 /// The pending approval of a subject, locked, if there is one.
@@ -513,26 +515,32 @@ pub async fn decide(
     rules: &WriteRules,
     language: Language,
 ) -> AppResult<ApprovalView> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock(&txn, approval_id).await?;
     // Read, not locked: decisions on different approvals of one engagement run in parallel.
     let e = engagement::Entity::find_by_id(current.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let decided = decide_in(&txn, now, (actor, decider_role), &e, current, input, &rules.crisis).await?;
     let (a, outcome) = (&decided.approval, decided.outcome);
     match parse::<SubjectKind>("subject_kind", &a.subject_kind)? {
-        SubjectKind::Content => super::content::apply_decision(&txn, now, a, outcome).await?,
+        SubjectKind::Content => crate::app::content::apply_decision(&txn, now, a, outcome).await?,
         SubjectKind::Report => {
-            super::reports::apply_decision(&txn, now, actor, a, outcome, input.comment.clone()).await?
+            crate::app::reports::apply_decision(&txn, now, actor, a, outcome, input.comment.clone()).await?
         }
         SubjectKind::Activation => {
-            super::engagements::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
+            crate::app::engagements::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
         }
-        SubjectKind::Amendment => super::amendments::apply_decision(&txn, now, actor, a, outcome, rules).await?,
+        SubjectKind::Amendment => crate::app::amendments::apply_decision(&txn, now, actor, a, outcome, rules).await?,
     }
     // A decision may end an overdue stage, and an accepted report its signals' alerts.
     let rules_changed = [AlertRule::ApprovalOverdue, AlertRule::HighSeveritySignal];
-    super::alerts::reconcile_in(&txn, now, &rules.notifier, super::alerts::Scope::Engagement(e.id), &rules_changed)
-        .await?;
+    crate::app::alerts::reconcile_in(
+        &txn,
+        now,
+        &rules.notifier,
+        crate::app::alerts::Scope::Engagement(e.id),
+        &rules_changed,
+    )
+    .await?;
     let view = views(&txn, std::slice::from_ref(&decided.approval), now, language).await?.remove(0);
     txn.commit().await?;
     Ok(view)
@@ -550,7 +558,7 @@ pub async fn escalate_overdue(db: &DatabaseConnection, now: DateTime<Utc>) -> Ap
         .await?;
     let mut escalated = 0;
     for candidate in overdue {
-        let txn = super::begin_write(db).await?;
+        let txn = crate::db::begin_write(db).await?;
         let a = lock(&txn, candidate.id).await?;
         if a.revision != candidate.revision || a.escalated_at.is_some() {
             continue;

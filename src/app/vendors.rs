@@ -7,10 +7,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    entity::vendor,
-    pagination::PageRequest,
+use crate::{
+    app::audit::{self, Actor, AuditEntry},
+    db::{entity::vendor, pagination::PageRequest},
 };
 use crate::{
     domain::{
@@ -29,7 +28,7 @@ pub async fn create(
     input: VendorInput,
 ) -> AppResult<vendor::Model> {
     let input = input.validate()?;
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     ensure_name_free(&txn, &input.name, None).await?;
     let model = vendor::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -96,7 +95,7 @@ pub async fn update(
     id: Uuid,
     patch: VendorPatch,
 ) -> AppResult<vendor::Model> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
     let before = VendorView::try_from(&current)?;
     let merged = patch

@@ -1,5 +1,7 @@
-//! Persistence: entities, and the use cases that change them. Each use case runs in one
-//! transaction that applies the domain rules, writes the change and appends its audit entry.
+//! The use cases: each authorizes through `policy`, applies the domain rules, writes the
+//! change, appends its audit entry and queues its side effects (alerts reconciled, emails in
+//! the outbox) in one transaction. Persistence (entities, transactions, pagination) is in
+//! `db`, below; the surfaces (`http`, `web`, `scheduler`) call one use case each.
 
 pub mod alerts;
 pub mod amendments;
@@ -10,37 +12,19 @@ pub mod crisis;
 pub mod dashboard;
 pub mod digests;
 pub mod engagements;
-pub mod entity;
 pub mod evaluation;
 pub mod housekeeping;
-pub mod idempotency;
 pub mod incidents;
 pub mod kpis;
 pub mod outbox;
-pub mod pagination;
 pub mod portfolio;
 pub mod reports;
 pub mod scope;
-pub mod slots;
+pub mod sessions;
 pub mod team;
 pub mod tokens;
 pub mod users;
 pub mod vendors;
-
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
-
-/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
-/// (`IMMEDIATE`), so concurrent writers wait out the busy timeout instead of failing at once
-/// when a read is upgraded to a write. Other databases ignore the mode.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
-}
 
 /// What writes need besides the database: crisis mode's rules for the approvals they open,
 /// the realism limit the activation check applies, and the notifier that turns the alerts a

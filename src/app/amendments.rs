@@ -17,16 +17,19 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    WriteRules,
-    approvals::{self, Subject},
-    audit::{self, Actor, AuditEntry},
-    engagements::{self, lock},
-    entity::{amendment, approval, engagement},
-    evaluation::{self, Selection},
-    kpis, scope,
+use crate::{
+    app::{
+        WriteRules,
+        approvals::{self, Subject},
+        audit::{self, Actor, AuditEntry},
+        engagements::{self, lock},
+        evaluation::{self, Selection},
+        kpis, scope,
+    },
+    db::entity::{amendment, approval, engagement},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         FieldError,
         alert::AlertRule,
@@ -35,7 +38,6 @@ use crate::{
         engagement::{Editability, editability},
     },
     error::{AppError, AppResult},
-    views::parse,
 };
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -156,7 +158,7 @@ pub async fn propose(
     rules: &WriteRules,
 ) -> AppResult<AmendmentView> {
     let ValidAmendment(input) = input.validate()?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = lock(&txn, engagement_id).await?;
     ensure_amendable(&e)?;
     dry_run(&txn, now, actor, &e, &input, rules.max_yearly_growth).await?;
@@ -206,7 +208,7 @@ pub async fn revise(
     rules: &WriteRules,
 ) -> AppResult<AmendmentView> {
     let ValidAmendment(input) = input.validate()?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock_amendment(&txn, id).await?;
     let e = lock(&txn, current.engagement_id).await?;
     let status = rules::revise(parse("status", &current.status)?)
@@ -235,7 +237,7 @@ pub async fn withdraw(
     actor: &Actor,
     id: Uuid,
 ) -> AppResult<AmendmentView> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock_amendment(&txn, id).await?;
     let status = rules::withdraw(parse("status", &current.status)?)
         .map_err(|err| AppError::conflict("status", "not_withdrawable", err.to_string()))?;
@@ -278,11 +280,11 @@ pub async fn apply_decision(
         audit::record(txn, now, actor, entry).await?;
         applied = Some(record);
         let changed = [AlertRule::ContractExpiring, AlertRule::ImplausibleTarget, AlertRule::KpiBreach];
-        super::alerts::reconcile_in(
+        crate::app::alerts::reconcile_in(
             txn,
             now,
             notifier,
-            super::alerts::Scope::Engagement(current.engagement_id),
+            crate::app::alerts::Scope::Engagement(current.engagement_id),
             &changed,
         )
         .await?;
@@ -388,7 +390,7 @@ async fn apply_changes(
     record.insert("kpis".into(), json!({ "added": kpis_added, "replaced": kpis_replaced, "removed": kpis_removed }));
     record.insert("values_rejudged".into(), json!(rejudged));
     if !(input.kpis.add.is_empty() && input.kpis.replace.is_empty() && input.kpis.remove.is_empty()) {
-        super::reports::forget_kpis(e.id);
+        crate::app::reports::forget_kpis(e.id);
     }
     Ok(serde_json::Value::Object(record))
 }

@@ -1,7 +1,8 @@
-//! Builds the application from a configuration: database, shared state, router and listener.
-//! `main` and the tests start Veedor the same way, through [`Application::build`].
+//! The composition root: builds the application from a configuration (database, shared
+//! state, router, listener, background workers). `main` and the tests start Veedor the same
+//! way, through [`Application::build`].
 
-use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use axum::{
@@ -9,57 +10,18 @@ use axum::{
     extract::DefaultBodyLimit,
     middleware::{from_fn, from_fn_with_state},
 };
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
-    auth::{self, token::TokenCache},
+    app::outbox,
     clock::{Clock, SystemClock},
     config::Config,
     db, http,
-    mail::Mailer,
     security_headers::{self, SecurityHeaders},
-    store::{WriteRules, outbox},
+    state::AppState,
     telemetry,
 };
-
-/// What every request handler shares.
-#[derive(Clone)]
-pub struct AppState(Arc<StateInner>);
-
-pub struct StateInner {
-    pub db: DatabaseConnection,
-    pub config: Config,
-    pub clock: Arc<dyn Clock>,
-    /// Verified bearer tokens, briefly (see `auth::token`).
-    pub tokens: TokenCache,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// What writes need besides the database (crisis rules, realism limit, the notifier).
-    pub rules: WriteRules,
-    /// Hands queued emails to the mail server (or to `.eml` files).
-    pub mailer: Mailer,
-    /// The page templates and their catalogue of messages.
-    pub pages: crate::web::Pages,
-}
-
-impl Deref for AppState {
-    type Target = StateInner;
-    fn deref(&self) -> &StateInner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let tokens = auth::token::TokenCache::new(config.auth_cache_ttl());
-        let rules = WriteRules::from_config(&config)?;
-        let mailer = Mailer::from_config(&config)?;
-        let metrics = telemetry::metrics_handle();
-        let pages = crate::web::Pages::load()?;
-        Ok(Self(Arc::new(StateInner { db, config, clock, tokens, metrics, rules, mailer, pages })))
-    }
-}
 
 /// The whole HTTP application for a state.
 pub fn router(state: AppState) -> Router {
@@ -68,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .layer(from_fn(crate::error::plain_rejections))
         .layer(from_fn(crate::error::localize_problems))
-        .layer(from_fn_with_state(state.clone(), auth::authenticate));
+        .layer(from_fn_with_state(state.clone(), http::authenticate::authenticate));
     let app = Router::new()
         .merge(api)
         .merge(http::ops::router())

@@ -12,12 +12,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    engagements,
-    entity::{digest_subscription as sub, user},
+use crate::{
+    app::{
+        audit::{self, Actor, AuditEntry},
+        engagements,
+    },
+    db::entity::{digest_subscription as sub, user},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         FieldError, Violations,
         confidentiality::Viewer,
@@ -25,7 +28,6 @@ use crate::{
         enums::{Language, Role},
     },
     error::{AppError, AppResult},
-    views::parse,
 };
 
 /// What a subscription says; `PUT` replaces all of it.
@@ -284,7 +286,7 @@ pub async fn create(
 ) -> AppResult<SubscriptionView> {
     let c = check(db, recipient, &input).await?;
     let next = c.next_due(now)?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let m = c.row(next, now).insert(&txn).await?;
     let view = view(&m)?;
     audit::record(&txn, now, actor, AuditEntry::new("digest.subscribe", "digest_subscription", m.id).after(&view))
@@ -319,7 +321,7 @@ pub async fn update(
     let c = check(db, &recipient, &input).await?;
     let next = c.next_due(now)?;
     let (cadence, weekday, month_day) = cadence_columns(c.cadence);
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = view(existing)?;
     let mut m: sub::ActiveModel = existing.clone().into();
     m.cadence = Set(cadence);
@@ -348,7 +350,7 @@ pub async fn delete(
     actor: &Actor,
     existing: &sub::Model,
 ) -> AppResult<()> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = view(existing)?;
     sub::Entity::delete_by_id(existing.id).exec(&txn).await?;
     audit::record(

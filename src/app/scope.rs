@@ -7,10 +7,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    engagements::{ensure_open, lock},
-    entity::{engagement, scope_item},
+use crate::{
+    app::{
+        audit::{self, Actor, AuditEntry},
+        engagements::{ensure_open, lock},
+    },
+    db::entity::{engagement, scope_item},
 };
 use crate::{
     domain::scope::{ScopeItemInput, ValidScopeItem},
@@ -47,7 +49,7 @@ pub async fn create(
     input: ScopeItemInput,
 ) -> AppResult<ScopeItemView> {
     let ValidScopeItem(item) = input.validate()?;
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     ensure_open(e, "scope", "scope")?;
     let view = create_in(&txn, now, actor, e, item).await?;
@@ -89,7 +91,7 @@ pub async fn replace(
     item_id: Uuid,
     input: ScopeItemInput,
 ) -> AppResult<ScopeItemView> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;
@@ -134,7 +136,7 @@ pub async fn delete(
     e: &engagement::Model,
     item_id: Uuid,
 ) -> AppResult<()> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &lock(&txn, e.id).await?;
     let current = find(&txn, e.id, item_id).await?;
     ensure_open(e, "scope", "scope")?;

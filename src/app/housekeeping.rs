@@ -8,13 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 
-use super::{
-    entity::{
+use crate::error::AppResult;
+use crate::{
+    app::outbox::NotificationStatus,
+    db::entity::{
         alert, idempotency_key, job_slot, login_attempt, mail_image, notification, notification_attempt, session,
     },
-    outbox::NotificationStatus,
 };
-use crate::error::AppResult;
 
 /// What one clean-up removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -79,7 +79,7 @@ pub async fn cleanup(db: &DatabaseConnection, now: DateTime<Utc>, keep: Retentio
         if ids.is_empty() {
             break;
         }
-        let txn = super::begin_write(db).await?;
+        let txn = crate::db::begin_write(db).await?;
         notification_attempt::Entity::delete_many()
             .filter(notification_attempt::Column::NotificationId.is_in(ids.iter().copied()))
             .exec(&txn)
@@ -146,7 +146,7 @@ async fn prune_images(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<
 /// so that the outbox shows them as waiting; any worker then sends them. Leases are on the
 /// wall clock (see `outbox::claim`).
 pub async fn sweep_outbox(db: &DatabaseConnection) -> AppResult<u64> {
-    let now = super::outbox::lease_clock();
+    let now = crate::app::outbox::lease_clock();
     let released = notification::Entity::update_many()
         .col_expr(notification::Column::Status, NotificationStatus::Pending.to_string().into())
         .col_expr(notification::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())

@@ -7,18 +7,21 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    engagements::lock,
-    entity::{engagement, team_member, user},
+use crate::{
+    app::{
+        audit::{self, Actor, AuditEntry},
+        engagements::lock,
+    },
+    db::entity::{engagement, team_member, user},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         engagement::{Editability, editability},
         team::{Candidate, TeamMemberInput, check_member},
     },
     error::{AppError, AppResult},
-    views::{TeamMemberView, parse},
+    views::TeamMemberView,
 };
 
 pub async fn list<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<Vec<TeamMemberView>> {
@@ -52,7 +55,7 @@ pub async fn add(
     e: &engagement::Model,
     input: TeamMemberInput,
 ) -> AppResult<TeamMemberView> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &ensure_not_ended(&txn, e.id).await?;
     let candidate = user::Entity::find_by_id(input.user_id)
         .one(&txn)
@@ -79,7 +82,7 @@ pub async fn add(
     .insert(&txn)
     .await?;
     // An executive joining a team gets the weekly digest, unless they chose one already.
-    super::digests::ensure_default_in(&txn, now, &candidate).await?;
+    crate::app::digests::ensure_default_in(&txn, now, &candidate).await?;
     let view = TeamMemberView::new(&member, &candidate)?;
     audit::record(
         &txn,
@@ -99,7 +102,7 @@ pub async fn remove(
     e: &engagement::Model,
     user_id: Uuid,
 ) -> AppResult<()> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = &ensure_not_ended(&txn, e.id).await?;
     let member = team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(e.id))

@@ -26,18 +26,21 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    entity::{
+use crate::{
+    app::{
+        audit::{self, Actor, AuditEntry},
+        evaluation::thresholds,
+        outbox::{self, NewNotification},
+        portfolio,
+    },
+    db::entity::{
         alert, alert_silence, approval, engagement, incident, kpi, notification, notification_preference, team_member,
         user,
     },
-    evaluation::thresholds,
-    outbox::{self, NewNotification},
-    portfolio,
 };
 use crate::{
     config::Config,
+    db::decode::parse,
     domain::{
         alert::{
             AlertRule, AlertSeverity, AlertState, Audience, Candidate, Facts, Lifecycle, Notify, QuietHours, audiences,
@@ -51,8 +54,11 @@ use crate::{
     },
     error::{AppError, AppResult},
     mail::{Templates, templates::Brand},
-    present::{self, alerts::Occasion, links, links::paths},
-    views::parse,
+    present::{
+        self,
+        alerts::Occasion,
+        links::{self, paths},
+    },
 };
 
 /// Turns alerts into emails: the templates and the lifecycle's intervals.
@@ -125,7 +131,7 @@ pub async fn evaluate_alerts(
     notifier: &Notifier,
     now: DateTime<Utc>,
 ) -> AppResult<Evaluation> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let result = reconcile_in(&txn, now, notifier, Scope::All, &all_rules()).await?;
     txn.commit().await?;
     Ok(result)
@@ -372,7 +378,7 @@ pub async fn conditions<C: ConnectionTrait>(
 
 /// Digests that could not be built: one alert per subscription, until a digest goes out.
 async fn digest_failed<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Candidate>> {
-    let failing = super::digests::failing(db).await?;
+    let failing = crate::app::digests::failing(db).await?;
     let users: HashMap<Uuid, String> = user::Entity::find()
         .filter(user::Column::Id.is_in(failing.iter().map(|s| s.user_id)))
         .all(db)
@@ -455,7 +461,7 @@ async fn report_missing<C: ConnectionTrait>(
     }
     let mut out = Vec::new();
     for e in engagements {
-        let schedule = super::engagements::schedule(e)?;
+        let schedule = crate::app::engagements::schedule(e)?;
         let tally = schedule.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
         let Some((start, end)) = tally.missing.last().copied() else { continue };
         let due_on = schedule.due_date(end);
@@ -498,7 +504,7 @@ async fn kpi_rules<C: ConnectionTrait>(
         if let Some((period, value)) = latest.get(&k.id) {
             let status = evaluation::status(&thresholds(k)?, Some(*value));
             if status == Status::Red || (notifier.breach_on_amber && status == Status::Amber) {
-                let period_end = super::engagements::schedule(e)?
+                let period_end = crate::app::engagements::schedule(e)?
                     .spans()
                     .into_iter()
                     .find(|(start, _)| start == period)
@@ -566,7 +572,7 @@ async fn approval_overdue<C: ConnectionTrait>(db: &C, now: DateTime<Utc>, ids: &
             engagement_id: Some(a.engagement_id),
             subject_id: Some(a.id),
             facts: Facts::ApprovalOverdue {
-                subject: Some(super::approvals::label_of(&a)?),
+                subject: Some(crate::app::approvals::label_of(&a)?),
                 title: a.title.clone(),
                 stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
                 preset: stage.and_then(|s| s.preset),
@@ -643,7 +649,7 @@ async fn renewal_packet<C: ConnectionTrait>(
     let incidents = count("SELECT COUNT(*) AS n FROM incidents WHERE engagement_id IN ({ids})").await?;
     // Missing and late by the one definition (`Schedule::tally`), as everywhere else.
     let submitted = portfolio::submitted_reports(db, &ids).await?;
-    let tally = super::engagements::schedule(e)?.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
+    let tally = crate::app::engagements::schedule(e)?.tally(submitted.get(&e.id).into_iter().flatten().copied(), now);
     Ok(RenewalPacket {
         accepted,
         late: i64::from(tally.late),
@@ -781,7 +787,7 @@ impl Directory {
             let ids: Vec<Uuid> = serde_json::from_value(a.stage_approvers).map_err(anyhow::Error::from)?;
             approvers.insert(a.id, ids);
         }
-        let admins = super::users::active_admin_ids(db).await?;
+        let admins = crate::app::users::active_admin_ids(db).await?;
         let mut wanted: HashSet<Uuid> = admins.iter().copied().collect();
         wanted.extend(roles.values().flatten().map(|(_, u)| *u));
         wanted.extend(approvers.values().flatten().copied());
@@ -1267,7 +1273,7 @@ pub async fn acknowledge(
     id: Uuid,
     reader: ReadBy,
 ) -> AppResult<AlertView> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let a = get(&txn, id).await?;
     serialise(&txn, a.engagement_id.map_or(Scope::All, Scope::Engagement)).await?;
     let a = get(&txn, id).await?;
@@ -1339,7 +1345,7 @@ pub async fn silence(
     }
     let reason = v.check(crate::domain::text::paragraphs("reason", &input.reason, 500));
     v.finish(())?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let m = alert_silence::ActiveModel {
         id: Set(Uuid::now_v7()),
         rule: Set(input.rule.to_string()),
@@ -1437,7 +1443,7 @@ pub async fn set_preferences(
     let mut muted = input.muted_rules.clone();
     muted.sort();
     muted.dedup();
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = preferences(&txn, user_id).await?;
     let muted_json = serde_json::to_value(&muted).map_err(anyhow::Error::from)?;
     let model = notification_preference::ActiveModel {

@@ -11,11 +11,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    engagements::schedule,
-    entity::{engagement, kpi, report, report_signal, report_value, report_version},
+use crate::{
+    app::engagements::schedule,
+    db::entity::{engagement, kpi, report, report_signal, report_value, report_version},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         enums::{Aggregation, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds, Trend},
@@ -23,7 +24,6 @@ use crate::{
         report::{ReportStatus, Severity, SignalCategory},
     },
     error::AppResult,
-    views::parse,
 };
 
 /// Earlier reported values a trend compares the latest one with.

@@ -12,10 +12,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    engagements::lock,
-    entity::crisis_period,
+use crate::{
+    app::{
+        audit::{self, Actor, AuditEntry},
+        engagements::lock,
+    },
+    db::entity::crisis_period,
 };
 use crate::{
     domain::text,
@@ -141,7 +143,7 @@ pub async fn start(
     reason: &str,
 ) -> AppResult<CrisisState> {
     let reason = text::paragraphs("reason", reason, 2_000).map_err(|e| AppError::Invalid(vec![e]))?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     lock(&txn, engagement_id).await?;
     if start_in(&txn, now, actor, engagement_id, &reason, None).await?.is_none() {
         return Err(AppError::conflict("engagement", "crisis_active", "crisis mode is already on"));
@@ -160,7 +162,7 @@ pub async fn end(
     reason: &str,
 ) -> AppResult<CrisisState> {
     let reason = text::paragraphs("reason", reason, 2_000).map_err(|e| AppError::Invalid(vec![e]))?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     lock(&txn, engagement_id).await?;
     let Some(current) = active(&txn, engagement_id).await? else {
         return Err(AppError::conflict("engagement", "crisis_inactive", "crisis mode is not on"));

@@ -12,16 +12,21 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    WriteRules,
-    alerts::{self, Scope},
-    audit::{self, Actor, AuditEntry},
-    crisis::{self, CrisisPeriodView},
-    engagements::{lock, scope_condition},
-    entity::{crisis_period, engagement, incident, incident_update},
-    pagination::PageRequest,
+use crate::{
+    app::{
+        WriteRules,
+        alerts::{self, Scope},
+        audit::{self, Actor, AuditEntry},
+        crisis::{self, CrisisPeriodView},
+        engagements::{lock, scope_condition},
+    },
+    db::{
+        entity::{crisis_period, engagement, incident, incident_update},
+        pagination::PageRequest,
+    },
 };
 use crate::{
+    db::decode::parse,
     domain::{
         alert::AlertRule,
         confidentiality::{Viewer, listing_scope},
@@ -32,7 +37,7 @@ use crate::{
         },
     },
     error::{AppError, AppResult},
-    views::{Page, parse},
+    views::Page,
 };
 
 /// An incident as the API shows it in lists.
@@ -188,7 +193,7 @@ pub async fn open(
 ) -> AppResult<IncidentDetail> {
     let hours = &rules.ack_hours;
     let input = input.validate()?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = lock(&txn, e.id).await?;
     let m = incident::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -241,7 +246,7 @@ pub async fn add_update(
 ) -> AppResult<IncidentDetail> {
     let hours = &rules.ack_hours;
     let input = input.validate()?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let (current, status) = for_change(&txn, incident_id).await?;
     let from: IncidentSeverity = parse("severity", &current.severity)?;
     let to = input.severity.filter(|s| *s != from);
@@ -285,7 +290,7 @@ pub async fn acknowledge(
     rules: &WriteRules,
 ) -> AppResult<IncidentDetail> {
     let input = input.validate()?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let (current, status) = for_change(&txn, incident_id).await?;
     let next = transition(status, IncidentAction::Acknowledge)?;
     let before = IncidentView::new(&current, now)?;
@@ -314,7 +319,7 @@ pub async fn resolve(
     rules: &WriteRules,
 ) -> AppResult<IncidentDetail> {
     let input = input.validate()?;
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let (current, status) = for_change(&txn, incident_id).await?;
     let next = transition(status, IncidentAction::Resolve)?;
     let before = IncidentView::new(&current, now)?;

@@ -15,15 +15,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    WriteRules, alerts,
-    approvals::{self, DecisionInput, Subject},
-    audit::{self, Actor, AuditEntry},
-    engagements::{lock, schedule},
-    entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version, user},
-    evaluation,
+use crate::{
+    app::{
+        WriteRules, alerts,
+        approvals::{self, DecisionInput, Subject},
+        audit::{self, Actor, AuditEntry},
+        engagements::{lock, schedule},
+        evaluation,
+    },
+    db::entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version, user},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         approval::{Decision, Outcome, SubjectKind},
         enums::{Channel, EngagementStatus, Language, Role},
@@ -38,7 +41,6 @@ use crate::{
         text,
     },
     error::{AppError, AppResult},
-    views::parse,
 };
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -321,7 +323,7 @@ pub async fn create(
     content: ReportContent,
     submit: Option<&WriteRules>,
 ) -> AppResult<ReportDetail> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let e = lock(&txn, engagement_id).await?;
     ensure_reporting(&e)?;
     let period = rules::reportable_period(&schedule(&e)?, period_start, now).map_err(|f| AppError::Invalid(vec![f]))?;
@@ -506,7 +508,7 @@ pub async fn edit(
     report_id: Uuid,
     content: ReportContent,
 ) -> AppResult<ReportDetail> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
     let before = detail(&txn, &r).await?;
     let (status, new) = rules::edit(parse("status", &r.status)?)?;
@@ -545,7 +547,7 @@ pub async fn submit(
     report_id: Uuid,
     rules: &WriteRules,
 ) -> AppResult<ReportDetail> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
     let e = lock(&txn, r.engagement_id).await?;
     let period = schedule(&e)?.period_of(r.period_start).ok_or_else(|| {
@@ -577,7 +579,7 @@ pub async fn review(
     value_comments: Vec<ValueComment>,
     rules: &WriteRules,
 ) -> AppResult<ReportDetail> {
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
     rules::review(parse("status", &r.status)?, decision)?;
     let e = engagement::Entity::find_by_id(r.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;

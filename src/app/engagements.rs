@@ -12,14 +12,19 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    WriteRules,
-    approvals::{self, Subject},
-    audit::{self, Actor, AuditEntry},
-    entity::{approval, engagement, kpi, scope_item, team_member, user, vendor},
-    pagination::PageRequest,
+use crate::{
+    app::{
+        WriteRules,
+        approvals::{self, Subject},
+        audit::{self, Actor, AuditEntry},
+    },
+    db::{
+        entity::{approval, engagement, kpi, scope_item, team_member, user, vendor},
+        pagination::PageRequest,
+    },
 };
 use crate::{
+    db::decode::parse,
     domain::{
         Violations,
         amendment::TermsChange,
@@ -35,7 +40,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     policy,
-    views::{EngagementView, Page, parse},
+    views::{EngagementView, Page},
 };
 
 /// Whether `user_id` sits on the engagement's team.
@@ -181,7 +186,7 @@ pub async fn create(
     input: EngagementInput,
 ) -> AppResult<engagement::Model> {
     let ValidEngagement(e) = input.validate()?;
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     check_references(&txn, &e, true).await?;
     let id = Uuid::now_v7();
     let model = engagement::ActiveModel {
@@ -270,7 +275,7 @@ pub async fn update(
     id: Uuid,
     patch: EngagementPatch,
 ) -> AppResult<engagement::Model> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock(&txn, id).await?;
     let ValidEngagement(after_input) = patch.apply(as_input(&current)?).validate()?;
     let amended = amended_terms(&as_input(&current)?, &after_input);
@@ -384,7 +389,7 @@ pub async fn governance<C: ConnectionTrait>(
         members.iter().map(|t| parse("team_role", &t.team_role)).collect::<anyhow::Result<Vec<TeamRole>>>()?;
     let member_ids: Vec<Uuid> = members.iter().map(|t| t.user_id).collect();
     let mut stages = Vec::new();
-    for w in super::approvals::workflows(db, m.id).await? {
+    for w in crate::app::approvals::workflows(db, m.id).await? {
         for (index, stage) in w.stages.iter().enumerate() {
             let team_roles = stage
                 .approvers
@@ -482,7 +487,7 @@ pub async fn transition(
             "an engagement is activated by its activation approval: submit it, and the last approver activates it",
         ));
     }
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = lock(&txn, id).await?;
     let mut warnings = Vec::new();
     if action == Transition::Submit {

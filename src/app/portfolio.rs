@@ -25,11 +25,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    engagements::schedule,
-    entity::{engagement, kpi},
+use crate::{
+    app::engagements::schedule,
+    db::entity::{engagement, kpi},
 };
 use crate::{
+    db::decode::parse,
     domain::{
         enums::{EngagementStatus, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds},
@@ -37,7 +38,6 @@ use crate::{
         report::Severity,
     },
     error::AppResult,
-    views::parse,
 };
 
 /// One engagement in the portfolio view.

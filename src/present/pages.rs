@@ -4,7 +4,7 @@
 //! percentages and dates as that language does (`1.234,5 €`).
 //!
 //! Every template reads `lang` (and `tz` for times) from its context, set by
-//! [`super::session::Frame`]; HTML is auto-escaped.
+//! `web::session::Frame`; HTML is auto-escaped.
 
 use std::{
     collections::BTreeSet,

@@ -1,10 +1,20 @@
-//! Database connection and migrations, for SQLite and PostgreSQL alike.
+//! Persistence: the connection and migrations (SQLite and PostgreSQL alike), the entities,
+//! write transactions, cursor pagination, idempotency keys, job slot claims and the audit
+//! log's writer. No HTTP, no email, no authorization: the use cases in `app` decide.
+
+pub mod audit;
+pub mod decode;
+pub mod entity;
+pub mod idempotency;
+pub mod pagination;
+pub mod slots;
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 /// Opens the pool. On SQLite every pooled connection gets WAL, a busy timeout and foreign
@@ -64,4 +74,15 @@ pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> 
     let applied: std::collections::HashSet<String> =
         rows.iter().filter_map(|r| r.try_get::<String>("", "version").ok()).collect();
     Ok(Migrator::migrations().iter().all(|m| applied.contains(m.name())))
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`IMMEDIATE`), so concurrent writers wait out the busy timeout instead of failing at once
+/// when a read is upgraded to a write. Other databases ignore the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -7,10 +7,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    audit::{self, Actor, AuditEntry},
-    entity::{session, user, vendor},
-    pagination::PageRequest,
+use crate::{
+    app::audit::{self, Actor, AuditEntry},
+    db::{
+        entity::{session, user, vendor},
+        pagination::PageRequest,
+    },
 };
 use crate::{
     auth::password,
@@ -50,7 +52,7 @@ pub async fn create(
     let generated_password = input.password.is_none().then(password::generate);
     let clear = input.password.clone().or_else(|| generated_password.clone()).unwrap_or_default();
     let password_hash = password::hash(clear).await?;
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(input.email),
@@ -111,7 +113,7 @@ pub async fn update(
     id: Uuid,
     patch: UserPatch,
 ) -> AppResult<user::Model> {
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
     let before = UserView::try_from(&current)?;
     let mut v = Violations::new();
@@ -176,7 +178,7 @@ pub async fn change_password(
     crate::domain::user::password("new_password", &new_password, &current.email)
         .map_err(|e| AppError::Invalid(vec![e]))?;
     let hash = password::hash(new_password).await?;
-    let txn = crate::store::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut active: user::ActiveModel = current.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(now);
