@@ -24,7 +24,7 @@ use common::{Backend, ScratchDb, Server, Verdict, history};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use veedor::{
-    app::digests::NewSubscription,
+    app::digests::subscriptions::NewSubscription,
     db::entity::{digest_subscription, job_slot, notification, team_member, user},
     domain::{
         digest::DigestCadence,

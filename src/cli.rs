@@ -8,11 +8,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::{WriteRules, outbox::NotificationStatus};
 use crate::{
-    app::{self, users, vendors},
+    app::{self, digests::run, users, vendors},
     clock::{Clock, SystemClock},
     config::Config,
     db::{self, audit::Actor},
-    demo, digest,
+    demo,
     domain::{
         enums::{Language, Role},
         user::NewUserInput,
@@ -255,10 +255,10 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
         .await
         .map_err(describe)?
         .with_context(|| format!("no user with the address {}", args.to))?;
-    let subscription = app::digests::first_of(&conn, recipient.id).await.map_err(describe)?;
+    let subscription = app::digests::subscriptions::first_of(&conn, recipient.id).await.map_err(describe)?;
     let timing = match &subscription {
-        Some(s) => app::digests::timing(s).map_err(describe)?,
-        None => digest::default_timing(&recipient),
+        Some(s) => app::digests::subscriptions::timing(s).map_err(describe)?,
+        None => run::default_timing(&recipient),
     };
     let period = match args.period.as_deref() {
         None => timing.period_of(now),
@@ -266,7 +266,7 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
     };
     let rules = WriteRules::from_config(&config)?;
     let built =
-        digest::build_one(&conn, &rules.notifier, now, &recipient, subscription.as_ref(), period, config.digest_charts)
+        run::build_one(&conn, &rules.notifier, now, &recipient, subscription.as_ref(), period, config.digest_charts)
             .await
             .map_err(describe)?
             .with_context(|| format!("{} sees no reporting engagement: nothing to send", args.to))?;
@@ -296,15 +296,15 @@ async fn send_digest(config: Config, args: DigestSend) -> anyhow::Result<()> {
     }
     let s = subscription.with_context(|| format!("{} has no digest subscription to send", args.to))?;
     let actor = Actor::system("cli");
-    let queued = digest::queue_one(&conn, now, &actor, &recipient, &s, period, built).await.map_err(describe)?;
+    let queued = run::queue_one(&conn, now, &actor, &recipient, &s, period, built).await.map_err(describe)?;
     let (who, start, end) = (&recipient.email, period.start, period.end);
     match queued {
-        digest::Queued::New => println!("digest for {who} ({start} – {end}) queued"),
-        digest::Queued::Again => println!("the digest for {who} ({start} – {end}) had failed: queued again"),
-        digest::Queued::Already(NotificationStatus::Sent) => {
+        run::Queued::New => println!("digest for {who} ({start} – {end}) queued"),
+        run::Queued::Again => println!("the digest for {who} ({start} – {end}) had failed: queued again"),
+        run::Queued::Already(NotificationStatus::Sent) => {
             println!("the digest for {who} ({start} – {end}) was sent already")
         }
-        digest::Queued::Already(status) => {
+        run::Queued::Already(status) => {
             println!("the digest for {who} ({start} – {end}) is queued already ({status})")
         }
     }

@@ -312,6 +312,11 @@ impl Config {
     }
 }
 
+/// This instance's name, for the workers' and job claims' labels: `HOSTNAME`, or `veedor`.
+pub fn instance_name() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "veedor".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,6 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
-pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -18,6 +18,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::Config,
     db, http,
+    mail::delivery,
     security_headers::{self, SecurityHeaders},
     state::AppState,
     telemetry,
@@ -106,8 +107,17 @@ impl Application {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let scheduler = crate::scheduler::Scheduler::start(self.state.clone()).await.map_err(std::io::Error::other)?;
         let mut background = Vec::new();
-        for n in 0..self.state.config.outbox_workers {
-            background.push(tokio::spawn(delivery_worker(self.state.clone(), n)));
+        let config = &self.state.config;
+        let settings = delivery::WorkerSettings {
+            batch: config.outbox_batch,
+            lease: chrono::Duration::seconds(config.outbox_lease_secs),
+            max_attempts: config.outbox_max_attempts,
+            concurrency: config.outbox_concurrency,
+            give_up: outbox::give_up,
+        };
+        for n in 0..config.outbox_workers {
+            let (db, mailer, clock) = (self.state.db.clone(), self.state.mailer.clone(), self.state.clock.clone());
+            background.push(tokio::spawn(delivery::run_worker(db, mailer, clock, settings, n)));
         }
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         if let Some(scheduler) = scheduler {
@@ -119,38 +129,6 @@ impl Application {
         self.state.db.clone().close().await.ok();
         Ok(())
     }
-}
-
-/// Delivers the outbox: claims due messages, sends them, records each attempt. Idles briefly
-/// when nothing is due.
-async fn delivery_worker(state: AppState, n: usize) {
-    let worker = format!("{}-{}-{n}", hostname(), std::process::id());
-    let lease = chrono::Duration::seconds(state.config.outbox_lease_secs);
-    loop {
-        let claimed = outbox::claim(&state.db, state.clock.now(), &worker, state.config.outbox_batch, lease).await;
-        let idle = match claimed {
-            Ok(batch) if batch.is_empty() => true,
-            Ok(batch) => {
-                let limits = (state.config.outbox_max_attempts, state.config.outbox_concurrency);
-                let clock = state.clock.clone();
-                if let Err(e) = outbox::deliver_batch(&state.db, &state.mailer, clock, &worker, batch, limits).await {
-                    tracing::warn!(error = %e, "recording a delivery failed");
-                }
-                false
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming messages failed");
-                true
-            }
-        };
-        if idle {
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        }
-    }
-}
-
-pub(crate) fn hostname() -> String {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "veedor".into())
 }
 
 /// A database URL without its password, for logs.

@@ -9,8 +9,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::Identity,
-    db::decode::parse,
-    db::entity::{api_token, engagement, kpi, scope_item, team_member, user, vendor},
+    db::{
+        decode::parse,
+        entity::{api_token, engagement, kpi, scope_item, team_member, user, vendor},
+    },
     domain::{
         confidentiality::Visibility,
         enums::{

@@ -144,9 +144,9 @@ async fn prune_images(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<
 
 /// Hands messages whose worker's lease ran out (the worker died mid-send) back to pending,
 /// so that the outbox shows them as waiting; any worker then sends them. Leases are on the
-/// wall clock (see `outbox::claim`).
+/// wall clock (see `mail::delivery::claim`).
 pub async fn sweep_outbox(db: &DatabaseConnection) -> AppResult<u64> {
-    let now = crate::app::outbox::lease_clock();
+    let now = crate::mail::delivery::lease_clock();
     let released = notification::Entity::update_many()
         .col_expr(notification::Column::Status, NotificationStatus::Pending.to_string().into())
         .col_expr(notification::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())

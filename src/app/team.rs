@@ -82,7 +82,7 @@ pub async fn add(
     .insert(&txn)
     .await?;
     // An executive joining a team gets the weekly digest, unless they chose one already.
-    crate::app::digests::ensure_default_in(&txn, now, &candidate).await?;
+    crate::app::digests::subscriptions::ensure_default_in(&txn, now, &candidate).await?;
     let view = TeamMemberView::new(&member, &candidate)?;
     audit::record(
         &txn,

@@ -16,6 +16,7 @@ pub mod incident;
 pub mod kpi;
 pub mod money;
 pub mod number;
+pub mod outbox;
 pub mod period;
 pub mod plausibility;
 pub mod report;

@@ -15,9 +15,11 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
-    app::digests::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
+    app::digests::{
+        run::{self, RunReport},
+        subscriptions::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
+    },
     auth::Principal,
-    digest::{self, RunReport},
     domain::{digest::DigestPeriod, enums::Role},
     error::{AppError, AppResult, Problem},
     policy::digest::{Action, authorize},
@@ -54,7 +56,7 @@ async fn list(
         (Role::Admin, None) => None,
         _ => Some(owner),
     };
-    Ok(Json(digests::list(&state.db, scope).await?))
+    Ok(Json(subscriptions::list(&state.db, scope).await?))
 }
 
 /// Subscribe to a digest: cadence (`{"every": "daily"}`, `{"every": "weekly", "weekday":
@@ -78,8 +80,8 @@ async fn create(
         return Err(AppError::forbidden("only admins subscribe other users"));
     }
     authorize(&viewer, Action::Manage, owner)?;
-    let recipient = digests::recipient(&state.db, owner).await?;
-    let view = digests::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await?;
+    let recipient = subscriptions::recipient(&state.db, owner).await?;
+    let view = subscriptions::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -88,7 +90,7 @@ async fn load(
     principal: &Principal,
     id: Uuid,
 ) -> AppResult<crate::db::entity::digest_subscription::Model> {
-    digests::managed(&state.db, &principal.viewer(), id).await
+    subscriptions::managed(&state.db, &principal.viewer(), id).await
 }
 
 #[utoipa::path(
@@ -101,7 +103,7 @@ async fn read(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<SubscriptionView>> {
-    Ok(Json(digests::view(&load(&state, &principal, id).await?)?))
+    Ok(Json(subscriptions::view(&load(&state, &principal, id).await?)?))
 }
 
 /// Replace a subscription; its next send is computed afresh.
@@ -121,7 +123,7 @@ async fn update(
     ApiJson(input): ApiJson<SubscriptionInput>,
 ) -> AppResult<Json<SubscriptionView>> {
     let s = load(&state, &principal, id).await?;
-    Ok(Json(digests::update(&state.db, state.clock.now(), &principal.actor(), &s, input).await?))
+    Ok(Json(subscriptions::update(&state.db, state.clock.now(), &principal.actor(), &s, input).await?))
 }
 
 #[utoipa::path(
@@ -136,7 +138,7 @@ async fn delete(
     _: Empty,
 ) -> AppResult<StatusCode> {
     let s = load(&state, &principal, id).await?;
-    digests::delete(&state.db, state.clock.now(), &principal.actor(), &s).await?;
+    subscriptions::delete(&state.db, state.clock.now(), &principal.actor(), &s).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,14 +174,15 @@ async fn preview(
         Some(id) => Some(load(&state, &principal, id).await?),
         None => {
             authorize(&viewer, Action::Manage, viewer.user_id)?;
-            digests::first_of(&state.db, viewer.user_id).await?
+            subscriptions::first_of(&state.db, viewer.user_id).await?
         }
     };
-    let recipient = digests::recipient(&state.db, subscription.as_ref().map_or(viewer.user_id, |s| s.user_id)).await?;
+    let recipient =
+        subscriptions::recipient(&state.db, subscription.as_ref().map_or(viewer.user_id, |s| s.user_id)).await?;
     let now = state.clock.now();
     let timing = match &subscription {
-        Some(s) => digests::timing(s)?,
-        None => digest::default_timing(&recipient),
+        Some(s) => subscriptions::timing(s)?,
+        None => run::default_timing(&recipient),
     };
     let period = match (q.from, q.to) {
         (Some(start), Some(end)) if start <= end && (end - start).num_days() <= 366 => DigestPeriod { start, end },
@@ -190,7 +193,7 @@ async fn preview(
     if !matches!(format, "html" | "text") {
         return Err(AppError::invalid("format", "invalid", "html or text"));
     }
-    let built = digest::build_one(
+    let built = run::build_one(
         &state.db,
         &state.rules.notifier,
         now,
@@ -207,7 +210,7 @@ async fn preview(
         "text" => {
             ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], built.rendered.text).into_response()
         }
-        _ => Html(digest::html_with_data_uris(&built)).into_response(),
+        _ => Html(run::html_with_data_uris(&built)).into_response(),
     })
 }
 
@@ -221,5 +224,5 @@ async fn run_now(State(state): State<AppState>, principal: Principal, _: Empty) 
     let viewer = principal.viewer();
     authorize(&viewer, Action::Run, viewer.user_id)?;
     let settings = crate::scheduler::digest_settings(&state.config);
-    Ok(Json(digest::run(&state.db, &state.rules.notifier, state.clock.now(), settings).await?))
+    Ok(Json(run::run(&state.db, &state.rules.notifier, state.clock.now(), settings).await?))
 }

@@ -2,6 +2,9 @@
 //! `.eml` files when no server is configured). Nothing here decides *whether* to send: the
 //! outbox (`app::outbox`) owns that, so that every message is first a database row.
 
+pub mod alerts;
+pub mod chart;
+pub mod delivery;
 pub mod relay;
 pub mod templates;
 pub mod transport;

@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::{catalog::text, format, words::word};
+use uuid::Uuid;
+
 use crate::domain::{
-    alert::{AlertSeverity, Facts},
+    alert::{AlertRule, AlertSeverity, Facts},
     enums::Language,
     kpi::RealismIssue,
 };
@@ -215,6 +217,39 @@ pub fn subject(heading: &str, severity: AlertSeverity, occasion: Occasion, other
     match others {
         0 => main,
         n => format!("{main} {}", text("alert.subject.more", lang, &[("n", n.to_string())])),
+    }
+}
+
+/// An alert in words for one reader, as the alerts page, the API, the emails and the digest
+/// show it.
+pub struct Worded {
+    /// Rule and object, with the engagement: `KPI fuera de objetivo: Alcance — Comunidad`.
+    pub heading: String,
+    /// Rule and object: `KPI fuera de objetivo: Alcance`.
+    pub title: String,
+    /// What happened, with its numbers and dates formatted.
+    pub text: String,
+    /// The page to act on, relative to the base URL, built from the page router's paths.
+    pub link: String,
+}
+
+impl Worded {
+    /// `engagement` is the engagement's title, when the heading should name it; the link
+    /// goes to the page where the alert's subject is acted on.
+    pub fn of(
+        facts: &Facts,
+        rule: AlertRule,
+        (engagement_id, subject_id): (Option<Uuid>, Option<Uuid>),
+        engagement: Option<&str>,
+        lang: Language,
+        tz: Tz,
+    ) -> Worded {
+        Worded {
+            heading: heading(facts, engagement, lang),
+            title: title(facts, lang),
+            text: sentence(facts, lang, tz),
+            link: super::links::for_alert(rule, engagement_id, subject_id),
+        }
     }
 }
 

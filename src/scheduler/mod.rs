@@ -24,9 +24,12 @@ use chrono::{DateTime, Duration, Utc};
 use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 
 use crate::{
-    app::{alerts, approvals, housekeeping},
+    app::{
+        alerts, approvals,
+        digests::run::{self as digest, RunSettings},
+        housekeeping,
+    },
     db::slots as slot_claims,
-    digest::{self, RunSettings},
     domain::slots::{self, Tick},
     state::AppState,
 };
@@ -125,7 +128,7 @@ impl Scheduler {
             return Ok(None);
         }
         let runner = Arc::new(Runner {
-            worker: format!("{}-{}", crate::server::hostname(), std::process::id()),
+            worker: format!("{}-{}", crate::config::instance_name(), std::process::id()),
             window: Duration::seconds(state.config.scheduler_catch_up_secs),
             state,
             jobs,

@@ -100,10 +100,10 @@ impl World {
     }
 
     /// The digest job, called as the scheduler calls it.
-    pub async fn job(&self) -> veedor::digest::RunReport {
+    pub async fn job(&self) -> veedor::app::digests::run::RunReport {
         let state = &self.app.state;
         let settings = veedor::scheduler::digest_settings(&state.config);
-        veedor::digest::run(&state.db, &state.rules.notifier, self.app.clock_now(), settings).await.unwrap()
+        veedor::app::digests::run::run(&state.db, &state.rules.notifier, self.app.clock_now(), settings).await.unwrap()
     }
 
     pub async fn digests(&self) -> Vec<Value> {

@@ -70,7 +70,7 @@ async fn after_three_days_down_the_latest_weekly_and_monthly_digests_go_out_late
     // Down three days, back on Wednesday 2 December at 12:00 UTC. Two replicas run at once.
     w.app.clock.set(at("2026-12-02T12:00:00Z"));
     let (a, b) = tokio::join!(w.job(), w.job());
-    let sum = |f: fn(&veedor::digest::RunReport) -> usize| f(&a) + f(&b);
+    let sum = |f: fn(&veedor::app::digests::run::RunReport) -> usize| f(&a) + f(&b);
     assert_eq!(sum(|r| r.queued), 4, "{a:?} {b:?}");
     assert_eq!(sum(|r| r.late), 3, "Javier's weekly and monthly, Elena's weekly: {a:?} {b:?}");
     assert_eq!(sum(|r| r.skipped), 2, "Javier's daily of 30 November and 1 December: {a:?} {b:?}");

@@ -427,7 +427,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
 async fn subscription_of(f: &Fixture, owner: Uuid) -> Uuid {
     use sea_orm::ActiveModelTrait;
     let now = f.app.clock_now();
-    let settings = veedor::app::digests::NewSubscription {
+    let settings = veedor::app::digests::subscriptions::NewSubscription {
         user_id: owner,
         cadence: veedor::domain::digest::DigestCadence::Daily,
         local_time: "08:00".into(),

@@ -22,12 +22,14 @@ use uuid::Uuid;
 use super::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
 use crate::{
     app::{
-        digests::{self, SubscriptionInput, SubscriptionView},
+        digests::{
+            run,
+            subscriptions::{self, SubscriptionInput, SubscriptionView},
+        },
         engagements, users,
     },
     auth::Principal,
     db::entity::{digest_subscription as sub, user},
-    digest,
     domain::{
         Violations,
         confidentiality::Viewer,
@@ -71,7 +73,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
     let viewer = user.principal.viewer();
     authorize(&viewer, Action::Manage, viewer.user_id)?;
     let everyone = viewer.role == Role::Admin && query_value(&q, "scope") == Some("all");
-    let subscriptions = digests::list(&state.db, (!everyone).then_some(viewer.user_id)).await?;
+    let subscriptions = subscriptions::list(&state.db, (!everyone).then_some(viewer.user_id)).await?;
     let titles = engagement_titles(&state, &viewer).await?;
     let names = user_names(&state, subscriptions.iter().map(|s| s.user_id).collect()).await?;
     let rows: Vec<Row> = subscriptions
@@ -287,7 +289,7 @@ async fn render_form(
     let recipient_viewer = if owner == viewer.user_id {
         viewer
     } else {
-        digests::viewer_of(&digests::recipient(&state.db, owner).await?)?
+        subscriptions::viewer_of(&subscriptions::recipient(&state.db, owner).await?)?
     };
     let engagements: Vec<_> = engagements::visible(&state.db, &recipient_viewer)
         .await?
@@ -350,8 +352,8 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
             return Err(AppError::forbidden("only admins subscribe other users"));
         }
         authorize(&viewer, Action::Manage, owner)?;
-        let recipient = digests::recipient(&state.db, owner).await?;
-        digests::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await
+        let recipient = subscriptions::recipient(&state.db, owner).await?;
+        subscriptions::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await
     }
     .await;
     match created {
@@ -365,11 +367,11 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
 
 /// A subscription the caller may manage (another user's is a 404, as in the API).
 async fn load(state: &AppState, principal: &Principal, raw_id: &str) -> AppResult<sub::Model> {
-    digests::managed(&state.db, &principal.viewer(), path_id(raw_id)?).await
+    subscriptions::managed(&state.db, &principal.viewer(), path_id(raw_id)?).await
 }
 
 async fn edit_form(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
-    let view = digests::view(&load(&state, &user.principal, &id).await?)?;
+    let view = subscriptions::view(&load(&state, &user.principal, &id).await?)?;
     render_form(&state, &user, StatusCode::OK, Some(&view), &Fields::of(&view), BTreeMap::new()).await
 }
 
@@ -382,14 +384,14 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
         let mut input = fields.input(form.user.frame.lang)?;
         // The recipient of a subscription never changes.
         input.user_id = None;
-        digests::update(&state.db, state.clock.now(), &principal.actor(), &existing, input).await
+        subscriptions::update(&state.db, state.clock.now(), &principal.actor(), &existing, input).await
     }
     .await;
     match updated {
         Ok(_) => Ok(Redirect::to("/settings/digests?notice=dig_updated").into_response()),
         Err(err) => {
             let errors = on_form(form_errors(err, form.user.frame.lang)?);
-            let view = digests::view(&existing)?;
+            let view = subscriptions::view(&existing)?;
             render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, Some(&view), &fields, errors).await
         }
     }
@@ -399,7 +401,7 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let principal = &form.user.principal;
     let existing = load(&state, principal, &id).await?;
     form.only(&[])?;
-    digests::delete(&state.db, state.clock.now(), &principal.actor(), &existing).await?;
+    subscriptions::delete(&state.db, state.clock.now(), &principal.actor(), &existing).await?;
     Ok(Redirect::to("/settings/digests?notice=dig_deleted").into_response())
 }
 
@@ -413,8 +415,8 @@ fn preview_period(
 ) -> AppResult<DigestPeriod> {
     let (from, to) = (query_date(q, "from")?, query_date(q, "to")?);
     let timing = match subscription {
-        Some(s) => digests::timing(s)?,
-        None => digest::default_timing(recipient),
+        Some(s) => subscriptions::timing(s)?,
+        None => run::default_timing(recipient),
     };
     match (from, to) {
         (Some(start), Some(end)) if start <= end && (end - start).num_days() <= 366 => Ok(DigestPeriod { start, end }),
@@ -432,12 +434,12 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
         Some(id) => Some(load(&state, principal, id).await?),
         None => {
             authorize(&viewer, Action::Manage, viewer.user_id)?;
-            digests::first_of(&state.db, viewer.user_id).await?
+            subscriptions::first_of(&state.db, viewer.user_id).await?
         }
     };
     let owner = subscription.as_ref().map_or(viewer.user_id, |s| s.user_id);
-    let recipient = digests::recipient(&state.db, owner).await?;
-    let choices = digests::list(&state.db, Some(owner)).await?;
+    let recipient = subscriptions::recipient(&state.db, owner).await?;
+    let choices = subscriptions::list(&state.db, Some(owner)).await?;
     let values = json!({
         "subscription_id": subscription.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
         "from": query_value(&q, "from").unwrap_or_default(),
@@ -455,7 +457,7 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
             return user.render_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "digests/preview.html", context);
         }
     };
-    let built = digest::build_one(
+    let built = run::build_one(
         &state.db,
         &state.rules.notifier,
         now,
@@ -467,7 +469,7 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
     .await?;
     context["period"] = json!(period);
     if let Some(built) = built {
-        context["html"] = json!(digest::html_with_data_uris(&built));
+        context["html"] = json!(run::html_with_data_uris(&built));
         context["text"] = json!(built.rendered.text);
     }
     user.render_status(&state, StatusCode::OK, "digests/preview.html", context)

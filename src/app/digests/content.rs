@@ -16,9 +16,9 @@ use serde::Serialize;
 use sha2::Digest as _;
 use uuid::Uuid;
 
-use super::chart::{self, ChartInput};
+use crate::mail::chart::{self, ChartInput};
 use crate::{
-    app::{crisis, dashboard, digests::viewer_of, engagements::scope_condition, outbox::StoredImage},
+    app::{crisis, dashboard, digests::subscriptions::viewer_of, engagements::scope_condition, outbox::StoredImage},
     db::{
         decode::parse,
         entity::{alert, approval, engagement, user, vendor},
@@ -342,7 +342,7 @@ impl<'a> Builder<'a> {
             .alerts
             .iter()
             .map(|a| {
-                let worded = crate::app::alerts::Worded::of(a, None, lang, tz)?;
+                let worded = crate::mail::alerts::worded(a, None, lang, tz)?;
                 Ok(AlertLine {
                     rule: a.rule.clone(),
                     severity: a.severity.clone(),

@@ -1,6 +1,6 @@
 //! Digest subscriptions: who receives which digest, when (the next send instant, computed in
 //! the recipient's time zone by `domain::digest`), and how the last one went. The digest run
-//! (`crate::digest::run`) takes due subscriptions and moves each on with a compare-and-set,
+//! (`crate::app::digests::run::run`) takes due subscriptions and moves each on with a compare-and-set,
 //! so a send instant is handled once whatever the number of replicas.
 
 use chrono::{DateTime, NaiveTime, Utc, Weekday};

@@ -1,6 +1,4 @@
-//! KPI digests (SPEC §3, §6): what an executive receives at their local hour about the
-//! engagements they oversee. `content` reads and shapes each engagement's section, `chart`
-//! draws its KPI charts, and [`run`] takes the due subscriptions, builds their digests and
+//! Running the KPI digests: [`run`] takes the due subscriptions, builds their digests and
 //! queues each exactly once.
 //!
 //! **Exactly once.** A subscription stores its next send instant. A run builds the digest
@@ -17,9 +15,6 @@
 //! queued: the error is recorded on the subscription, a `digest_failed` alert goes to the
 //! admins, and the next run tries again.
 
-pub mod chart;
-pub mod content;
-
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,7 +26,7 @@ use uuid::Uuid;
 use crate::{
     app::{
         alerts,
-        digests::{self, Outcome},
+        digests::subscriptions::{self, Outcome},
         outbox::{self, NewNotification, NotificationStatus},
     },
     db::{
@@ -47,7 +42,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-pub use content::{Builder, Built, Request};
+pub use super::content::{Builder, Built, Request};
 
 /// How a run behaves (from the configuration).
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +80,7 @@ pub async fn run(
     now: DateTime<Utc>,
     settings: RunSettings,
 ) -> AppResult<RunReport> {
-    let due = digests::due(db, now, RUN_LIMIT).await?;
+    let due = subscriptions::due(db, now, RUN_LIMIT).await?;
     let mut report = RunReport::default();
     if due.is_empty() {
         return Ok(report);
@@ -186,7 +181,7 @@ async fn step(
     now: DateTime<Utc>,
     settings: RunSettings,
 ) -> AppResult<Step> {
-    let timing = digests::timing(s)?;
+    let timing = subscriptions::timing(s)?;
     let due_at = s.next_due_at;
     let cadence = timing.cadence.kind();
     let late = match timing.catch_up(due_at, now, settings.catch_up) {
@@ -315,7 +310,7 @@ async fn advance(
     then: Then,
 ) -> AppResult<Step> {
     let txn = crate::db::begin_write(db).await?;
-    if !digests::advance_in(&txn, now, s, to, &outcome).await? {
+    if !subscriptions::advance_in(&txn, now, s, to, &outcome).await? {
         txn.rollback().await?;
         return Ok(Step::Raced);
     }
@@ -344,7 +339,7 @@ async fn record_failure(
     error: &str,
 ) -> AppResult<()> {
     let txn = crate::db::begin_write(db).await?;
-    digests::record_failure_in(&txn, now, s, error).await?;
+    subscriptions::record_failure_in(&txn, now, s, error).await?;
     alerts::reconcile_in(&txn, now, notifier, alerts::Scope::All, &[AlertRule::DigestFailed]).await?;
     txn.commit().await?;
     Ok(())
@@ -381,7 +376,7 @@ pub async fn build_one(
 ) -> AppResult<Option<Built>> {
     let (cadence, language, ids) = match s {
         Some(s) => (
-            digests::timing(s)?.cadence,
+            subscriptions::timing(s)?.cadence,
             parse("language", &s.language)?,
             s.engagement_ids
                 .clone()
