@@ -5,7 +5,7 @@
 //!
 //! A field error reaches the client with its stable `code` and `params` and a `detail`
 //! sentence in the caller's language (`present::errors`). The answer is written in Spanish
-//! when nothing else is known; [`localize_problems`], on the API router, rewrites it in the
+//! when nothing else is known; `http::problems::localize`, on the API router, rewrites it in the
 //! language of the request's `Accept-Language`, else the signed-in caller's own.
 
 use std::collections::BTreeMap;
@@ -21,7 +21,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::Principal,
     domain::{FieldError, Violations, engagement::InvalidTransition, enums::Language},
     present::{self, errors::describe},
 };
@@ -139,26 +138,6 @@ impl ProblemSource {
     }
 }
 
-/// The language a problem is written in when the request says nothing.
-const DEFAULT_LANGUAGE: Language = Language::Es;
-
-/// Writes an API problem answer in the request's language: its `Accept-Language` when it
-/// has one, else the signed-in caller's language (see `docs/api.md`, Errors).
-pub async fn localize_problems(request: Request, next: Next) -> Response {
-    let accept = request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let own = request.extensions().get::<Principal>().map(|p| p.user.language);
-    let response = next.run(request).await;
-    let lang = match (accept, own) {
-        (Some(accept), _) => present::negotiate(Some(&accept)),
-        (None, Some(own)) => own,
-        (None, None) => DEFAULT_LANGUAGE,
-    };
-    match response.extensions().get::<ProblemSource>() {
-        Some(source) if lang != DEFAULT_LANGUAGE => source.render(lang),
-        _ => response,
-    }
-}
-
 /// Answers a refusal that left a handler or a layer as plain text (axum's own rejections: a
 /// body over the limit, a form or a body that could not be read) as a problem document
 /// instead, so that no refusal reaches a client as `text/plain` whichever extractor read the
@@ -254,6 +233,9 @@ impl AppError {
         ProblemSource { status, slug, title, detail, count_fields, first_field, errors, retry_after }
     }
 }
+
+/// The language a problem is written in when the request says nothing.
+pub const DEFAULT_LANGUAGE: Language = Language::Es;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {

@@ -13,6 +13,7 @@ pub mod http;
 pub mod mail;
 pub mod policy;
 pub mod present;
+pub mod request;
 pub mod scheduler;
 pub mod security_headers;
 pub mod server;

@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     // Problems are written in the caller's language, which the authentication finds first.
     let api = api
         .layer(from_fn(crate::error::plain_rejections))
-        .layer(from_fn(crate::error::localize_problems))
+        .layer(from_fn(http::problems::localize))
         .layer(from_fn_with_state(state.clone(), http::authenticate::authenticate));
     let app = Router::new()
         .merge(api)

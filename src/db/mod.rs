@@ -6,6 +6,7 @@ pub mod audit;
 pub mod decode;
 pub mod entity;
 pub mod idempotency;
+pub mod names;
 pub mod pagination;
 pub mod slots;
 
@@ -85,4 +86,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Whether the database answers, and whether every migration has been applied (`/readyz`).
+pub async fn readiness(db: &DatabaseConnection) -> (bool, bool) {
+    let answers = db.execute_unprepared("SELECT 1").await.is_ok();
+    (answers, answers && migrations_current(db).await.unwrap_or(false))
+}
+
+/// The pool's open and idle connections (`/metrics`).
+pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
 }

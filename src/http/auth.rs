@@ -41,22 +41,6 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The client's address: the socket peer, or, behind a trusted proxy, the last
-/// `X-Forwarded-For` entry (the one that proxy appended; earlier ones are the client's word).
-pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    if state.config.trust_proxy
-        && let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    {
-        return first.chars().take(64).collect();
-    }
-    peer.ip().to_string()
-}
-
 /// Log in with e-mail and password; sets the session cookie.
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login", security(()),
@@ -75,7 +59,7 @@ async fn login_handler(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<(CookieJar, Json<LoginResponse>)> {
     let client = Client {
-        ip: client_ip(&state, &headers, peer),
+        ip: crate::request::client_ip(state.config.trust_proxy, &headers, peer),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         previous_session: jar.get(session::COOKIE).map(|c| c.value().to_owned()),
     };

@@ -223,6 +223,6 @@ async fn preview(
 async fn run_now(State(state): State<AppState>, principal: Principal, _: Empty) -> AppResult<Json<RunReport>> {
     let viewer = principal.viewer();
     authorize(&viewer, Action::Run, viewer.user_id)?;
-    let settings = crate::scheduler::digest_settings(&state.config);
+    let settings = crate::app::digests::run::RunSettings::from_config(&state.config);
     Ok(Json(run::run(&state.db, &state.rules.notifier, state.clock.now(), settings).await?))
 }

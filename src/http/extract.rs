@@ -9,13 +9,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{
-    domain::{
-        FieldError,
-        text::{self, Lines},
-    },
-    error::AppError,
-};
+use crate::{domain::FieldError, error::AppError};
 
 /// A JSON body deserialised into `T`.
 pub struct ApiJson<T>(pub T);
@@ -189,28 +183,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
-        let refused = control_characters(query);
+        let refused = crate::request::control_characters(query);
         if !refused.is_empty() {
             return Err(AppError::Invalid(refused));
         }
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|err| {
             let path = err.path().to_string();
             let message = err.into_inner().to_string();
             AppError::Invalid(vec![FieldError::new(field_name(&path, &message), data_code(&message), message)])
         })
     }
-}
-
-/// The parameters of a query string that hold a control character: a parameter is one line
-/// of text, and a NUL in a filter would otherwise reach the database (PostgreSQL refuses it
-/// with an error of its own). The pages refuse them the same way.
-pub fn control_characters(query: &str) -> Vec<FieldError> {
-    form_urlencoded_parse(query).filter_map(|(key, value)| text::plain(&key, &value, Lines::One).err()).collect()
-}
-
-fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(query.as_bytes())
 }
 
 /// Path parameters; a malformed one (say, not a UUID) is a 400 naming the parameter.

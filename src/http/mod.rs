@@ -21,6 +21,7 @@ pub mod kpis;
 pub mod me;
 pub mod ops;
 pub mod periods;
+pub mod problems;
 pub mod reports;
 pub mod scope;
 pub mod team;

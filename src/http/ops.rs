@@ -7,7 +7,6 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{db, state::AppState};
@@ -23,14 +22,13 @@ async fn healthz() -> &'static str {
 
 /// Ready to serve: the database answers and every migration has been applied.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = state.db.execute_unprepared("SELECT 1").await.is_ok();
-    let migrations = database && db::migrations_current(&state.db).await.unwrap_or(false);
+    let (database, migrations) = db::readiness(&state.db).await;
     let status = if database && migrations { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(json!({ "database": database, "migrations_current": migrations })))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let (size, idle) = pool_stats(&state);
+    let (size, idle) = db::pool_stats(&state.db);
     metrics::gauge!("db_pool_connections").set(size as f64);
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
     metrics::gauge!("db_pool_max_connections").set(state.config.database_max_connections as f64);
@@ -46,18 +44,4 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
     state.metrics.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
-}
-
-fn pool_stats(state: &AppState) -> (u32, usize) {
-    match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => {
-            let pool = state.db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        sea_orm::DatabaseBackend::Postgres => {
-            let pool = state.db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => (0, 0),
-    }
 }

@@ -89,13 +89,8 @@ async fn escalate(state: AppState, now: DateTime<Utc>) -> anyhow::Result<String>
     Ok(format!("escalated {}", approvals::escalate_overdue(&state.db, now).await?))
 }
 
-/// The settings of a digest run, from the configuration.
-pub fn digest_settings(config: &crate::config::Config) -> RunSettings {
-    RunSettings { catch_up: Duration::seconds(config.scheduler_catch_up_secs), charts: config.digest_charts }
-}
-
 async fn digests(state: AppState, now: DateTime<Utc>) -> anyhow::Result<String> {
-    let r = digest::run(&state.db, &state.rules.notifier, now, digest_settings(&state.config)).await?;
+    let r = digest::run(&state.db, &state.rules.notifier, now, RunSettings::from_config(&state.config)).await?;
     Ok(format!("queued {}, skipped {}, failed {}, raced {}", r.queued, r.skipped, r.failed, r.raced))
 }
 

@@ -58,7 +58,7 @@ impl IntoResponse for PageError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "error.internal", Vec::new())
             }
             PageError::App(err) => {
-                let fields = crate::web::session::refused_fields(&err).map(<[_]>::to_vec).unwrap_or_default();
+                let fields = crate::web::kit::refused_fields(&err).map(<[_]>::to_vec).unwrap_or_default();
                 let response = err.into_response();
                 let key = match response.status() {
                     StatusCode::NOT_FOUND => "error.not_found",

@@ -13,7 +13,6 @@ use axum::{
     response::Html,
     routing::get,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -30,7 +29,7 @@ use crate::{
         portfolio::{self, PortfolioItem, WorstKpi},
         reports,
     },
-    db::entity::{engagement, vendor},
+    db::entity::engagement,
     domain::{
         approval::Decision,
         content::ContentStatus,
@@ -141,13 +140,8 @@ fn summary(rows: &[Row]) -> Summary {
 }
 
 async fn vendor_names(state: &AppState, engagements: &[engagement::Model]) -> PageResult<HashMap<Uuid, String>> {
-    let ids: Vec<Uuid> = engagements.iter().map(|e| e.vendor_id).collect();
-    let found = vendor::Entity::find()
-        .filter(vendor::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await
-        .map_err(anyhow::Error::from)?;
-    Ok(found.into_iter().map(|v| (v.id, v.name)).collect())
+    let ids = engagements.iter().map(|e| e.vendor_id).collect();
+    Ok(crate::db::names::vendors(&state.db, Some(ids)).await?)
 }
 
 async fn home(

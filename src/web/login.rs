@@ -97,7 +97,7 @@ async fn login_submit(
     }
     let next = LocalPath::or_home(Some(&next)).to_string();
     let client = Client {
-        ip: crate::http::auth::client_ip(&state, &headers, peer),
+        ip: crate::request::client_ip(state.config.trust_proxy, &headers, peer),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         previous_session: jar.get(session::COOKIE).map(|c| c.value().to_owned()),
     };

@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod error;
 pub mod home;
+pub mod kit;
 pub mod login;
 pub mod numbers;
 pub mod paging;
@@ -17,10 +18,14 @@ pub mod redirect;
 pub mod session;
 
 pub mod admin;
+pub mod alerts;
 pub mod approvals;
+pub mod audit;
+pub mod content;
 pub mod engagement;
 pub mod incidents;
 pub mod reports;
+pub mod settings;
 
 use axum::{
     Router,
@@ -43,8 +48,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(engagement::router())
         .merge(reports::router())
         .merge(approvals::router())
+        .merge(content::router())
         .merge(incidents::router())
+        .merge(alerts::router())
         .merge(admin::router())
+        .merge(settings::router())
+        .merge(audit::router())
         .fallback(not_found)
         .layer(from_fn(session::refuse_control_characters))
         .layer(from_fn_with_state(state.clone(), error::error_pages))
@@ -57,7 +66,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 async fn not_found(uri: Uri) -> Response {
     let path = uri.path();
     if path.starts_with("/api/") || path == "/api" || path.starts_with("/static/") {
-        return crate::http::not_found().await;
+        return AppError::NotFound.into_response();
     }
     PageError::from(AppError::NotFound).into_response()
 }

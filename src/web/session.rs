@@ -21,7 +21,7 @@ use minijinja::{Value, context, value::Serde};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::error::PageError;
-use crate::present::{catalog as i18n, errors};
+use crate::present::catalog as i18n;
 use crate::{
     auth::{AuthMethod, Principal, secret, session},
     domain::{
@@ -53,7 +53,7 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
 /// Refuses a page whose query string holds a control character, naming the parameter on the
 /// error page (422), as the API does.
 pub async fn refuse_control_characters(request: Request, next: Next) -> Response {
-    let refused = crate::http::extract::control_characters(request.uri().query().unwrap_or(""));
+    let refused = crate::request::control_characters(request.uri().query().unwrap_or(""));
     if !refused.is_empty() {
         return PageError::from(AppError::Invalid(refused)).into_response();
     }
@@ -321,22 +321,6 @@ impl PageForm {
 
 /// The code of a refused field that the form does not have.
 const UNKNOWN_FIELD: &str = "unknown_field";
-
-/// The field errors of a refused write, if it was refused for what was typed (a validation
-/// error, or a conflict naming fields); other errors go on to the error page.
-pub fn refused_fields(err: &AppError) -> Option<&[FieldError]> {
-    match err {
-        AppError::Invalid(errors) => Some(errors),
-        AppError::Malformed { errors, .. } | AppError::Conflict { errors, .. } if !errors.is_empty() => Some(errors),
-        _ => None,
-    }
-}
-
-/// Field errors by field name, in the visitor's language, for templates: `errors["email"]`
-/// (the first error of a field wins).
-pub fn field_errors(err: &AppError, lang: Language) -> Option<BTreeMap<String, String>> {
-    refused_fields(err).map(|errors| errors::by_field(errors, lang, None, str::to_string))
-}
 
 #[cfg(test)]
 mod tests {

@@ -102,7 +102,7 @@ impl World {
     /// The digest job, called as the scheduler calls it.
     pub async fn job(&self) -> veedor::app::digests::run::RunReport {
         let state = &self.app.state;
-        let settings = veedor::scheduler::digest_settings(&state.config);
+        let settings = veedor::app::digests::run::RunSettings::from_config(&state.config);
         veedor::app::digests::run::run(&state.db, &state.rules.notifier, self.app.clock_now(), settings).await.unwrap()
     }
 

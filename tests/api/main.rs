@@ -17,6 +17,7 @@ mod engagements;
 mod helpers;
 mod hostile_input;
 mod incidents;
+mod layers;
 mod mailsink;
 mod matrix;
 mod migrations;

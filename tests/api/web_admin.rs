@@ -623,9 +623,9 @@ async fn every_page_of_the_area_renders_for_each_demo_role_in_both_languages() {
     }
     let rendered = app.state.pages.rendered();
     for template in [
-        "digests/list.html",
-        "digests/form.html",
-        "digests/preview.html",
+        "settings/digests/list.html",
+        "settings/digests/form.html",
+        "settings/digests/preview.html",
         "admin/users.html",
         "admin/user_form.html",
         "admin/tokens.html",

@@ -54,6 +54,13 @@ pub struct RunSettings {
     pub charts: bool,
 }
 
+impl RunSettings {
+    /// The settings of a digest run, from the configuration.
+    pub fn from_config(config: &crate::config::Config) -> RunSettings {
+        RunSettings { catch_up: Duration::seconds(config.scheduler_catch_up_secs), charts: config.digest_charts }
+    }
+}
+
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RunReport {

@@ -13,7 +13,6 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -22,7 +21,6 @@ use super::{QueryMap, every, form_errors, path_id, query_parse};
 use crate::{
     app::tokens,
     auth::secret,
-    db::entity::user,
     error::{AppError, AppResult},
     policy,
     state::AppState,
@@ -108,9 +106,7 @@ async fn render(state: &AppState, user: &SignedIn, page: Option<usize>, extras: 
 }
 
 async fn owner_names(state: &AppState, tokens: &[TokenView]) -> AppResult<HashMap<Uuid, String>> {
-    let ids: Vec<Uuid> = tokens.iter().map(|t| t.user_id).collect();
-    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
-    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
+    crate::db::names::users(&state.db, tokens.iter().map(|t| t.user_id)).await
 }
 
 /// The lifetime asked for, in days, checked as the API checks it.

@@ -12,7 +12,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
-use sea_orm::EntityTrait;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -20,7 +19,6 @@ use uuid::Uuid;
 use super::{QueryMap, form_errors, path_id, query_parse, timezone_options};
 use crate::{
     app::users,
-    db::entity::vendor,
     domain::{
         Violations,
         enums::{Language, Role},
@@ -89,7 +87,7 @@ async fn render_list(
 }
 
 async fn vendor_names(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
-    Ok(vendor::Entity::find().all(&state.db).await?.into_iter().map(|v| (v.id, v.name)).collect())
+    crate::db::names::vendors(&state.db, None).await
 }
 
 /// The account form, for a new account (`editing` is `None`) or to change one.

@@ -7,86 +7,22 @@
 //! through the same store functions and `policy::approval` checks as `http::approvals` and
 //! `http::content`, so a page never shows or does what the API would refuse.
 
-mod calendar;
-mod content;
 mod queue;
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    str::FromStr,
-};
-
 use axum::Router;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
-use super::session::SignedIn;
-use crate::present::{catalog::catalog, errors};
-use crate::{
-    db::entity::user,
-    domain::enums::Language,
-    error::{AppError, AppResult},
-    state::AppState,
-};
+use super::kit::{area_errors as form_errors, message, page_number as page_of, path_id as parse_id, query_param};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(queue::router()).merge(content::router())
-}
-
-/// Field errors of a refused form by field, each in the visitor's language (the area's own
-/// wording `<prefix>.error.…` first, see `present::errors`). `None` when the error names no
-/// field (not found, forbidden, internal).
-fn form_errors(err: &AppError, prefix: &str, lang: Language) -> Option<BTreeMap<String, String>> {
-    let errors = super::session::refused_fields(err)?;
-    // The store calls the engagement `engagement`; the forms call their field `engagement_id`.
-    let field = |f: &str| if f == "engagement" { "engagement_id".to_string() } else { f.to_string() };
-    Some(errors::by_field(errors, lang, Some(prefix), field))
-}
-
-/// A message of the catalogue in `lang` (the key itself if it is missing, which the unit
-/// tests rule out).
-fn message(key: &str, lang: Language) -> String {
-    catalog().ok().and_then(|c| c.get(key, lang)).unwrap_or(key).to_string()
-}
-
-/// An id in a page's path; anything that is not one is a page that does not exist.
-fn parse_id(raw: &str) -> AppResult<Uuid> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
-/// An optional query parameter (blank counts as absent); a value that does not fit is a
-/// validation error naming the parameter.
-fn query_param<T: FromStr>(query: &HashMap<String, String>, name: &str) -> AppResult<Option<T>> {
-    match query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| AppError::invalid(name, "invalid_value", "not a valid choice")),
-    }
-}
-
-/// The `?page=` of a list.
-fn page_of(query: &HashMap<String, String>) -> Option<usize> {
-    query.get("page").and_then(|p| p.parse().ok())
-}
-
-/// The visitor's time zone (UTC if theirs is unknown).
-fn time_zone(user: &SignedIn) -> chrono_tz::Tz {
-    user.principal.user.timezone.parse().unwrap_or(chrono_tz::UTC)
-}
-
-/// People's names by id, for approvers, deciders and authors.
-async fn user_names(state: &AppState, ids: impl IntoIterator<Item = Uuid>) -> AppResult<HashMap<Uuid, String>> {
-    let ids: Vec<Uuid> = ids.into_iter().collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
-    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
+    queue::router()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::FieldError;
+    use crate::{domain::enums::Language, error::AppError};
 
     #[test]
     fn store_errors_are_shown_in_the_visitors_language() {
@@ -104,17 +40,5 @@ mod tests {
         let en = form_errors(&conflict, "cont", Language::En).unwrap();
         assert!(en.contains_key("engagement_id"));
         assert!(form_errors(&AppError::NotFound, "cont", Language::En).is_none());
-    }
-
-    #[test]
-    fn bad_query_values_name_their_parameter() {
-        let q: HashMap<String, String> =
-            [("status", "nope"), ("view", " ")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert!(matches!(
-            query_param::<crate::domain::approval::ApprovalStatus>(&q, "status"),
-            Err(AppError::Invalid(e)) if e[0].field == "status"
-        ));
-        assert_eq!(query_param::<String>(&q, "view").unwrap(), None);
-        assert!(matches!(parse_id("x"), Err(AppError::NotFound)));
     }
 }

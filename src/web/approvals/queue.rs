@@ -20,7 +20,7 @@ use serde_json::json;
 use strum::IntoEnumIterator;
 use uuid::Uuid;
 
-use super::{form_errors, message, page_of, parse_id, query_param, user_names};
+use super::{form_errors, message, page_of, parse_id, query_param};
 use crate::{
     app::{
         approvals::{self, ApprovalView, DecisionInput, QueueFilter, QueueView},
@@ -149,7 +149,7 @@ async fn queue(
     let ids: Vec<Uuid> = visible.iter().map(|e| e.id).collect();
     let now = state.clock.now();
     let found = approvals::queue(&state.db, &ids, viewer.user_id, vendor, &filter, now, user.frame.lang).await?;
-    let names = user_names(&state, found.iter().flat_map(|a| a.current_approvers.clone())).await?;
+    let names = crate::db::names::users(&state.db, found.iter().flat_map(|a| a.current_approvers.clone())).await?;
     let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
     // Every engagement listed is visible: fully to company users, as the agency to vendors.
     let seen = if vendor { Visibility::VendorView } else { Visibility::Full };
@@ -277,7 +277,7 @@ async fn render_detail(state: &AppState, user: &SignedIn, id: Uuid, attempt: Att
     let viewer = user.principal.viewer();
     let lang = user.frame.lang;
     let (a, e, seen) = load(state, &viewer, id, lang).await?;
-    let names = user_names(state, people_of(&a)).await?;
+    let names = crate::db::names::users(&state.db, people_of(&a)).await?;
     let (stages, decisions) = (stage_rows(&a, &names, lang), decision_rows(&a, &names, lang));
     let author = a.author_id.and_then(|id| names.get(&id).cloned());
     let decide = may_decide(&a, &viewer, seen);

@@ -28,6 +28,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::kit::path_id as parse_id;
 use super::{
     error::PageResult,
     paging::{PER_PAGE, Paged},
@@ -69,11 +70,6 @@ pub fn router() -> Router<AppState> {
 
 /// Audit entries per page of the trail.
 const AUDIT_PER_PAGE: u64 = 25;
-
-/// An id from the path; one that is not a UUID names nothing, like an unknown one.
-fn parse_id(text: &str) -> Result<Uuid, AppError> {
-    text.parse().map_err(|_| AppError::NotFound)
-}
 
 /// The field errors of a store refusal that a form can show beside its fields, if it is one.
 fn form_errors(err: &AppError) -> Option<Vec<FieldError>> {

@@ -21,11 +21,11 @@ use axum::{
     routing::{get, post},
 };
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
+use super::kit::path_id as parse_id;
 use crate::{
     app::{engagements, kpis, reports},
     auth::Principal,
@@ -59,11 +59,6 @@ pub fn router() -> Router<AppState> {
         .route(paths::REPORT_REVIEW, post(show::review))
 }
 
-/// An id from the path; anything else is a page that does not exist.
-fn parse_id(raw: &str) -> PageResult<Uuid> {
-    raw.parse().map_err(|_| PageError::from(AppError::NotFound))
-}
-
 /// Loads an engagement the caller may do `action` on its reports (404 when hidden).
 async fn engagement_for(
     state: &AppState,
@@ -95,12 +90,7 @@ async fn report_of_period(
     engagement_id: Uuid,
     start: NaiveDate,
 ) -> PageResult<Option<report::Model>> {
-    Ok(report::Entity::find()
-        .filter(report::Column::EngagementId.eq(engagement_id))
-        .filter(report::Column::PeriodStart.eq(start))
-        .one(&state.db)
-        .await
-        .map_err(AppError::from)?)
+    Ok(crate::app::reports::of_period(&state.db, engagement_id, start).await?)
 }
 
 /// A period of the engagement that may be reported on now (a validation error otherwise).

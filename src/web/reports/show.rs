@@ -231,7 +231,7 @@ pub(super) async fn review(
         render(&state, user, &r, &e, seen, overrides, StatusCode::UNPROCESSABLE_ENTITY).await
     };
     if let Err(err) = form.only(&["decision", "review_comment", "vc_*"]) {
-        return refused(crate::web::session::refused_fields(&err).map(<[_]>::to_vec).unwrap_or_default()).await;
+        return refused(crate::web::kit::refused_fields(&err).map(<[_]>::to_vec).unwrap_or_default()).await;
     }
     let decision = match form.get("decision") {
         Some("accept") => ReviewDecision::Accept,

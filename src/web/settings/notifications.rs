@@ -92,7 +92,7 @@ async fn render(
 fn read(form: &PageForm) -> Result<Preferences, BTreeMap<String, String>> {
     let lang = form.user.frame.lang;
     if let Err(err) = form.only(&["quiet_start", "quiet_end", "muted_rules"]) {
-        return Err(crate::web::session::field_errors(&err, lang).unwrap_or_default());
+        return Err(crate::web::kit::field_errors(&err, lang).unwrap_or_default());
     }
     let start = form.get("quiet_start").map(str::to_string);
     let end = form.get("quiet_end").map(str::to_string);

@@ -8,13 +8,8 @@
 //! reports and adds updates, and only the company's admins and leads acknowledge, resolve
 //! or lower a severity.
 
-pub mod alerts;
-
 use crate::present::links::paths;
-use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
-    str::FromStr,
-};
+use std::collections::{BTreeMap, HashMap};
 
 use axum::{
     Router,
@@ -24,16 +19,18 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use strum::IntoEnumIterator;
 use uuid::Uuid;
 
+use super::kit::{
+    Typed, all_of, engagement_options, name_of, page_number, path_id as object_id, people, query_param as param,
+};
 use super::{
     error::{PageError, PageResult},
     paging::{PER_PAGE, Paged},
-    session::{PageForm, SignedIn, field_errors},
+    session::{PageForm, SignedIn},
 };
 use crate::{
     app::{
@@ -42,7 +39,7 @@ use crate::{
     },
     auth::Principal,
     db::{
-        entity::{engagement, user},
+        entity::engagement,
         pagination::{MAX_LIMIT, PageRequest},
     },
     domain::{
@@ -51,7 +48,7 @@ use crate::{
             AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput, UpdateKind,
         },
     },
-    error::{AppError, AppResult},
+    error::AppResult,
     policy::{self, engagement::Action as EngagementAction, incident::Action},
     state::AppState,
 };
@@ -64,83 +61,10 @@ pub fn router() -> Router<AppState> {
         .route(paths::INCIDENT_UPDATES, post(add_update))
         .route(paths::INCIDENT_ACKNOWLEDGE, post(acknowledge))
         .route(paths::INCIDENT_RESOLVE, post(resolve))
-        .merge(alerts::router())
 }
 
 /// The most incidents the list pages through (the newest ones).
 const LIST_MOST: usize = 2_000;
-
-/// A query parameter as `T`: blank is absent; anything else that does not fit is a
-/// validation error naming the parameter.
-pub(super) fn param<T: FromStr>(query: &HashMap<String, String>, name: &str) -> AppResult<Option<T>> {
-    match query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| AppError::invalid(name, "invalid_value", format!("`{v}` is not a valid value"))),
-    }
-}
-
-/// The page number of a list (`?page=N`); anything else is the first page.
-pub(super) fn page_number(query: &HashMap<String, String>) -> Option<usize> {
-    query.get("page").and_then(|p| p.parse().ok())
-}
-
-/// An id in a path; one that is not an id names nothing, like an id that does not exist.
-pub(super) fn object_id(raw: &str) -> AppResult<Uuid> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
-/// The names of people by id, for the "who" of lists and timelines.
-pub(super) async fn people(
-    state: &AppState,
-    ids: impl IntoIterator<Item = Option<Uuid>>,
-) -> AppResult<HashMap<Uuid, String>> {
-    let ids: BTreeSet<Uuid> = ids.into_iter().flatten().collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
-    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
-}
-
-/// Someone's name, if the id names a person (system changes name nobody).
-pub(super) fn name_of(people: &HashMap<Uuid, String>, id: Option<Uuid>) -> Option<String> {
-    id.and_then(|id| people.get(&id).cloned())
-}
-
-/// An engagement as a filter or form option.
-#[derive(Debug, Clone, Serialize)]
-pub(super) struct EngagementOption {
-    pub id: Uuid,
-    pub title: String,
-}
-
-pub(super) fn engagement_options(visible: &[engagement::Model]) -> Vec<EngagementOption> {
-    let mut options: Vec<EngagementOption> =
-        visible.iter().map(|e| EngagementOption { id: e.id, title: e.title.clone() }).collect();
-    options.sort_by_key(|o| o.title.to_lowercase());
-    options
-}
-
-/// What was typed into a form and what was wrong with it, to show the form again.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(super) struct Typed {
-    pub values: BTreeMap<String, String>,
-    pub errors: BTreeMap<String, String>,
-}
-
-impl Typed {
-    /// The form again after `err`, or `None` when `err` is not about what was typed.
-    pub fn after(form: &PageForm, err: &AppError) -> Option<Self> {
-        field_errors(err, form.user.frame.lang).map(|errors| Self { values: form.values(), errors })
-    }
-}
-
-fn all_of<T: IntoEnumIterator + ToString>() -> Vec<String> {
-    T::iter().map(|v| v.to_string()).collect()
-}
 
 // ---------------------------------------------------------------------------------------
 // The list
@@ -445,6 +369,7 @@ async fn resolve(State(state): State<AppState>, Path(raw): Path<String>, form: P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     fn view(severity: IncidentSeverity, status: IncidentStatus) -> IncidentView {
         let now = Utc::now();

@@ -14,12 +14,11 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc, Weekday};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
+use crate::web::kit::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
 use crate::{
     app::{
         digests::{
@@ -88,7 +87,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
     let rows = Paged::of(rows, page, PER_PAGE);
     user.render(
         &state,
-        "digests/list.html",
+        "settings/digests/list.html",
         json!({ "rows": rows, "everyone": everyone, "is_admin": viewer.role == Role::Admin }),
     )
 }
@@ -98,8 +97,7 @@ async fn engagement_titles(state: &AppState, viewer: &Viewer) -> AppResult<HashM
 }
 
 async fn user_names(state: &AppState, ids: HashSet<Uuid>) -> AppResult<HashMap<Uuid, String>> {
-    let found = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&state.db).await?;
-    Ok(found.into_iter().map(|u| (u.id, u.name)).collect())
+    crate::db::names::users(&state.db, ids).await
 }
 
 /// What the subscription form holds, as typed: kept as text so that a refused form shows
@@ -307,7 +305,7 @@ async fn render_form(
     user.render_status(
         state,
         status,
-        "digests/form.html",
+        "settings/digests/form.html",
         json!({
             "action": action,
             "subscription_id": id,
@@ -454,7 +452,12 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
         Ok(period) => period,
         Err(err) => {
             context["errors"] = json!(form_errors(err, user.frame.lang)?);
-            return user.render_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "digests/preview.html", context);
+            return user.render_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "settings/digests/preview.html",
+                context,
+            );
         }
     };
     let built = run::build_one(
@@ -472,7 +475,7 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
         context["html"] = json!(run::html_with_data_uris(&built));
         context["text"] = json!(built.rendered.text);
     }
-    user.render_status(&state, StatusCode::OK, "digests/preview.html", context)
+    user.render_status(&state, StatusCode::OK, "settings/digests/preview.html", context)
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ use serde_json::json;
 use strum::IntoEnumIterator;
 use uuid::Uuid;
 
-use super::{
-    calendar::{self, Month},
-    form_errors, parse_id, query_param, time_zone, user_names,
-};
+mod calendar;
+
+use self::calendar::Month;
+use super::kit::{area_errors as form_errors, path_id as parse_id, query_param, time_zone};
 use crate::{
     app::{
         approvals,
@@ -239,7 +239,7 @@ async fn item_page(State(state): State<AppState>, user: SignedIn, Path(id): Path
     if let Some(a) = &approval {
         people.extend(a.decisions.iter().map(|d| d.decider_id));
     }
-    let names = user_names(&state, people).await?;
+    let names = crate::db::names::users(&state.db, people).await?;
     let decisions: Vec<_> = approval
         .iter()
         .flat_map(|a| &a.decisions)

@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Typed, all_of, engagement_options, name_of, object_id, page_number, param, people};
+use super::kit::{
+    Typed, all_of, engagement_options, name_of, page_number, path_id as object_id, people, query_param as param,
+};
 use crate::{
     app::{
         alerts::{self, AlertFilter, AlertView, ReadBy, SilenceInput},

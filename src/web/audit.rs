@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{QueryMap, every, form_errors, query_date, query_parse, query_value};
+use super::kit::{QueryMap, every, form_errors, query_date, query_parse, query_value};
 use crate::{
     app::{
         audit::{self, AuditEventView, AuditFilter, AuditWindow},
