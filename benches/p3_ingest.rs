@@ -190,7 +190,16 @@ async fn vendor_user(state: &AppState, vendor_id: Uuid) -> anyhow::Result<String
         password: Some("bench-password-not-secret".into()),
     };
     let created = users::create(&state.db, now, &actor, input).await.map_err(fail("vendor user"))?;
-    let issued = tokens::issue(&state.db, now, &actor, created.user.id, "bench", 30).await.map_err(fail("token"))?;
+    let issued = tokens::issue(
+        &state.db,
+        now,
+        &actor,
+        created.user.id,
+        "bench",
+        (Some(30.0), tokens::Lifetimes { default_days: 30, max_days: 365 }),
+    )
+    .await
+    .map_err(fail("token"))?;
     Ok(issued.secret)
 }
 

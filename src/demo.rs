@@ -170,7 +170,8 @@ async fn report_history(
         // Never in the future, never before the period is over.
         let submitted_at = planned.min(now - chrono::Duration::hours(2)).max(period.ends_at);
         let created =
-            reports::create(db, submitted_at, &agency, engagement.id, period.start_date, content, Some(rules)).await?;
+            reports::system::create(db, submitted_at, &agency, engagement.id, period.start_date, content, Some(rules))
+                .await?;
         let reviewed_at =
             (submitted_at + chrono::Duration::days(1)).min(now - chrono::Duration::hours(1)).max(submitted_at);
         if i == last {
@@ -179,12 +180,30 @@ async fn report_history(
                 comment: "El tiempo de respuesta se ha disparado: explicad el plan para reducirlo".into(),
             }];
             let decision = ReviewDecision::RequestChanges;
-            reports::review(db, reviewed_at, (&lead, Role::Lead), created.report.id, decision, None, comment, rules)
-                .await?;
+            reports::system::review(
+                db,
+                reviewed_at,
+                (&lead, Role::Lead),
+                created.report.id,
+                decision,
+                None,
+                comment,
+                rules,
+            )
+            .await?;
         } else {
             let decision = ReviewDecision::Accept;
-            reports::review(db, reviewed_at, (&lead, Role::Lead), created.report.id, decision, None, vec![], rules)
-                .await?;
+            reports::system::review(
+                db,
+                reviewed_at,
+                (&lead, Role::Lead),
+                created.report.id,
+                decision,
+                None,
+                vec![],
+                rules,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -7,8 +7,9 @@ use std::{ops::Deref, sync::Arc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    app::Ctx,
     app::WriteRules,
-    auth::{self, token::TokenCache},
+    auth::{self, Principal, token::TokenCache},
     clock::Clock,
     config::Config,
     mail::Mailer,
@@ -42,6 +43,18 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// The context a use case acts in for `principal`, now.
+    pub fn ctx(&self, principal: &Principal) -> Ctx<'_> {
+        Ctx {
+            db: &self.db,
+            now: self.clock.now(),
+            rules: &self.rules,
+            viewer: principal.viewer(),
+            actor: principal.actor(),
+            language: principal.user.language,
+        }
+    }
+
     pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let tokens = auth::token::TokenCache::new(config.auth_cache_ttl());
         let rules = WriteRules::from_config(&config)?;

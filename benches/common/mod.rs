@@ -222,9 +222,16 @@ pub async fn user_with_token(state: &AppState, role: Role) -> anyhow::Result<Ben
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating the bench user: {e:?}"))?;
-    let issued = tokens::issue(&state.db, now, &actor, created.user.id, "bench", 30)
-        .await
-        .map_err(|e| anyhow::anyhow!("issuing the bench token: {e:?}"))?;
+    let issued = tokens::issue(
+        &state.db,
+        now,
+        &actor,
+        created.user.id,
+        "bench",
+        (Some(30.0), tokens::Lifetimes { default_days: 30, max_days: 365 }),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("issuing the bench token: {e:?}"))?;
     Ok(BenchUser { id: created.user.id, secret: issued.secret })
 }
 

@@ -8,6 +8,7 @@ pub mod amendments;
 pub mod approvals;
 pub mod audit;
 pub mod content;
+pub mod context;
 pub mod crisis;
 pub mod dashboard;
 pub mod digests;
@@ -25,6 +26,8 @@ pub mod team;
 pub mod tokens;
 pub mod users;
 pub mod vendors;
+
+pub use context::Ctx;
 
 /// What writes need besides the database: crisis mode's rules for the approvals they open,
 /// the realism limit the activation check applies, and the notifier that turns the alerts a

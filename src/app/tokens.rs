@@ -12,11 +12,38 @@ use crate::{
     db::{entity::api_token, pagination::PageRequest},
 };
 use crate::{
-    auth::{secret, token},
-    domain::text,
+    auth::{
+        secret,
+        token::{self, TokenCache},
+    },
+    domain::{FieldError, Violations, text},
     error::{AppError, AppResult},
     views::{Page, TokenView},
 };
+
+/// How long a new token lives: the default when none is asked for, and the most one may ask.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub default_days: i64,
+    pub max_days: i64,
+}
+
+impl Lifetimes {
+    pub fn from_config(config: &crate::config::Config) -> Lifetimes {
+        Lifetimes { default_days: config.token_default_days, max_days: config.token_max_days }
+    }
+
+    /// The lifetime for a request: a whole number of days from 1 to the maximum.
+    pub fn days(&self, requested: Option<f64>) -> Result<i64, FieldError> {
+        let Some(days) = requested else { return Ok(self.default_days) };
+        if days.fract() != 0.0 || days < 1.0 || days > self.max_days as f64 {
+            let max = self.max_days;
+            let error = FieldError::new("expires_in_days", "out_of_range", format!("must be between 1 and {max}"));
+            return Err(error.with("min", 1).with("max", max));
+        }
+        Ok(days as i64)
+    }
+}
 
 pub struct IssuedToken {
     pub token: api_token::Model,
@@ -29,9 +56,13 @@ pub async fn issue(
     actor: &Actor,
     user_id: Uuid,
     name: &str,
-    lifetime_days: i64,
+    (requested_days, lifetimes): (Option<f64>, Lifetimes),
 ) -> AppResult<IssuedToken> {
-    let name = text::required("name", name, 120).map_err(|e| AppError::Invalid(vec![e]))?;
+    let mut v = Violations::new();
+    let lifetime_days = v.check(lifetimes.days(requested_days));
+    let name = v.check(text::required("name", name, 120));
+    v.finish(())?;
+    let (name, lifetime_days) = (name.unwrap_or_default(), lifetime_days.unwrap_or(lifetimes.default_days));
     let secret = token::generate();
     let txn = crate::db::begin_write(db).await?;
     let model = api_token::ActiveModel {
@@ -76,10 +107,19 @@ pub async fn revoke(
     now: DateTime<Utc>,
     actor: &Actor,
     t: api_token::Model,
-) -> AppResult<String> {
+    cache: &TokenCache,
+) -> AppResult<()> {
+    // Whether it was revoked before or now, it stops working at once on this replica: the
+    // cache forgets it once the revocation is committed.
+    let forget = |digest: &str| {
+        if let Some(key) = secret::digest_from_hex(digest) {
+            cache.invalidate(&key);
+        }
+    };
     let digest = t.token_hash.clone();
     if t.revoked_at.is_some() {
-        return Ok(digest);
+        forget(&digest);
+        return Ok(());
     }
     let txn = crate::db::begin_write(db).await?;
     let before = TokenView::from(&t);
@@ -94,5 +134,6 @@ pub async fn revoke(
     )
     .await?;
     txn.commit().await?;
-    Ok(digest)
+    forget(&digest);
+    Ok(())
 }

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::auth::token::TokenCache;
 use crate::{
     app::audit::{self, Actor, AuditEntry},
     db::{
@@ -112,6 +113,7 @@ pub async fn update(
     actor: &Actor,
     id: Uuid,
     patch: UserPatch,
+    tokens: &TokenCache,
 ) -> AppResult<user::Model> {
     let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
@@ -157,6 +159,8 @@ pub async fn update(
     let after = UserView::try_from(&updated)?;
     audit::record(&txn, now, actor, AuditEntry::new("user.update", "user", id).before(&before).after(&after)).await?;
     txn.commit().await?;
+    // Role or status changes must not wait for cached tokens to expire on this replica.
+    tokens.invalidate_all();
     Ok(updated)
 }
 

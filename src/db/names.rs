@@ -26,15 +26,10 @@ pub fn users<'a, C: ConnectionTrait>(
 }
 
 /// Agencies' names by id; `None`: every agency.
-pub fn vendors<'a, C: ConnectionTrait>(
-    db: &'a C,
-    ids: Option<Vec<Uuid>>,
-) -> impl Future<Output = AppResult<HashMap<Uuid, String>>> + Send + 'a {
-    async move {
-        let mut query = vendor::Entity::find();
-        if let Some(ids) = ids {
-            query = query.filter(vendor::Column::Id.is_in(ids));
-        }
-        Ok(query.all(db).await?.into_iter().map(|v| (v.id, v.name)).collect())
+pub async fn vendors<C: ConnectionTrait>(db: &C, ids: Option<Vec<Uuid>>) -> AppResult<HashMap<Uuid, String>> {
+    let mut query = vendor::Entity::find();
+    if let Some(ids) = ids {
+        query = query.filter(vendor::Column::Id.is_in(ids));
     }
+    Ok(query.all(db).await?.into_iter().map(|v| (v.id, v.name)).collect())
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{
     FieldError, Violations,
     approval::Outcome,
-    enums::{Channel, string_enum},
+    enums::{Channel, EngagementStatus, string_enum},
     number,
     period::{Period, Schedule},
     text,
@@ -153,6 +153,12 @@ pub fn validate_content(mut content: ReportContent, kpis: &[KpiRules]) -> Result
         };
     }
     v.finish(content)
+}
+
+/// Whether an engagement in `status` takes reports: while its contract runs (also while
+/// suspended) and after it ended, for the last periods.
+pub fn takes_reports(status: EngagementStatus) -> bool {
+    matches!(status, EngagementStatus::Active | EngagementStatus::Suspended | EngagementStatus::Ended)
 }
 
 /// The period a report is for: one of the engagement's periods (named by its first day)

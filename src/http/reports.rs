@@ -18,19 +18,15 @@ use super::{
     idempotent,
 };
 use crate::{
-    app::{
-        engagements,
-        reports::{self, PlausibilityFlag, ReportDetail, ReportView, ValueComment},
-    },
+    app::reports::{self, PlausibilityFlag, ReportDetail, ReportView, Review, Then, Upload, ValueComment},
     auth::Principal,
     domain::{
-        confidentiality::Visibility,
         enums::Language,
-        import::{self as import_rules, ImportLimits},
+        import::ImportLimits,
         report::{ReportContent, ReviewDecision, SignalInput, ValueInput},
     },
     error::{AppError, AppResult, Problem},
-    policy::{self, engagement::Action as EngagementAction, report::Action},
+    policy::report::Action,
     state::AppState,
 };
 
@@ -48,15 +44,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(uploads)
 }
 
-/// Loads a report's engagement and checks the caller may do `action` on the report.
-async fn authorize(state: &AppState, principal: &Principal, report_id: Uuid, action: Action) -> AppResult<Visibility> {
-    let report = reports::get(&state.db, report_id).await?;
-    let (_, seen) =
-        engagements::load(&state.db, &principal.viewer(), report.engagement_id, EngagementAction::Read).await?;
-    policy::report::authorize(&principal.viewer(), action, seen)?;
-    Ok(seen)
-}
-
 /// The reports of an engagement, by period.
 #[utoipa::path(
     get, path = "/api/v1/engagements/{id}/reports", tag = "reports", operation_id = "listReports",
@@ -68,9 +55,7 @@ async fn list(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<ReportView>>> {
-    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
-    policy::report::authorize(&principal.viewer(), Action::Read, seen)?;
-    Ok(Json(reports::list(&state.db, e.id).await?))
+    Ok(Json(reports::list_of(&state.ctx(&principal), id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -109,22 +94,14 @@ async fn create(
     headers: HeaderMap,
     JsonBytes(body): JsonBytes,
 ) -> AppResult<Response> {
-    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
-    policy::report::authorize(&principal.viewer(), Action::Write, seen)?;
+    let ctx = state.ctx(&principal);
+    reports::engagement_for(&ctx, id, Action::Write).await?;
     let request_line = format!("POST /api/v1/engagements/{id}/reports");
     idempotent::run(&state, &principal, &headers, &request_line, &body, || async {
         let input: NewReport = parse_json(&body)?;
         let content = ReportContent { narrative: input.narrative, values: input.values, signals: input.signals };
-        let detail = reports::create(
-            &state.db,
-            state.clock.now(),
-            &principal.actor(),
-            e.id,
-            input.period_start,
-            content,
-            input.submit.then_some(&state.rules),
-        )
-        .await?;
+        let then = if input.submit { Then::Submit } else { Then::KeepDraft };
+        let detail = reports::create(&ctx, id, input.period_start, content, then).await?;
         Ok((StatusCode::CREATED, Json(detail)).into_response())
     })
     .await
@@ -149,14 +126,8 @@ async fn get(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<ReportForReview>> {
-    authorize(&state, &principal, id, Action::Read).await?;
-    let r = reports::get(&state.db, id).await?;
-    let limits = reports::PlausibilityLimits {
-        jump_factor: state.config.plausibility_jump_factor,
-        ratio_tolerance: state.config.plausibility_ratio_tolerance,
-    };
-    let plausibility = reports::plausibility(&state.db, &r, limits).await?;
-    Ok(Json(ReportForReview { detail: reports::detail(&state.db, &r).await?, plausibility }))
+    let shown = reports::show(&state.ctx(&principal), id).await?;
+    Ok(Json(ReportForReview { detail: shown.detail, plausibility: shown.plausibility }))
 }
 
 /// Replace the content of a draft; after a request for changes, this starts a new version.
@@ -178,8 +149,7 @@ async fn edit(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(content): ApiJson<ReportContent>,
 ) -> AppResult<Json<ReportDetail>> {
-    authorize(&state, &principal, id, Action::Write).await?;
-    Ok(Json(reports::edit(&state.db, state.clock.now(), &principal.actor(), id, content).await?))
+    Ok(Json(reports::edit(&state.ctx(&principal), id, content, Then::KeepDraft).await?))
 }
 
 /// Submit the current version; after the due date it is accepted but marked late. Send
@@ -201,10 +171,11 @@ async fn submit(
     headers: HeaderMap,
     _: Empty,
 ) -> AppResult<Response> {
-    authorize(&state, &principal, id, Action::Write).await?;
+    let ctx = state.ctx(&principal);
+    reports::load(&ctx, id, Action::Write).await?;
     let request_line = format!("POST /api/v1/reports/{id}/submit");
     idempotent::run(&state, &principal, &headers, &request_line, &[], || async {
-        let detail = reports::submit(&state.db, state.clock.now(), &principal.actor(), id, &state.rules).await?;
+        let detail = reports::submit(&ctx, id).await?;
         Ok(Json(detail).into_response())
     })
     .await
@@ -242,11 +213,8 @@ async fn review(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ReviewRequest>,
 ) -> AppResult<Json<ReportDetail>> {
-    authorize(&state, &principal, id, Action::Review).await?;
-    let (now, rules) = (state.clock.now(), &state.rules);
-    let decider = (&principal.actor(), principal.viewer().role);
-    let (decision, comment, value_comments) = (body.decision, body.comment, body.value_comments);
-    Ok(Json(reports::review(&state.db, now, decider, id, decision, comment, value_comments, rules).await?))
+    let review = Review { decision: body.decision, comment: body.comment, value_comments: body.value_comments };
+    Ok(Json(reports::review(&state.ctx(&principal), id, review).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -275,13 +243,7 @@ async fn template(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<TemplateQuery>,
 ) -> AppResult<Response> {
-    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
-    policy::report::authorize(&principal.viewer(), Action::Read, seen)?;
-    let lang = match q.language {
-        Some(lang) => lang,
-        None => reports::file_language(&state.db, &e).await?,
-    };
-    let csv = import_rules::template_csv(&reports::kpi_set(&state.db, &e).await?.refs, lang);
+    let csv = reports::template(&state.ctx(&principal), id, q.language).await?;
     let mut response = csv.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -327,8 +289,8 @@ async fn import(
     ApiPath(id): ApiPath<Uuid>,
     form: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
-    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
-    policy::report::authorize(&principal.viewer(), Action::Write, seen)?;
+    let ctx = state.ctx(&principal);
+    reports::engagement_for(&ctx, id, Action::Write).await?;
     let mut form = form.map_err(|r| {
         AppError::UnsupportedMediaType(format!("send the file as multipart/form-data: {}", r.body_text()))
     })?;
@@ -355,14 +317,11 @@ async fn import(
     }
     let (name, bytes) = file.ok_or_else(|| AppError::invalid("file", "required", "attach a .csv or .xlsx file"))?;
     let period_start = period_start.ok_or_else(|| AppError::invalid("period_start", "required", "name the period"))?;
-    let limits = ImportLimits::default();
-    if bytes.len() > limits.max_upload_bytes {
+    if bytes.len() > ImportLimits::default().max_upload_bytes {
         return Err(AppError::PayloadTooLarge);
     }
-    let kpis = reports::kpi_set(&state.db, &e).await?;
-    let values =
-        import_rules::parse(&name, &bytes, &kpis.refs, &limits).map_err(|err| AppError::from(err.violations()))?;
-    let (now, submit) = (state.clock.now(), submit.then_some(&state.rules));
-    let detail = reports::import(&state.db, now, &principal.actor(), e.id, period_start, values, submit).await?;
+    let upload = Upload { file_name: &name, bytes: &bytes, period_start };
+    let then = if submit { Then::Submit } else { Then::KeepDraft };
+    let detail = reports::import_file(&ctx, id, upload, then).await?;
     Ok((StatusCode::CREATED, Json(detail)).into_response())
 }

@@ -8,11 +8,10 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
 use crate::{
-    app::tokens,
-    auth::{Principal, secret},
+    app::tokens::{self, Lifetimes},
+    auth::Principal,
     db::pagination::{PageQuery, PageRequest},
-    domain::FieldError,
-    error::{AppError, AppResult, Problem},
+    error::{AppResult, Problem},
     policy,
     state::AppState,
     views::{Page, TokenView},
@@ -68,14 +67,10 @@ async fn create(
     principal: Principal,
     ApiJson(body): ApiJson<NewToken>,
 ) -> AppResult<(StatusCode, Json<IssuedTokenResponse>)> {
-    let max = state.config.token_max_days;
-    let days = body.expires_in_days.unwrap_or(state.config.token_default_days);
-    if !(1..=max).contains(&days) {
-        let error = FieldError::new("expires_in_days", "out_of_range", format!("must be between 1 and {max}"));
-        return Err(AppError::Invalid(vec![error.with("min", 1).with("max", max)]));
-    }
+    let lifetime = (body.expires_in_days.map(|d| d as f64), Lifetimes::from_config(&state.config));
     let issued =
-        tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, &body.name, days).await?;
+        tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, &body.name, lifetime)
+            .await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedTokenResponse { token: TokenView::from(&issued.token), secret: issued.secret }),
@@ -99,9 +94,6 @@ async fn revoke(
 ) -> AppResult<StatusCode> {
     let token = tokens::get(&state.db, id).await?;
     policy::token::manage(&principal.viewer(), token.user_id)?;
-    let digest = tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token).await?;
-    if let Some(key) = secret::digest_from_hex(&digest) {
-        state.tokens.invalidate(&key);
-    }
+    tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token, &state.tokens).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -122,8 +122,6 @@ async fn update(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> AppResult<Json<UserView>> {
     policy::user::write(&principal.viewer(), Some(id))?;
-    let updated = users::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await?;
-    // Role or status changes must not wait for cached tokens to expire on this replica.
-    state.tokens.invalidate_all();
+    let updated = users::update(&state.db, state.clock.now(), &principal.actor(), id, patch, &state.tokens).await?;
     Ok(Json(UserView::try_from(&updated)?))
 }

@@ -154,7 +154,8 @@ async fn language(
                 timezone: None,
                 active: None,
             };
-            users::update(&state.db, state.clock.now(), &principal.actor(), principal.user.id, patch).await?;
+            users::update(&state.db, state.clock.now(), &principal.actor(), principal.user.id, patch, &state.tokens)
+                .await?;
             Ok(Redirect::to(&next).into_response())
         }
         None => {

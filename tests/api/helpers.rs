@@ -156,10 +156,17 @@ impl TestApp {
 
     /// A bearer token for a user.
     pub async fn token_for(&self, user_id: Uuid) -> String {
-        tokens::issue(&self.state.db, self.clock_now(), &Actor::system("test"), user_id, "test", 365)
-            .await
-            .expect("issue token")
-            .secret
+        tokens::issue(
+            &self.state.db,
+            self.clock_now(),
+            &Actor::system("test"),
+            user_id,
+            "test",
+            (Some(365.0), tokens::Lifetimes { default_days: 90, max_days: 365 }),
+        )
+        .await
+        .expect("issue token")
+        .secret
     }
 
     /// A user with a token, in one call.

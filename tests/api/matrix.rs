@@ -285,7 +285,8 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
             let content = ReportContent { narrative: String::new(), values: vec![], signals: vec![] };
             let submit = path.ends_with("/review");
             let submit = submit.then_some(&f.app.state.rules);
-            let r = reports::create(db, now, &system, t.engagement, t.period_start, content, submit).await.unwrap();
+            let r =
+                reports::system::create(db, now, &system, t.engagement, t.period_start, content, submit).await.unwrap();
             path = path.replace("{id}", &r.report.id.to_string());
         } else {
             path = path.replace("{id}", &t.engagement.to_string());

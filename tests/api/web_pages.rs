@@ -33,7 +33,9 @@ pub async fn set_language(app: &TestApp, email: &str, language: Language) {
     let actor = veedor::db::audit::Actor { id: Some(user.id), label: email.into() };
     let patch =
         UserPatch { name: None, role: None, vendor_id: None, language: Some(language), timezone: None, active: None };
-    veedor::app::users::update(&app.state.db, app.clock_now(), &actor, user.id, patch).await.unwrap();
+    veedor::app::users::update(&app.state.db, app.clock_now(), &actor, user.id, patch, &app.state.tokens)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -127,7 +127,7 @@ impl World {
         };
         let actor = Actor { id: Some(self.agency.id), label: AGENCY.into() };
         let (db, rules) = (&self.app.state.db, &self.app.state.rules);
-        let created = reports::create(
+        let created = reports::system::create(
             db,
             self.app.clock_now(),
             &actor,
@@ -145,7 +145,9 @@ impl World {
         let actor = Actor { id: Some(self.lead.id), label: LEAD.into() };
         let (db, rules) = (&self.app.state.db, &self.app.state.rules);
         let now = self.app.clock_now();
-        reports::review(db, now, (&actor, Role::Lead), id, ReviewDecision::Accept, None, vec![], rules).await.unwrap();
+        reports::system::review(db, now, (&actor, Role::Lead), id, ReviewDecision::Accept, None, vec![], rules)
+            .await
+            .unwrap();
     }
 
     /// Starts the second period (and returns its first day).

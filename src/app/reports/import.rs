@@ -1,6 +1,7 @@
 //! Importing a period's figures from a CSV or XLSX file: all or nothing, with every error
 //! named by the file's row and column.
 
+use super::write::{create, edit, submit};
 use super::*;
 
 /// The KPIs of an engagement as the import reads them (name, id, channels).

@@ -4,15 +4,18 @@
 mod flags;
 mod import;
 mod kpi_cache;
+mod requests;
 mod review;
 mod write;
 
 pub use flags::{PlausibilityFlag, PlausibilityLimits, plausibility};
-pub use import::import;
 pub use kpi_cache::{file_language, forget_kpis, kpi_set};
+pub use requests::{
+    Review, Shown, Then, Upload, allowed, create, edit, engagement_for, import_file, list_of, load, read_upload,
+    review, show, submit, system, template,
+};
+pub use review::apply_decision;
 use review::*;
-pub use review::{apply_decision, review};
-pub use write::{create, edit, submit};
 
 use crate::domain::approval::SubjectLabel;
 use std::collections::{BTreeMap, HashMap};
@@ -42,7 +45,7 @@ use crate::{
     db::decode::parse,
     domain::{
         approval::{Decision, Outcome, SubjectKind},
-        enums::{Channel, EngagementStatus, Language, Role},
+        enums::{Channel, Language, Role},
         evaluation::{Breach, Status},
         import::{ImportedValue, KpiRef},
         kpi::RatioOf,
@@ -203,14 +206,10 @@ pub struct KpiSet {
 
 /// Reports are written while the contract runs (or after it ended, for its last periods).
 fn ensure_reporting(e: &engagement::Model) -> AppResult<()> {
-    match parse::<EngagementStatus>("status", &e.status)? {
-        EngagementStatus::Active | EngagementStatus::Suspended | EngagementStatus::Ended => Ok(()),
-        _ => Err(AppError::conflict(
-            "engagement",
-            "engagement_not_active",
-            "reports start once the engagement is active",
-        )),
+    if rules::takes_reports(parse("status", &e.status)?) {
+        return Ok(());
     }
+    Err(AppError::conflict("engagement", "engagement_not_active", "reports start once the engagement is active"))
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<report::Model> {

@@ -19,8 +19,7 @@ use uuid::Uuid;
 
 use super::{QueryMap, every, form_errors, path_id, query_parse};
 use crate::{
-    app::tokens,
-    auth::secret,
+    app::tokens::{self, Lifetimes},
     error::{AppError, AppResult},
     policy,
     state::AppState,
@@ -109,24 +108,22 @@ async fn owner_names(state: &AppState, tokens: &[TokenView]) -> AppResult<HashMa
     crate::db::names::users(&state.db, tokens.iter().map(|t| t.user_id)).await
 }
 
-/// The lifetime asked for, in days, checked as the API checks it.
-fn lifetime(state: &AppState, form: &PageForm) -> Result<i64, AppError> {
-    let max = state.config.token_max_days;
-    match form.get("expires_in_days") {
-        Some(raw) => {
-            numbers::whole("expires_in_days", raw, form.user.frame.lang, 1, max).map_err(|e| AppError::Invalid(vec![e]))
-        }
-        None => Ok(state.config.token_default_days),
-    }
+/// The lifetime asked for, in days, read in the visitor's number format (the use case
+/// checks its range).
+fn lifetime(form: &PageForm) -> Result<Option<f64>, AppError> {
+    form.get("expires_in_days")
+        .map(|raw| numbers::typed("expires_in_days", raw, form.user.frame.lang))
+        .transpose()
+        .map_err(|e| AppError::Invalid(vec![e]))
 }
 
 async fn issue(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
     let principal = &form.user.principal;
     let issued = async {
         form.only(&["name", "expires_in_days"])?;
-        let days = lifetime(&state, &form)?;
+        let lifetime = (lifetime(&form)?, Lifetimes::from_config(&state.config));
         let name = form.get("name").unwrap_or_default();
-        tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, name, days).await
+        tokens::issue(&state.db, state.clock.now(), &principal.actor(), principal.user.id, name, lifetime).await
     }
     .await;
     let extras = match issued {
@@ -150,10 +147,7 @@ async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let token = tokens::get(&state.db, path_id(&id)?).await?;
     policy::token::manage(&principal.viewer(), token.user_id)?;
     form.only(&[])?;
-    let digest = tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token).await?;
-    if let Some(key) = secret::digest_from_hex(&digest) {
-        state.tokens.invalidate(&key);
-    }
+    tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token, &state.tokens).await?;
     Ok(Redirect::to("/admin/tokens?notice=adm_token_revoked").into_response())
 }
 

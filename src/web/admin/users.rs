@@ -220,15 +220,11 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     let current = UserView::try_from(&users::get(&state.db, id).await?)?;
     let updated = async {
         let patch = patch_of(&form)?;
-        users::update(&state.db, state.clock.now(), &principal.actor(), id, patch).await
+        users::update(&state.db, state.clock.now(), &principal.actor(), id, patch, &state.tokens).await
     }
     .await;
     match updated {
-        Ok(_) => {
-            // Role or status changes must not wait for cached tokens to expire (as the API).
-            state.tokens.invalidate_all();
-            Ok(Redirect::to("/admin/users?notice=adm_user_updated").into_response())
-        }
+        Ok(_) => Ok(Redirect::to("/admin/users?notice=adm_user_updated").into_response()),
         Err(err) => {
             let errors = form_errors(err, form.user.frame.lang)?;
             let status = StatusCode::UNPROCESSABLE_ENTITY;

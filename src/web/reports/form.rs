@@ -20,7 +20,7 @@ use super::{
     report_of_period, reportable, show, to_report, tr, upload::UploadState,
 };
 use crate::{
-    app::reports::{self, VersionView},
+    app::reports::{self, Then, VersionView},
     db::entity::engagement,
     domain::{
         FieldError,
@@ -368,9 +368,8 @@ pub(super) async fn create(
         Ok(typed) => typed,
         Err(errors) => return refused(values_errors(&errors, &kpis, lang)),
     };
-    let (now, actor) = (state.clock.now(), user.principal.actor());
-    let rules = submit.then_some(&state.rules);
-    match reports::create(&state.db, now, &actor, e.id, start, typed.content.clone(), rules).await {
+    let then = if submit { Then::Submit } else { Then::KeepDraft };
+    match reports::create(&state.ctx(&user.principal), e.id, start, typed.content.clone(), then).await {
         Ok(detail) => Ok(to_report(detail.report.id, if submit { "rep_submitted" } else { "rep_saved" })),
         Err(err) => refused(values_errors(&store_errors(err, &typed)?, &kpis, lang)),
     }
@@ -408,11 +407,8 @@ pub(super) async fn update(
         Ok(typed) => typed,
         Err(errors) => return refused(values_errors(&errors, &kpis, lang)).await,
     };
-    let (now, actor) = (state.clock.now(), user.principal.actor());
-    let saved = match reports::edit(&state.db, now, &actor, r.id, typed.content.clone()).await {
-        Ok(_) if submit => reports::submit(&state.db, now, &actor, r.id, &state.rules).await,
-        other => other,
-    };
+    let then = if submit { Then::Submit } else { Then::KeepDraft };
+    let saved = reports::edit(&state.ctx(&user.principal), r.id, typed.content.clone(), then).await;
     match saved {
         Ok(detail) => Ok(to_report(detail.report.id, if submit { "rep_submitted" } else { "rep_saved" })),
         Err(err) => refused(values_errors(&store_errors(err, &typed)?, &kpis, lang)).await,

@@ -34,15 +34,10 @@ use crate::{
         entity::{engagement, report},
     },
     domain::{
-        FieldError,
-        confidentiality::Visibility,
-        enums::{EngagementStatus, Language},
-        import::ImportLimits,
-        period::Period,
-        report as rules,
+        FieldError, confidentiality::Visibility, enums::Language, import::ImportLimits, period::Period, report as rules,
     },
     error::AppError,
-    policy::{self, engagement::Action as EngagementAction, report::Action},
+    policy::report::Action,
     present::catalog::{self as i18n, catalog},
     state::AppState,
     views::KpiView,
@@ -66,10 +61,7 @@ async fn engagement_for(
     id: Uuid,
     action: Action,
 ) -> PageResult<(engagement::Model, Visibility)> {
-    let viewer = principal.viewer();
-    let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
-    policy::report::authorize(&viewer, action, seen)?;
-    Ok((e, seen))
+    Ok(reports::engagement_for(&state.ctx(principal), id, action).await?)
 }
 
 /// Loads a report and its engagement, checking the caller may do `action` on it.
@@ -79,9 +71,7 @@ async fn report_for(
     id: Uuid,
     action: Action,
 ) -> PageResult<(report::Model, engagement::Model, Visibility)> {
-    let r = reports::get(&state.db, id).await?;
-    let (e, seen) = engagement_for(state, principal, r.engagement_id, action).await?;
-    Ok((r, e, seen))
+    Ok(reports::load(&state.ctx(principal), id, action).await?)
 }
 
 /// The report of an engagement's period, if one was started.
@@ -106,15 +96,12 @@ fn to_report(id: Uuid, notice: &str) -> Response {
 
 /// Whether the caller may do `action` on the reports of an engagement seen as `seen`.
 fn allowed(principal: &Principal, action: Action, seen: Visibility) -> bool {
-    policy::report::authorize(&principal.viewer(), action, seen).is_ok()
+    crate::policy::report::authorize(&principal.viewer(), action, seen).is_ok()
 }
 
-/// Reports are written while the contract runs or after it ended (as the store decides).
+/// Whether the engagement takes reports (the rule the use cases apply).
 fn reporting(e: &engagement::Model) -> bool {
-    matches!(
-        parse::<EngagementStatus>("status", &e.status),
-        Ok(EngagementStatus::Active | EngagementStatus::Suspended | EngagementStatus::Ended)
-    )
+    parse("status", &e.status).is_ok_and(rules::takes_reports)
 }
 
 /// The engagement's KPIs, as the form and the review show them.

@@ -24,7 +24,7 @@ use super::{
 use crate::{
     app::{
         engagements,
-        reports::{self, PlausibilityFlag, PlausibilityLimits, ReviewView, ValueComment, VersionView},
+        reports::{self, PlausibilityFlag, Review, ReviewView, ValueComment, VersionView},
         users,
     },
     db::entity::{engagement, report},
@@ -166,11 +166,7 @@ pub(super) async fn render(
 ) -> PageResult<Response> {
     let lang = user.frame.lang;
     let detail = reports::detail(&state.db, r).await?;
-    let limits = PlausibilityLimits {
-        jump_factor: state.config.plausibility_jump_factor,
-        ratio_tolerance: state.config.plausibility_ratio_tolerance,
-    };
-    let flags = reports::plausibility(&state.db, r, limits).await?;
+    let flags = reports::plausibility(&state.db, r, state.rules.plausibility).await?;
     let kpis = kpi_list(state, e).await?;
     let report_status = detail.report.status;
     let editable = matches!(report_status, ReportStatus::Draft | ReportStatus::ChangesRequested);
@@ -249,9 +245,8 @@ pub(super) async fn review(
         })
         .collect();
     let kpi_of: Vec<Uuid> = value_comments.iter().map(|c| c.kpi_id).collect();
-    let (now, actor, role) = (state.clock.now(), user.principal.actor(), user.principal.viewer().role);
     let decided =
-        reports::review(&state.db, now, (&actor, role), r.id, decision, comment, value_comments, &state.rules).await;
+        reports::review(&state.ctx(&user.principal), r.id, Review { decision, comment, value_comments }).await;
     match decided {
         Ok(detail) => Ok(to_report(
             r.id,

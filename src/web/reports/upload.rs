@@ -21,7 +21,7 @@ use super::{
     kpi_list, parse_id, refused_fields, report_of_period, reportable, say, show, to_report, tr,
 };
 use crate::{
-    app::reports,
+    app::reports::{self, Then, Upload},
     domain::{
         FieldError,
         enums::Language,
@@ -89,24 +89,17 @@ pub(super) async fn import(
         .and_then(|d| d.trim().parse().ok())
         .ok_or_else(|| PageError::from(AppError::invalid("period_start", "invalid_date", "name the period")))?;
     let period = reportable(&state, &e, start)?;
-    let limits = ImportLimits::default();
     let errors = match &posted.file {
         None => vec![FieldError::new("file", "required", "attach a .csv or .xlsx file")],
         Some((name, bytes)) => {
-            let kpis = reports::kpi_set(&state.db, &e).await?;
-            match import::parse(name, bytes, &kpis.refs, &limits) {
-                Err(err) => err.violations().0,
-                Ok(values) => {
-                    let (now, actor) = (state.clock.now(), user.principal.actor());
-                    let rules = posted.submit.then_some(&state.rules);
-                    match reports::import(&state.db, now, &actor, e.id, start, values, rules).await {
-                        Ok(detail) => {
-                            let notice = if posted.submit { "rep_submitted" } else { "rep_imported" };
-                            return Ok(to_report(detail.report.id, notice));
-                        }
-                        Err(err) => refused_fields(err)?,
-                    }
+            let upload = Upload { file_name: name, bytes, period_start: start };
+            let then = if posted.submit { Then::Submit } else { Then::KeepDraft };
+            match reports::import_file(&state.ctx(&user.principal), e.id, upload, then).await {
+                Ok(detail) => {
+                    let notice = if posted.submit { "rep_submitted" } else { "rep_imported" };
+                    return Ok(to_report(detail.report.id, notice));
                 }
+                Err(err) => refused_fields(err)?,
             }
         }
     };
