@@ -14,13 +14,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Empty};
+use crate::app::digests::preview;
 use crate::{
     app::digests::{
         run::{self, RunReport},
         subscriptions::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
     },
     auth::Principal,
-    domain::{digest::DigestPeriod, enums::Role},
+    domain::enums::Role,
     error::{AppError, AppResult, Problem},
     policy::digest::{Action, authorize},
     state::AppState,
@@ -169,41 +170,14 @@ async fn preview(
     principal: Principal,
     ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> AppResult<Response> {
-    let viewer = principal.viewer();
-    let subscription = match q.subscription_id {
-        Some(id) => Some(load(&state, &principal, id).await?),
-        None => {
-            authorize(&viewer, Action::Manage, viewer.user_id)?;
-            subscriptions::first_of(&state.db, viewer.user_id).await?
-        }
-    };
-    let recipient =
-        subscriptions::recipient(&state.db, subscription.as_ref().map_or(viewer.user_id, |s| s.user_id)).await?;
-    let now = state.clock.now();
-    let timing = match &subscription {
-        Some(s) => subscriptions::timing(s)?,
-        None => run::default_timing(&recipient),
-    };
-    let period = match (q.from, q.to) {
-        (Some(start), Some(end)) if start <= end && (end - start).num_days() <= 366 => DigestPeriod { start, end },
-        (None, None) => timing.period_of(now),
-        _ => return Err(AppError::invalid("to", "invalid", "from and to together, from ≤ to, at most a year")),
-    };
+    let ctx = state.ctx(&principal);
+    let target = preview::target(&ctx, q.subscription_id).await?;
+    let period = preview::period(&ctx, &target, q.from, q.to)?;
     let format = q.format.as_deref().unwrap_or("html");
     if !matches!(format, "html" | "text") {
         return Err(AppError::invalid("format", "invalid", "html or text"));
     }
-    let built = run::build_one(
-        &state.db,
-        &state.rules.notifier,
-        now,
-        &recipient,
-        subscription.as_ref(),
-        period,
-        state.config.digest_charts,
-    )
-    .await?
-    .ok_or_else(|| {
+    let built = preview::build(&ctx, &target, period, state.config.digest_charts).await?.ok_or_else(|| {
         AppError::invalid("subscription_id", "nothing_to_report", "the recipient sees no reporting engagement")
     })?;
     Ok(match format {

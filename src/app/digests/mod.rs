@@ -4,5 +4,6 @@
 //! `mail::chart`), and [`run`] takes the due subscriptions and queues each digest exactly once.
 
 pub mod content;
+pub mod preview;
 pub mod run;
 pub mod subscriptions;

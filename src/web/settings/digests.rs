@@ -13,11 +13,12 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use chrono::{DateTime, Utc, Weekday};
+use chrono::Weekday;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::app::digests::preview;
 use crate::web::kit::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
 use crate::{
     app::{
@@ -28,11 +29,11 @@ use crate::{
         engagements, users,
     },
     auth::Principal,
-    db::entity::{digest_subscription as sub, user},
+    db::entity::digest_subscription as sub,
     domain::{
         Violations,
         confidentiality::Viewer,
-        digest::{DigestCadence, DigestPeriod},
+        digest::DigestCadence,
         enums::{Language, Role},
     },
     error::{AppError, AppResult},
@@ -403,52 +404,25 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, form: Pag
     Ok(Redirect::to("/settings/digests?notice=dig_deleted").into_response())
 }
 
-/// The period a preview covers: `from`..`to` as asked (both, at most a year), or the period
-/// a digest sent now would cover (the same rule as the API's preview).
-fn preview_period(
-    q: &QueryMap,
-    subscription: Option<&sub::Model>,
-    recipient: &user::Model,
-    now: DateTime<Utc>,
-) -> AppResult<DigestPeriod> {
-    let (from, to) = (query_date(q, "from")?, query_date(q, "to")?);
-    let timing = match subscription {
-        Some(s) => subscriptions::timing(s)?,
-        None => run::default_timing(recipient),
-    };
-    match (from, to) {
-        (Some(start), Some(end)) if start <= end && (end - start).num_days() <= 366 => Ok(DigestPeriod { start, end }),
-        (None, None) => Ok(timing.period_of(now)),
-        _ => Err(AppError::invalid("to", "invalid", "from and to together, from ≤ to, at most a year")),
-    }
-}
-
 /// The digest as it would be sent now (or over the dates asked), inside the page, with its
 /// plain-text version below.
 async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<QueryMap>) -> PageResult<Response> {
-    let principal = &user.principal;
-    let viewer = principal.viewer();
-    let subscription = match query_value(&q, "subscription_id") {
-        Some(id) => Some(load(&state, principal, id).await?),
-        None => {
-            authorize(&viewer, Action::Manage, viewer.user_id)?;
-            subscriptions::first_of(&state.db, viewer.user_id).await?
-        }
-    };
-    let owner = subscription.as_ref().map_or(viewer.user_id, |s| s.user_id);
-    let recipient = subscriptions::recipient(&state.db, owner).await?;
-    let choices = subscriptions::list(&state.db, Some(owner)).await?;
+    let ctx = state.ctx(&user.principal);
+    let subscription_id = query_value(&q, "subscription_id").map(path_id).transpose()?;
+    let target = preview::target(&ctx, subscription_id).await?;
+    let (subscription, recipient) = (target.subscription.as_ref(), &target.recipient);
+    let choices = subscriptions::list(&state.db, Some(recipient.id)).await?;
     let values = json!({
         "subscription_id": subscription.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
         "from": query_value(&q, "from").unwrap_or_default(),
         "to": query_value(&q, "to").unwrap_or_default(),
     });
-    let now = state.clock.now();
     let mut context = json!({
         "values": values, "choices": choices, "recipient": recipient.name,
         "errors": {}, "period": null, "html": null, "text": null,
     });
-    let period = match preview_period(&q, subscription.as_ref(), &recipient, now) {
+    let asked = query_date(&q, "from").and_then(|from| Ok((from, query_date(&q, "to")?)));
+    let period = match asked.and_then(|(from, to)| preview::period(&ctx, &target, from, to)) {
         Ok(period) => period,
         Err(err) => {
             context["errors"] = json!(form_errors(err, user.frame.lang)?);
@@ -460,16 +434,7 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
             );
         }
     };
-    let built = run::build_one(
-        &state.db,
-        &state.rules.notifier,
-        now,
-        &recipient,
-        subscription.as_ref(),
-        period,
-        state.config.digest_charts,
-    )
-    .await?;
+    let built = preview::build(&ctx, &target, period, state.config.digest_charts).await?;
     context["period"] = json!(period);
     if let Some(built) = built {
         context["html"] = json!(run::html_with_data_uris(&built));
