@@ -115,7 +115,7 @@ async fn setup(server: &Server) -> anyhow::Result<Vec<Flow>> {
                 media_url: Some("https://cdn.brisa.example/semana.jpg".into()),
                 planned_at: now + chrono::Duration::days(7),
             };
-            let item = content::propose(&state.db, now, &Actor::system("agency"), e.id, input, &rules)
+            let item = content::system::propose(&state.db, now, &Actor::system("agency"), e.id, input, &rules)
                 .await
                 .map_err(|e| anyhow::anyhow!("content: {e:?}"))?;
             flows.push(Flow {

@@ -279,17 +279,18 @@ async fn content_calendar(
     ];
     for DemoPost { channel, body, proposed, planned, decision, published } in posts {
         let input = ContentInput { channel, body: body.into(), media_url: None, planned_at: hour + planned };
-        let item = content::propose(db, now + proposed, &agency, engagement.id, input, &rules.crisis).await?;
+        let item = content::system::propose(db, now + proposed, &agency, engagement.id, input, &rules.crisis).await?;
         let approval_id =
             item.approval_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no content approval opened")))?;
         if let Some((decision, at)) = decision {
             let comment = (decision != Decision::Approve)
                 .then(|| "Mostrad la camisa con prendas de la colección, no de temporadas pasadas".to_string());
             let input = approvals::DecisionInput { stage: 0, decision, comment };
-            approvals::decide(db, now + at, (&lead, Role::Lead), approval_id, &input, rules, Language::Es).await?;
+            crate::app::decisions::decide(db, now + at, (&lead, Role::Lead), approval_id, &input, rules, Language::Es)
+                .await?;
         }
         if published {
-            content::transition(db, hour + planned, &agency, item.id, content::ContentAction::Publish).await?;
+            content::system::transition(db, hour + planned, &agency, item.id, content::ContentAction::Publish).await?;
         }
     }
     Ok(())
@@ -315,17 +316,17 @@ async fn incident_history(
                       comentarios de Canarias y Baleares lo llaman engaño."
             .into(),
     };
-    let id = incidents::open(db, opened_at, &agency, engagement, input, rules).await?.incident.id;
+    let id = incidents::system::open(db, opened_at, &agency, engagement, input, rules).await?.incident.id;
     let note = |body: &str, severity| UpdateInput { body: body.into(), severity };
     let hour = chrono::Duration::hours(1);
     let first =
         note("Respuesta tipo publicada en los comentarios y en stories; se pausa la promoción del sorteo.", None);
-    incidents::add_update(db, opened_at + hour, &agency, id, first, rules, false).await?;
+    incidents::system::add_update(db, opened_at + hour, &agency, id, first, rules, false).await?;
     let ack = AcknowledgeInput { note: Some("Lo llevamos con Legal: ampliamos el sorteo a las islas.".into()) };
-    incidents::acknowledge(db, opened_at + hour * 2, &lead, id, ack, rules).await?;
+    incidents::system::acknowledge(db, opened_at + hour * 2, &lead, id, ack, rules).await?;
     let calmer =
         note("Bases corregidas y publicadas; las quejas han bajado a la mitad.", Some(IncidentSeverity::Medium));
-    incidents::add_update(db, opened_at + hour * 24, &lead, id, calmer, rules, true).await?;
+    incidents::system::add_update(db, opened_at + hour * 24, &lead, id, calmer, rules, true).await?;
     Ok(())
 }
 
@@ -363,7 +364,7 @@ pub async fn activate(
         let role = crate::db::decode::parse("role", &user.role)?;
         let input = approvals::DecisionInput { stage: a.current_stage, decision: Decision::Approve, comment: None };
         let actor = Actor { id: Some(user.id), label: user.email.clone() };
-        approvals::decide(db, now, (&actor, role), approval_id, &input, rules, Language::Es).await?;
+        crate::app::decisions::decide(db, now, (&actor, role), approval_id, &input, rules, Language::Es).await?;
     }
     engagement::Entity::find_by_id(engagement_id).one(db).await?.ok_or(AppError::NotFound)
 }

@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::{
     app::{
-        WriteRules,
         audit::{self, Actor, AuditEntry},
         crisis,
     },
@@ -29,7 +28,6 @@ use crate::{
     db::decode::parse,
     domain::{
         Violations,
-        alert::AlertRule,
         approval::{
             self as rules, ApprovalStatus, Approver, Decision, DecisionContext, DecisionRefused, Outcome, Quorum,
             Stage, StagePreset, SubjectKind, SubjectLabel, WorkflowInput,
@@ -502,48 +500,6 @@ pub async fn decide_in<C: ConnectionTrait>(
     );
     audit::record(txn, now, actor, entry).await?;
     Ok(Decided { approval, outcome })
-}
-
-/// A decision through the API: one transaction that records it, moves the approval on and
-/// applies the outcome to the subject (e.g. the content item becomes approved).
-pub async fn decide(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    (actor, decider_role): (&Actor, Role),
-    approval_id: Uuid,
-    input: &DecisionInput,
-    rules: &WriteRules,
-    language: Language,
-) -> AppResult<ApprovalView> {
-    let txn = crate::db::begin_write(db).await?;
-    let current = lock(&txn, approval_id).await?;
-    // Read, not locked: decisions on different approvals of one engagement run in parallel.
-    let e = engagement::Entity::find_by_id(current.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
-    let decided = decide_in(&txn, now, (actor, decider_role), &e, current, input, &rules.crisis).await?;
-    let (a, outcome) = (&decided.approval, decided.outcome);
-    match parse::<SubjectKind>("subject_kind", &a.subject_kind)? {
-        SubjectKind::Content => crate::app::content::apply_decision(&txn, now, a, outcome).await?,
-        SubjectKind::Report => {
-            crate::app::reports::apply_decision(&txn, now, actor, a, outcome, input.comment.clone()).await?
-        }
-        SubjectKind::Activation => {
-            crate::app::engagements::apply_decision(&txn, now, actor, a, outcome, rules.max_yearly_growth).await?
-        }
-        SubjectKind::Amendment => crate::app::amendments::apply_decision(&txn, now, actor, a, outcome, rules).await?,
-    }
-    // A decision may end an overdue stage, and an accepted report its signals' alerts.
-    let rules_changed = [AlertRule::ApprovalOverdue, AlertRule::HighSeveritySignal];
-    crate::app::alerts::reconcile_in(
-        &txn,
-        now,
-        &rules.notifier,
-        crate::app::alerts::Scope::Engagement(e.id),
-        &rules_changed,
-    )
-    .await?;
-    let view = views(&txn, std::slice::from_ref(&decided.approval), now, language).await?.remove(0);
-    txn.commit().await?;
-    Ok(view)
 }
 
 /// Escalates every pending stage past its deadline that was not escalated yet: its

@@ -12,6 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::{Ctx, engagements};
+use crate::policy::{
+    approval::{Action, authorize},
+    engagement::Action as EngagementAction,
+};
+
 use crate::{
     app::{
         approvals::{self, CrisisRules, Subject},
@@ -89,47 +95,6 @@ fn subject(item: &content_item::Model) -> AppResult<Subject> {
     Ok(Subject { id: item.id, label: SubjectLabel::Content { channel, excerpt }, author: item.created_by })
 }
 
-/// The agency (or a lead) proposes a publication; its approval opens at once.
-pub async fn propose(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    engagement_id: Uuid,
-    input: ContentInput,
-    crisis: &CrisisRules,
-) -> AppResult<ContentView> {
-    let input = input.validate(now)?;
-    let txn = crate::db::begin_write(db).await?;
-    let e = lock(&txn, engagement_id).await?;
-    ensure_running(&e)?;
-    let id = Uuid::now_v7();
-    let mut item = content_item::ActiveModel {
-        id: Set(id),
-        engagement_id: Set(e.id),
-        channel: Set(input.channel.to_string()),
-        body: Set(input.body),
-        media_url: Set(input.media_url),
-        planned_at: Set(input.planned_at),
-        status: Set(ContentStatus::PendingApproval.to_string()),
-        approval_id: Set(None),
-        created_by: Set(actor.id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        published_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
-    let mut a: content_item::ActiveModel = item.into();
-    a.approval_id = Set(Some(approval.id));
-    item = a.update(&txn).await?;
-    let view = ContentView::try_from(&item)?;
-    audit::record(&txn, now, actor, AuditEntry::new("content.propose", "content", id).engagement(e.id).after(&view))
-        .await?;
-    txn.commit().await?;
-    Ok(view)
-}
-
 async fn lock_item<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<content_item::Model> {
     let mut q = content_item::Entity::find_by_id(id);
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
@@ -140,77 +105,6 @@ async fn lock_item<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<content_i
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<content_item::Model> {
     content_item::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
-}
-
-/// Replaces the item's content; it goes (back) to approval under a new approval, the
-/// previous one superseded.
-pub async fn edit(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: Uuid,
-    input: ContentInput,
-    crisis: &CrisisRules,
-) -> AppResult<ContentView> {
-    let input = input.validate(now)?;
-    let txn = crate::db::begin_write(db).await?;
-    let current = lock_item(&txn, id).await?;
-    let e = lock(&txn, current.engagement_id).await?;
-    let next = rules::edit(parse("status", &current.status)?).map_err(refused)?;
-    let before = ContentView::try_from(&current)?;
-    let mut a: content_item::ActiveModel = current.into();
-    a.channel = Set(input.channel.to_string());
-    a.body = Set(input.body);
-    a.media_url = Set(input.media_url);
-    a.planned_at = Set(input.planned_at);
-    a.status = Set(next.to_string());
-    a.updated_at = Set(now);
-    let item = a.update(&txn).await?;
-    let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
-    let mut a: content_item::ActiveModel = item.into();
-    a.approval_id = Set(Some(approval.id));
-    let item = a.update(&txn).await?;
-    let after = ContentView::try_from(&item)?;
-    let entry = AuditEntry::new("content.edit", "content", id).engagement(e.id).before(&before).after(&after);
-    audit::record(&txn, now, actor, entry).await?;
-    txn.commit().await?;
-    Ok(after)
-}
-
-/// Withdraws or publishes an item.
-pub async fn transition(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: Uuid,
-    action: ContentAction,
-) -> AppResult<ContentView> {
-    let txn = crate::db::begin_write(db).await?;
-    let current = lock_item(&txn, id).await?;
-    let from: ContentStatus = parse("status", &current.status)?;
-    let next = match action {
-        ContentAction::Withdraw => rules::withdraw(from),
-        ContentAction::Publish => rules::publish(from),
-    }
-    .map_err(refused)?;
-    if action == ContentAction::Withdraw {
-        approvals::close_pending(&txn, now, SubjectKind::Content, id, ApprovalStatus::Withdrawn).await?;
-    }
-    let mut a: content_item::ActiveModel = current.clone().into();
-    a.status = Set(next.to_string());
-    a.updated_at = Set(now);
-    if action == ContentAction::Publish {
-        a.published_at = Set(Some(now));
-    }
-    let after = ContentView::try_from(&a.update(&txn).await?)?;
-    let name = match action {
-        ContentAction::Withdraw => "content.withdraw",
-        ContentAction::Publish => "content.publish",
-    };
-    let entry = AuditEntry::new(name, "content", id).engagement(current.engagement_id).after(&after);
-    audit::record(&txn, now, actor, entry).await?;
-    txn.commit().await?;
-    Ok(after)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -290,4 +184,155 @@ pub async fn calendar<C: ConnectionTrait>(db: &C, engagements: &[Uuid], c: &Cale
         .all(db)
         .await?;
     rows.iter().map(|m| Ok(ContentView::try_from(m)?)).collect()
+}
+
+/// Loads a content item and its engagement for `action` (404 when the engagement is
+/// hidden, 403 when seen but not allowed).
+pub async fn load(ctx: &Ctx<'_>, id: Uuid, action: Action) -> AppResult<(ContentView, engagement::Model)> {
+    let item = get(ctx.db, id).await?;
+    let (e, seen) = engagements::load(ctx.db, &ctx.viewer, item.engagement_id, EngagementAction::Read).await?;
+    authorize(&ctx.viewer, action, seen)?;
+    Ok((ContentView::try_from(&item)?, e))
+}
+
+/// Proposes a publication on an engagement (the agency, leads and admins).
+pub async fn propose(ctx: &Ctx<'_>, engagement_id: Uuid, input: ContentInput) -> AppResult<ContentView> {
+    let (e, seen) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Read).await?;
+    authorize(&ctx.viewer, Action::WriteContent, seen)?;
+    system::propose(ctx.db, ctx.now, &ctx.actor, e.id, input, &ctx.rules.crisis).await
+}
+
+/// Replaces the item; it goes (back) to approval, the previous approval superseded.
+pub async fn edit(ctx: &Ctx<'_>, id: Uuid, input: ContentInput) -> AppResult<ContentView> {
+    load(ctx, id, Action::WriteContent).await?;
+    system::edit(ctx.db, ctx.now, &ctx.actor, id, input, &ctx.rules.crisis).await
+}
+
+/// Withdraws the item, or marks it published once approved.
+pub async fn transition(ctx: &Ctx<'_>, id: Uuid, action: ContentAction) -> AppResult<ContentView> {
+    load(ctx, id, Action::WriteContent).await?;
+    system::transition(ctx.db, ctx.now, &ctx.actor, id, action).await
+}
+
+/// The changes without a person: for the demo loader, fixtures and benchmarks, which act
+/// for people they name themselves. Nothing here authorizes.
+pub mod system {
+    use super::*;
+
+    /// The agency (or a lead) proposes a publication; its approval opens at once.
+    pub async fn propose(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        engagement_id: Uuid,
+        input: ContentInput,
+        crisis: &CrisisRules,
+    ) -> AppResult<ContentView> {
+        let input = input.validate(now)?;
+        let txn = crate::db::begin_write(db).await?;
+        let e = lock(&txn, engagement_id).await?;
+        ensure_running(&e)?;
+        let id = Uuid::now_v7();
+        let mut item = content_item::ActiveModel {
+            id: Set(id),
+            engagement_id: Set(e.id),
+            channel: Set(input.channel.to_string()),
+            body: Set(input.body),
+            media_url: Set(input.media_url),
+            planned_at: Set(input.planned_at),
+            status: Set(ContentStatus::PendingApproval.to_string()),
+            approval_id: Set(None),
+            created_by: Set(actor.id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            published_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
+        let mut a: content_item::ActiveModel = item.into();
+        a.approval_id = Set(Some(approval.id));
+        item = a.update(&txn).await?;
+        let view = ContentView::try_from(&item)?;
+        audit::record(
+            &txn,
+            now,
+            actor,
+            AuditEntry::new("content.propose", "content", id).engagement(e.id).after(&view),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(view)
+    }
+
+    /// Replaces the item's content; it goes (back) to approval under a new approval, the
+    /// previous one superseded.
+    pub async fn edit(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        id: Uuid,
+        input: ContentInput,
+        crisis: &CrisisRules,
+    ) -> AppResult<ContentView> {
+        let input = input.validate(now)?;
+        let txn = crate::db::begin_write(db).await?;
+        let current = lock_item(&txn, id).await?;
+        let e = lock(&txn, current.engagement_id).await?;
+        let next = rules::edit(parse("status", &current.status)?).map_err(refused)?;
+        let before = ContentView::try_from(&current)?;
+        let mut a: content_item::ActiveModel = current.into();
+        a.channel = Set(input.channel.to_string());
+        a.body = Set(input.body);
+        a.media_url = Set(input.media_url);
+        a.planned_at = Set(input.planned_at);
+        a.status = Set(next.to_string());
+        a.updated_at = Set(now);
+        let item = a.update(&txn).await?;
+        let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
+        let mut a: content_item::ActiveModel = item.into();
+        a.approval_id = Set(Some(approval.id));
+        let item = a.update(&txn).await?;
+        let after = ContentView::try_from(&item)?;
+        let entry = AuditEntry::new("content.edit", "content", id).engagement(e.id).before(&before).after(&after);
+        audit::record(&txn, now, actor, entry).await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Withdraws or publishes an item.
+    pub async fn transition(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        id: Uuid,
+        action: ContentAction,
+    ) -> AppResult<ContentView> {
+        let txn = crate::db::begin_write(db).await?;
+        let current = lock_item(&txn, id).await?;
+        let from: ContentStatus = parse("status", &current.status)?;
+        let next = match action {
+            ContentAction::Withdraw => rules::withdraw(from),
+            ContentAction::Publish => rules::publish(from),
+        }
+        .map_err(refused)?;
+        if action == ContentAction::Withdraw {
+            approvals::close_pending(&txn, now, SubjectKind::Content, id, ApprovalStatus::Withdrawn).await?;
+        }
+        let mut a: content_item::ActiveModel = current.clone().into();
+        a.status = Set(next.to_string());
+        a.updated_at = Set(now);
+        if action == ContentAction::Publish {
+            a.published_at = Set(Some(now));
+        }
+        let after = ContentView::try_from(&a.update(&txn).await?)?;
+        let name = match action {
+            ContentAction::Withdraw => "content.withdraw",
+            ContentAction::Publish => "content.publish",
+        };
+        let entry = AuditEntry::new(name, "content", id).engagement(current.engagement_id).after(&after);
+        audit::record(&txn, now, actor, entry).await?;
+        txn.commit().await?;
+        Ok(after)
+    }
 }

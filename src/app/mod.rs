@@ -11,6 +11,7 @@ pub mod content;
 pub mod context;
 pub mod crisis;
 pub mod dashboard;
+pub mod decisions;
 pub mod digests;
 pub mod engagements;
 pub mod evaluation;

@@ -101,7 +101,7 @@ async fn decide(
     let rules = &state.rules;
     let now = state.clock.now();
     Ok(Json(
-        approvals::decide(
+        crate::app::decisions::decide(
             &state.db,
             now,
             (&principal.actor(), viewer.role),

@@ -13,10 +13,7 @@ use crate::{
     auth::Principal,
     domain::content::ContentInput,
     error::{AppResult, Problem},
-    policy::{
-        approval::{Action, authorize},
-        engagement::Action as EngagementAction,
-    },
+    policy::approval::Action,
     state::AppState,
 };
 
@@ -64,20 +61,12 @@ async fn propose(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<ContentInput>,
 ) -> AppResult<(StatusCode, Json<ContentView>)> {
-    let viewer = principal.viewer();
-    let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
-    authorize(&viewer, Action::WriteContent, seen)?;
-    let rules = &state.rules.crisis;
-    let item = content::propose(&state.db, state.clock.now(), &principal.actor(), e.id, input, rules).await?;
+    let item = content::propose(&state.ctx(&principal), id, input).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
 async fn load(state: &AppState, principal: &Principal, id: Uuid, action: Action) -> AppResult<ContentView> {
-    let item = content::get(&state.db, id).await?;
-    let viewer = principal.viewer();
-    let (_, seen) = engagements::load(&state.db, &viewer, item.engagement_id, EngagementAction::Read).await?;
-    authorize(&viewer, action, seen)?;
-    Ok(ContentView::try_from(&item)?)
+    Ok(content::load(&state.ctx(principal), id, action).await?.0)
 }
 
 #[utoipa::path(
@@ -113,9 +102,7 @@ async fn edit(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<ContentInput>,
 ) -> AppResult<Json<ContentView>> {
-    load(&state, &principal, id, Action::WriteContent).await?;
-    let rules = &state.rules.crisis;
-    Ok(Json(content::edit(&state.db, state.clock.now(), &principal.actor(), id, input, rules).await?))
+    Ok(Json(content::edit(&state.ctx(&principal), id, input).await?))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -142,6 +129,5 @@ async fn transition(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(t): ApiJson<ContentTransition>,
 ) -> AppResult<Json<ContentView>> {
-    load(&state, &principal, id, Action::WriteContent).await?;
-    Ok(Json(content::transition(&state.db, state.clock.now(), &principal.actor(), id, t.action).await?))
+    Ok(Json(content::transition(&state.ctx(&principal), id, t.action).await?))
 }

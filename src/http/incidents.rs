@@ -17,10 +17,7 @@ use crate::{
     },
     auth::Principal,
     db::pagination::PageRequest,
-    domain::{
-        confidentiality::Visibility,
-        incident::{AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput},
-    },
+    domain::incident::{AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput},
     error::{AppResult, Problem},
     policy::{self, engagement::Action as EngagementAction, incident::Action},
     state::AppState,
@@ -37,19 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve))
         .routes(routes!(crisis_state, crisis_start))
         .routes(routes!(crisis_end))
-}
-
-/// Loads an incident's engagement and checks the caller may do `action` on the incident.
-async fn authorize(
-    state: &AppState,
-    principal: &Principal,
-    incident_id: Uuid,
-    action: Action,
-) -> AppResult<Visibility> {
-    let m = incidents::get(&state.db, incident_id).await?;
-    let (_, seen) = engagements::load(&state.db, &principal.viewer(), m.engagement_id, EngagementAction::Read).await?;
-    policy::incident::authorize(&principal.viewer(), action, seen)?;
-    Ok(seen)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -132,9 +116,7 @@ async fn open(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<IncidentInput>,
 ) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
-    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
-    policy::incident::authorize(&principal.viewer(), Action::Report, seen)?;
-    let d = incidents::open(&state.db, state.clock.now(), &principal.actor(), &e, input, &state.rules).await?;
+    let d = incidents::open(&state.ctx(&principal), id, input).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -149,9 +131,7 @@ async fn get(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<IncidentDetail>> {
-    authorize(&state, &principal, id, Action::Read).await?;
-    let m = incidents::get(&state.db, id).await?;
-    Ok(Json(incidents::detail(&state.db, &m, state.clock.now()).await?))
+    Ok(Json(incidents::show(&state.ctx(&principal), id).await?.0))
 }
 
 /// Add a note to the timeline, optionally changing the severity (raising: anyone on the
@@ -174,11 +154,7 @@ async fn add_update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<UpdateInput>,
 ) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
-    let seen = authorize(&state, &principal, id, Action::Report).await?;
-    let may_lower = policy::incident::authorize(&principal.viewer(), Action::Handle, seen).is_ok();
-
-    let d = incidents::add_update(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules, may_lower)
-        .await?;
+    let d = incidents::add_update(&state.ctx(&principal), id, input).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -201,8 +177,7 @@ async fn acknowledge(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<AcknowledgeInput>,
 ) -> AppResult<Json<IncidentDetail>> {
-    authorize(&state, &principal, id, Action::Handle).await?;
-    Ok(Json(incidents::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await?))
+    Ok(Json(incidents::acknowledge(&state.ctx(&principal), id, input).await?))
 }
 
 /// Resolve an incident with a summary (admins and leads); an open one counts as
@@ -225,8 +200,7 @@ async fn resolve(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<ResolveInput>,
 ) -> AppResult<Json<IncidentDetail>> {
-    authorize(&state, &principal, id, Action::Handle).await?;
-    Ok(Json(incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await?))
+    Ok(Json(incidents::resolve(&state.ctx(&principal), id, input).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -204,31 +204,23 @@ async fn open(State(state): State<AppState>, form: PageForm) -> PageResult<Respo
 }
 
 async fn open_incident(state: &AppState, form: &PageForm) -> AppResult<IncidentDetail> {
-    let principal = &form.user.principal;
-    let viewer = principal.viewer();
     let fields: OpenForm = form.parse()?;
-    let (e, seen) = engagements::load(&state.db, &viewer, fields.engagement_id, EngagementAction::Read).await?;
-    policy::incident::authorize(&viewer, Action::Report, seen)?;
     let input = IncidentInput { title: fields.title, severity: fields.severity, description: fields.description };
-    incidents::open(&state.db, state.clock.now(), &principal.actor(), &e, input, &state.rules).await
+    incidents::open(&state.ctx(&form.user.principal), fields.engagement_id, input).await
 }
 
 // ---------------------------------------------------------------------------------------
 // One incident and its timeline
 // ---------------------------------------------------------------------------------------
 
-/// Loads an incident's engagement and checks the caller may do `action` on the incident
-/// (as the API's `authorize`).
+/// Loads an incident's engagement, checking the caller may do `action` on the incident.
 async fn authorize(
     state: &AppState,
     principal: &Principal,
     incident_id: Uuid,
     action: Action,
 ) -> AppResult<(engagement::Model, Visibility)> {
-    let m = incidents::get(&state.db, incident_id).await?;
-    let viewer = principal.viewer();
-    let (e, seen) = engagements::load(&state.db, &viewer, m.engagement_id, EngagementAction::Read).await?;
-    policy::incident::authorize(&viewer, action, seen)?;
+    let (_, e, seen) = incidents::load(&state.ctx(principal), incident_id, action).await?;
     Ok((e, seen))
 }
 
@@ -283,10 +275,9 @@ async fn render_incident(
     status: StatusCode,
     typed: Typed,
 ) -> PageResult<Response> {
-    let (e, seen) = authorize(state, &user.principal, id, Action::Read).await?;
-    let may_handle = policy::incident::authorize(&user.principal.viewer(), Action::Handle, seen).is_ok();
-    let m = incidents::get(&state.db, id).await?;
-    let d = incidents::detail(&state.db, &m, state.clock.now()).await?;
+    let ctx = state.ctx(&user.principal);
+    let (d, e, seen) = incidents::show(&ctx, id).await?;
+    let may_handle = incidents::allowed(&ctx, Action::Handle, seen);
     let i = &d.incident;
     let people =
         people(state, d.timeline.iter().map(|u| u.author_id).chain([i.opened_by, i.acknowledged_by, i.resolved_by]))
@@ -328,13 +319,9 @@ async fn after_change(
 async fn add_update(State(state): State<AppState>, Path(raw): Path<String>, form: PageForm) -> PageResult<Response> {
     let id = object_id(&raw)?;
     let principal = &form.user.principal;
-    let (_, seen) = authorize(&state, principal, id, Action::Report).await?;
-    let may_lower = policy::incident::authorize(&principal.viewer(), Action::Handle, seen).is_ok();
+    authorize(&state, principal, id, Action::Report).await?;
     let result = match form.parse::<UpdateInput>() {
-        Ok(input) => {
-            let (db, now, actor) = (&state.db, state.clock.now(), principal.actor());
-            incidents::add_update(db, now, &actor, id, input, &state.rules, may_lower).await
-        }
+        Ok(input) => incidents::add_update(&state.ctx(principal), id, input).await,
         Err(err) => Err(err),
     };
     after_change(&state, &form, id, result, "inc_updated").await
@@ -345,9 +332,7 @@ async fn acknowledge(State(state): State<AppState>, Path(raw): Path<String>, for
     let principal = &form.user.principal;
     authorize(&state, principal, id, Action::Handle).await?;
     let result = match form.parse::<AcknowledgeInput>() {
-        Ok(input) => {
-            incidents::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await
-        }
+        Ok(input) => incidents::acknowledge(&state.ctx(principal), id, input).await,
         Err(err) => Err(err),
     };
     after_change(&state, &form, id, result, "inc_acknowledged").await
@@ -358,9 +343,7 @@ async fn resolve(State(state): State<AppState>, Path(raw): Path<String>, form: P
     let principal = &form.user.principal;
     authorize(&state, principal, id, Action::Handle).await?;
     let result = match form.parse::<ResolveInput>() {
-        Ok(input) => {
-            incidents::resolve(&state.db, state.clock.now(), &principal.actor(), id, input, &state.rules).await
-        }
+        Ok(input) => incidents::resolve(&state.ctx(principal), id, input).await,
         Err(err) => Err(err),
     };
     after_change(&state, &form, id, result, "inc_resolved").await

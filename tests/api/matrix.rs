@@ -254,7 +254,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         let (db, now, system) = (&f.app.state.db, f.app.clock_now(), Actor::system("matrix"));
         let e = veedor::demo::activate(db, now, t.engagement, None, &f.app.state.rules).await.unwrap();
         let input = json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" });
-        incidents::open(db, now, &system, &e, serde_json::from_value(input).unwrap(), &f.app.state.rules)
+        incidents::system::open(db, now, &system, &e, serde_json::from_value(input).unwrap(), &f.app.state.rules)
             .await
             .unwrap();
         let alert = entity::alert::Entity::find()
@@ -304,7 +304,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         } else {
             let rules = CrisisRules { approver_roles: vec![], sla_factor: 0.5 };
             let input = serde_json::from_value(content_body(now)).unwrap();
-            let item = content::propose(db, now, &system, t.engagement, input, &rules).await.unwrap();
+            let item = content::system::propose(db, now, &system, t.engagement, input, &rules).await.unwrap();
             let id = if path.starts_with("/api/v1/approvals") { item.approval_id.unwrap() } else { item.id };
             path = path.replace("{id}", &id.to_string());
         }
@@ -314,7 +314,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         let e = entity::engagement::Entity::find_by_id(t.engagement).one(db).await.unwrap().unwrap();
         let input =
             serde_json::from_value(json!({ "title": "Caída", "severity": "low", "description": "Sin servicio" }));
-        let i = incidents::open(db, now, &system, &e, input.unwrap(), &f.app.state.rules).await.unwrap();
+        let i = incidents::system::open(db, now, &system, &e, input.unwrap(), &f.app.state.rules).await.unwrap();
         path = path.replace("{id}", &i.incident.id.to_string());
     } else if path.contains("amendments") {
         // Amendments need an active engagement; amendment routes need a pending amendment.

@@ -159,7 +159,7 @@ async fn every_page_fits_a_phone_and_its_charts_are_readable() {
     };
     let actor = veedor::db::audit::Actor::system("test");
     let critical =
-        veedor::app::incidents::open(&app.state.db, app.clock_now(), &actor, &e, input, &app.state.rules).await;
+        veedor::app::incidents::system::open(&app.state.db, app.clock_now(), &actor, &e, input, &app.state.rules).await;
     let critical = critical.unwrap().incident.id;
     let Some(b) = Browser::start_sized(&app, 390, 844).await else { return };
     b.login(DEMO[1].0, DEMO[1].1).await;

@@ -341,7 +341,8 @@ async fn decide(State(state): State<AppState>, Path(id): Path<String>, form: Pag
         let input: DecideForm = form.parse()?;
         let input = DecisionInput { stage: input.stage, decision: input.decision, comment: input.comment };
         let decider = (&user.principal.actor(), viewer.role);
-        approvals::decide(&state.db, state.clock.now(), decider, id, &input, &state.rules, user.frame.lang).await?;
+        crate::app::decisions::decide(&state.db, state.clock.now(), decider, id, &input, &state.rules, user.frame.lang)
+            .await?;
         Ok::<_, AppError>(input.decision)
     }
     .await;

@@ -202,11 +202,7 @@ async fn load(
     id: Uuid,
     action: Action,
 ) -> AppResult<(ContentView, engagement::Model)> {
-    let item = content::get(&state.db, id).await?;
-    let viewer = principal.viewer();
-    let (e, seen) = engagements::load(&state.db, &viewer, item.engagement_id, EngagementAction::Read).await?;
-    authorize(&viewer, action, seen)?;
-    Ok((ContentView::try_from(&item)?, e))
+    content::load(&state.ctx(principal), id, action).await
 }
 
 /// The item's approval, if the viewer may read it (agency users only read the approvals of
@@ -388,10 +384,7 @@ async fn propose(State(state): State<AppState>, form: PageForm) -> PageResult<Re
             }
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
-        let (e, seen) = engagements::load(&state.db, &viewer, engagement, EngagementAction::Read).await?;
-        authorize(&viewer, Action::WriteContent, seen)?;
-        let actor = user.principal.actor();
-        content::propose(&state.db, state.clock.now(), &actor, e.id, input, &state.rules.crisis).await
+        content::propose(&state.ctx(&user.principal), engagement, input).await
     }
     .await;
     match result {
@@ -430,8 +423,7 @@ async fn edit(State(state): State<AppState>, Path(id): Path<String>, form: PageF
     let result = async {
         form.only(&["channel", "body", "media_url", "planned_at"])?;
         let input = parse_input(&form, time_zone(user))?;
-        let actor = user.principal.actor();
-        content::edit(&state.db, state.clock.now(), &actor, id, input, &state.rules.crisis).await
+        content::edit(&state.ctx(&user.principal), id, input).await
     }
     .await;
     match result {
@@ -454,7 +446,7 @@ async fn transition(State(state): State<AppState>, Path(id): Path<String>, form:
         Some("publish") => ContentAction::Publish,
         _ => return Err(AppError::invalid("action", "invalid_value", "withdraw or publish").into()),
     };
-    content::transition(&state.db, state.clock.now(), &user.principal.actor(), id, action).await?;
+    content::transition(&state.ctx(&user.principal), id, action).await?;
     let notice = match action {
         ContentAction::Withdraw => "cont_withdrawn",
         ContentAction::Publish => "cont_published",

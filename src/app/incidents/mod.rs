@@ -3,6 +3,13 @@
 //! acknowledgement SLA. Every write locks the engagement, applies `domain::incident`, writes
 //! the incident, its timeline entry and the audit entry in one transaction.
 
+mod changes;
+
+/// The changes without a person: for the demo loader and fixtures. Nothing here authorizes.
+pub mod system {
+    pub use super::changes::{acknowledge, add_update, open, resolve};
+}
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -11,6 +18,12 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use super::Ctx;
+use crate::{
+    domain::confidentiality::Visibility,
+    policy::{self, engagement::Action as EngagementAction, incident::Action},
+};
 
 use crate::{
     app::{
@@ -179,169 +192,6 @@ async fn crisis_for<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The alert rules an incident's changes can fire or resolve.
-const INCIDENT_RULES: [AlertRule; 2] = [AlertRule::IncidentOpened, AlertRule::IncidentUnacknowledged];
-
-/// Opens an incident on an engagement, with the description as the first timeline entry.
-pub async fn open(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    e: &engagement::Model,
-    input: IncidentInput,
-    rules: &WriteRules,
-) -> AppResult<IncidentDetail> {
-    let hours = &rules.ack_hours;
-    let input = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let e = lock(&txn, e.id).await?;
-    let m = incident::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        engagement_id: Set(e.id),
-        title: Set(input.title),
-        severity: Set(input.severity.to_string()),
-        status: Set(IncidentStatus::Open.to_string()),
-        opened_by: Set(actor.id),
-        opened_at: Set(now),
-        ack_due_at: Set(ack_due_at(now, input.severity, hours)),
-        acknowledged_by: Set(None),
-        acknowledged_at: Set(None),
-        resolved_by: Set(None),
-        resolved_at: Set(None),
-        resolution: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    add_entry(&txn, now, actor, m.id, UpdateKind::Opened, input.description).await?;
-    if starts_crisis(None, input.severity) {
-        crisis_for(&txn, now, actor, &m).await?;
-    }
-    let d = detail(&txn, &m, now).await?;
-    audit::record(&txn, now, actor, AuditEntry::new("incident.open", "incident", m.id).engagement(e.id).after(&d))
-        .await?;
-    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(e.id), &INCIDENT_RULES).await?;
-    txn.commit().await?;
-    Ok(d)
-}
-
-/// Reads an incident for a change inside the transaction, with its engagement locked.
-async fn for_change<C: ConnectionTrait>(txn: &C, incident_id: Uuid) -> AppResult<(incident::Model, IncidentStatus)> {
-    let engagement_id = get(txn, incident_id).await?.engagement_id;
-    lock(txn, engagement_id).await?;
-    let m = get(txn, incident_id).await?;
-    let status = parse("status", &m.status)?;
-    Ok((m, status))
-}
-
-/// Adds a note to the timeline, and changes the severity if asked. Lowering it needs
-/// `may_lower` (the oversight team); becoming critical switches crisis mode on.
-pub async fn add_update(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    incident_id: Uuid,
-    input: UpdateInput,
-    rules: &WriteRules,
-    may_lower: bool,
-) -> AppResult<IncidentDetail> {
-    let hours = &rules.ack_hours;
-    let input = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let (current, status) = for_change(&txn, incident_id).await?;
-    let from: IncidentSeverity = parse("severity", &current.severity)?;
-    let to = input.severity.filter(|s| *s != from);
-    transition(status, if to.is_some() { IncidentAction::ChangeSeverity } else { IncidentAction::Note })?;
-    if to.is_some_and(|to| to < from) && !may_lower {
-        return Err(AppError::forbidden("only the company's admins and leads lower an incident's severity"));
-    }
-    let before = IncidentView::new(&current, now)?;
-    add_entry(&txn, now, actor, incident_id, UpdateKind::Note, input.body).await?;
-    let m = match to {
-        None => current,
-        Some(to) => {
-            add_entry(&txn, now, actor, incident_id, UpdateKind::SeverityChanged, format!("{from} → {to}")).await?;
-            let mut a: incident::ActiveModel = current.clone().into();
-            a.severity = Set(to.to_string());
-            if status == IncidentStatus::Open {
-                a.ack_due_at = Set(rescheduled_ack_due_at(current.opened_at, current.ack_due_at, now, from, to, hours));
-            }
-            let m = a.update(&txn).await?;
-            if starts_crisis(Some(from), to) {
-                crisis_for(&txn, now, actor, &m).await?;
-            }
-            m
-        }
-    };
-    let d = detail(&txn, &m, now).await?;
-    let entry = AuditEntry::new("incident.update", "incident", m.id).engagement(m.engagement_id).before(&before);
-    audit::record(&txn, now, actor, entry.after(&d)).await?;
-    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(m.engagement_id), &INCIDENT_RULES).await?;
-    txn.commit().await?;
-    Ok(d)
-}
-
-/// The company acknowledges the incident: it has seen it and owns it.
-pub async fn acknowledge(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    incident_id: Uuid,
-    input: AcknowledgeInput,
-    rules: &WriteRules,
-) -> AppResult<IncidentDetail> {
-    let input = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let (current, status) = for_change(&txn, incident_id).await?;
-    let next = transition(status, IncidentAction::Acknowledge)?;
-    let before = IncidentView::new(&current, now)?;
-    let mut a: incident::ActiveModel = current.into();
-    a.status = Set(next.to_string());
-    a.acknowledged_by = Set(actor.id);
-    a.acknowledged_at = Set(Some(now));
-    let m = a.update(&txn).await?;
-    add_entry(&txn, now, actor, incident_id, UpdateKind::Acknowledged, input.note.unwrap_or_default()).await?;
-    let d = detail(&txn, &m, now).await?;
-    let entry = AuditEntry::new("incident.acknowledge", "incident", m.id).engagement(m.engagement_id).before(&before);
-    audit::record(&txn, now, actor, entry.after(&d)).await?;
-    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(m.engagement_id), &INCIDENT_RULES).await?;
-    txn.commit().await?;
-    Ok(d)
-}
-
-/// Resolves the incident with a summary. An incident resolved while still open counts as
-/// acknowledged at the same instant.
-pub async fn resolve(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    incident_id: Uuid,
-    input: ResolveInput,
-    rules: &WriteRules,
-) -> AppResult<IncidentDetail> {
-    let input = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let (current, status) = for_change(&txn, incident_id).await?;
-    let next = transition(status, IncidentAction::Resolve)?;
-    let before = IncidentView::new(&current, now)?;
-    let mut a: incident::ActiveModel = current.clone().into();
-    a.status = Set(next.to_string());
-    if current.acknowledged_at.is_none() {
-        a.acknowledged_by = Set(actor.id);
-        a.acknowledged_at = Set(Some(now));
-    }
-    a.resolved_by = Set(actor.id);
-    a.resolved_at = Set(Some(now));
-    a.resolution = Set(Some(input.summary.clone()));
-    let m = a.update(&txn).await?;
-    add_entry(&txn, now, actor, incident_id, UpdateKind::Resolved, input.summary).await?;
-    let d = detail(&txn, &m, now).await?;
-    let entry = AuditEntry::new("incident.resolve", "incident", m.id).engagement(m.engagement_id).before(&before);
-    audit::record(&txn, now, actor, entry.after(&d)).await?;
-    alerts::reconcile_in(&txn, now, &rules.notifier, Scope::Engagement(m.engagement_id), &INCIDENT_RULES).await?;
-    txn.commit().await?;
-    Ok(d)
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
     pub status: Option<IncidentStatus>,
@@ -400,4 +250,63 @@ pub async fn list(
     }
     let rows = q.all(db).await?;
     Ok(page.page(rows, |m| m.id, |m| IncidentView::new(m, now))?)
+}
+
+/// Loads an engagement for `action` on its incidents (404 when hidden, 403 when not allowed).
+pub async fn engagement_for(
+    ctx: &Ctx<'_>,
+    engagement_id: Uuid,
+    action: Action,
+) -> AppResult<(engagement::Model, Visibility)> {
+    let (e, seen) = crate::app::engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Read).await?;
+    policy::incident::authorize(&ctx.viewer, action, seen)?;
+    Ok((e, seen))
+}
+
+/// Loads an incident and its engagement for `action`.
+pub async fn load(
+    ctx: &Ctx<'_>,
+    incident_id: Uuid,
+    action: Action,
+) -> AppResult<(incident::Model, engagement::Model, Visibility)> {
+    let m = get(ctx.db, incident_id).await?;
+    let (e, seen) = engagement_for(ctx, m.engagement_id, action).await?;
+    Ok((m, e, seen))
+}
+
+/// Whether the person may do `action` on the incidents of an engagement they see as `seen`.
+pub fn allowed(ctx: &Ctx<'_>, action: Action, seen: Visibility) -> bool {
+    policy::incident::authorize(&ctx.viewer, action, seen).is_ok()
+}
+
+/// An incident with its timeline, as its reader sees it.
+pub async fn show(ctx: &Ctx<'_>, incident_id: Uuid) -> AppResult<(IncidentDetail, engagement::Model, Visibility)> {
+    let (m, e, seen) = load(ctx, incident_id, Action::Read).await?;
+    Ok((detail(ctx.db, &m, ctx.now).await?, e, seen))
+}
+
+/// Opens an incident on an engagement (anyone on it, the agency included).
+pub async fn open(ctx: &Ctx<'_>, engagement_id: Uuid, input: IncidentInput) -> AppResult<IncidentDetail> {
+    let (e, _) = engagement_for(ctx, engagement_id, Action::Report).await?;
+    changes::open(ctx.db, ctx.now, &ctx.actor, &e, input, ctx.rules).await
+}
+
+/// Adds a note to the timeline, changing the severity if asked: raising it is anyone's on
+/// the engagement, lowering it the oversight team's.
+pub async fn add_update(ctx: &Ctx<'_>, incident_id: Uuid, input: UpdateInput) -> AppResult<IncidentDetail> {
+    let (m, _, seen) = load(ctx, incident_id, Action::Report).await?;
+    let may_lower = allowed(ctx, Action::Handle, seen);
+    changes::add_update(ctx.db, ctx.now, &ctx.actor, m.id, input, ctx.rules, may_lower).await
+}
+
+/// Acknowledges an open incident (admins and leads).
+pub async fn acknowledge(ctx: &Ctx<'_>, incident_id: Uuid, input: AcknowledgeInput) -> AppResult<IncidentDetail> {
+    let (m, _, _) = load(ctx, incident_id, Action::Handle).await?;
+    changes::acknowledge(ctx.db, ctx.now, &ctx.actor, m.id, input, ctx.rules).await
+}
+
+/// Resolves an incident with a summary (admins and leads).
+pub async fn resolve(ctx: &Ctx<'_>, incident_id: Uuid, input: ResolveInput) -> AppResult<IncidentDetail> {
+    let (m, _, _) = load(ctx, incident_id, Action::Handle).await?;
+    changes::resolve(ctx.db, ctx.now, &ctx.actor, m.id, input, ctx.rules).await
 }
