@@ -276,10 +276,5 @@ impl From<&api_token::Model> for TokenView {
     }
 }
 
-/// A page of a list, with the cursor of the next page when there is one.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-}
+/// A page of results: the cursor envelope is the persistence layer's (`db::pagination`).
+pub use crate::db::pagination::Page;

@@ -36,7 +36,6 @@ const SURFACES: &[&str] = &["http", "web", "scheduler"];
 
 /// Crossings not yet removed: (file, what it uses, why it is still there).
 const KNOWN: &[(&str, &str, &str)] = &[
-    ("db/pagination.rs", "views", "the page of results is the API's `Page` representation"),
     ("http/amendments.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("http/digests.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/approvals/queue.rs", "db::entity", "the use case returns the entity model it loaded"),
