@@ -224,12 +224,22 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
         q(1.0)
     );
 
-    // Afterwards: every approval approved by exactly two decisions, two audited transitions.
+    // Afterwards: every content approval approved by exactly two decisions, two audited
+    // transitions. Only the content items' approvals count: the fixture's engagements were
+    // activated through approvals of their own before the run.
     let db = &server.state.db;
-    let approved = approval::Entity::find().filter(approval::Column::Status.eq("approved")).count(db).await?;
-    let decisions = approval_decision::Entity::find().count(db).await?;
-    let audited =
-        audit_event::Entity::find().filter(audit_event::Column::Action.eq("approval.decide")).count(db).await?;
+    let content = approval::Entity::find().filter(approval::Column::SubjectKind.eq("content"));
+    let approved = content.clone().filter(approval::Column::Status.eq("approved")).count(db).await?;
+    let ids: Vec<Uuid> = content.all(db).await?.into_iter().map(|a| a.id).collect();
+    let decisions = approval_decision::Entity::find()
+        .filter(approval_decision::Column::ApprovalId.is_in(ids.clone()))
+        .count(db)
+        .await?;
+    let audited = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("approval.decide"))
+        .filter(audit_event::Column::ObjectId.is_in(ids.iter().map(Uuid::to_string)))
+        .count(db)
+        .await?;
     println!("afterwards: {approved} approved approvals, {decisions} decisions, {audited} audited transitions");
     let doubles = (decisions as usize).saturating_sub(2 * items) + (audited as usize).saturating_sub(2 * items);
     if let Some(first) = total.errors.first() {
