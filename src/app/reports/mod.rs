@@ -11,8 +11,8 @@ mod write;
 pub use flags::{PlausibilityFlag, PlausibilityLimits, plausibility};
 pub use kpi_cache::{file_language, forget_kpis, kpi_set};
 pub use requests::{
-    Review, Shown, Then, Upload, allowed, create, edit, engagement_for, import_file, list_of, load, read_upload,
-    review, show, submit, system, template,
+    Review, Shown, Then, Upload, create, edit, engagement_for, import_file, list_of, load, review, show, submit,
+    system, template,
 };
 pub use review::apply_decision;
 use review::*;

@@ -44,12 +44,6 @@ pub async fn load(
     Ok((r, e, seen))
 }
 
-/// Whether the person may do `action` on the reports of an engagement they see as `seen`
-/// (for the buttons a page offers).
-pub fn allowed(ctx: &Ctx<'_>, action: Action, seen: Visibility) -> bool {
-    policy::report::authorize(&ctx.viewer, action, seen).is_ok()
-}
-
 /// The reports of an engagement, by period.
 pub async fn list_of(ctx: &Ctx<'_>, engagement_id: Uuid) -> AppResult<Vec<ReportView>> {
     let (e, _) = engagement_for(ctx, engagement_id, Action::Read).await?;
@@ -153,7 +147,7 @@ pub async fn import_file(
 
 /// The figures of an uploaded file, checked against the engagement's KPIs (size, format,
 /// rows), without writing anything; a file over the size limit is a `file` error.
-pub async fn read_upload(ctx: &Ctx<'_>, e: &engagement::Model, upload: &Upload<'_>) -> AppResult<Vec<ImportedValue>> {
+async fn read_upload(ctx: &Ctx<'_>, e: &engagement::Model, upload: &Upload<'_>) -> AppResult<Vec<ImportedValue>> {
     let limits = ImportLimits::default();
     let kpis = kpi_set(ctx.db, e).await?;
     import_rules::parse(upload.file_name, upload.bytes, &kpis.refs, &limits)
