@@ -284,14 +284,14 @@ async fn engagement_with_kpis(
             channels: Set(serde_json::to_value(&input.channels)?),
             name: Set(input.name),
             objective: Set(input.objective),
-            unit: Set(input.unit.to_string()),
-            direction: Set(input.direction.to_string()),
+            unit: Set(input.unit),
+            direction: Set(input.direction),
             baseline: Set(input.baseline),
             target: Set(input.target),
             target_upper: Set(input.target_upper),
             warning_threshold: Set(input.warning_threshold),
             critical_threshold: Set(input.critical_threshold),
-            aggregation: Set(input.aggregation.to_string()),
+            aggregation: Set(input.aggregation),
             allow_negative: Set(input.allow_negative),
             ratio_numerator_id: Set(None),
             ratio_denominator_id: Set(None),
@@ -599,7 +599,7 @@ async fn import_part(server: &Server, verdict: &mut Verdict, name: &str) -> anyh
         engagement_id: Set(e.id),
         period_start: Set(floor_period.start_date),
         period_end: Set(floor_period.end_date),
-        status: Set(ReportStatus::Draft.to_string()),
+        status: Set(ReportStatus::Draft),
         version: Set(1),
         late: Set(false),
         created_by: Set(None),
@@ -824,7 +824,7 @@ async fn reports_part(server: &Server, verdict: &mut Verdict, name: &str) -> any
         .all(&state.db)
         .await?
         .iter()
-        .filter(|r| r.status == ReportStatus::Submitted.to_string())
+        .filter(|r| r.status == ReportStatus::Submitted)
         .count() as u64;
 
     println!("\n{name} concurrent reports ({VENDORS} vendors, {REPORT_KPIS} values each, submitted):");

@@ -36,6 +36,7 @@ use veedor::{
     app::outbox::{self, NewNotification},
     clock::{Clock, SystemClock},
     db::entity::{notification, notification_attempt},
+    domain::enums::Language,
 };
 
 const MESSAGES: usize = 10_000;
@@ -144,7 +145,7 @@ async fn queue(server: &Server) -> anyhow::Result<()> {
                     user_id: None,
                     to_address: format!("user{i}@brisa.example"),
                     to_name: "Begoña Ibáñez".into(),
-                    language: "es".into(),
+                    language: Language::Es,
                     subject,
                     text,
                     html,

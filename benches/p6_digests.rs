@@ -28,7 +28,7 @@ use veedor::{
     db::entity::{digest_subscription, job_slot, notification, team_member, user},
     domain::{
         digest::DigestCadence,
-        enums::{Language, Role},
+        enums::{Language, Role, TeamRole},
     },
 };
 
@@ -123,14 +123,14 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
     let mut subs = Vec::new();
     for i in 0..RECIPIENTS {
         let id = Uuid::now_v7();
-        let language = if i % 2 == 0 { "es" } else { "en" };
+        let language = if i % 2 == 0 { Language::Es } else { Language::En };
         users.push(user::ActiveModel {
             id: Set(id),
             email: Set(format!("exec{i}@bench.example")),
             name: Set(format!("Directiva {i}")),
-            role: Set("executive".into()),
+            role: Set(Role::Executive),
             vendor_id: Set(None),
-            language: Set(language.into()),
+            language: Set(language),
             timezone: Set("Europe/Madrid".into()),
             password_hash: Set(hash.clone()),
             active: Set(true),
@@ -143,7 +143,7 @@ async fn measure(backend: &Backend, scratch: &ScratchDb, verdict: &mut Verdict) 
                 id: Set(Uuid::now_v7()),
                 engagement_id: Set(e),
                 user_id: Set(id),
-                team_role: Set("executive".into()),
+                team_role: Set(TeamRole::Executive),
                 added_at: Set(now),
             });
         }

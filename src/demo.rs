@@ -1,6 +1,7 @@
 //! A realistic demo: Almacenes Brisa, a Spanish retailer, outsources its community
 //! management to the agency Marea Digital. Loading it twice changes nothing.
 
+use crate::domain::approval::ApprovalStatus;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
@@ -352,7 +353,7 @@ pub async fn activate(
         submitted.approval_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no activation approval opened")))?;
     loop {
         let a = approvals::get(db, approval_id).await?;
-        if a.status != "pending" {
+        if a.status != ApprovalStatus::Pending {
             break;
         }
         let deciders: Vec<Uuid> = serde_json::from_value(a.stage_approvers.clone()).map_err(anyhow::Error::from)?;
@@ -361,7 +362,7 @@ pub async fn activate(
             .copied()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stage {} has no decider", a.current_stage)))?;
         let user = users::get(db, decider).await?;
-        let role = crate::db::decode::parse("role", &user.role)?;
+        let role = user.role;
         let input = approvals::DecisionInput { stage: a.current_stage, decision: Decision::Approve, comment: None };
         let actor = Actor { id: Some(user.id), label: user.email.clone() };
         crate::app::decisions::decide(db, now, (&actor, role), approval_id, &input, rules, Language::Es).await?;

@@ -29,7 +29,6 @@ use crate::{
     db::entity::{amendment, approval, engagement},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         FieldError,
         alert::AlertRule,
@@ -64,7 +63,7 @@ fn view(m: &amendment::Model, approval_id: Option<Uuid>) -> AppResult<AmendmentV
     Ok(AmendmentView {
         id: m.id,
         engagement_id: m.engagement_id,
-        status: parse("status", &m.status)?,
+        status: m.status,
         reason: m.reason.clone(),
         changes: serde_json::from_value(m.changes.clone()).map_err(anyhow::Error::from)?,
         applied: m.applied.clone(),
@@ -79,7 +78,7 @@ fn view(m: &amendment::Model, approval_id: Option<Uuid>) -> AppResult<AmendmentV
 /// The latest approval of each amendment.
 async fn approvals_of<C: sea_orm::ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<Vec<(Uuid, Uuid)>> {
     let rows = approval::Entity::find()
-        .filter(approval::Column::SubjectKind.eq(SubjectKind::Amendment.to_string()))
+        .filter(approval::Column::SubjectKind.eq(SubjectKind::Amendment))
         .filter(approval::Column::SubjectId.is_in(ids.iter().copied()))
         .order_by_asc(approval::Column::Id)
         .all(db)
@@ -121,7 +120,7 @@ async fn lock_amendment(txn: &DatabaseTransaction, id: Uuid) -> AppResult<amendm
 
 /// Only an active or suspended engagement takes amendments; a draft changes directly.
 fn ensure_amendable(e: &engagement::Model) -> AppResult<()> {
-    match editability(parse("status", &e.status)?) {
+    match editability(e.status) {
         Editability::AmendmentsOnly => Ok(()),
         Editability::Open => Err(AppError::conflict(
             "engagement_id",
@@ -165,7 +164,7 @@ pub async fn propose(
     let m = amendment::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
-        status: Set(AmendmentStatus::Pending.to_string()),
+        status: Set(AmendmentStatus::Pending),
         reason: Set(input.reason.clone()),
         changes: Set(serde_json::to_value(&input).map_err(anyhow::Error::from)?),
         applied: Set(None),
@@ -211,13 +210,13 @@ pub async fn revise(
     let txn = crate::db::begin_write(db).await?;
     let current = lock_amendment(&txn, id).await?;
     let e = lock(&txn, current.engagement_id).await?;
-    let status = rules::revise(parse("status", &current.status)?)
-        .map_err(|err| AppError::conflict("status", "not_revisable", err.to_string()))?;
+    let status =
+        rules::revise(current.status).map_err(|err| AppError::conflict("status", "not_revisable", err.to_string()))?;
     ensure_amendable(&e)?;
     dry_run(&txn, now, actor, &e, &input, rules.max_yearly_growth).await?;
     let before = current.changes.clone();
     let mut m: amendment::ActiveModel = current.into();
-    m.status = Set(status.to_string());
+    m.status = Set(status);
     m.reason = Set(input.reason.clone());
     m.changes = Set(serde_json::to_value(&input).map_err(anyhow::Error::from)?);
     m.updated_at = Set(now);
@@ -239,11 +238,11 @@ pub async fn withdraw(
 ) -> AppResult<AmendmentView> {
     let txn = crate::db::begin_write(db).await?;
     let current = lock_amendment(&txn, id).await?;
-    let status = rules::withdraw(parse("status", &current.status)?)
+    let status = rules::withdraw(current.status)
         .map_err(|err| AppError::conflict("status", "not_withdrawable", err.to_string()))?;
     approvals::close_pending(&txn, now, SubjectKind::Amendment, id, ApprovalStatus::Withdrawn).await?;
     let mut m: amendment::ActiveModel = current.into();
-    m.status = Set(status.to_string());
+    m.status = Set(status);
     m.updated_at = Set(now);
     m.decided_at = Set(Some(now));
     let m = m.update(&txn).await?;
@@ -294,7 +293,7 @@ pub async fn apply_decision(
         audit::record(txn, now, actor, entry).await?;
     }
     let mut m: amendment::ActiveModel = current.into();
-    m.status = Set(status.to_string());
+    m.status = Set(status);
     m.applied = Set(applied);
     m.updated_at = Set(now);
     m.decided_at = Set(Some(now));

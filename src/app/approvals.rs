@@ -25,7 +25,6 @@ use crate::{
     db::entity::{approval, approval_decision, approval_workflow, engagement, team_member, user},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         Violations,
         approval::{
@@ -59,7 +58,7 @@ pub struct WorkflowView {
 pub async fn workflow<C: ConnectionTrait>(db: &C, engagement_id: Uuid, kind: SubjectKind) -> AppResult<WorkflowView> {
     let stored = approval_workflow::Entity::find()
         .filter(approval_workflow::Column::EngagementId.eq(engagement_id))
-        .filter(approval_workflow::Column::SubjectKind.eq(kind.to_string()))
+        .filter(approval_workflow::Column::SubjectKind.eq(kind))
         .one(db)
         .await?;
     Ok(match stored {
@@ -104,7 +103,7 @@ pub async fn set_workflow(
     let stages = serde_json::to_value(&input.stages).map_err(anyhow::Error::from)?;
     let existing = approval_workflow::Entity::find()
         .filter(approval_workflow::Column::EngagementId.eq(e.id))
-        .filter(approval_workflow::Column::SubjectKind.eq(kind.to_string()))
+        .filter(approval_workflow::Column::SubjectKind.eq(kind))
         .one(&txn)
         .await?;
     match existing {
@@ -119,7 +118,7 @@ pub async fn set_workflow(
             approval_workflow::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 engagement_id: Set(e.id),
-                subject_kind: Set(kind.to_string()),
+                subject_kind: Set(kind),
                 stages: Set(stages),
                 updated_by: Set(actor.id),
                 updated_at: Set(now),
@@ -162,9 +161,7 @@ async fn check_user_approvers<C: ConnectionTrait>(db: &C, input: &WorkflowInput)
             match found.get(user_id) {
                 None => v.add(field, "unknown", "no such user"),
                 Some(u) if !u.active => v.add(field, "inactive", "this user is deactivated"),
-                Some(u) if u.role == Role::Vendor.to_string() => {
-                    v.add(field, "vendor_approver", "agency users never approve")
-                }
+                Some(u) if u.role == Role::Vendor => v.add(field, "vendor_approver", "agency users never approve"),
                 Some(_) => {}
             }
         }
@@ -199,7 +196,7 @@ async fn resolve<C: ConnectionTrait>(db: &C, engagement_id: Uuid, approvers: &[A
     let active: Vec<Uuid> = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .filter(user::Column::Active.eq(true))
-        .filter(user::Column::Role.ne(Role::Vendor.to_string()))
+        .filter(user::Column::Role.ne(Role::Vendor))
         .all(db)
         .await?
         .iter()
@@ -237,9 +234,9 @@ pub async fn pending_for<C: ConnectionTrait>(
     subject_id: Uuid,
 ) -> AppResult<Option<approval::Model>> {
     let mut q = approval::Entity::find()
-        .filter(approval::Column::SubjectKind.eq(kind.to_string()))
+        .filter(approval::Column::SubjectKind.eq(kind))
         .filter(approval::Column::SubjectId.eq(subject_id))
-        .filter(approval::Column::Status.eq(ApprovalStatus::Pending.to_string()));
+        .filter(approval::Column::Status.eq(ApprovalStatus::Pending));
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         q = q.lock_exclusive();
     }
@@ -290,12 +287,12 @@ pub async fn open_in<C: ConnectionTrait>(
     let model = approval::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
-        subject_kind: Set(kind.to_string()),
+        subject_kind: Set(kind),
         subject_id: Set(subject.id),
         title: Set(subject.label.typed_text().chars().take(200).collect()),
         subject_label: Set(Some(serde_json::to_value(&subject.label).map_err(anyhow::Error::from)?)),
         author_id: Set(subject.author),
-        status: Set(ApprovalStatus::Pending.to_string()),
+        status: Set(ApprovalStatus::Pending),
         stage_approvers: Set(
             serde_json::to_value(stage_deciders(txn, e, first, subject.author).await?).map_err(anyhow::Error::from)?
         ),
@@ -335,9 +332,9 @@ pub async fn close_pending<C: ConnectionTrait>(
         .col_expr(approval::Column::Status, Expr::value(status.to_string()))
         .col_expr(approval::Column::ClosedAt, Expr::value(now))
         .col_expr(approval::Column::Revision, Expr::col(approval::Column::Revision).add(1))
-        .filter(approval::Column::SubjectKind.eq(kind.to_string()))
+        .filter(approval::Column::SubjectKind.eq(kind))
         .filter(approval::Column::SubjectId.eq(id))
-        .filter(approval::Column::Status.eq(ApprovalStatus::Pending.to_string()))
+        .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
         .exec(txn)
         .await?;
     Ok(())
@@ -429,13 +426,13 @@ pub async fn decide_in<C: ConnectionTrait>(
     let approved_by: Vec<Uuid> = approval_decision::Entity::find()
         .filter(approval_decision::Column::ApprovalId.eq(current.id))
         .filter(approval_decision::Column::Stage.eq(current.current_stage))
-        .filter(approval_decision::Column::Decision.eq(Decision::Approve.to_string()))
+        .filter(approval_decision::Column::Decision.eq(Decision::Approve))
         .all(txn)
         .await?
         .iter()
         .map(|d| d.decider_id)
         .collect();
-    let status: ApprovalStatus = parse("status", &current.status)?;
+    let status: ApprovalStatus = current.status;
     let quorum = stages.get(stage).map_or(Quorum::Any, |s| s.quorum);
     let ctx = DecisionContext {
         status,
@@ -455,7 +452,7 @@ pub async fn decide_in<C: ConnectionTrait>(
         approval_id: Set(current.id),
         stage: Set(current.current_stage),
         decider_id: Set(decider),
-        decision: Set(input.decision.to_string()),
+        decision: Set(input.decision),
         comment: Set(comment.unwrap_or_default()),
         decided_at: Set(now),
     }
@@ -507,7 +504,7 @@ pub async fn decide_in<C: ConnectionTrait>(
 /// approvals were escalated. Meant to run every minute (the scheduler calls it).
 pub async fn escalate_overdue(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<usize> {
     let overdue = approval::Entity::find()
-        .filter(approval::Column::Status.eq(ApprovalStatus::Pending.to_string()))
+        .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
         .filter(approval::Column::StageDueAt.lte(now))
         .filter(approval::Column::EscalatedAt.is_null())
         .all(db)
@@ -601,12 +598,12 @@ fn view(
     now: DateTime<Utc>,
     language: Language,
 ) -> AppResult<ApprovalView> {
-    let status: ApprovalStatus = parse("status", &a.status)?;
+    let status: ApprovalStatus = a.status;
     let subject = label_of(a)?;
     Ok(ApprovalView {
         id: a.id,
         engagement_id: a.engagement_id,
-        subject_kind: parse("subject_kind", &a.subject_kind)?,
+        subject_kind: a.subject_kind,
         subject_id: a.subject_id,
         title: present::titles::approval(&subject, language),
         subject,
@@ -644,7 +641,7 @@ pub async fn views<C: ConnectionTrait>(
         by.entry(d.approval_id).or_default().push(DecisionView {
             stage: d.stage,
             decider_id: d.decider_id,
-            decision: parse("decision", &d.decision)?,
+            decision: d.decision,
             comment: d.comment,
             decided_at: d.decided_at,
         });
@@ -697,13 +694,13 @@ pub async fn queue<C: ConnectionTrait>(
         q = q.filter(approval::Column::AuthorId.eq(caller));
     }
     if filter.view == QueueView::WaitingOnMe {
-        q = q.filter(approval::Column::Status.eq(ApprovalStatus::Pending.to_string()));
+        q = q.filter(approval::Column::Status.eq(ApprovalStatus::Pending));
     }
     if let Some(s) = filter.status {
-        q = q.filter(approval::Column::Status.eq(s.to_string()));
+        q = q.filter(approval::Column::Status.eq(s));
     }
     if let Some(k) = filter.subject_kind {
-        q = q.filter(approval::Column::SubjectKind.eq(k.to_string()));
+        q = q.filter(approval::Column::SubjectKind.eq(k));
     }
     if let Some(e) = filter.engagement_id {
         q = q.filter(approval::Column::EngagementId.eq(e));
@@ -711,13 +708,13 @@ pub async fn queue<C: ConnectionTrait>(
     match filter.overdue {
         Some(true) => {
             q = q
-                .filter(approval::Column::Status.eq(ApprovalStatus::Pending.to_string()))
+                .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
                 .filter(approval::Column::StageDueAt.lte(now))
         }
         Some(false) => {
             q = q.filter(
                 Condition::any()
-                    .add(approval::Column::Status.ne(ApprovalStatus::Pending.to_string()))
+                    .add(approval::Column::Status.ne(ApprovalStatus::Pending))
                     .add(approval::Column::StageDueAt.gt(now)),
             )
         }

@@ -3,6 +3,7 @@
 //! is `db::audit::record`, in the transaction of the change it describes.
 
 pub use crate::db::audit::{Actor, AuditEntry, record};
+use crate::domain::enums::Confidentiality;
 
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
@@ -113,7 +114,7 @@ pub async fn list_within(
         let foreign_secrets = Query::select()
             .column(engagement::Column::Id)
             .from(engagement::Entity)
-            .and_where(engagement::Column::Confidentiality.eq("secret"))
+            .and_where(engagement::Column::Confidentiality.eq(Confidentiality::Secret))
             .cond_where(
                 Condition::any()
                     .add(engagement::Column::OwnerId.is_null())

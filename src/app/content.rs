@@ -27,7 +27,6 @@ use crate::{
     db::entity::{approval, content_item, engagement},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         approval::{ApprovalStatus, Outcome, SubjectKind},
         content::{self as rules, ContentInput, ContentRefused, ContentStatus},
@@ -59,11 +58,11 @@ impl TryFrom<&content_item::Model> for ContentView {
         Ok(Self {
             id: m.id,
             engagement_id: m.engagement_id,
-            channel: parse("channel", &m.channel)?,
+            channel: m.channel,
             body: m.body.clone(),
             media_url: m.media_url.clone(),
             planned_at: m.planned_at,
-            status: parse("status", &m.status)?,
+            status: m.status,
             approval_id: m.approval_id,
             created_by: m.created_by,
             created_at: m.created_at,
@@ -78,7 +77,7 @@ fn refused(e: ContentRefused) -> AppError {
 }
 
 fn ensure_running(e: &engagement::Model) -> AppResult<()> {
-    match parse::<EngagementStatus>("status", &e.status)? {
+    match e.status {
         EngagementStatus::Active => Ok(()),
         _ => {
             Err(AppError::conflict("engagement", "engagement_not_active", "content is proposed on active engagements"))
@@ -91,7 +90,7 @@ fn subject(item: &content_item::Model) -> AppResult<Subject> {
     if item.body.chars().count() > 80 {
         excerpt.push('…');
     }
-    let channel = parse("channel", &item.channel)?;
+    let channel = item.channel;
     Ok(Subject { id: item.id, label: SubjectLabel::Content { channel, excerpt }, author: item.created_by })
 }
 
@@ -134,7 +133,7 @@ pub async fn apply_decision<C: ConnectionTrait>(
     }
     if let Some(status) = rules::after_decision(outcome) {
         let mut m: content_item::ActiveModel = item.into();
-        m.status = Set(status.to_string());
+        m.status = Set(status);
         m.updated_at = Set(now);
         m.update(txn).await?;
     }
@@ -175,7 +174,7 @@ pub async fn calendar<C: ConnectionTrait>(db: &C, engagements: &[Uuid], c: &Cale
         q = q.filter(content_item::Column::EngagementId.eq(e));
     }
     if let Some(s) = c.status {
-        q = q.filter(content_item::Column::Status.eq(s.to_string()));
+        q = q.filter(content_item::Column::Status.eq(s));
     }
     let rows = q
         .order_by_asc(content_item::Column::PlannedAt)
@@ -236,11 +235,11 @@ pub mod system {
         let mut item = content_item::ActiveModel {
             id: Set(id),
             engagement_id: Set(e.id),
-            channel: Set(input.channel.to_string()),
+            channel: Set(input.channel),
             body: Set(input.body),
             media_url: Set(input.media_url),
             planned_at: Set(input.planned_at),
-            status: Set(ContentStatus::PendingApproval.to_string()),
+            status: Set(ContentStatus::PendingApproval),
             approval_id: Set(None),
             created_by: Set(actor.id),
             created_at: Set(now),
@@ -279,14 +278,14 @@ pub mod system {
         let txn = crate::db::begin_write(db).await?;
         let current = lock_item(&txn, id).await?;
         let e = lock(&txn, current.engagement_id).await?;
-        let next = rules::edit(parse("status", &current.status)?).map_err(refused)?;
+        let next = rules::edit(current.status).map_err(refused)?;
         let before = ContentView::try_from(&current)?;
         let mut a: content_item::ActiveModel = current.into();
-        a.channel = Set(input.channel.to_string());
+        a.channel = Set(input.channel);
         a.body = Set(input.body);
         a.media_url = Set(input.media_url);
         a.planned_at = Set(input.planned_at);
-        a.status = Set(next.to_string());
+        a.status = Set(next);
         a.updated_at = Set(now);
         let item = a.update(&txn).await?;
         let approval = approvals::open_in(&txn, now, actor, &e, subject(&item)?, crisis).await?;
@@ -310,7 +309,7 @@ pub mod system {
     ) -> AppResult<ContentView> {
         let txn = crate::db::begin_write(db).await?;
         let current = lock_item(&txn, id).await?;
-        let from: ContentStatus = parse("status", &current.status)?;
+        let from: ContentStatus = current.status;
         let next = match action {
             ContentAction::Withdraw => rules::withdraw(from),
             ContentAction::Publish => rules::publish(from),
@@ -320,7 +319,7 @@ pub mod system {
             approvals::close_pending(&txn, now, SubjectKind::Content, id, ApprovalStatus::Withdrawn).await?;
         }
         let mut a: content_item::ActiveModel = current.clone().into();
-        a.status = Set(next.to_string());
+        a.status = Set(next);
         a.updated_at = Set(now);
         if action == ContentAction::Publish {
             a.published_at = Set(Some(now));

@@ -16,7 +16,6 @@ use crate::{
     db::entity::{engagement, kpi, report, report_signal, report_value, report_version},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         enums::{Aggregation, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds, Trend},
@@ -217,7 +216,7 @@ fn assemble(
     let mut kpi_series = Vec::with_capacity(kpis.len());
     for k in kpis {
         let thresholds = Thresholds {
-            direction: parse("direction", &k.direction)?,
+            direction: k.direction,
             target: k.target,
             target_upper: k.target_upper,
             warning: k.warning_threshold,
@@ -236,12 +235,12 @@ fn assemble(
             })
             .collect();
         let values: Vec<Option<f64>> = series.iter().map(|p| p.value).collect();
-        let aggregation: Aggregation = parse("aggregation", &k.aggregation)?;
+        let aggregation: Aggregation = k.aggregation;
         kpi_series.push(KpiSeries {
             kpi_id: k.id,
             name: k.name.clone(),
             objective: k.objective.clone(),
-            unit: parse("unit", &k.unit)?,
+            unit: k.unit,
             direction: thresholds.direction,
             target: k.target,
             target_upper: k.target_upper,
@@ -264,7 +263,7 @@ fn assemble(
                 period_end: p.end_date,
                 due_date: p.due_date,
                 report_id: r.map(|r| r.id),
-                report_status: r.map(|r| parse("status", &r.status)).transpose()?,
+                report_status: r.map(|r| r.status),
                 standing: *standing,
                 late: *standing == Standing::Late,
                 missing: *standing == Standing::Missing,
@@ -280,8 +279,8 @@ fn assemble(
             Ok(SignalItem {
                 report_id: s.report_id,
                 period_start,
-                category: parse("category", &s.category)?,
-                severity: parse("severity", &s.severity)?,
+                category: s.category,
+                severity: s.severity,
                 description: s.description.clone(),
                 link: s.link.clone(),
                 submitted_at: submitted_at.get(&s.version_id).copied().flatten(),

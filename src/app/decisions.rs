@@ -14,7 +14,7 @@ use super::{
     content, engagements, reports,
 };
 use crate::{
-    db::{decode::parse, entity::engagement},
+    db::entity::engagement,
     domain::{
         alert::AlertRule,
         approval::SubjectKind,
@@ -41,7 +41,7 @@ pub async fn decide(
     let e = engagement::Entity::find_by_id(current.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let decided = approvals::decide_in(&txn, now, (actor, decider_role), &e, current, input, &rules.crisis).await?;
     let (a, outcome) = (&decided.approval, decided.outcome);
-    match parse::<SubjectKind>("subject_kind", &a.subject_kind)? {
+    match a.subject_kind {
         SubjectKind::Content => content::apply_decision(&txn, now, a, outcome).await?,
         SubjectKind::Report => reports::apply_decision(&txn, now, actor, a, outcome, input.comment.clone()).await?,
         SubjectKind::Activation => {

@@ -24,7 +24,6 @@ use crate::{
     },
 };
 use crate::{
-    db::decode::parse,
     domain::{
         Violations,
         amendment::TermsChange,
@@ -58,7 +57,7 @@ pub async fn on_team<C: ConnectionTrait>(db: &C, engagement_id: Uuid, user_id: U
 pub async fn access<C: ConnectionTrait>(db: &C, viewer: &Viewer, m: &engagement::Model) -> AppResult<EngagementAccess> {
     let mut access = EngagementAccess {
         vendor_id: m.vendor_id,
-        confidentiality: parse("confidentiality", &m.confidentiality)?,
+        confidentiality: m.confidentiality,
         owner_id: m.owner_id,
         viewer_on_team: false,
     };
@@ -96,14 +95,14 @@ pub(crate) fn scope_condition(scope: &ListingScope) -> Condition {
     };
     match scope {
         ListingScope::All => Condition::all(),
-        ListingScope::NotSecretOrInsider(user_id) => Condition::any()
-            .add(engagement::Column::Confidentiality.ne(Confidentiality::Secret.to_string()))
-            .add(insider(*user_id)),
+        ListingScope::NotSecretOrInsider(user_id) => {
+            Condition::any().add(engagement::Column::Confidentiality.ne(Confidentiality::Secret)).add(insider(*user_id))
+        }
         ListingScope::InsiderOnly(user_id) => insider(*user_id),
         ListingScope::Vendor { user_id, vendor_id, open_levels } => {
             Condition::all().add(engagement::Column::VendorId.eq(*vendor_id)).add(
                 Condition::any()
-                    .add(engagement::Column::Confidentiality.is_in(open_levels.iter().map(|l| l.to_string())))
+                    .add(engagement::Column::Confidentiality.is_in(open_levels.iter().copied()))
                     .add(insider(*user_id)),
             )
         }
@@ -148,7 +147,7 @@ pub async fn list(
         query = query.filter(engagement::Column::Id.gt(after));
     }
     if let Some(status) = filter.status {
-        query = query.filter(engagement::Column::Status.eq(status.to_string()));
+        query = query.filter(engagement::Column::Status.eq(status));
     }
     if let Some(vendor_id) = filter.vendor_id {
         query = query.filter(engagement::Column::VendorId.eq(vendor_id));
@@ -169,7 +168,7 @@ async fn check_references<C: ConnectionTrait>(db: &C, e: &EngagementInput, vendo
     if let Some(owner_id) = e.owner_id {
         match user::Entity::find_by_id(owner_id).one(db).await? {
             None => v.add("owner_id", "unknown", "no such user"),
-            Some(u) if !matches!(parse::<Role>("role", &u.role)?, Role::Lead | Role::Admin) => {
+            Some(u) if !matches!(u.role, Role::Lead | Role::Admin) => {
                 v.add("owner_id", "owner_not_internal_lead", "the internal owner must be a lead or an admin")
             }
             Some(u) if !u.active => v.add("owner_id", "owner_inactive", "the user's account is disabled"),
@@ -196,16 +195,16 @@ pub async fn create(
         brief_want: Set(e.brief.want),
         brief_feasible: Set(e.brief.can_be_done),
         brief_budget_minor: Set(e.brief.budget_minor),
-        confidentiality: Set(e.confidentiality.to_string()),
+        confidentiality: Set(e.confidentiality),
         monthly_fee_minor: Set(e.monthly_fee_minor),
         currency: Set(e.currency),
         start_date: Set(e.start_date),
         end_date: Set(e.end_date),
         timezone: Set(e.timezone),
-        cadence: Set(e.cadence.to_string()),
+        cadence: Set(e.cadence),
         due_offset_days: Set(e.due_offset_days),
         owner_id: Set(e.owner_id),
-        status: Set(EngagementStatus::Draft.to_string()),
+        status: Set(EngagementStatus::Draft),
         status_changed_at: Set(now),
         created_by: Set(actor.id),
         created_at: Set(now),
@@ -229,13 +228,13 @@ fn as_input(m: &engagement::Model) -> AppResult<EngagementInput> {
             can_be_done: m.brief_feasible.clone(),
             budget_minor: m.brief_budget_minor,
         },
-        confidentiality: parse("confidentiality", &m.confidentiality)?,
+        confidentiality: m.confidentiality,
         monthly_fee_minor: m.monthly_fee_minor,
         currency: m.currency.clone(),
         start_date: m.start_date,
         end_date: m.end_date,
         timezone: m.timezone.clone(),
-        cadence: parse("cadence", &m.cadence)?,
+        cadence: m.cadence,
         due_offset_days: m.due_offset_days,
         owner_id: m.owner_id,
     })
@@ -255,7 +254,7 @@ pub async fn lock<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<engagement
 /// Refuses direct changes to what, once the engagement is active, only an amendment may
 /// change (`what` names it in the answer).
 pub fn ensure_open(m: &engagement::Model, field: &str, what: &str) -> AppResult<()> {
-    match editability(parse("status", &m.status)?) {
+    match editability(m.status) {
         Editability::Open => Ok(()),
         Editability::AmendmentsOnly => Err(AppError::conflict(
             field,
@@ -279,7 +278,7 @@ pub async fn update(
     let current = lock(&txn, id).await?;
     let ValidEngagement(after_input) = patch.apply(as_input(&current)?).validate()?;
     let amended = amended_terms(&as_input(&current)?, &after_input);
-    match editability(parse("status", &current.status)?) {
+    match editability(current.status) {
         Editability::Closed => ensure_open(&current, "status", "terms")?,
         Editability::AmendmentsOnly if !amended.is_empty() => {
             if let Some(fixed) = amended.iter().find(|f| !AMENDABLE_TERMS.contains(f)) {
@@ -338,7 +337,7 @@ async fn write_in<C: ConnectionTrait>(
     action: &'static str,
 ) -> AppResult<(EngagementView, engagement::Model)> {
     let id = current.id;
-    if editability(parse("status", &current.status)?) != Editability::Open && e.owner_id.is_none() {
+    if editability(current.status) != Editability::Open && e.owner_id.is_none() {
         return Err(AppError::invalid(
             "owner_id",
             "owner_required",
@@ -352,13 +351,13 @@ async fn write_in<C: ConnectionTrait>(
     active.brief_want = Set(e.brief.want);
     active.brief_feasible = Set(e.brief.can_be_done);
     active.brief_budget_minor = Set(e.brief.budget_minor);
-    active.confidentiality = Set(e.confidentiality.to_string());
+    active.confidentiality = Set(e.confidentiality);
     active.monthly_fee_minor = Set(e.monthly_fee_minor);
     active.currency = Set(e.currency);
     active.start_date = Set(e.start_date);
     active.end_date = Set(e.end_date);
     active.timezone = Set(e.timezone);
-    active.cadence = Set(e.cadence.to_string());
+    active.cadence = Set(e.cadence);
     active.due_offset_days = Set(e.due_offset_days);
     active.owner_id = Set(e.owner_id);
     active.updated_at = Set(now);
@@ -380,13 +379,12 @@ pub async fn governance<C: ConnectionTrait>(
         Some(id) => user::Entity::find_by_id(id)
             .one(db)
             .await?
-            .map(|u| Ok::<_, anyhow::Error>(OwnerFacts { role: parse("role", &u.role)?, active: u.active }))
+            .map(|u| Ok::<_, anyhow::Error>(OwnerFacts { role: u.role, active: u.active }))
             .transpose()?,
         None => None,
     };
     let members = team_member::Entity::find().filter(team_member::Column::EngagementId.eq(m.id)).all(db).await?;
-    let held_roles =
-        members.iter().map(|t| parse("team_role", &t.team_role)).collect::<anyhow::Result<Vec<TeamRole>>>()?;
+    let held_roles = members.iter().map(|t| t.team_role).collect::<Vec<TeamRole>>();
     let member_ids: Vec<Uuid> = members.iter().map(|t| t.user_id).collect();
     let mut stages = Vec::new();
     for w in crate::app::approvals::workflows(db, m.id).await? {
@@ -407,8 +405,8 @@ pub async fn governance<C: ConnectionTrait>(
         .all(db)
         .await?
         .iter()
-        .map(|u| parse("role", &u.role))
-        .collect::<anyhow::Result<Vec<Role>>>()?;
+        .map(|u| u.role)
+        .collect::<Vec<Role>>();
     let kpis = kpi::Entity::find()
         .filter(kpi::Column::EngagementId.eq(m.id))
         .order_by_asc(kpi::Column::Id)
@@ -420,7 +418,7 @@ pub async fn governance<C: ConnectionTrait>(
                 id: k.id,
                 name: k.name.clone(),
                 objective: k.objective.clone(),
-                direction: parse("direction", &k.direction)?,
+                direction: k.direction,
                 baseline: k.baseline,
                 target: k.target,
             })
@@ -444,10 +442,10 @@ pub async fn governance<C: ConnectionTrait>(
 /// The reporting schedule of an engagement: its cadence, term, time zone and due offset.
 pub fn schedule(m: &engagement::Model) -> anyhow::Result<Schedule> {
     Ok(Schedule {
-        cadence: parse("cadence", &m.cadence)?,
+        cadence: m.cadence,
         start: m.start_date,
         end: m.end_date,
-        timezone: parse("timezone", &m.timezone)?,
+        timezone: m.timezone.parse().map_err(|_| anyhow::anyhow!("stored time zone {:?}", m.timezone))?,
         due_offset_days: u32::try_from(m.due_offset_days)?,
     })
 }
@@ -548,7 +546,7 @@ async fn transition_in<C: ConnectionTrait>(
     max_yearly_growth: f64,
 ) -> AppResult<(engagement::Model, Vec<Finding>)> {
     let id = current.id;
-    let from: EngagementStatus = parse("status", &current.status)?;
+    let from: EngagementStatus = current.status;
     let (to, warnings) = if action == Transition::Activate {
         let report = governance(txn, &current, now, max_yearly_growth).await?;
         activate(from, &report).map_err(|refused| match refused {
@@ -563,7 +561,7 @@ async fn transition_in<C: ConnectionTrait>(
         .col_expr(engagement::Column::StatusChangedAt, Expr::value(now))
         .col_expr(engagement::Column::UpdatedAt, Expr::value(now))
         .filter(engagement::Column::Id.eq(id))
-        .filter(engagement::Column::Status.eq(from.to_string()))
+        .filter(engagement::Column::Status.eq(from))
         .exec(txn)
         .await?;
     if changed.rows_affected != 1 {

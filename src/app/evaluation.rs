@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use crate::db::entity::{kpi, report_value};
 use crate::{
-    db::decode::parse,
     domain::evaluation::{self, Breach, Status, Thresholds},
     error::AppResult,
 };
@@ -49,7 +48,7 @@ pub struct Outcome {
 /// The thresholds of a KPI as stored.
 pub fn thresholds(k: &kpi::Model) -> AppResult<Thresholds> {
     Ok(Thresholds {
-        direction: parse("direction", &k.direction)?,
+        direction: k.direction,
         target: k.target,
         target_upper: k.target_upper,
         warning: k.warning_threshold,

@@ -2,6 +2,7 @@
 //! Each statement is a plain bulk delete or update by time, so running it twice (or on two
 //! replicas at once) changes nothing the second time.
 
+use crate::domain::alert::AlertState;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
@@ -92,7 +93,7 @@ pub async fn cleanup(db: &DatabaseConnection, now: DateTime<Utc>, keep: Retentio
         txn.commit().await?;
     }
     out.alerts = alert::Entity::delete_many()
-        .filter(alert::Column::State.eq("resolved"))
+        .filter(alert::Column::State.eq(AlertState::Resolved))
         .filter(alert::Column::ResolutionPending.eq(false))
         .filter(alert::Column::ResolvedAt.lt(cutoff))
         .exec(db)
@@ -151,7 +152,7 @@ pub async fn sweep_outbox(db: &DatabaseConnection) -> AppResult<u64> {
         .col_expr(notification::Column::Status, NotificationStatus::Pending.to_string().into())
         .col_expr(notification::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())
         .col_expr(notification::Column::LeasedBy, Option::<String>::None.into())
-        .filter(notification::Column::Status.eq(NotificationStatus::Sending.to_string()))
+        .filter(notification::Column::Status.eq(NotificationStatus::Sending))
         .filter(notification::Column::LeaseUntil.lt(now))
         .exec(db)
         .await?

@@ -15,7 +15,6 @@ use crate::{
     db::entity::{engagement, kpi, report_value},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         Violations,
         kpi::{KpiInput, ValidKpi, realism},
@@ -27,7 +26,7 @@ use crate::{
 
 pub fn view(e: &engagement::Model, k: &kpi::Model, max_yearly_growth: f64) -> AppResult<KpiView> {
     let term_days = (e.end_date - e.start_date).num_days();
-    let flag = realism(parse("direction", &k.direction)?, k.baseline, k.target, term_days, max_yearly_growth);
+    let flag = realism(k.direction, k.baseline, k.target, term_days, max_yearly_growth);
     Ok(KpiView::new(k, flag)?)
 }
 
@@ -153,14 +152,14 @@ pub async fn create_in<C: ConnectionTrait>(
         channels: Set(channels(&k)?),
         name: Set(k.name),
         objective: Set(k.objective),
-        unit: Set(k.unit.to_string()),
-        direction: Set(k.direction.to_string()),
+        unit: Set(k.unit),
+        direction: Set(k.direction),
         baseline: Set(k.baseline),
         target: Set(k.target),
         target_upper: Set(k.target_upper),
         warning_threshold: Set(k.warning_threshold),
         critical_threshold: Set(k.critical_threshold),
-        aggregation: Set(k.aggregation.to_string()),
+        aggregation: Set(k.aggregation),
         allow_negative: Set(k.allow_negative),
         ratio_numerator_id: Set(k.ratio_of.map(|r| r.numerator_kpi_id)),
         ratio_denominator_id: Set(k.ratio_of.map(|r| r.denominator_kpi_id)),
@@ -213,14 +212,14 @@ pub async fn replace_in<C: ConnectionTrait>(
     active.channels = Set(channels(&k)?);
     active.name = Set(k.name);
     active.objective = Set(k.objective);
-    active.unit = Set(k.unit.to_string());
-    active.direction = Set(k.direction.to_string());
+    active.unit = Set(k.unit);
+    active.direction = Set(k.direction);
     active.baseline = Set(k.baseline);
     active.target = Set(k.target);
     active.target_upper = Set(k.target_upper);
     active.warning_threshold = Set(k.warning_threshold);
     active.critical_threshold = Set(k.critical_threshold);
-    active.aggregation = Set(k.aggregation.to_string());
+    active.aggregation = Set(k.aggregation);
     active.allow_negative = Set(k.allow_negative);
     active.ratio_numerator_id = Set(k.ratio_of.map(|r| r.numerator_kpi_id));
     active.ratio_denominator_id = Set(k.ratio_of.map(|r| r.denominator_kpi_id));

@@ -8,6 +8,7 @@
 //! message again; a server that keeps a message but answers after the timeout gets a retry.
 //! Two workers never hold the same row.
 
+use crate::domain::enums::Language;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
@@ -18,13 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub use crate::domain::outbox::NotificationStatus;
+use crate::error::{AppError, AppResult};
 use crate::{
     app::audit::{Actor, AuditEntry},
     db::entity::{mail_image, notification, notification_attempt},
-};
-use crate::{
-    db::decode::parse,
-    error::{AppError, AppResult},
 };
 
 /// A message to queue.
@@ -35,7 +33,7 @@ pub struct NewNotification {
     pub user_id: Option<Uuid>,
     pub to_address: String,
     pub to_name: String,
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -109,7 +107,7 @@ pub async fn enqueue_in<C: ConnectionTrait>(
             body_text: Set(m.text),
             body_html: Set(m.html),
             alert_ids: Set(serde_json::to_value(&m.alert_ids).map_err(anyhow::Error::from)?),
-            status: Set(NotificationStatus::Pending.to_string()),
+            status: Set(NotificationStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(m.not_before.max(now)),
             lease_until: Set(None),
@@ -157,7 +155,7 @@ pub struct NotificationView {
     pub kind: String,
     pub user_id: Option<Uuid>,
     pub to_address: String,
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     pub status: NotificationStatus,
     pub attempts: i32,
@@ -185,7 +183,7 @@ pub const LIST_LIMIT: u64 = 500;
 pub async fn list(db: &DatabaseConnection, filter: &NotificationFilter) -> AppResult<Vec<NotificationView>> {
     let mut q = notification::Entity::find().order_by_desc(notification::Column::Id).limit(LIST_LIMIT);
     if let Some(status) = filter.status {
-        q = q.filter(notification::Column::Status.eq(status.to_string()));
+        q = q.filter(notification::Column::Status.eq(status));
     }
     if let Some(user) = filter.user_id {
         q = q.filter(notification::Column::UserId.eq(user));
@@ -205,7 +203,7 @@ pub async fn list(db: &DatabaseConnection, filter: &NotificationFilter) -> AppRe
                 to_address: m.to_address,
                 language: m.language,
                 subject: m.subject,
-                status: parse("status", &m.status)?,
+                status: m.status,
                 attempts: m.attempts,
                 next_attempt_at: m.next_attempt_at,
                 last_error: m.last_error,

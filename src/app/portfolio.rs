@@ -30,7 +30,6 @@ use crate::{
     db::entity::{engagement, kpi},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         enums::{EngagementStatus, KpiDirection, KpiUnit},
         evaluation::{self, Health, Status, Thresholds},
@@ -79,7 +78,7 @@ pub struct WorstKpi {
 }
 
 /// The columns of a KPI its status needs, and its name and unit.
-type KpiRow = (Uuid, Uuid, String, f64, Option<f64>, f64, f64, String, String);
+type KpiRow = (Uuid, Uuid, KpiDirection, f64, Option<f64>, f64, f64, String, KpiUnit);
 
 /// The portfolio of the given engagements, in their order.
 pub async fn portfolio<C: ConnectionTrait>(
@@ -117,7 +116,7 @@ pub async fn portfolio<C: ConnectionTrait>(
     let mut statuses: HashMap<Uuid, Vec<Status>> = HashMap::new();
     let mut worst: HashMap<Uuid, WorstKpi> = HashMap::new();
     for (id, engagement_id, direction, target, target_upper, warning, critical, name, unit) in kpis {
-        let t = Thresholds { direction: parse("direction", &direction)?, target, target_upper, warning, critical };
+        let t = Thresholds { direction, target, target_upper, warning, critical };
         let reported = latest.get(&id).map(|(period, value)| (*period, evaluation::status(&t, Some(*value))));
         let last_due = due.get(&engagement_id).and_then(|d| d.last().copied());
         let status = evaluation::latest_status(reported, last_due);
@@ -126,7 +125,7 @@ pub async fn portfolio<C: ConnectionTrait>(
             let candidate = WorstKpi {
                 kpi_id: id,
                 name,
-                unit: parse("unit", &unit)?,
+                unit,
                 direction: t.direction,
                 status,
                 value,
@@ -152,7 +151,7 @@ pub async fn portfolio<C: ConnectionTrait>(
                 engagement_id: e.id,
                 title: e.title.clone(),
                 vendor_id: e.vendor_id,
-                status: parse("status", &e.status)?,
+                status: e.status,
                 health: evaluation::health(statuses.get(&e.id).map(Vec::as_slice).unwrap_or_default()),
                 late_periods: tally.late,
                 missing_periods: tally.missing_count(),
@@ -231,7 +230,7 @@ async fn signal_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> AppR
     .await?;
     let mut counts: HashMap<Uuid, (u32, u32)> = HashMap::new();
     for r in rows {
-        let severity: Severity = parse("severity", &r.try_get::<String>("", "severity")?)?;
+        let severity: Severity = r.try_get("", "severity")?;
         let n = u32::try_from(r.try_get::<i64>("", "n")?).unwrap_or(u32::MAX);
         let entry = counts.entry(r.try_get("", "engagement_id")?).or_default();
         entry.0 += n;

@@ -68,7 +68,7 @@ pub async fn create_in<C: ConnectionTrait>(
     let model = scope_item::ActiveModel {
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
-        function: Set(item.function.to_string()),
+        function: Set(item.function),
         description: Set(item.description),
         deliverables: Set(deliverables(&item.deliverables)?),
         quantity_per_period: Set(item.quantity_per_period),
@@ -114,7 +114,7 @@ pub async fn replace_in<C: ConnectionTrait>(
     let item_id = current.id;
     let before = ScopeItemView::try_from(&current)?;
     let mut active: scope_item::ActiveModel = current.into();
-    active.function = Set(item.function.to_string());
+    active.function = Set(item.function);
     active.description = Set(item.description);
     active.deliverables = Set(deliverables(&item.deliverables)?);
     active.quantity_per_period = Set(item.quantity_per_period);

@@ -15,7 +15,6 @@ use crate::{
     db::entity::{engagement, team_member, user},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         engagement::{Editability, editability},
         team::{Candidate, TeamMemberInput, check_member},
@@ -42,7 +41,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, engagement_id: Uuid) -> AppResult<
 /// The team of an ended engagement is part of its record and no longer changes.
 async fn ensure_not_ended<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<engagement::Model> {
     let e = lock(txn, id).await?;
-    if editability(parse("status", &e.status)?) == Editability::Closed {
+    if editability(e.status) == Editability::Closed {
         return Err(AppError::conflict("user_id", "engagement_ended", "the engagement has ended"));
     }
     Ok(e)
@@ -61,8 +60,7 @@ pub async fn add(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::invalid("user_id", "unknown", "no such user"))?;
-    let facts =
-        Candidate { role: parse("role", &candidate.role)?, vendor_id: candidate.vendor_id, active: candidate.active };
+    let facts = Candidate { role: candidate.role, vendor_id: candidate.vendor_id, active: candidate.active };
     check_member(input.team_role, &facts, e.vendor_id)?;
     let existing = team_member::Entity::find()
         .filter(team_member::Column::EngagementId.eq(e.id))
@@ -76,7 +74,7 @@ pub async fn add(
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
         user_id: Set(input.user_id),
-        team_role: Set(input.team_role.to_string()),
+        team_role: Set(input.team_role),
         added_at: Set(now),
     }
     .insert(&txn)

@@ -58,9 +58,9 @@ pub async fn create(
         id: Set(Uuid::now_v7()),
         email: Set(input.email),
         name: Set(input.name),
-        role: Set(input.role.to_string()),
+        role: Set(input.role),
         vendor_id: Set(input.vendor_id),
-        language: Set(input.language.to_string()),
+        language: Set(input.language),
         timezone: Set(input.timezone),
         password_hash: Set(password_hash),
         active: Set(true),
@@ -84,7 +84,7 @@ pub async fn active_admin_ids<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Uuid>
     Ok(user::Entity::find()
         .select_only()
         .column(user::Column::Id)
-        .filter(user::Column::Role.eq(Role::Admin.to_string()))
+        .filter(user::Column::Role.eq(Role::Admin))
         .filter(user::Column::Active.eq(true))
         .into_tuple()
         .all(db)
@@ -101,7 +101,7 @@ pub async fn list(db: &DatabaseConnection, page: PageRequest, role: Option<Role>
         query = query.filter(user::Column::Id.gt(after));
     }
     if let Some(role) = role {
-        query = query.filter(user::Column::Role.eq(role.to_string()));
+        query = query.filter(user::Column::Role.eq(role));
     }
     let rows = query.all(db).await?;
     Ok(page.page(rows, |u| u.id, |u| UserView::try_from(u))?)
@@ -146,9 +146,9 @@ pub async fn update(
     let active_flag = patch.active.unwrap_or(current.active);
     let mut active: user::ActiveModel = current.into();
     active.name = Set(name.unwrap_or_default());
-    active.role = Set(role.to_string());
+    active.role = Set(role);
     active.vendor_id = Set(vendor_id);
-    active.language = Set(patch.language.unwrap_or(before.identity.language).to_string());
+    active.language = Set(patch.language.unwrap_or(before.identity.language));
     active.timezone = Set(timezone.unwrap_or_default());
     active.active = Set(active_flag);
     active.updated_at = Set(now);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::{
-    db::{audit::Actor, decode::parse, entity::user},
+    db::{audit::Actor, entity::user},
     domain::{
         confidentiality::Viewer,
         enums::{Language, Role},
@@ -46,9 +46,9 @@ impl TryFrom<&user::Model> for Identity {
             id: u.id,
             email: u.email.clone(),
             name: u.name.clone(),
-            role: parse("role", &u.role)?,
+            role: u.role,
             vendor_id: u.vendor_id,
-            language: parse("language", &u.language)?,
+            language: u.language,
             timezone: u.timezone.clone(),
         })
     }

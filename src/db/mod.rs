@@ -3,12 +3,12 @@
 //! log's writer. No HTTP, no email, no authorization: the use cases in `app` decide.
 
 pub mod audit;
-pub mod decode;
 pub mod entity;
 pub mod idempotency;
 pub mod names;
 pub mod pagination;
 pub mod slots;
+pub mod stored_enums;
 
 use std::time::Duration;
 

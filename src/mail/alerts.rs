@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::{
-    db::{decode::parse, entity::alert},
+    db::entity::alert,
     domain::{
         alert::{AlertRule, AlertSeverity, Facts, Notify},
         enums::Language,
@@ -24,8 +24,8 @@ use crate::{
 /// One alert as an email shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EmailAlert {
-    rule: String,
-    severity: String,
+    rule: AlertRule,
+    severity: AlertSeverity,
     engagement: String,
     /// Rule, object and engagement.
     title: String,
@@ -49,8 +49,8 @@ pub fn email_alert(
     let base = &templates.brand().base_url;
     let worded = worded(a, engagement, lang, tz)?;
     Ok(EmailAlert {
-        rule: a.rule.clone(),
-        severity: a.severity.clone(),
+        rule: a.rule,
+        severity: a.severity,
         engagement: engagement.map_or_else(|| templates.brand().name.clone(), str::to_string),
         title: worded.heading,
         what: worded.text,
@@ -76,7 +76,7 @@ pub fn render_alerts(
     let lead = shown
         .iter()
         .filter(|(_, k)| *k != Notify::Resolved)
-        .min_by_key(|(a, _)| a.severity != AlertSeverity::Critical.to_string())
+        .min_by_key(|(a, _)| a.severity != AlertSeverity::Critical)
         .or_else(|| shown.first());
     let subject = lead.map_or_else(String::new, |(a, kind)| {
         let occasion = match kind {
@@ -84,11 +84,8 @@ pub fn render_alerts(
             Notify::Repeat => Occasion::Reminder,
             Notify::Resolved => Occasion::Resolved,
         };
-        let severity = if a.severity == AlertSeverity::Critical.to_string() {
-            AlertSeverity::Critical
-        } else {
-            AlertSeverity::Warning
-        };
+        let severity =
+            if a.severity == AlertSeverity::Critical { AlertSeverity::Critical } else { AlertSeverity::Warning };
         present::alerts::subject(&a.title, severity, occasion, shown.len() - 1, lang)
     });
     let context = json!({
@@ -101,6 +98,6 @@ pub fn render_alerts(
 /// An alert row in words for one reader.
 pub fn worded(a: &alert::Model, engagement: Option<&str>, lang: Language, tz: Tz) -> AppResult<Worded> {
     let facts = Facts::read(&a.facts).map_err(|e| anyhow::anyhow!("alert {}: facts: {e}", a.id))?;
-    let rule: AlertRule = parse("rule", &a.rule)?;
+    let rule: AlertRule = a.rule;
     Ok(Worded::of(&facts, rule, (a.engagement_id, a.subject_id), engagement, lang, tz))
 }

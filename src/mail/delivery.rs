@@ -154,7 +154,7 @@ pub async fn record(
         .col_expr(notification::Column::LeasedBy, Option::<String>::None.into())
         .filter(notification::Column::Id.eq(m.id))
         .filter(notification::Column::LeasedBy.eq(worker))
-        .filter(notification::Column::Status.eq(NotificationStatus::Sending.to_string()));
+        .filter(notification::Column::Status.eq(NotificationStatus::Sending));
     update = match outcome {
         SendOutcome::Sent { .. } => update
             .col_expr(notification::Column::SentAt, Some(now).into())
@@ -188,7 +188,7 @@ pub async fn record(
 async fn release_waiting<C: ConnectionTrait>(txn: &C, now: DateTime<Utc>) -> AppResult<()> {
     notification::Entity::update_many()
         .col_expr(notification::Column::NextAttemptAt, now.into())
-        .filter(notification::Column::Status.eq(NotificationStatus::Pending.to_string()))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
         .filter(notification::Column::NextAttemptAt.gt(now))
         .filter(notification::Column::Attempts.gt(0))
         .exec(txn)

@@ -288,7 +288,7 @@ async fn portal(state: &AppState, user: &SignedIn) -> PageResult<Html<String>> {
                 Some(_) => {}
             }
         }
-        let status: EngagementStatus = crate::db::decode::parse("status", &e.status)?;
+        let status: EngagementStatus = e.status;
         cards.push(json!({
             "id": e.id, "title": e.title, "status": status,
             "owed": owed, "sent_back": sent_back, "submitted": submitted,

@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use veedor::{
     db::entity,
-    domain::enums::{Language, Role},
+    domain::{
+        alert::{AlertRule, AlertSeverity, AlertState},
+        enums::{Language, Role},
+    },
 };
 
 use crate::{
@@ -464,7 +467,7 @@ async fn two_replicas_deliver_each_message_once() {
             user_id: None,
             to_address: format!("user{i}@brisa.example"),
             to_name: format!("Usuaria {i}"),
-            language: "es".into(),
+            language: Language::Es,
             subject: format!("Mensaje {i}"),
             text: "Hola".into(),
             html: "<p>Hola</p>".into(),
@@ -545,12 +548,12 @@ fn alert_of(
     entity::alert::Model {
         id: Uuid::now_v7(),
         dedup_key: format!("{rule}:{}", Uuid::now_v7()),
-        rule: rule.to_string(),
-        severity: if rule.is_operational() { "critical".into() } else { "warning".into() },
+        rule,
+        severity: if rule.is_operational() { AlertSeverity::Critical } else { AlertSeverity::Warning },
         engagement_id: engagement,
         subject_id: subject,
         facts: facts.stored(None),
-        state: "firing".into(),
+        state: AlertState::Firing,
         started_at: now,
         last_seen_at: now,
         resolved_at: None,
@@ -956,14 +959,14 @@ async fn the_migration_types_the_facts_of_alerts_stored_before() {
     for a in &rows {
         let facts =
             veedor::domain::alert::Facts::read(&a.facts).unwrap_or_else(|e| panic!("{}: {e}: {}", a.rule, a.facts));
-        assert_eq!(facts.rule().to_string(), a.rule);
+        assert_eq!(facts.rule(), a.rule);
         let text = veedor::present::alerts::sentence(&facts, Language::Es, chrono_tz::Europe::Madrid);
         assert!(!text.contains("2026-") && !text.contains("UTC"), "{text}");
-        if a.rule == "report_missing" {
+        if a.rule == AlertRule::ReportMissing {
             assert_eq!(text, "Falta el informe de enero de 2026; vencía el 05/02/2026. Hay otro periodo sin informe.");
             assert_eq!(a.facts["phase"], "2026-01-01", "the dedup phase is kept");
         }
-        if a.rule == "approval_overdue" {
+        if a.rule == AlertRule::ApprovalOverdue {
             assert!(text.contains("vencía el 01/02/2026 11:00"), "{text}");
         }
     }

@@ -1,7 +1,10 @@
 //! Health, readiness, metrics and the API documentation.
 
 use reqwest::StatusCode;
-use veedor::domain::enums::Role;
+use veedor::domain::{
+    enums::{Language, Role},
+    outbox::NotificationStatus,
+};
 
 use crate::helpers::TestApp;
 
@@ -117,7 +120,7 @@ async fn the_cleanup_job_removes_what_expired_and_keeps_what_is_still_needed() {
         user_id: None,
         to_address: to.into(),
         to_name: String::new(),
-        language: "es".into(),
+        language: Language::Es,
         subject: "s".into(),
         text: "t".into(),
         html: "<p>h</p>".into(),
@@ -130,7 +133,7 @@ async fn the_cleanup_job_removes_what_expired_and_keeps_what_is_still_needed() {
     txn.commit().await.unwrap();
     // The delivery worker writes it to a file and records it as sent.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while notification::Entity::find().all(db).await.unwrap().iter().any(|n| n.status != "sent") {
+    while notification::Entity::find().all(db).await.unwrap().iter().any(|n| n.status != NotificationStatus::Sent) {
         assert!(std::time::Instant::now() < deadline, "not delivered");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

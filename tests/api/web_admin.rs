@@ -11,7 +11,7 @@ use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
-use veedor::domain::enums::Language;
+use veedor::domain::enums::{Language, Role};
 
 use crate::{
     digests::{World, world},
@@ -326,7 +326,7 @@ async fn an_admin_creates_users_who_then_sign_in() {
     let (status, location, _) = admin.post_form(&format!("/admin/users/{}/edit", pablo.id), &form).await;
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/users?notice=adm_user_updated")));
     let pablo = veedor::app::users::get(&w.app.state.db, pablo.id).await.unwrap();
-    assert_eq!((pablo.name.as_str(), pablo.role.as_str(), pablo.language.as_str()), ("Pablo R.", "executive", "en"));
+    assert_eq!((pablo.name.as_str(), pablo.role, pablo.language), ("Pablo R.", Role::Executive, Language::En));
     assert_eq!((pablo.timezone.as_str(), pablo.active), ("America/Bogota", false));
 
     // An admin cannot lock themselves out: refused next to the field, nothing changed.

@@ -8,7 +8,13 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use veedor::{db::entity, domain::enums::Role};
+use veedor::{
+    db::entity,
+    domain::{
+        alert::{AlertRule, AlertState},
+        enums::Role,
+    },
+};
 
 use crate::{
     helpers::{Caller, TestApp, id_of, kpi_body, scope_body},
@@ -344,7 +350,7 @@ async fn a_lead_acknowledges_a_firing_alert_through_the_form() {
     let w = world().await;
     let incident = w.open_api(&w.agency, "Caída de la tienda", "high").await;
     let alert = w.alert_of(incident).await;
-    assert_eq!((alert.state.as_str(), alert.acknowledged_at), ("firing", None));
+    assert_eq!((alert.state, alert.acknowledged_at), (AlertState::Firing, None));
     let lead = WebSession::login(&w.app, LEAD).await;
 
     let (status, page) = lead.get(&format!("/alerts?engagement_id={}&state=firing", w.engagement)).await;
@@ -399,8 +405,8 @@ async fn a_lead_silences_a_rule_through_the_form() {
     assert_eq!(silences.len(), 1);
     let s = &silences[0];
     assert_eq!(
-        (s.rule.as_str(), s.engagement_id, s.reason.as_str()),
-        ("kpi_breach", Some(w.engagement), "Campaña de rebajas")
+        (s.rule, s.engagement_id, s.reason.as_str()),
+        (AlertRule::KpiBreach, Some(w.engagement), "Campaña de rebajas")
     );
     assert_eq!(s.created_by, Some(w.lead.id));
     // The form's time is the lead's (Europe/Madrid), stored as an instant.

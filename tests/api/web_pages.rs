@@ -140,7 +140,7 @@ async fn the_language_follows_the_setting_the_choice_or_the_browser() {
     let (_, home) = lead.get("/").await;
     assert!(home.contains("<html lang=\"en\">") && home.contains("Portfolio"));
     let user = veedor::app::users::find_by_email(&app.state.db, DEMO[1].0).await.unwrap().unwrap();
-    assert_eq!(user.language, "en");
+    assert_eq!(user.language, Language::En);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ pub async fn acknowledge(
     let a = get(&txn, id).await?;
     serialise(&txn, a.engagement_id.map_or(Scope::All, Scope::Engagement)).await?;
     let a = get(&txn, id).await?;
-    if a.state != AlertState::Firing.to_string() {
+    if a.state != AlertState::Firing {
         return Err(AppError::conflict("state", "not_firing", "only a firing alert is acknowledged"));
     }
     if a.acknowledged_at.is_some() {
@@ -25,8 +25,8 @@ pub async fn acknowledge(
     let mut m: alert::ActiveModel = a.clone().into();
     m.acknowledged_at = Set(Some(now));
     m.acknowledged_by = Set(actor.id);
-    if parse::<AlertRule>("rule", &a.rule)?.resolves_on_acknowledgement() {
-        m.state = Set(AlertState::Resolved.to_string());
+    if a.rule.resolves_on_acknowledgement() {
+        m.state = Set(AlertState::Resolved);
         m.resolved_at = Set(Some(now));
     }
     let updated = m.update(&txn).await?;

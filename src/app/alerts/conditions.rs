@@ -2,6 +2,7 @@
 //! read from the stored facts of a scope (one engagement, or every reporting one).
 
 use super::*;
+use crate::domain::approval::ApprovalStatus;
 
 /// The engagements a reconciliation covers: reporting ones (active or suspended).
 pub(super) async fn engagements_in<C: ConnectionTrait>(db: &C, scope: Scope) -> AppResult<Vec<engagement::Model>> {
@@ -138,7 +139,7 @@ pub(super) async fn report_missing<C: ConnectionTrait>(
     for chunk in keys.chunks(500) {
         let firing = alert::Entity::find()
             .filter(alert::Column::DedupKey.is_in(chunk.iter().cloned()))
-            .filter(alert::Column::State.eq(AlertState::Firing.to_string()))
+            .filter(alert::Column::State.eq(AlertState::Firing))
             .all(db)
             .await?;
         for a in firing {
@@ -207,7 +208,7 @@ pub(super) async fn kpi_rules<C: ConnectionTrait>(
                         kpi: k.name.clone(),
                         value: *value,
                         target: k.target,
-                        unit: parse("unit", &k.unit)?,
+                        unit: k.unit,
                         currency: e.currency.clone(),
                         period_start: *period,
                         period_end,
@@ -219,9 +220,7 @@ pub(super) async fn kpi_rules<C: ConnectionTrait>(
         }
         if targets {
             let term_days = (e.end_date - e.start_date).num_days();
-            if let Some(flag) =
-                realism(parse("direction", &k.direction)?, k.baseline, k.target, term_days, notifier.max_yearly_growth)
-            {
+            if let Some(flag) = realism(k.direction, k.baseline, k.target, term_days, notifier.max_yearly_growth) {
                 out.push(Candidate {
                     key: format!("implausible_target:{}", k.id),
                     rule: AlertRule::ImplausibleTarget,
@@ -248,7 +247,7 @@ pub(super) async fn approval_overdue<C: ConnectionTrait>(
 ) -> AppResult<Vec<Candidate>> {
     let overdue = approval::Entity::find()
         .filter(approval::Column::EngagementId.is_in(ids.iter().copied()))
-        .filter(approval::Column::Status.eq("pending"))
+        .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
         .filter(approval::Column::StageDueAt.lte(now))
         .all(db)
         .await?;
@@ -285,7 +284,7 @@ pub(super) async fn contract_expiring<C: ConnectionTrait>(
     engagements: &[engagement::Model],
 ) -> AppResult<Vec<Candidate>> {
     let mut out = Vec::new();
-    for e in engagements.iter().filter(|e| e.status == EngagementStatus::Active.to_string()) {
+    for e in engagements.iter().filter(|e| e.status == EngagementStatus::Active) {
         let tz: Tz = e.timezone.parse().unwrap_or(chrono_tz::UTC);
         let days = (e.end_date - now.with_timezone(&tz).date_naive()).num_days();
         let Some(threshold) = EXPIRY_WARNINGS.iter().rev().find(|t| days <= **t && days >= 0) else { continue };
@@ -360,12 +359,12 @@ pub(super) async fn incident_rules<C: ConnectionTrait>(
 ) -> AppResult<Vec<Candidate>> {
     let open = incident::Entity::find()
         .filter(incident::Column::EngagementId.is_in(ids.iter().copied()))
-        .filter(incident::Column::Status.eq(IncidentStatus::Open.to_string()))
+        .filter(incident::Column::Status.eq(IncidentStatus::Open))
         .all(db)
         .await?;
     let mut out = Vec::new();
     for i in open {
-        let severity: IncidentSeverity = parse("severity", &i.severity)?;
+        let severity: IncidentSeverity = i.severity;
         let (title, ack_due_at) = (i.title.clone(), i.ack_due_at);
         if opened {
             out.push(Candidate {
@@ -411,8 +410,8 @@ pub(super) async fn high_severity_signals<C: ConnectionTrait>(db: &C, ids: &[Uui
     for r in rows {
         let id: Uuid = r.try_get("", "id")?;
         let engagement_id: Uuid = r.try_get("", "engagement_id")?;
-        let category: SignalCategory = parse("category", &r.try_get::<String>("", "category")?)?;
-        let severity: Severity = parse("severity", &r.try_get::<String>("", "severity")?)?;
+        let category: SignalCategory = r.try_get("", "category")?;
+        let severity: Severity = r.try_get("", "severity")?;
         let description: String = r.try_get("", "description")?;
         let (start, end): (NaiveDate, NaiveDate) = (r.try_get("", "period_start")?, r.try_get("", "period_end")?);
         out.push(Candidate {

@@ -51,9 +51,9 @@ impl AlertView {
         Ok(AlertView {
             id: a.id,
             dedup_key: a.dedup_key.clone(),
-            rule: parse("rule", &a.rule)?,
-            severity: parse("severity", &a.severity)?,
-            state: parse("state", &a.state)?,
+            rule: a.rule,
+            severity: a.severity,
+            state: a.state,
             engagement_id: a.engagement_id,
             subject_id: a.subject_id,
             title: worded.title,
@@ -101,10 +101,10 @@ pub async fn list<C: ConnectionTrait>(
         .order_by_desc(alert::Column::Id)
         .limit(LIST_LIMIT);
     if let Some(state) = filter.state {
-        q = q.filter(alert::Column::State.eq(state.to_string()));
+        q = q.filter(alert::Column::State.eq(state));
     }
     if let Some(rule) = filter.rule {
-        q = q.filter(alert::Column::Rule.eq(rule.to_string()));
+        q = q.filter(alert::Column::Rule.eq(rule));
     }
     if let Some(e) = filter.engagement_id {
         q = q.filter(alert::Column::EngagementId.eq(e));

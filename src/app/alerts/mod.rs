@@ -55,7 +55,6 @@ use crate::{
 };
 use crate::{
     config::Config,
-    db::decode::parse,
     domain::{
         alert::{
             AlertRule, AlertSeverity, AlertState, Audience, Candidate, Facts, Lifecycle, Notify, QuietHours, audiences,
@@ -178,8 +177,8 @@ pub async fn reconcile_in<C: ConnectionTrait>(
     // The firing alerts of these rules in scope (to resolve), and the stored rows of the
     // candidates (to keep or fire again): resolved history is not read.
     let mut firing_q = alert::Entity::find()
-        .filter(alert::Column::Rule.is_in(rules.iter().map(|r| r.to_string())))
-        .filter(alert::Column::State.eq(AlertState::Firing.to_string()));
+        .filter(alert::Column::Rule.is_in(rules.iter().copied()))
+        .filter(alert::Column::State.eq(AlertState::Firing));
     if let Scope::Engagement(id) = scope {
         firing_q = firing_q.filter(alert::Column::EngagementId.eq(id));
     }
@@ -195,14 +194,14 @@ pub async fn reconcile_in<C: ConnectionTrait>(
     let mut touched = Vec::new();
     for c in &candidates {
         match existing.get(&c.key) {
-            Some(a) if a.state == AlertState::Firing.to_string() => {
+            Some(a) if a.state == AlertState::Firing => {
                 let climbed = ladder_climb(a, now, notifier);
                 let facts = c.stored_facts();
                 let phase_changed = a.facts.get("phase") != facts.get("phase");
-                if climbed.is_some() || phase_changed || a.facts != facts || a.severity != c.severity.to_string() {
+                if climbed.is_some() || phase_changed || a.facts != facts || a.severity != c.severity {
                     let mut m: alert::ActiveModel = a.clone().into();
                     m.facts = Set(facts);
-                    m.severity = Set(c.severity.to_string());
+                    m.severity = Set(c.severity);
                     m.last_seen_at = Set(now);
                     if let Some(level) = climbed {
                         m.escalation_level = Set(level);
@@ -229,9 +228,9 @@ pub async fn reconcile_in<C: ConnectionTrait>(
         }
     }
     for (key, a) in &existing {
-        if a.state == AlertState::Firing.to_string() && !keys.contains(key.as_str()) {
+        if a.state == AlertState::Firing && !keys.contains(key.as_str()) {
             let mut m: alert::ActiveModel = a.clone().into();
-            m.state = Set(AlertState::Resolved.to_string());
+            m.state = Set(AlertState::Resolved);
             m.resolved_at = Set(Some(now));
             m.resolution_pending = Set(resolution_to_notify(a.last_notified_at));
             touched.push(m.update(txn).await?);
@@ -248,7 +247,7 @@ fn new_fired(c: &Candidate, now: DateTime<Utc>) -> alert::ActiveModel {
     let mut m = alert::ActiveModel {
         id: Set(Uuid::now_v7()),
         dedup_key: Set(c.key.clone()),
-        rule: Set(c.rule.to_string()),
+        rule: Set(c.rule),
         engagement_id: Set(c.engagement_id),
         subject_id: Set(c.subject_id),
         ..Default::default()
@@ -258,9 +257,9 @@ fn new_fired(c: &Candidate, now: DateTime<Utc>) -> alert::ActiveModel {
 }
 
 fn fire(m: &mut alert::ActiveModel, c: &Candidate, now: DateTime<Utc>) {
-    m.severity = Set(c.severity.to_string());
+    m.severity = Set(c.severity);
     m.facts = Set(c.stored_facts());
-    m.state = Set(AlertState::Firing.to_string());
+    m.state = Set(AlertState::Firing);
     m.started_at = Set(now);
     m.last_seen_at = Set(now);
     m.resolved_at = Set(None);
@@ -274,7 +273,7 @@ fn fire(m: &mut alert::ActiveModel, c: &Candidate, now: DateTime<Utc>) {
 
 /// The new rung of a laddered alert, when it climbed one.
 fn ladder_climb(a: &alert::Model, now: DateTime<Utc>, notifier: &Notifier) -> Option<i32> {
-    let laddered = [AlertRule::ApprovalOverdue.to_string(), AlertRule::IncidentUnacknowledged.to_string()];
+    let laddered = [AlertRule::ApprovalOverdue, AlertRule::IncidentUnacknowledged];
     if !laddered.contains(&a.rule) {
         return None;
     }
@@ -295,7 +294,7 @@ pub async fn delivery_failed_in<C: ConnectionTrait>(
     let carried: Vec<Uuid> = serde_json::from_value(failed.alert_ids.clone()).unwrap_or_default();
     let about_failures = alert::Entity::find()
         .filter(alert::Column::Id.is_in(carried))
-        .filter(alert::Column::Rule.eq(AlertRule::DeliveryFailed.to_string()))
+        .filter(alert::Column::Rule.eq(AlertRule::DeliveryFailed))
         .one(txn)
         .await?;
     if about_failures.is_some() {
@@ -331,7 +330,7 @@ pub async fn firing_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> 
         .column(alert::Column::EngagementId)
         .column_as(alert::Column::Id.count(), "n")
         .filter(alert::Column::EngagementId.is_in(engagements.iter().copied()))
-        .filter(alert::Column::State.eq(AlertState::Firing.to_string()))
+        .filter(alert::Column::State.eq(AlertState::Firing))
         .group_by(alert::Column::EngagementId)
         .into_tuple()
         .all(db)

@@ -14,7 +14,7 @@ pub(super) struct Person {
     language: Language,
     timezone: Tz,
     quiet: Option<QuietHours>,
-    muted: HashSet<String>,
+    muted: HashSet<AlertRule>,
 }
 
 /// Who holds what on the engagements concerned.
@@ -40,13 +40,10 @@ impl Directory {
         for m in
             team_member::Entity::find().filter(team_member::Column::EngagementId.is_in(engagement_ids)).all(db).await?
         {
-            roles.entry(m.engagement_id).or_default().push((parse("team_role", &m.team_role)?, m.user_id));
+            roles.entry(m.engagement_id).or_default().push((m.team_role, m.user_id));
         }
-        let approval_ids: Vec<Uuid> = alerts
-            .iter()
-            .filter(|a| a.rule == AlertRule::ApprovalOverdue.to_string())
-            .filter_map(|a| a.subject_id)
-            .collect();
+        let approval_ids: Vec<Uuid> =
+            alerts.iter().filter(|a| a.rule == AlertRule::ApprovalOverdue).filter_map(|a| a.subject_id).collect();
         let mut approvers = HashMap::new();
         for a in approval::Entity::find().filter(approval::Column::Id.is_in(approval_ids)).all(db).await? {
             let ids: Vec<Uuid> = serde_json::from_value(a.stage_approvers).map_err(anyhow::Error::from)?;
@@ -74,7 +71,7 @@ impl Directory {
             let pref = prefs.get(&u.id);
             let quiet =
                 pref.and_then(|p| QuietHours::parse(p.quiet_start.as_deref(), p.quiet_end.as_deref()).ok().flatten());
-            let muted: HashSet<String> =
+            let muted: HashSet<AlertRule> =
                 pref.and_then(|p| serde_json::from_value(p.muted_rules.clone()).ok()).unwrap_or_default();
             people.insert(
                 u.id,
@@ -82,7 +79,7 @@ impl Directory {
                     id: u.id,
                     email: u.email,
                     name: u.name,
-                    language: parse("language", &u.language)?,
+                    language: u.language,
                     timezone: u.timezone.parse().unwrap_or(chrono_tz::Europe::Madrid),
                     quiet,
                     muted,
@@ -94,8 +91,8 @@ impl Directory {
 
     /// The people an alert reaches, each once.
     fn recipients(&self, a: &alert::Model) -> AppResult<Vec<&Person>> {
-        let rule: AlertRule = parse("rule", &a.rule)?;
-        let severity: AlertSeverity = parse("severity", &a.severity)?;
+        let rule: AlertRule = a.rule;
+        let severity: AlertSeverity = a.severity;
         let category = a.facts.get("category").and_then(|c| c.as_str()).and_then(|c| c.parse().ok());
         let level = usize::try_from(a.escalation_level).unwrap_or(0);
         let mut ids: Vec<Uuid> = Vec::new();
@@ -188,7 +185,7 @@ pub(super) async fn notify<C: ConnectionTrait>(
     let mut due: Vec<(&alert::Model, Notify)> = Vec::new();
     for a in &alerts {
         let life = Lifecycle {
-            state: parse("state", &a.state)?,
+            state: a.state,
             last_notified_at: a.last_notified_at,
             acknowledged: a.acknowledged_at.is_some(),
             silenced: silenced(a),
@@ -205,7 +202,7 @@ pub(super) async fn notify<C: ConnectionTrait>(
     // Per recipient: the critical part and the rest, each a list of (alert, kind).
     let mut per_person: BTreeMap<Uuid, (Due<'_>, Due<'_>)> = BTreeMap::new();
     for (a, kind) in &due {
-        let critical = a.severity == AlertSeverity::Critical.to_string();
+        let critical = a.severity == AlertSeverity::Critical;
         for p in directory.recipients(a)? {
             if !critical && p.muted.contains(&a.rule) {
                 continue;
@@ -263,7 +260,7 @@ pub(super) fn render(
         user_id: Some(p.id),
         to_address: p.email.clone(),
         to_name: p.name.clone(),
-        language: p.language.to_string(),
+        language: p.language,
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,

@@ -49,7 +49,7 @@ pub async fn silence(
     let txn = crate::db::begin_write(db).await?;
     let m = alert_silence::ActiveModel {
         id: Set(Uuid::now_v7()),
-        rule: Set(input.rule.to_string()),
+        rule: Set(input.rule),
         engagement_id: Set(input.engagement_id),
         until: Set(input.until),
         reason: Set(reason.unwrap_or_default()),
@@ -73,7 +73,7 @@ pub async fn silence(
 pub(super) fn silence_view(m: &alert_silence::Model) -> AppResult<SilenceView> {
     Ok(SilenceView {
         id: m.id,
-        rule: parse("rule", &m.rule)?,
+        rule: m.rule,
         engagement_id: m.engagement_id,
         until: m.until,
         reason: m.reason.clone(),

@@ -4,6 +4,10 @@
 //! engagement, period and language, however many digests show it. Any read that fails fails
 //! the whole digest: a half-empty digest never goes out.
 
+use crate::domain::alert::AlertRule;
+use crate::domain::alert::AlertSeverity;
+use crate::domain::alert::AlertState;
+use crate::domain::approval::ApprovalStatus;
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
@@ -19,10 +23,7 @@ use uuid::Uuid;
 use crate::mail::chart::{self, ChartInput};
 use crate::{
     app::{crisis, dashboard, digests::subscriptions::viewer_of, engagements::scope_condition, outbox::StoredImage},
-    db::{
-        decode::parse,
-        entity::{alert, approval, engagement, user, vendor},
-    },
+    db::entity::{alert, approval, engagement, user, vendor},
     domain::{
         approval::Stage,
         confidentiality::listing_scope,
@@ -89,8 +90,8 @@ pub struct LateReport {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AlertLine {
-    pub rule: String,
-    pub severity: String,
+    pub rule: AlertRule,
+    pub severity: AlertSeverity,
     /// Rule and object (`KPI fuera de objetivo: Alcance`).
     pub title: String,
     /// What happened, worded by `present::alerts`.
@@ -249,13 +250,13 @@ impl<'a> Builder<'a> {
             crisis::active(self.db, e.id).await?.map(|c| CrisisNoteRaw { since: c.started_at, reason: c.reason });
         let alerts = alert::Entity::find()
             .filter(alert::Column::EngagementId.eq(e.id))
-            .filter(alert::Column::State.eq("firing"))
+            .filter(alert::Column::State.eq(AlertState::Firing))
             .order_by_asc(alert::Column::StartedAt)
             .all(self.db)
             .await?;
         let approvals = approval::Entity::find()
             .filter(approval::Column::EngagementId.eq(e.id))
-            .filter(approval::Column::Status.eq("pending"))
+            .filter(approval::Column::Status.eq(ApprovalStatus::Pending))
             .order_by_asc(approval::Column::StageDueAt)
             .all(self.db)
             .await?;
@@ -344,8 +345,8 @@ impl<'a> Builder<'a> {
             .map(|a| {
                 let worded = crate::mail::alerts::worded(a, None, lang, tz)?;
                 Ok(AlertLine {
-                    rule: a.rule.clone(),
-                    severity: a.severity.clone(),
+                    rule: a.rule,
+                    severity: a.severity,
                     title: worded.title,
                     what: worded.text,
                     since: local_date(a.started_at),
@@ -382,7 +383,7 @@ impl<'a> Builder<'a> {
             engagement_id: e.id,
             title: e.title.clone(),
             vendor,
-            status: parse("status", &e.status)?,
+            status: e.status,
             link: format!("{base}{}", crate::present::links::engagement(e.id)),
             crisis: facts.crisis.as_ref().map(|c| CrisisNote { since: local_date(c.since), reason: c.reason.clone() }),
             health: facts.dashboard.health,

@@ -15,6 +15,7 @@
 //! queued: the error is recorded on the subscription, a `digest_failed` alert goes to the
 //! admins, and the next run tries again.
 
+use crate::domain::enums::Role;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,7 +32,6 @@ use crate::{
     },
     db::{
         audit::Actor,
-        decode::parse,
         entity::{digest_subscription as sub, user},
     },
     domain::{
@@ -110,7 +110,7 @@ pub async fn run(
             let step = step(db, &mut builder, &mut stored, users.get(&s.user_id), &s, now, settings).await;
             match step {
                 Ok(Step::Done { moved, outcome, late }) => {
-                    let cadence = moved.cadence.clone();
+                    let cadence = moved.cadence.as_ref().to_owned();
                     match outcome {
                         Outcome::Sent { .. } => {
                             report.queued += 1;
@@ -210,13 +210,13 @@ async fn step(
     };
     let next = timing.next_after(due_at);
     // A recipient deactivated, or moved to the agency since subscribing, gets nothing.
-    let Some(recipient) = recipient.filter(|u| u.active && u.vendor_id.is_none() && u.role != "vendor") else {
+    let Some(recipient) = recipient.filter(|u| u.active && u.vendor_id.is_none() && u.role != Role::Vendor) else {
         return advance(db, now, s, next, skipped(1, SkipReason::NoRecipient), Then::Nothing).await;
     };
     let period = timing.period_of(due_at);
     let engagement_ids: Option<Vec<Uuid>> =
         s.engagement_ids.clone().map(serde_json::from_value).transpose().map_err(anyhow::Error::from)?;
-    let language: Language = parse("language", &s.language)?;
+    let language: Language = s.language;
     let request = Request {
         recipient,
         language,
@@ -251,7 +251,7 @@ fn message(s: &sub::Model, recipient: &user::Model, period: DigestPeriod, built:
         user_id: Some(recipient.id),
         to_address: recipient.email.clone(),
         to_name: recipient.name.clone(),
-        language: s.language.clone(),
+        language: s.language,
         subject: built.rendered.subject,
         text: built.rendered.text,
         html: built.rendered.html,
@@ -297,7 +297,7 @@ pub async fn queue_one(
         return Ok(Queued::New);
     }
     let existing = outbox::by_dedup_key(db, &dedup_key(s.id, period)).await?.ok_or(AppError::NotFound)?;
-    let status: NotificationStatus = parse("status", &existing.status)?;
+    let status: NotificationStatus = existing.status;
     if status != NotificationStatus::Failed {
         return Ok(Queued::Already(status));
     }
@@ -384,14 +384,14 @@ pub async fn build_one(
     let (cadence, language, ids) = match s {
         Some(s) => (
             subscriptions::timing(s)?.cadence,
-            parse("language", &s.language)?,
+            s.language,
             s.engagement_ids
                 .clone()
                 .map(serde_json::from_value::<Vec<Uuid>>)
                 .transpose()
                 .map_err(anyhow::Error::from)?,
         ),
-        None => (default_timing(recipient).cadence, parse("language", &recipient.language)?, None),
+        None => (default_timing(recipient).cadence, recipient.language, None),
     };
     let mut builder = Builder::new(db, &notifier.templates, now, charts);
     let request = Request {

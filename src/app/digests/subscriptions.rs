@@ -3,6 +3,7 @@
 //! (`crate::app::digests::run::run`) takes due subscriptions and moves each on with a compare-and-set,
 //! so a send instant is handled once whatever the number of replicas.
 
+use crate::domain::digest::CadenceKind;
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -20,7 +21,6 @@ use crate::{
     db::entity::{digest_subscription as sub, user},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         FieldError, Violations,
         confidentiality::Viewer,
@@ -97,9 +97,9 @@ pub struct SubscriptionFilter {
 
 /// The parts of a subscription the timing needs, from its row.
 pub fn timing(m: &sub::Model) -> AppResult<DigestTiming> {
-    let cadence = match m.cadence.as_str() {
-        "daily" => DigestCadence::Daily,
-        "weekly" => DigestCadence::Weekly {
+    let cadence = match m.cadence {
+        CadenceKind::Daily => DigestCadence::Daily,
+        CadenceKind::Weekly => DigestCadence::Weekly {
             weekday: m
                 .weekday
                 .as_deref()
@@ -107,8 +107,7 @@ pub fn timing(m: &sub::Model) -> AppResult<DigestTiming> {
                 .parse::<Weekday>()
                 .map_err(|_| anyhow::anyhow!("stored weekday {:?}", m.weekday))?,
         },
-        "monthly" => DigestCadence::Monthly { day: u32::try_from(m.month_day.unwrap_or(1)).unwrap_or(1) },
-        other => return Err(anyhow::anyhow!("stored cadence {other}").into()),
+        CadenceKind::Monthly => DigestCadence::Monthly { day: u32::try_from(m.month_day.unwrap_or(1)).unwrap_or(1) },
     };
     Ok(DigestTiming {
         cadence,
@@ -124,7 +123,7 @@ pub fn view(m: &sub::Model) -> AppResult<SubscriptionView> {
         cadence: timing(m)?.cadence,
         local_time: m.local_time.clone(),
         timezone: m.timezone.clone(),
-        language: parse("language", &m.language)?,
+        language: m.language,
         engagement_ids: m
             .engagement_ids
             .clone()
@@ -145,7 +144,7 @@ pub fn view(m: &sub::Model) -> AppResult<SubscriptionView> {
 }
 
 pub fn viewer_of(u: &user::Model) -> AppResult<Viewer> {
-    Ok(Viewer { user_id: u.id, role: parse("role", &u.role)?, vendor_id: u.vendor_id })
+    Ok(Viewer { user_id: u.id, role: u.role, vendor_id: u.vendor_id })
 }
 
 /// A subscription's settings, checked: what its row is made of.
@@ -174,7 +173,7 @@ impl NewSubscription {
             month_day: Set(month_day),
             local_time: Set(self.local_time),
             timezone: Set(self.timezone),
-            language: Set(self.language.to_string()),
+            language: Set(self.language),
             engagement_ids: Set(self.engagement_ids.map(|ids| serde_json::json!(ids))),
             skip_unchanged: Set(self.skip_unchanged),
             active: Set(self.active),
@@ -207,7 +206,7 @@ async fn check(
     input: &SubscriptionInput,
 ) -> AppResult<NewSubscription> {
     let mut v = Violations::new();
-    let role: Role = parse("role", &recipient.role)?;
+    let role: Role = recipient.role;
     if role == Role::Vendor {
         v.add("user_id", "not_allowed", "digests are for the company's users, not the agency's");
     }
@@ -231,7 +230,7 @@ async fn check(
     };
     let language = match input.language {
         Some(l) => l,
-        None => parse("language", &recipient.language)?,
+        None => recipient.language,
     };
     if let Some(ids) = &input.engagement_ids {
         if ids.len() > 500 {
@@ -265,11 +264,11 @@ async fn check(
     })
 }
 
-fn cadence_columns(c: DigestCadence) -> (String, Option<String>, Option<i32>) {
+fn cadence_columns(c: DigestCadence) -> (CadenceKind, Option<String>, Option<i32>) {
     match c {
-        DigestCadence::Daily => ("daily".into(), None, None),
-        DigestCadence::Weekly { weekday } => ("weekly".into(), Some(weekday.to_string()), None),
-        DigestCadence::Monthly { day } => ("monthly".into(), None, i32::try_from(day).ok()),
+        DigestCadence::Daily => (CadenceKind::Daily, None, None),
+        DigestCadence::Weekly { weekday } => (CadenceKind::Weekly, Some(weekday.to_string()), None),
+        DigestCadence::Monthly { day } => (CadenceKind::Monthly, None, i32::try_from(day).ok()),
     }
 }
 
@@ -329,7 +328,7 @@ pub async fn update(
     m.month_day = Set(month_day);
     m.local_time = Set(c.local_time.clone());
     m.timezone = Set(c.timezone.clone());
-    m.language = Set(c.language.to_string());
+    m.language = Set(c.language);
     m.engagement_ids = Set(c.engagement_ids.as_ref().map(|ids| serde_json::json!(ids)));
     m.skip_unchanged = Set(c.skip_unchanged);
     m.active = Set(c.active);
@@ -375,7 +374,7 @@ pub async fn list(db: &DatabaseConnection, user_id: Option<Uuid>) -> AppResult<V
 /// Gives an executive who joins a team the default weekly digest (Mondays at 08:00 in their
 /// zone and language), unless they have a subscription already.
 pub async fn ensure_default_in<C: ConnectionTrait>(txn: &C, now: DateTime<Utc>, u: &user::Model) -> AppResult<bool> {
-    if parse::<Role>("role", &u.role)? != Role::Executive {
+    if u.role != Role::Executive {
         return Ok(false);
     }
     if sub::Entity::find().filter(sub::Column::UserId.eq(u.id)).one(txn).await?.is_some() {
@@ -386,7 +385,7 @@ pub async fn ensure_default_in<C: ConnectionTrait>(txn: &C, now: DateTime<Utc>, 
         cadence: DigestCadence::Weekly { weekday: Weekday::Mon },
         local_time: "08:00".into(),
         timezone: u.timezone.clone(),
-        language: parse("language", &u.language)?,
+        language: u.language,
         engagement_ids: None,
         skip_unchanged: false,
         active: true,

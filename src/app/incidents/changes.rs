@@ -23,8 +23,8 @@ pub async fn open(
         id: Set(Uuid::now_v7()),
         engagement_id: Set(e.id),
         title: Set(input.title),
-        severity: Set(input.severity.to_string()),
-        status: Set(IncidentStatus::Open.to_string()),
+        severity: Set(input.severity),
+        status: Set(IncidentStatus::Open),
         opened_by: Set(actor.id),
         opened_at: Set(now),
         ack_due_at: Set(ack_due_at(now, input.severity, hours)),
@@ -56,7 +56,7 @@ pub(super) async fn for_change<C: ConnectionTrait>(
     let engagement_id = get(txn, incident_id).await?.engagement_id;
     lock(txn, engagement_id).await?;
     let m = get(txn, incident_id).await?;
-    let status = parse("status", &m.status)?;
+    let status = m.status;
     Ok((m, status))
 }
 
@@ -75,7 +75,7 @@ pub async fn add_update(
     let input = input.validate()?;
     let txn = crate::db::begin_write(db).await?;
     let (current, status) = for_change(&txn, incident_id).await?;
-    let from: IncidentSeverity = parse("severity", &current.severity)?;
+    let from: IncidentSeverity = current.severity;
     let to = input.severity.filter(|s| *s != from);
     transition(status, if to.is_some() { IncidentAction::ChangeSeverity } else { IncidentAction::Note })?;
     if to.is_some_and(|to| to < from) && !may_lower {
@@ -88,7 +88,7 @@ pub async fn add_update(
         Some(to) => {
             add_entry(&txn, now, actor, incident_id, UpdateKind::SeverityChanged, format!("{from} → {to}")).await?;
             let mut a: incident::ActiveModel = current.clone().into();
-            a.severity = Set(to.to_string());
+            a.severity = Set(to);
             if status == IncidentStatus::Open {
                 a.ack_due_at = Set(rescheduled_ack_due_at(current.opened_at, current.ack_due_at, now, from, to, hours));
             }
@@ -122,7 +122,7 @@ pub async fn acknowledge(
     let next = transition(status, IncidentAction::Acknowledge)?;
     let before = IncidentView::new(&current, now)?;
     let mut a: incident::ActiveModel = current.into();
-    a.status = Set(next.to_string());
+    a.status = Set(next);
     a.acknowledged_by = Set(actor.id);
     a.acknowledged_at = Set(Some(now));
     let m = a.update(&txn).await?;
@@ -151,7 +151,7 @@ pub async fn resolve(
     let next = transition(status, IncidentAction::Resolve)?;
     let before = IncidentView::new(&current, now)?;
     let mut a: incident::ActiveModel = current.clone().into();
-    a.status = Set(next.to_string());
+    a.status = Set(next);
     if current.acknowledged_at.is_none() {
         a.acknowledged_by = Set(actor.id);
         a.acknowledged_at = Set(Some(now));

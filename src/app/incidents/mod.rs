@@ -39,7 +39,6 @@ use crate::{
     },
 };
 use crate::{
-    db::decode::parse,
     domain::{
         alert::AlertRule,
         confidentiality::{Viewer, listing_scope},
@@ -77,12 +76,12 @@ pub struct IncidentView {
 
 impl IncidentView {
     pub fn new(m: &incident::Model, now: DateTime<Utc>) -> anyhow::Result<Self> {
-        let status: IncidentStatus = parse("status", &m.status)?;
+        let status: IncidentStatus = m.status;
         Ok(Self {
             id: m.id,
             engagement_id: m.engagement_id,
             title: m.title.clone(),
-            severity: parse("severity", &m.severity)?,
+            severity: m.severity,
             status,
             opened_by: m.opened_by,
             opened_at: m.opened_at,
@@ -111,7 +110,7 @@ pub struct IncidentUpdateView {
 
 impl IncidentUpdateView {
     fn new(m: &incident_update::Model) -> anyhow::Result<Self> {
-        Ok(Self { id: m.id, kind: parse("kind", &m.kind)?, body: m.body.clone(), author_id: m.author_id, at: m.at })
+        Ok(Self { id: m.id, kind: m.kind, body: m.body.clone(), author_id: m.author_id, at: m.at })
     }
 }
 
@@ -169,7 +168,7 @@ async fn add_entry<C: ConnectionTrait>(
     incident_update::Entity::insert(incident_update::ActiveModel {
         id: Set(Uuid::now_v7()),
         incident_id: Set(incident_id),
-        kind: Set(kind.to_string()),
+        kind: Set(kind),
         body: Set(body),
         author_id: Set(actor.id),
         at: Set(now),
@@ -234,10 +233,10 @@ pub async fn list(
         q = q.filter(incident::Column::Id.lt(after));
     }
     if let Some(status) = filter.status {
-        q = q.filter(incident::Column::Status.eq(status.to_string()));
+        q = q.filter(incident::Column::Status.eq(status));
     }
     if let Some(severity) = filter.severity {
-        q = q.filter(incident::Column::Severity.eq(severity.to_string()));
+        q = q.filter(incident::Column::Severity.eq(severity));
     }
     let open = IncidentStatus::Open.to_string();
     match filter.overdue {

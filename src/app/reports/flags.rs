@@ -50,7 +50,7 @@ pub async fn plausibility<C: ConnectionTrait>(
         else {
             continue;
         };
-        let rule = RatioRule { scale: RatioOf::scale(parse("unit", &k.unit)?), tolerance: limits.ratio_tolerance };
+        let rule = RatioRule { scale: RatioOf::scale(k.unit), tolerance: limits.ratio_tolerance };
         if let Some(issue) = plausibility::ratio(rule, *value, *numerator, *denominator) {
             flags.push(PlausibilityFlag { kpi_id: k.id, issue });
         }

@@ -42,7 +42,6 @@ use crate::{
     db::entity::{approval, engagement, kpi, report, report_review, report_signal, report_value, report_version, user},
 };
 use crate::{
-    db::decode::parse,
     domain::{
         approval::{Decision, Outcome, SubjectKind},
         enums::{Channel, Language, Role},
@@ -85,7 +84,7 @@ impl TryFrom<&report::Model> for ReportView {
             engagement_id: m.engagement_id,
             period_start: m.period_start,
             period_end: m.period_end,
-            status: parse("status", &m.status)?,
+            status: m.status,
             version: m.version,
             late: m.late,
             created_at: m.created_at,
@@ -206,7 +205,7 @@ pub struct KpiSet {
 
 /// Reports are written while the contract runs (or after it ended, for its last periods).
 fn ensure_reporting(e: &engagement::Model) -> AppResult<()> {
-    if rules::takes_reports(parse("status", &e.status)?) {
+    if rules::takes_reports(e.status) {
         return Ok(());
     }
     Err(AppError::conflict("engagement", "engagement_not_active", "reports start once the engagement is active"))
@@ -218,7 +217,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<report::Mode
 
 /// The columns of `report_values` that [`detail`] shows: version, KPI, value, breakdown,
 /// comment, evidence, status and breach.
-type ValueRow = (Uuid, Uuid, f64, serde_json::Value, Option<String>, Option<String>, Option<String>, Option<String>);
+type ValueRow = (Uuid, Uuid, f64, serde_json::Value, Option<String>, Option<String>, Option<Status>, Option<Breach>);
 
 /// A report with all its versions and reviews, read in a fixed number of queries.
 pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<ReportDetail> {
@@ -269,8 +268,8 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
                     breakdown: serde_json::from_value(breakdown.clone())?,
                     comment: comment.clone(),
                     evidence_url: evidence_url.clone(),
-                    status: status.as_deref().map(|s| parse("status", s)).transpose()?,
-                    breach: breach.as_deref().map(|b| parse("breach", b)).transpose()?,
+                    status: *status,
+                    breach: *breach,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -279,8 +278,8 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
             .filter(|s| s.version_id == v.id)
             .map(|s| {
                 Ok(SignalView {
-                    category: parse("category", &s.category)?,
-                    severity: parse("severity", &s.severity)?,
+                    category: s.category,
+                    severity: s.severity,
                     description: s.description.clone(),
                     link: s.link.clone(),
                 })
@@ -301,7 +300,7 @@ pub async fn detail<C: ConnectionTrait>(db: &C, r: &report::Model) -> AppResult<
         .map(|x| {
             Ok(ReviewView {
                 version: x.version,
-                decision: parse("decision", &x.decision)?,
+                decision: x.decision,
                 comment: x.comment.clone(),
                 value_comments: serde_json::from_value(x.value_comments.clone())?,
                 reviewer_id: x.reviewer_id,

@@ -19,7 +19,7 @@ pub async fn review(
 ) -> AppResult<ReportDetail> {
     let txn = crate::db::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
-    rules::review(parse("status", &r.status)?, decision)?;
+    rules::review(r.status, decision)?;
     let e = engagement::Entity::find_by_id(r.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let approval = match approvals::pending_for(&txn, SubjectKind::Report, r.id).await? {
         Some(a) => a,
@@ -108,7 +108,7 @@ pub(super) async fn apply_review<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         report_id: Set(r.id),
         version: Set(r.version),
-        decision: Set(decision.to_string()),
+        decision: Set(decision),
         comment: Set(comment.unwrap_or_default()),
         value_comments: Set(serde_json::to_value(&value_comments).map_err(anyhow::Error::from)?),
         reviewer_id: Set(actor.id),
@@ -117,7 +117,7 @@ pub(super) async fn apply_review<C: ConnectionTrait>(
     .insert(txn)
     .await?;
     let mut a: report::ActiveModel = r.into();
-    a.status = Set(next.to_string());
+    a.status = Set(next);
     a.updated_at = Set(now);
     if next == ReportStatus::Accepted {
         a.accepted_at = Set(Some(now));

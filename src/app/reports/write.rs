@@ -45,8 +45,8 @@ pub(super) async fn write_content<C: ConnectionTrait>(
             version_id: Set(version_id),
             report_id: Set(r.id),
             engagement_id: Set(r.engagement_id),
-            category: Set(s.category.to_string()),
-            severity: Set(s.severity.to_string()),
+            category: Set(s.category),
+            severity: Set(s.severity),
             description: Set(s.description.clone()),
             link: Set(s.link.clone()),
             shown: Set(false),
@@ -91,7 +91,7 @@ pub async fn create(
         engagement_id: Set(e.id),
         period_start: Set(period.start_date),
         period_end: Set(period.end_date),
-        status: Set(ReportStatus::Draft.to_string()),
+        status: Set(ReportStatus::Draft),
         version: Set(1),
         late: Set(false),
         created_by: Set(actor.id),
@@ -195,7 +195,7 @@ pub(super) async fn do_submit<C: ConnectionTrait>(
     now: DateTime<Utc>,
     rules: &WriteRules,
 ) -> AppResult<report::Model> {
-    let (status, late) = rules::submit(parse("status", &r.status)?, period, now)?;
+    let (status, late) = rules::submit(r.status, period, now)?;
     let version_id = version.id;
     evaluation::evaluate(db, evaluation::Selection::Version(version_id)).await?;
     show_version(db, r.id, version_id).await?;
@@ -205,7 +205,7 @@ pub(super) async fn do_submit<C: ConnectionTrait>(
     v.late = Set(late);
     v.update(db).await?;
     let mut a: report::ActiveModel = r.into();
-    a.status = Set(status.to_string());
+    a.status = Set(status);
     a.late = Set(late);
     a.submitted_at = Set(Some(now));
     a.updated_at = Set(now);
@@ -243,7 +243,7 @@ pub async fn edit(
     let txn = crate::db::begin_write(db).await?;
     let r = lock_report(&txn, report_id).await?;
     let before = detail(&txn, &r).await?;
-    let (status, new) = rules::edit(parse("status", &r.status)?)?;
+    let (status, new) = rules::edit(r.status)?;
     let e = engagement::Entity::find_by_id(r.engagement_id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let content = rules::validate_content(content, &kpi_set(&txn, &e).await?.rules)?;
     let mut a: report::ActiveModel = r.clone().into();
@@ -259,7 +259,7 @@ pub async fn edit(
         v.narrative = Set(content.narrative.clone());
         v.update(&txn).await?;
     }
-    a.status = Set(status.to_string());
+    a.status = Set(status);
     a.updated_at = Set(now);
     let r = a.update(&txn).await?;
     let after = detail(&txn, &r).await?;

@@ -2,18 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::alert::{AlertRule, AlertSeverity, AlertState};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub dedup_key: String,
-    pub rule: String,
-    pub severity: String,
+    pub rule: AlertRule,
+    pub severity: AlertSeverity,
     pub engagement_id: Option<Uuid>,
     pub subject_id: Option<Uuid>,
     pub facts: Json,
-    pub state: String,
+    pub state: AlertState,
     pub started_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
     pub resolved_at: Option<DateTimeUtc>,

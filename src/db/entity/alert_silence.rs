@@ -2,12 +2,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::alert::AlertRule;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "alert_silences")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub rule: String,
+    pub rule: AlertRule,
     pub engagement_id: Option<Uuid>,
     pub until: DateTimeUtc,
     pub reason: String,

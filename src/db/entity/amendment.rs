@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::amendment::AmendmentStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "amendments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub engagement_id: Uuid,
-    pub status: String,
+    pub status: AmendmentStatus,
     pub reason: String,
     pub changes: Json,
     pub applied: Option<Json>,

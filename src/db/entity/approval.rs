@@ -2,20 +2,22 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::approval::{ApprovalStatus, SubjectKind};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "approvals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub engagement_id: Uuid,
-    pub subject_kind: String,
+    pub subject_kind: SubjectKind,
     pub subject_id: Uuid,
     /// The part of the title people typed (engagement title, reason, post excerpt).
     pub title: String,
     /// What the approval is about: a `domain::approval::SubjectLabel` as JSON.
     pub subject_label: Option<Json>,
     pub author_id: Option<Uuid>,
-    pub status: String,
+    pub status: ApprovalStatus,
     pub stages: Json,
     pub current_stage: i32,
     pub stage_approvers: Json,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::approval::Decision;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "approval_decisions")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub approval_id: Uuid,
     pub stage: i32,
     pub decider_id: Uuid,
-    pub decision: String,
+    pub decision: Decision,
     pub comment: String,
     pub decided_at: DateTimeUtc,
 }

@@ -2,18 +2,21 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::digest::CadenceKind;
+use crate::domain::enums::Language;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "digest_subscriptions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub cadence: String,
+    pub cadence: CadenceKind,
     pub weekday: Option<String>,
     pub month_day: Option<i32>,
     pub local_time: String,
     pub timezone: String,
-    pub language: String,
+    pub language: Language,
     pub engagement_ids: Option<Json>,
     pub skip_unchanged: bool,
     pub active: bool,

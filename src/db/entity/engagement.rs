@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::enums::{Cadence, Confidentiality, EngagementStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "engagements")]
 pub struct Model {
@@ -12,16 +14,16 @@ pub struct Model {
     pub brief_want: String,
     pub brief_feasible: String,
     pub brief_budget_minor: Option<i64>,
-    pub confidentiality: String,
+    pub confidentiality: Confidentiality,
     pub monthly_fee_minor: i64,
     pub currency: String,
     pub start_date: Date,
     pub end_date: Date,
     pub timezone: String,
-    pub cadence: String,
+    pub cadence: Cadence,
     pub due_offset_days: i32,
     pub owner_id: Option<Uuid>,
-    pub status: String,
+    pub status: EngagementStatus,
     pub status_changed_at: DateTimeUtc,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,

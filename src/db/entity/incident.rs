@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::incident::{IncidentSeverity, IncidentStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "incidents")]
 pub struct Model {
@@ -9,8 +11,8 @@ pub struct Model {
     pub id: Uuid,
     pub engagement_id: Uuid,
     pub title: String,
-    pub severity: String,
-    pub status: String,
+    pub severity: IncidentSeverity,
+    pub status: IncidentStatus,
     pub opened_by: Option<Uuid>,
     pub opened_at: DateTimeUtc,
     pub ack_due_at: DateTimeUtc,

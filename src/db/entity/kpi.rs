@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::enums::{Aggregation, KpiDirection, KpiUnit};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "kpis")]
 pub struct Model {
@@ -11,14 +13,14 @@ pub struct Model {
     pub name: String,
     pub name_key: String,
     pub objective: String,
-    pub unit: String,
-    pub direction: String,
+    pub unit: KpiUnit,
+    pub direction: KpiDirection,
     pub baseline: Option<f64>,
     pub target: f64,
     pub target_upper: Option<f64>,
     pub warning_threshold: f64,
     pub critical_threshold: f64,
-    pub aggregation: String,
+    pub aggregation: Aggregation,
     pub channels: Json,
     pub allow_negative: bool,
     pub ratio_numerator_id: Option<Uuid>,

@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::enums::Language;
+use crate::domain::outbox::NotificationStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "notifications")]
 pub struct Model {
@@ -12,12 +15,12 @@ pub struct Model {
     pub user_id: Option<Uuid>,
     pub to_address: String,
     pub to_name: String,
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
     pub alert_ids: Json,
-    pub status: String,
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_until: Option<DateTimeUtc>,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::report::ReportStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "reports")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub engagement_id: Uuid,
     pub period_start: Date,
     pub period_end: Date,
-    pub status: String,
+    pub status: ReportStatus,
     /// The current (latest) version number.
     pub version: i32,
     /// Whether the latest submission came after the due date.

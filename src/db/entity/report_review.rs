@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::report::ReviewDecision;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "report_reviews")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub report_id: Uuid,
     pub version: i32,
-    pub decision: String,
+    pub decision: ReviewDecision,
     pub comment: String,
     pub value_comments: Json,
     pub reviewer_id: Option<Uuid>,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::report::{Severity, SignalCategory};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "report_signals")]
 pub struct Model {
@@ -10,8 +12,8 @@ pub struct Model {
     pub version_id: Uuid,
     pub report_id: Uuid,
     pub engagement_id: Uuid,
-    pub category: String,
-    pub severity: String,
+    pub category: SignalCategory,
+    pub severity: Severity,
     pub description: String,
     pub link: Option<String>,
     /// Part of the report's latest submitted version.

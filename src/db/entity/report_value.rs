@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::evaluation::{Breach, Status};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "report_values")]
 pub struct Model {
@@ -17,8 +19,8 @@ pub struct Model {
     pub comment: Option<String>,
     pub evidence_url: Option<String>,
     /// Stored evaluation (`domain::evaluation::Status`), written when the version is submitted.
-    pub status: Option<String>,
-    pub breach: Option<String>,
+    pub status: Option<Status>,
+    pub breach: Option<Breach>,
     /// Part of the report's latest submitted version.
     pub shown: bool,
 }

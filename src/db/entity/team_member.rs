@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::enums::TeamRole;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "team_members")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub engagement_id: Uuid,
     pub user_id: Uuid,
-    pub team_role: String,
+    pub team_role: TeamRole,
     pub added_at: DateTimeUtc,
 }
 

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::enums::{Language, Role};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -9,9 +11,9 @@ pub struct Model {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub vendor_id: Option<Uuid>,
-    pub language: String,
+    pub language: Language,
     pub timezone: String,
     pub password_hash: String,
     pub active: bool,

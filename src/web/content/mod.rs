@@ -91,7 +91,7 @@ async fn proposable(
     visible: &[engagement::Model],
 ) -> AppResult<Vec<(Uuid, String)>> {
     let mut out = Vec::new();
-    for e in visible.iter().filter(|e| e.status == EngagementStatus::Active.to_string()) {
+    for e in visible.iter().filter(|e| e.status == EngagementStatus::Active) {
         let (_, seen) = engagements::load(&state.db, viewer, e.id, EngagementAction::Read).await?;
         if authorize(viewer, Action::WriteContent, seen).is_ok() {
             out.push((e.id, e.title.clone()));

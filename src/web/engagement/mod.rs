@@ -83,7 +83,7 @@ fn form_errors(err: &AppError) -> Option<Vec<FieldError>> {
 
 /// Whether the engagement's KPIs may still be changed directly (not by amendment).
 fn kpis_open(e: &engagement::Model) -> PageResult<bool> {
-    Ok(editability(crate::db::decode::parse("status", &e.status)?) == Editability::Open)
+    Ok(editability(e.status) == Editability::Open)
 }
 
 /// One KPI as its row of the table and its chart.
@@ -364,7 +364,7 @@ pub(crate) async fn governance_for(
     let report =
         engagements::governance(&state.db, e, state.clock.now(), state.config.realism_max_yearly_growth).await?;
     let lang = user.frame.lang;
-    let status: EngagementStatus = crate::db::decode::parse("status", &e.status)?;
+    let status: EngagementStatus = e.status;
     Ok(Some(json!({
         "blockers": findings::worded(&report.blockers, lang),
         "warnings": findings::worded(&report.warnings, lang),

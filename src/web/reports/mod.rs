@@ -29,10 +29,7 @@ use super::kit::path_id as parse_id;
 use crate::{
     app::{engagements, kpis, reports},
     auth::Principal,
-    db::{
-        decode::parse,
-        entity::{engagement, report},
-    },
+    db::entity::{engagement, report},
     domain::{
         FieldError, confidentiality::Visibility, enums::Language, import::ImportLimits, period::Period, report as rules,
     },
@@ -101,7 +98,7 @@ fn allowed(principal: &Principal, action: Action, seen: Visibility) -> bool {
 
 /// Whether the engagement takes reports (the rule the use cases apply).
 fn reporting(e: &engagement::Model) -> bool {
-    parse("status", &e.status).is_ok_and(rules::takes_reports)
+    rules::takes_reports(e.status)
 }
 
 /// The engagement's KPIs, as the form and the review show them.
