@@ -1,12 +1,15 @@
 //! A realistic demo: Almacenes Brisa, a Spanish retailer, outsources its community
 //! management to the agency Marea Digital. Loading it twice changes nothing.
+//!
+//! One concern, hence one file over the usual size: the story is read top to bottom (people,
+//! contract, a year of reports, approvals, incidents), each step through the use cases.
 
-use crate::domain::approval::ApprovalStatus;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::app::WriteRules;
+use crate::domain::approval::ApprovalStatus;
 use crate::{
     app::{approvals, content, engagements, incidents, kpis, reports, scope, team, users, vendors},
     db::{audit::Actor, entity::engagement},

@@ -6,7 +6,6 @@
 //! author learns at once of every change that could not apply (an unknown id, a KPI name
 //! already taken, a KPI with reported values) through the very code that applies it later.
 
-use crate::domain::approval::SubjectLabel;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -17,11 +16,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::approval::SubjectLabel;
 use crate::{
     app::{
         WriteRules,
         approvals::{self, Subject},
         audit::{self, Actor, AuditEntry},
+        context::Ctx,
         engagements::{self, lock},
         evaluation::{self, Selection},
         kpis, scope,
@@ -37,6 +38,7 @@ use crate::{
         engagement::{Editability, editability},
     },
     error::{AppError, AppResult},
+    policy::engagement::Action as EngagementAction,
 };
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -147,42 +149,6 @@ async fn dry_run(
     result.map(|_| ())
 }
 
-/// Proposes an amendment: it is checked in full, stored as pending and its approval opened.
-pub async fn propose(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    engagement_id: Uuid,
-    input: AmendmentInput,
-    rules: &WriteRules,
-) -> AppResult<AmendmentView> {
-    let ValidAmendment(input) = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let e = lock(&txn, engagement_id).await?;
-    ensure_amendable(&e)?;
-    dry_run(&txn, now, actor, &e, &input, rules.max_yearly_growth).await?;
-    let m = amendment::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        engagement_id: Set(e.id),
-        status: Set(AmendmentStatus::Pending),
-        reason: Set(input.reason.clone()),
-        changes: Set(serde_json::to_value(&input).map_err(anyhow::Error::from)?),
-        applied: Set(None),
-        author_id: Set(actor.id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        decided_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    let a = open_approval(&txn, now, actor, &e, &m, rules).await?;
-    let entry = AuditEntry::new("amendment.propose", "amendment", m.id).engagement(e.id).after(&input);
-    audit::record(&txn, now, actor, entry).await?;
-    let v = view(&m, Some(a.id))?;
-    txn.commit().await?;
-    Ok(v)
-}
-
 async fn open_approval(
     txn: &DatabaseTransaction,
     now: DateTime<Utc>,
@@ -196,61 +162,141 @@ async fn open_approval(
     approvals::open_in(txn, now, actor, e, subject, &rules.crisis).await
 }
 
-/// Replaces a pending amendment, or one sent back, with a revised proposal: the running
-/// approval is superseded and a new one opens.
-pub async fn revise(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: Uuid,
-    input: AmendmentInput,
-    rules: &WriteRules,
-) -> AppResult<AmendmentView> {
-    let ValidAmendment(input) = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let current = lock_amendment(&txn, id).await?;
-    let e = lock(&txn, current.engagement_id).await?;
-    let status =
-        rules::revise(current.status).map_err(|err| AppError::conflict("status", "not_revisable", err.to_string()))?;
-    ensure_amendable(&e)?;
-    dry_run(&txn, now, actor, &e, &input, rules.max_yearly_growth).await?;
-    let before = current.changes.clone();
-    let mut m: amendment::ActiveModel = current.into();
-    m.status = Set(status);
-    m.reason = Set(input.reason.clone());
-    m.changes = Set(serde_json::to_value(&input).map_err(anyhow::Error::from)?);
-    m.updated_at = Set(now);
-    let m = m.update(&txn).await?;
-    let a = open_approval(&txn, now, actor, &e, &m, rules).await?;
-    let entry = AuditEntry::new("amendment.revise", "amendment", id).engagement(e.id).before(&before).after(&input);
-    audit::record(&txn, now, actor, entry).await?;
-    let v = view(&m, Some(a.id))?;
-    txn.commit().await?;
-    Ok(v)
+/// An engagement's amendments, newest first, for whoever may read its governance.
+pub async fn listed(ctx: &Ctx<'_>, engagement_id: Uuid) -> AppResult<Vec<AmendmentView>> {
+    engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::ReadGovernance).await?;
+    list(ctx.db, engagement_id).await
 }
 
-/// Withdraws a pending amendment, or one sent back; its approval closes as withdrawn.
-pub async fn withdraw(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    id: Uuid,
-) -> AppResult<AmendmentView> {
-    let txn = crate::db::begin_write(db).await?;
-    let current = lock_amendment(&txn, id).await?;
-    let status = rules::withdraw(current.status)
-        .map_err(|err| AppError::conflict("status", "not_withdrawable", err.to_string()))?;
-    approvals::close_pending(&txn, now, SubjectKind::Amendment, id, ApprovalStatus::Withdrawn).await?;
-    let mut m: amendment::ActiveModel = current.into();
-    m.status = Set(status);
-    m.updated_at = Set(now);
-    m.decided_at = Set(Some(now));
-    let m = m.update(&txn).await?;
-    let entry = AuditEntry::new("amendment.withdraw", "amendment", id).engagement(m.engagement_id);
-    audit::record(&txn, now, actor, entry).await?;
-    let v = views(&txn, std::slice::from_ref(&m)).await?.remove(0);
-    txn.commit().await?;
-    Ok(v)
+/// Loads an amendment and checks `action` on its engagement (404 when the caller may not see
+/// the engagement).
+async fn authorized(ctx: &Ctx<'_>, id: Uuid, action: EngagementAction) -> AppResult<amendment::Model> {
+    let m = get(ctx.db, id).await?;
+    engagements::load(ctx.db, &ctx.viewer, m.engagement_id, action).await?;
+    Ok(m)
+}
+
+/// One amendment, for whoever may read its engagement's governance.
+pub async fn read(ctx: &Ctx<'_>, id: Uuid) -> AppResult<AmendmentView> {
+    detail(ctx.db, &authorized(ctx, id, EngagementAction::ReadGovernance).await?).await
+}
+
+/// Proposes an amendment to an active engagement (whoever may manage it). Every change is
+/// checked now against the engagement as it is; nothing changes until the approval completes.
+pub async fn propose(ctx: &Ctx<'_>, engagement_id: Uuid, input: AmendmentInput) -> AppResult<AmendmentView> {
+    engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;
+    system::propose(ctx.db, ctx.now, &ctx.actor, engagement_id, input, ctx.rules).await
+}
+
+/// Revises a pending amendment, or one sent back for changes.
+pub async fn revise(ctx: &Ctx<'_>, id: Uuid, input: AmendmentInput) -> AppResult<AmendmentView> {
+    authorized(ctx, id, EngagementAction::Manage).await?;
+    system::revise(ctx.db, ctx.now, &ctx.actor, id, input, ctx.rules).await
+}
+
+/// Withdraws an amendment that is not decided yet.
+pub async fn withdraw(ctx: &Ctx<'_>, id: Uuid) -> AppResult<AmendmentView> {
+    authorized(ctx, id, EngagementAction::Manage).await?;
+    system::withdraw(ctx.db, ctx.now, &ctx.actor, id).await
+}
+
+/// The writes themselves, for callers that have authorized already (the use cases above) or
+/// act as the system (fixtures, the demo): they check no permission.
+pub mod system {
+    use super::*;
+
+    /// Proposes an amendment: it is checked in full, stored as pending and its approval opened.
+    pub async fn propose(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        engagement_id: Uuid,
+        input: AmendmentInput,
+        rules: &WriteRules,
+    ) -> AppResult<AmendmentView> {
+        let ValidAmendment(input) = input.validate()?;
+        let txn = crate::db::begin_write(db).await?;
+        let e = lock(&txn, engagement_id).await?;
+        ensure_amendable(&e)?;
+        dry_run(&txn, now, actor, &e, &input, rules.max_yearly_growth).await?;
+        let m = amendment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            engagement_id: Set(e.id),
+            status: Set(AmendmentStatus::Pending),
+            reason: Set(input.reason.clone()),
+            changes: Set(serde_json::to_value(&input).map_err(anyhow::Error::from)?),
+            applied: Set(None),
+            author_id: Set(actor.id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            decided_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        let a = open_approval(&txn, now, actor, &e, &m, rules).await?;
+        let entry = AuditEntry::new("amendment.propose", "amendment", m.id).engagement(e.id).after(&input);
+        audit::record(&txn, now, actor, entry).await?;
+        let v = view(&m, Some(a.id))?;
+        txn.commit().await?;
+        Ok(v)
+    }
+
+    /// Replaces a pending amendment, or one sent back, with a revised proposal: the running
+    /// approval is superseded and a new one opens.
+    pub async fn revise(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        id: Uuid,
+        input: AmendmentInput,
+        rules: &WriteRules,
+    ) -> AppResult<AmendmentView> {
+        let ValidAmendment(input) = input.validate()?;
+        let txn = crate::db::begin_write(db).await?;
+        let current = lock_amendment(&txn, id).await?;
+        let e = lock(&txn, current.engagement_id).await?;
+        let status = rules::revise(current.status)
+            .map_err(|err| AppError::conflict("status", "not_revisable", err.to_string()))?;
+        ensure_amendable(&e)?;
+        dry_run(&txn, now, actor, &e, &input, rules.max_yearly_growth).await?;
+        let before = current.changes.clone();
+        let mut m: amendment::ActiveModel = current.into();
+        m.status = Set(status);
+        m.reason = Set(input.reason.clone());
+        m.changes = Set(serde_json::to_value(&input).map_err(anyhow::Error::from)?);
+        m.updated_at = Set(now);
+        let m = m.update(&txn).await?;
+        let a = open_approval(&txn, now, actor, &e, &m, rules).await?;
+        let entry = AuditEntry::new("amendment.revise", "amendment", id).engagement(e.id).before(&before).after(&input);
+        audit::record(&txn, now, actor, entry).await?;
+        let v = view(&m, Some(a.id))?;
+        txn.commit().await?;
+        Ok(v)
+    }
+
+    /// Withdraws a pending amendment, or one sent back; its approval closes as withdrawn.
+    pub async fn withdraw(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        id: Uuid,
+    ) -> AppResult<AmendmentView> {
+        let txn = crate::db::begin_write(db).await?;
+        let current = lock_amendment(&txn, id).await?;
+        let status = rules::withdraw(current.status)
+            .map_err(|err| AppError::conflict("status", "not_withdrawable", err.to_string()))?;
+        approvals::close_pending(&txn, now, SubjectKind::Amendment, id, ApprovalStatus::Withdrawn).await?;
+        let mut m: amendment::ActiveModel = current.into();
+        m.status = Set(status);
+        m.updated_at = Set(now);
+        m.decided_at = Set(Some(now));
+        let m = m.update(&txn).await?;
+        let entry = AuditEntry::new("amendment.withdraw", "amendment", id).engagement(m.engagement_id);
+        audit::record(&txn, now, actor, entry).await?;
+        let v = views(&txn, std::slice::from_ref(&m)).await?.remove(0);
+        txn.commit().await?;
+        Ok(v)
+    }
 }
 
 /// Applies a decision on an amendment's approval inside the decision's transaction: the last

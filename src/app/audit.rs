@@ -3,7 +3,6 @@
 //! is `db::audit::record`, in the transaction of the change it describes.
 
 pub use crate::db::audit::{Actor, AuditEntry, record};
-use crate::domain::enums::Confidentiality;
 
 use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
@@ -11,6 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::entity::{audit_event, audit_event_engagement};
+use crate::domain::enums::Confidentiality;
 
 /// An audit entry as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -2,7 +2,6 @@
 //! its planned time, and the agency marks it published. Each change of the item and the
 //! approval it opens or closes happen in one transaction.
 
-use crate::domain::approval::SubjectLabel;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -18,6 +17,7 @@ use crate::policy::{
     engagement::Action as EngagementAction,
 };
 
+use crate::domain::approval::SubjectLabel;
 use crate::{
     app::{
         approvals::{self, CrisisRules, Subject},

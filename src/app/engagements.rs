@@ -1,7 +1,6 @@
 //! Engagements: creation, changes, listing within the caller's visibility, governance
 //! assessment and status transitions.
 
-use crate::domain::approval::SubjectLabel;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
@@ -12,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::approval::SubjectLabel;
 use crate::{
     app::{
         WriteRules,

@@ -2,13 +2,13 @@
 //! Each statement is a plain bulk delete or update by time, so running it twice (or on two
 //! replicas at once) changes nothing the second time.
 
-use crate::domain::alert::AlertState;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 
+use crate::domain::alert::AlertState;
 use crate::error::AppResult;
 use crate::{
     app::outbox::NotificationStatus,

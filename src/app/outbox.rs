@@ -8,7 +8,6 @@
 //! message again; a server that keeps a message but answers after the timeout gets a retry.
 //! Two workers never hold the same row.
 
-use crate::domain::enums::Language;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
@@ -18,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::domain::enums::Language;
 pub use crate::domain::outbox::NotificationStatus;
 use crate::error::{AppError, AppResult};
 use crate::{

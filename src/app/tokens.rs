@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use crate::{
     app::audit::{self, Actor, AuditEntry},
-    db::{entity::api_token, pagination::PageRequest},
+    db::{
+        entity::api_token,
+        pagination::{PageRequest, Paged, numbered},
+    },
 };
 use crate::{
     auth::{
@@ -94,6 +97,20 @@ pub async fn list(db: &DatabaseConnection, owner: Option<Uuid>, page: PageReques
     }
     let rows = q.all(db).await?;
     Ok(page.page(rows, |t| t.id, |t| Ok(TokenView::from(t)))?)
+}
+
+/// Page `page` of the tokens (one person's, or everyone's), newest first, for the admin page.
+pub async fn newest_first(
+    db: &DatabaseConnection,
+    owner: Option<Uuid>,
+    page: Option<usize>,
+    per_page: usize,
+) -> AppResult<Paged<TokenView>> {
+    let mut q = api_token::Entity::find().order_by_desc(api_token::Column::Id);
+    if let Some(owner) = owner {
+        q = q.filter(api_token::Column::UserId.eq(owner));
+    }
+    numbered(db, q, page, per_page).await?.try_map(|t| Ok(TokenView::from(&t)))
 }
 
 pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<api_token::Model> {

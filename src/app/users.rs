@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, Func},
 };
 use uuid::Uuid;
 
@@ -12,7 +14,7 @@ use crate::{
     app::audit::{self, Actor, AuditEntry},
     db::{
         entity::{session, user, vendor},
-        pagination::PageRequest,
+        pagination::{PageRequest, Paged, numbered},
     },
 };
 use crate::{
@@ -105,6 +107,57 @@ pub async fn list(db: &DatabaseConnection, page: PageRequest, role: Option<Role>
     }
     let rows = query.all(db).await?;
     Ok(page.page(rows, |u| u.id, |u| UserView::try_from(u))?)
+}
+
+/// Page `page` of the accounts (of one role, or all) by name, for the admin's list.
+pub async fn by_name(
+    db: &DatabaseConnection,
+    role: Option<Role>,
+    page: Option<usize>,
+    per_page: usize,
+) -> AppResult<Paged<UserView>> {
+    let mut query = user::Entity::find();
+    if let Some(role) = role {
+        query = query.filter(user::Column::Role.eq(role));
+    }
+    let query = query
+        .order_by_asc(Func::lower(Expr::col(user::Column::Name)))
+        .order_by_asc(user::Column::Email)
+        .order_by_asc(user::Column::Id);
+    Ok(numbered(db, query, page, per_page).await?.try_map(|u| UserView::try_from(&u))?)
+}
+
+/// Who a person picker offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pickable {
+    /// Every account, active or not (the audit log's "who" filter).
+    Everyone,
+    /// Active company accounts (whom a digest may be sent to).
+    ActiveCompany,
+}
+
+/// A person as a picker shows them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Choice {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+}
+
+/// The people a picker offers, by name: one query of three columns.
+pub async fn choices(db: &DatabaseConnection, who: Pickable) -> AppResult<Vec<Choice>> {
+    let mut query =
+        user::Entity::find().select_only().columns([user::Column::Id, user::Column::Name, user::Column::Email]);
+    if who == Pickable::ActiveCompany {
+        query = query.filter(user::Column::Active.eq(true)).filter(user::Column::Role.ne(Role::Vendor));
+    }
+    let rows: Vec<(Uuid, String, String)> = query
+        .order_by_asc(Func::lower(Expr::col(user::Column::Name)))
+        .order_by_asc(user::Column::Email)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, name, email)| Choice { id, name, email }).collect())
 }
 
 pub async fn update(

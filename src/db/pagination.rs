@@ -1,5 +1,7 @@
-//! Cursor pagination over time-ordered (UUID v7) primary keys: stable under inserts, and a
-//! page costs one indexed range scan however deep it is.
+//! Pagination. The API pages by cursor over time-ordered (UUID v7) primary keys: stable
+//! under inserts, and a page costs one indexed range scan however deep it is. The pages show
+//! numbered pages ("page 2 of 5") of a list the database sorts: one count and one
+//! `LIMIT`/`OFFSET` read ([`numbered`]); [`Paged::of`] pages a list already in memory.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
@@ -85,9 +87,84 @@ fn decode(cursor: &str) -> Option<Uuid> {
     Uuid::from_slice(&bytes).ok()
 }
 
+/// One numbered page of a list, plus what a pager needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// 1-based.
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    /// 1-based index of the first row shown (0 when the list is empty).
+    pub first: usize,
+    pub last: usize,
+}
+
+impl<T> Paged<T> {
+    /// Page `page` (1-based; out of range is clamped) of `all`.
+    pub fn of(all: Vec<T>, page: Option<usize>, per_page: usize) -> Self {
+        let per_page = per_page.max(1);
+        let total = all.len();
+        let (page, start) = clamp(page, total, per_page);
+        let items: Vec<T> = all.into_iter().skip(start).take(per_page).collect();
+        Self::framed(items, page, total, per_page, start)
+    }
+
+    fn framed(items: Vec<T>, page: usize, total: usize, per_page: usize, start: usize) -> Self {
+        let (first, last) = if items.is_empty() { (0, 0) } else { (start + 1, start + items.len()) };
+        Self { items, page, pages: total.div_ceil(per_page).max(1), total, first, last }
+    }
+
+    /// The same page with each item converted.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Paged<U>, E> {
+        let items = self.items.into_iter().map(f).collect::<Result<Vec<U>, E>>()?;
+        Ok(Paged { items, page: self.page, pages: self.pages, total: self.total, first: self.first, last: self.last })
+    }
+}
+
+/// The page shown (clamped to the existing ones) and the index of its first row.
+fn clamp(page: Option<usize>, total: usize, per_page: usize) -> (usize, usize) {
+    let pages = total.div_ceil(per_page).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    (page, (page - 1) * per_page)
+}
+
+/// Page `page` (1-based; out of range is clamped) of a select the caller has sorted: one
+/// `COUNT` and one `LIMIT`/`OFFSET` read, however long the list.
+pub async fn numbered<E, C>(
+    db: &C,
+    select: sea_orm::Select<E>,
+    page: Option<usize>,
+    per_page: usize,
+) -> Result<Paged<E::Model>, sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Send + Sync,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let per_page = per_page.max(1);
+    let total = usize::try_from(select.clone().count(db).await?).unwrap_or(usize::MAX);
+    let (page, start) = clamp(page, total, per_page);
+    let (offset, limit) = (u64::try_from(start).unwrap_or(u64::MAX), u64::try_from(per_page).unwrap_or(u64::MAX));
+    let items = select.offset(offset).limit(limit).all(db).await?;
+    Ok(Paged::framed(items, page, total, per_page, start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_are_clamped_and_counted() {
+        let p = Paged::of((1..=60).collect::<Vec<_>>(), Some(3), 25);
+        assert_eq!((p.page, p.pages, p.total, p.first, p.last), (3, 3, 60, 51, 60));
+        assert_eq!(p.items.len(), 10);
+        let p = Paged::of((1..=60).collect::<Vec<_>>(), Some(9), 25);
+        assert_eq!(p.page, 3);
+        let p = Paged::of(Vec::<u8>::new(), None, 25);
+        assert_eq!((p.page, p.pages, p.first, p.last), (1, 1, 0, 0));
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

@@ -8,28 +8,15 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
-    app::{
-        amendments::{self, AmendmentView},
-        engagements,
-    },
+    app::amendments::{self, AmendmentView},
     auth::Principal,
-    db::entity::amendment,
     domain::amendment::AmendmentInput,
     error::{AppResult, Problem},
-    policy::engagement::Action,
     state::AppState,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, propose)).routes(routes!(get, revise)).routes(routes!(withdraw))
-}
-
-/// Loads an amendment and checks `action` on its engagement (404 when the caller may not
-/// see the engagement).
-async fn authorize(state: &AppState, principal: &Principal, id: Uuid, action: Action) -> AppResult<amendment::Model> {
-    let m = amendments::get(&state.db, id).await?;
-    engagements::load(&state.db, &principal.viewer(), m.engagement_id, action).await?;
-    Ok(m)
 }
 
 /// An engagement's amendments, newest first: what was proposed, decided and applied.
@@ -47,8 +34,7 @@ async fn list(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<AmendmentView>>> {
-    engagements::load(&state.db, &principal.viewer(), id, Action::ReadGovernance).await?;
-    Ok(Json(amendments::list(&state.db, id).await?))
+    Ok(Json(amendments::listed(&state.ctx(&principal), id).await?))
 }
 
 /// Propose an amendment to an active engagement (leads and admins). Every change is checked
@@ -71,9 +57,7 @@ async fn propose(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<AmendmentInput>,
 ) -> AppResult<(StatusCode, Json<AmendmentView>)> {
-    engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    let rules = &state.rules;
-    let v = amendments::propose(&state.db, state.clock.now(), &principal.actor(), id, input, rules).await?;
+    let v = amendments::propose(&state.ctx(&principal), id, input).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -91,8 +75,7 @@ async fn get(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<AmendmentView>> {
-    let m = authorize(&state, &principal, id, Action::ReadGovernance).await?;
-    Ok(Json(amendments::detail(&state.db, &m).await?))
+    Ok(Json(amendments::read(&state.ctx(&principal), id).await?))
 }
 
 /// Revise a pending amendment, or one sent back for changes: its running approval is
@@ -115,9 +98,7 @@ async fn revise(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<AmendmentInput>,
 ) -> AppResult<Json<AmendmentView>> {
-    authorize(&state, &principal, id, Action::Manage).await?;
-    let rules = &state.rules;
-    Ok(Json(amendments::revise(&state.db, state.clock.now(), &principal.actor(), id, input, rules).await?))
+    Ok(Json(amendments::revise(&state.ctx(&principal), id, input).await?))
 }
 
 /// Withdraw a pending amendment, or one sent back; its approval closes as withdrawn.
@@ -137,6 +118,5 @@ async fn withdraw(
     ApiPath(id): ApiPath<Uuid>,
     _: Empty,
 ) -> AppResult<Json<AmendmentView>> {
-    authorize(&state, &principal, id, Action::Manage).await?;
-    Ok(Json(amendments::withdraw(&state.db, state.clock.now(), &principal.actor(), id).await?))
+    Ok(Json(amendments::withdraw(&state.ctx(&principal), id).await?))
 }

@@ -21,9 +21,7 @@ use crate::{
         subscriptions::{self, SubscriptionFilter, SubscriptionInput, SubscriptionView},
     },
     auth::Principal,
-    domain::enums::Role,
     error::{AppError, AppResult, Problem},
-    policy::digest::{Action, authorize},
     state::AppState,
 };
 
@@ -50,14 +48,7 @@ async fn list(
     principal: Principal,
     ApiQuery(filter): ApiQuery<SubscriptionFilter>,
 ) -> AppResult<Json<Vec<SubscriptionView>>> {
-    let viewer = principal.viewer();
-    let owner = filter.user_id.unwrap_or(viewer.user_id);
-    authorize(&viewer, Action::Manage, owner)?;
-    let scope = match (viewer.role, filter.user_id) {
-        (Role::Admin, None) => None,
-        _ => Some(owner),
-    };
-    Ok(Json(subscriptions::list(&state.db, scope).await?))
+    Ok(Json(subscriptions::listed(&state.ctx(&principal), filter.user_id).await?))
 }
 
 /// Subscribe to a digest: cadence (`{"every": "daily"}`, `{"every": "weekly", "weekday":
@@ -75,23 +66,8 @@ async fn create(
     principal: Principal,
     ApiJson(input): ApiJson<SubscriptionInput>,
 ) -> AppResult<(StatusCode, Json<SubscriptionView>)> {
-    let viewer = principal.viewer();
-    let owner = input.user_id.unwrap_or(viewer.user_id);
-    if owner != viewer.user_id && viewer.role != Role::Admin {
-        return Err(AppError::forbidden("only admins subscribe other users"));
-    }
-    authorize(&viewer, Action::Manage, owner)?;
-    let recipient = subscriptions::recipient(&state.db, owner).await?;
-    let view = subscriptions::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await?;
+    let view = subscriptions::subscribe(&state.ctx(&principal), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
-}
-
-async fn load(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-) -> AppResult<crate::db::entity::digest_subscription::Model> {
-    subscriptions::managed(&state.db, &principal.viewer(), id).await
 }
 
 #[utoipa::path(
@@ -104,7 +80,7 @@ async fn read(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<SubscriptionView>> {
-    Ok(Json(subscriptions::view(&load(&state, &principal, id).await?)?))
+    Ok(Json(subscriptions::read(&state.ctx(&principal), id).await?))
 }
 
 /// Replace a subscription; its next send is computed afresh.
@@ -123,8 +99,7 @@ async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<SubscriptionInput>,
 ) -> AppResult<Json<SubscriptionView>> {
-    let s = load(&state, &principal, id).await?;
-    Ok(Json(subscriptions::update(&state.db, state.clock.now(), &principal.actor(), &s, input).await?))
+    Ok(Json(subscriptions::change(&state.ctx(&principal), id, input).await?))
 }
 
 #[utoipa::path(
@@ -138,8 +113,7 @@ async fn delete(
     ApiPath(id): ApiPath<Uuid>,
     _: Empty,
 ) -> AppResult<StatusCode> {
-    let s = load(&state, &principal, id).await?;
-    subscriptions::delete(&state.db, state.clock.now(), &principal.actor(), &s).await?;
+    subscriptions::unsubscribe(&state.ctx(&principal), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,8 +169,6 @@ async fn preview(
     responses((status = 200, body = RunReport), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 async fn run_now(State(state): State<AppState>, principal: Principal, _: Empty) -> AppResult<Json<RunReport>> {
-    let viewer = principal.viewer();
-    authorize(&viewer, Action::Run, viewer.user_id)?;
-    let settings = crate::app::digests::run::RunSettings::from_config(&state.config);
-    Ok(Json(run::run(&state.db, &state.rules.notifier, state.clock.now(), settings).await?))
+    let settings = run::RunSettings::from_config(&state.config);
+    Ok(Json(run::run_on_request(&state.ctx(&principal), settings).await?))
 }

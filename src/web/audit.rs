@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::kit::{QueryMap, every, form_errors, query_date, query_parse, query_value};
+use super::kit::{QueryMap, form_errors, query_date, query_parse, query_value};
 use crate::{
     app::{
         audit::{self, AuditEventView, AuditFilter, AuditWindow},
@@ -429,8 +429,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
     let hide = (scope == AuditScope::WithoutForeignSecrets).then_some(viewer.user_id);
     let visible = engagements::visible(&state.db, &viewer).await?;
     let titles: HashMap<Uuid, String> = visible.iter().map(|e| (e.id, e.title.clone())).collect();
-    let mut actors = every(|p| users::list(&state.db, p, None)).await?;
-    actors.sort_by_key(|u| u.identity.name.to_lowercase());
+    let actors = users::choices(&state.db, users::Pickable::Everyone).await?;
     let tz = user.principal.user.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
     let values: BTreeMap<&str, &str> = FILTERS.iter().map(|f| (*f, query_value(&q, f).unwrap_or_default())).collect();
     let mut context = json!({
@@ -440,7 +439,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
         "entries": [],
         "older": null,
         "newest": query_value(&q, "cursor").is_some().then(|| query_string(&q, None)),
-        "actors": actors.iter().map(|u| json!({ "id": u.identity.id.to_string(), "name": u.identity.name, "email": u.identity.email })).collect::<Vec<_>>(),
+        "actors": actors,
         "engagements": visible.iter().map(|e| json!({ "id": e.id.to_string(), "title": e.title })).collect::<Vec<_>>(),
         "actions": ACTIONS.as_slice(),
         "object_types": OBJECT_TYPES.as_slice(),
@@ -453,7 +452,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
         }
     };
     let found = audit::list_within(&state.db, hide, filter, window, page).await?;
-    let names: HashMap<Uuid, String> = actors.iter().map(|u| (u.identity.id, u.identity.name.clone())).collect();
+    let names: HashMap<Uuid, String> = actors.iter().map(|u| (u.id, u.name.clone())).collect();
     let reader = Reader { language: user.frame.lang, tz, object_type: "", names: &names, titles: &titles };
     let entries: Vec<Entry> = found.items.into_iter().map(|e| entry(e, &reader)).collect();
     context["entries"] = json!(entries);

@@ -4,7 +4,6 @@
 //! soonest deadline first. Agency staff see the agency portal instead: the periods they owe a
 //! report for, the reports and content sent back to them, and what they submitted.
 
-use crate::present::links::paths;
 use std::collections::HashMap;
 
 use axum::{
@@ -19,6 +18,7 @@ use uuid::Uuid;
 
 use super::{error::PageResult, paging::Paged, session::SignedIn};
 use crate::domain::enums::Language;
+use crate::present::links::paths;
 use crate::{
     app::{
         alerts,

@@ -22,15 +22,11 @@ use super::{
     session::{PageForm, SignedIn},
 };
 use crate::{
-    db::{
-        entity::engagement,
-        pagination::{MAX_LIMIT, PageRequest},
-    },
+    db::entity::engagement,
     domain::{FieldError, enums::Language},
     error::{AppError, AppResult},
     present::{catalog::catalog, errors},
     state::AppState,
-    views::Page,
 };
 
 /// Query parameters by name, for the pages that keep them ordered.
@@ -200,26 +196,6 @@ pub fn form_errors(err: AppError, lang: Language) -> Result<FormErrors, PageErro
         Some(errors) => Ok(errors),
         None => Err(err.into()),
     }
-}
-
-/// Every item of a cursor-paginated store listing (pages of the largest size, at most
-/// 10 000 items): for the pages' own pagination, sorting and filter choices.
-pub async fn every<T, F, Fut>(mut fetch: F) -> AppResult<Vec<T>>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: Future<Output = AppResult<Page<T>>>,
-{
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..50 {
-        let page = fetch(PageRequest::parse(cursor.as_deref(), Some(MAX_LIMIT))?).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(items)
 }
 
 #[cfg(test)]

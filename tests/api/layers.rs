@@ -36,8 +36,6 @@ const SURFACES: &[&str] = &["http", "web", "scheduler"];
 
 /// Crossings not yet removed: (file, what it uses, why it is still there).
 const KNOWN: &[(&str, &str, &str)] = &[
-    ("http/amendments.rs", "db::entity", "the use case returns the entity model it loaded"),
-    ("http/digests.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/approvals/queue.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/content/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/engagement/kpi_editor.rs", "db::entity", "the use case returns the entity model it loaded"),
@@ -48,7 +46,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("web/reports/form.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/show.rs", "db::entity", "the use case returns the entity model it loaded"),
-    ("web/settings/digests.rs", "db::entity", "the use case returns the entity model it loaded"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

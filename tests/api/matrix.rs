@@ -324,7 +324,7 @@ async fn request(f: &Fixture, row: &Row, who: Who, caller: &Caller, own: bool) -
         veedor::demo::activate(db, now, t.engagement, None, &rules).await.unwrap();
         let id = if path.starts_with("/api/v1/amendments/{id}") {
             let input = serde_json::from_value(amendment_body()).unwrap();
-            amendments::propose(db, now, &system, t.engagement, input, &rules).await.unwrap().id
+            amendments::system::propose(db, now, &system, t.engagement, input, &rules).await.unwrap().id
         } else {
             t.engagement
         };

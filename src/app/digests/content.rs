@@ -4,10 +4,6 @@
 //! engagement, period and language, however many digests show it. Any read that fails fails
 //! the whole digest: a half-empty digest never goes out.
 
-use crate::domain::alert::AlertRule;
-use crate::domain::alert::AlertSeverity;
-use crate::domain::alert::AlertState;
-use crate::domain::approval::ApprovalStatus;
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
@@ -20,6 +16,10 @@ use serde::Serialize;
 use sha2::Digest as _;
 use uuid::Uuid;
 
+use crate::domain::alert::AlertRule;
+use crate::domain::alert::AlertSeverity;
+use crate::domain::alert::AlertState;
+use crate::domain::approval::ApprovalStatus;
 use crate::mail::chart::{self, ChartInput};
 use crate::{
     app::{crisis, dashboard, digests::subscriptions::viewer_of, engagements::scope_condition, outbox::StoredImage},

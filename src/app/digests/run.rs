@@ -15,7 +15,6 @@
 //! queued: the error is recorded on the subscription, a `digest_failed` alert goes to the
 //! admins, and the next run tries again.
 
-use crate::domain::enums::Role;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -43,6 +42,7 @@ use crate::{
 };
 
 pub use super::content::{Builder, Built, Request};
+use crate::domain::enums::Role;
 
 /// How a run behaves (from the configuration).
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +81,12 @@ pub struct RunReport {
 const RUN_LIMIT: u64 = 5_000;
 
 /// Builds and queues every digest due at `now`.
+/// Runs every due digest now at a person's request (admins only; the scheduler calls [`run`]).
+pub async fn run_on_request(ctx: &crate::app::context::Ctx<'_>, settings: RunSettings) -> AppResult<RunReport> {
+    crate::policy::digest::authorize(&ctx.viewer, crate::policy::digest::Action::Run, ctx.viewer.user_id)?;
+    run(ctx.db, &ctx.rules.notifier, ctx.now, settings).await
+}
+
 pub async fn run(
     db: &DatabaseConnection,
     notifier: &alerts::Notifier,

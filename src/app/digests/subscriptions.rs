@@ -3,7 +3,6 @@
 //! (`crate::app::digests::run::run`) takes due subscriptions and moves each on with a compare-and-set,
 //! so a send instant is handled once whatever the number of replicas.
 
-use crate::domain::digest::CadenceKind;
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -13,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::domain::digest::CadenceKind;
 use crate::{
     app::{
         audit::{self, Actor, AuditEntry},
+        context::Ctx,
         engagements,
     },
     db::entity::{digest_subscription as sub, user},
@@ -28,6 +29,7 @@ use crate::{
         enums::{Language, Role},
     },
     error::{AppError, AppResult},
+    policy::digest::{Action, authorize},
 };
 
 /// What a subscription says; `PUT` replaces all of it.
@@ -276,7 +278,7 @@ pub async fn recipient(db: &DatabaseConnection, id: Uuid) -> AppResult<user::Mod
     user::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::invalid("user_id", "unknown", "no such user"))
 }
 
-pub async fn create(
+async fn create(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     actor: &Actor,
@@ -306,7 +308,7 @@ pub async fn managed(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppR
     Ok(s)
 }
 
-pub async fn update(
+async fn update(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     actor: &Actor,
@@ -343,12 +345,7 @@ pub async fn update(
     Ok(after)
 }
 
-pub async fn delete(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    existing: &sub::Model,
-) -> AppResult<()> {
+async fn delete(db: &DatabaseConnection, now: DateTime<Utc>, actor: &Actor, existing: &sub::Model) -> AppResult<()> {
     let txn = crate::db::begin_write(db).await?;
     let before = view(existing)?;
     sub::Entity::delete_by_id(existing.id).exec(&txn).await?;
@@ -363,7 +360,56 @@ pub async fn delete(
     Ok(())
 }
 
-pub async fn list(db: &DatabaseConnection, user_id: Option<Uuid>) -> AppResult<Vec<SubscriptionView>> {
+/// The subscriptions of `whose` (default: the caller's own); `None` lists everyone's for an
+/// admin. Another user's list is a 404 to anyone but admins.
+pub async fn listed(ctx: &Ctx<'_>, whose: Option<Uuid>) -> AppResult<Vec<SubscriptionView>> {
+    let owner = whose.unwrap_or(ctx.viewer.user_id);
+    authorize(&ctx.viewer, Action::Manage, owner)?;
+    let scope = match (ctx.viewer.role, whose) {
+        (Role::Admin, None) => None,
+        _ => Some(owner),
+    };
+    list(ctx.db, scope).await
+}
+
+/// Subscribes `input.user_id` (default: the caller). Only admins subscribe other users.
+pub async fn subscribe(ctx: &Ctx<'_>, input: SubscriptionInput) -> AppResult<SubscriptionView> {
+    let owner = input.user_id.unwrap_or(ctx.viewer.user_id);
+    if owner != ctx.viewer.user_id && ctx.viewer.role != Role::Admin {
+        return Err(AppError::forbidden("only admins subscribe other users"));
+    }
+    authorize(&ctx.viewer, Action::Manage, owner)?;
+    let recipient = recipient(ctx.db, owner).await?;
+    create(ctx.db, ctx.now, &ctx.actor, &recipient, input).await
+}
+
+/// A subscription the caller may manage.
+pub async fn read(ctx: &Ctx<'_>, id: Uuid) -> AppResult<SubscriptionView> {
+    view(&managed(ctx.db, &ctx.viewer, id).await?)
+}
+
+/// Replaces a subscription the caller may manage; its next send is computed afresh.
+pub async fn change(ctx: &Ctx<'_>, id: Uuid, input: SubscriptionInput) -> AppResult<SubscriptionView> {
+    let existing = managed(ctx.db, &ctx.viewer, id).await?;
+    update(ctx.db, ctx.now, &ctx.actor, &existing, input).await
+}
+
+/// Deletes a subscription the caller may manage.
+pub async fn unsubscribe(ctx: &Ctx<'_>, id: Uuid) -> AppResult<()> {
+    let existing = managed(ctx.db, &ctx.viewer, id).await?;
+    delete(ctx.db, ctx.now, &ctx.actor, &existing).await
+}
+
+/// The engagements a subscription of `owner` may cover (those the recipient sees), for the
+/// form; the caller must be allowed to manage `owner`'s subscriptions.
+pub async fn coverable(ctx: &Ctx<'_>, owner: Uuid) -> AppResult<Vec<(Uuid, String)>> {
+    authorize(&ctx.viewer, Action::Manage, owner)?;
+    let recipient_viewer =
+        if owner == ctx.viewer.user_id { ctx.viewer } else { viewer_of(&recipient(ctx.db, owner).await?)? };
+    Ok(engagements::visible(ctx.db, &recipient_viewer).await?.into_iter().map(|e| (e.id, e.title)).collect())
+}
+
+async fn list(db: &DatabaseConnection, user_id: Option<Uuid>) -> AppResult<Vec<SubscriptionView>> {
     let mut q = sub::Entity::find().order_by_asc(sub::Column::Id).limit(2_000);
     if let Some(u) = user_id {
         q = q.filter(sub::Column::UserId.eq(u));

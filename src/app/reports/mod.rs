@@ -17,7 +17,6 @@ pub use requests::{
 pub use review::apply_decision;
 use review::*;
 
-use crate::domain::approval::SubjectLabel;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::approval::SubjectLabel;
 use crate::{
     app::{
         WriteRules, alerts,

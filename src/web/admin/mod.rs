@@ -7,7 +7,7 @@ mod users;
 
 use axum::Router;
 
-pub(super) use super::kit::{QueryMap, every, form_errors, path_id, query_parse, timezone_options};
+pub(super) use super::kit::{QueryMap, form_errors, path_id, query_parse, timezone_options};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

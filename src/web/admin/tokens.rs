@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{QueryMap, every, form_errors, path_id, query_parse};
+use super::{QueryMap, form_errors, path_id, query_parse};
 use crate::{
     app::tokens::{self, Lifetimes},
     error::{AppError, AppResult},
@@ -27,7 +27,7 @@ use crate::{
     web::{
         error::PageResult,
         numbers,
-        paging::{PER_PAGE, Paged},
+        paging::PER_PAGE,
         session::{PageForm, SignedIn},
     },
 };
@@ -85,16 +85,18 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
 async fn render(state: &AppState, user: &SignedIn, page: Option<usize>, extras: Extras) -> PageResult<Response> {
     let viewer = user.principal.viewer();
     let scope = policy::token::list_scope(&viewer);
-    let mut all = every(|p| tokens::list(&state.db, scope, p)).await?;
-    all.reverse();
-    let owners = owner_names(state, &all).await?;
+    let shown = tokens::newest_first(&state.db, scope, page, PER_PAGE).await?;
+    let owners = owner_names(state, &shown.items).await?;
     let now = state.clock.now();
-    let rows: Vec<Row> = all
-        .into_iter()
-        .map(|t| Row { owner: owners.get(&t.user_id).cloned().unwrap_or_default(), state: state_of(&t, now), token: t })
-        .collect();
+    let rows = shown.try_map(|t| {
+        Ok::<_, AppError>(Row {
+            owner: owners.get(&t.user_id).cloned().unwrap_or_default(),
+            state: state_of(&t, now),
+            token: t,
+        })
+    })?;
     let context = json!({
-        "tokens": Paged::of(rows, page, PER_PAGE),
+        "tokens": rows,
         "everyone": scope.is_none(),
         "values": extras.values,
         "errors": extras.errors,

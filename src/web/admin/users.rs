@@ -30,7 +30,7 @@ use crate::{
     views::UserView,
     web::{
         error::PageResult,
-        paging::{PER_PAGE, Paged},
+        paging::PER_PAGE,
         session::{PageForm, SignedIn},
     },
 };
@@ -66,18 +66,14 @@ async fn render_list(
     page: Option<usize>,
     created: Option<Created>,
 ) -> PageResult<Response> {
-    let mut all = super::every(|p| users::list(&state.db, p, role)).await?;
-    all.sort_by_key(|u| (u.identity.name.to_lowercase(), u.identity.email.clone()));
+    let shown = users::by_name(&state.db, role, page, PER_PAGE).await?;
     let vendors = vendor_names(state).await?;
-    let rows: Vec<_> = all
-        .into_iter()
-        .map(|u| {
-            let vendor = u.identity.vendor_id.and_then(|v| vendors.get(&v).cloned());
-            json!({ "user": u, "vendor": vendor })
-        })
-        .collect();
+    let rows = shown.try_map(|u| {
+        let vendor = u.identity.vendor_id.and_then(|v| vendors.get(&v).cloned());
+        Ok::<_, AppError>(json!({ "user": u, "vendor": vendor }))
+    })?;
     let context = json!({
-        "users": Paged::of(rows, page, PER_PAGE),
+        "users": rows,
         "role": role.map(|r| r.to_string()).unwrap_or_default(),
         "roles": ROLES,
         "can_manage": user.principal.user.role == Role::Admin,

@@ -2,10 +2,10 @@
 //! mark published a publication, under the same rules as `http::content`: everyone who sees
 //! an engagement reads its calendar; the agency, leads and admins write content.
 
-use crate::domain::enums::Language;
-use crate::present::links::paths;
 use std::collections::{BTreeMap, HashMap};
 
+use crate::domain::enums::Language;
+use crate::present::links::paths;
 use axum::{
     Router,
     extract::{Path, Query, State},

@@ -13,7 +13,6 @@ mod kpi_editor;
 mod kpi_form;
 mod texts;
 
-use crate::present::links::paths;
 use std::collections::HashMap;
 
 use axum::{
@@ -34,6 +33,7 @@ use super::{
     paging::{PER_PAGE, Paged},
     session::{PageForm, SignedIn},
 };
+use crate::present::links::paths;
 use crate::{
     app::{
         audit::{self, AuditFilter},

@@ -11,7 +11,6 @@ mod list;
 mod show;
 mod upload;
 
-use crate::present::links::paths;
 use std::collections::BTreeMap;
 
 use axum::{
@@ -26,6 +25,7 @@ use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
 use super::kit::path_id as parse_id;
+use crate::present::links::paths;
 use crate::{
     app::{engagements, kpis, reports},
     auth::Principal,

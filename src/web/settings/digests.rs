@@ -19,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::digests::preview;
-use crate::web::kit::{QueryMap, every, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
+use crate::web::kit::{QueryMap, form_errors, path_id, query_date, query_parse, query_value, timezone_options};
 use crate::{
     app::{
         digests::{
@@ -29,7 +29,6 @@ use crate::{
         engagements, users,
     },
     auth::Principal,
-    db::entity::digest_subscription as sub,
     domain::{
         Violations,
         confidentiality::Viewer,
@@ -71,9 +70,9 @@ struct Row {
 
 async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<QueryMap>) -> PageResult<Html<String>> {
     let viewer = user.principal.viewer();
-    authorize(&viewer, Action::Manage, viewer.user_id)?;
     let everyone = viewer.role == Role::Admin && query_value(&q, "scope") == Some("all");
-    let subscriptions = subscriptions::list(&state.db, (!everyone).then_some(viewer.user_id)).await?;
+    let subscriptions =
+        subscriptions::listed(&state.ctx(&user.principal), (!everyone).then_some(viewer.user_id)).await?;
     let titles = engagement_titles(&state, &viewer).await?;
     let names = user_names(&state, subscriptions.iter().map(|s| s.user_id).collect()).await?;
     let rows: Vec<Row> = subscriptions
@@ -285,15 +284,10 @@ async fn render_form(
     let principal = &user.principal;
     let viewer = principal.viewer();
     let owner = editing.map_or(viewer.user_id, |s| s.user_id);
-    let recipient_viewer = if owner == viewer.user_id {
-        viewer
-    } else {
-        subscriptions::viewer_of(&subscriptions::recipient(&state.db, owner).await?)?
-    };
-    let engagements: Vec<_> = engagements::visible(&state.db, &recipient_viewer)
+    let engagements: Vec<_> = subscriptions::coverable(&state.ctx(principal), owner)
         .await?
         .into_iter()
-        .map(|e| json!({ "id": e.id.to_string(), "title": e.title }))
+        .map(|(id, title)| json!({ "id": id.to_string(), "title": title }))
         .collect();
     let recipients = match (editing, viewer.role) {
         (None, Role::Admin) => company_users(state).await?,
@@ -321,14 +315,8 @@ async fn render_form(
 }
 
 /// The active company users, by name: whom an admin may subscribe.
-async fn company_users(state: &AppState) -> AppResult<Vec<serde_json::Value>> {
-    let mut all = every(|p| users::list(&state.db, p, None)).await?;
-    all.retain(|u| u.active && u.identity.role != Role::Vendor);
-    all.sort_by_key(|u| u.identity.name.to_lowercase());
-    Ok(all
-        .into_iter()
-        .map(|u| json!({ "id": u.identity.id.to_string(), "name": u.identity.name, "email": u.identity.email }))
-        .collect())
+async fn company_users(state: &AppState) -> AppResult<Vec<users::Choice>> {
+    users::choices(&state.db, users::Pickable::ActiveCompany).await
 }
 
 async fn new_form(State(state): State<AppState>, user: SignedIn) -> PageResult<Response> {
@@ -346,13 +334,7 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
     let created = async {
         form.only(&Fields::NAMES)?;
         let input = fields.input(form.user.frame.lang)?;
-        let owner = input.user_id.unwrap_or(viewer.user_id);
-        if owner != viewer.user_id && viewer.role != Role::Admin {
-            return Err(AppError::forbidden("only admins subscribe other users"));
-        }
-        authorize(&viewer, Action::Manage, owner)?;
-        let recipient = subscriptions::recipient(&state.db, owner).await?;
-        subscriptions::create(&state.db, state.clock.now(), &principal.actor(), &recipient, input).await
+        subscriptions::subscribe(&state.ctx(principal), input).await
     }
     .await;
     match created {
@@ -364,43 +346,39 @@ async fn create(State(state): State<AppState>, form: PageForm) -> PageResult<Res
     }
 }
 
-/// A subscription the caller may manage (another user's is a 404, as in the API).
-async fn load(state: &AppState, principal: &Principal, raw_id: &str) -> AppResult<sub::Model> {
-    subscriptions::managed(&state.db, &principal.viewer(), path_id(raw_id)?).await
-}
-
 async fn edit_form(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
-    let view = subscriptions::view(&load(&state, &user.principal, &id).await?)?;
+    let view = subscriptions::read(&state.ctx(&user.principal), path_id(&id)?).await?;
     render_form(&state, &user, StatusCode::OK, Some(&view), &Fields::of(&view), BTreeMap::new()).await
 }
 
 async fn update(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
-    let principal = &form.user.principal;
-    let existing = load(&state, principal, &id).await?;
+    let ctx = state.ctx(&form.user.principal);
+    let id = path_id(&id)?;
+    let existing = subscriptions::read(&ctx, id).await?;
     let fields = Fields::posted(&form);
     let updated = async {
         form.only(&Fields::NAMES)?;
         let mut input = fields.input(form.user.frame.lang)?;
         // The recipient of a subscription never changes.
         input.user_id = None;
-        subscriptions::update(&state.db, state.clock.now(), &principal.actor(), &existing, input).await
+        subscriptions::change(&ctx, id, input).await
     }
     .await;
     match updated {
         Ok(_) => Ok(Redirect::to("/settings/digests?notice=dig_updated").into_response()),
         Err(err) => {
             let errors = on_form(form_errors(err, form.user.frame.lang)?);
-            let view = subscriptions::view(&existing)?;
-            render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, Some(&view), &fields, errors).await
+            render_form(&state, &form.user, StatusCode::UNPROCESSABLE_ENTITY, Some(&existing), &fields, errors).await
         }
     }
 }
 
 async fn delete(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
-    let principal = &form.user.principal;
-    let existing = load(&state, principal, &id).await?;
+    let ctx = state.ctx(&form.user.principal);
+    let id = path_id(&id)?;
+    subscriptions::read(&ctx, id).await?;
     form.only(&[])?;
-    subscriptions::delete(&state.db, state.clock.now(), &principal.actor(), &existing).await?;
+    subscriptions::unsubscribe(&ctx, id).await?;
     Ok(Redirect::to("/settings/digests?notice=dig_deleted").into_response())
 }
 
@@ -411,7 +389,7 @@ async fn preview(State(state): State<AppState>, user: SignedIn, Query(q): Query<
     let subscription_id = query_value(&q, "subscription_id").map(path_id).transpose()?;
     let target = preview::target(&ctx, subscription_id).await?;
     let (subscription, recipient) = (target.subscription.as_ref(), &target.recipient);
-    let choices = subscriptions::list(&state.db, Some(recipient.id)).await?;
+    let choices = subscriptions::listed(&ctx, Some(recipient.id)).await?;
     let values = json!({
         "subscription_id": subscription.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
         "from": query_value(&q, "from").unwrap_or_default(),
