@@ -26,8 +26,8 @@
 //! Each part runs on a scratch database of its own (a temporary SQLite file, or a database
 //! created on the PostgreSQL server and dropped afterwards) with its own in-process server.
 //! Setup (users, vendors, engagements, KPIs) is not measured. Of the 10,000 KPIs of part 1,
-//! one is made through `kpis::create` and the rest with batched `insert_many`, with the same
-//! columns `kpis::create` writes.
+//! one is made through `kpis::system::create` and the rest with batched `insert_many`, with the same
+//! columns `kpis::system::create` writes.
 //!
 //! Run: `cargo bench --bench p3_ingest` (SQLite), and with
 //! `VEEDOR_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test` for PostgreSQL too.
@@ -250,7 +250,7 @@ fn kpi_input(name: String) -> KpiInput {
 
 /// An engagement with its scope and `kpi_count` KPIs, activated; returns it and its KPI ids
 /// in KPI-name order (`kpi_name(0)`, `kpi_name(1)`, …). The first KPI is made through
-/// `kpis::create`, the rest (if `bulk`) with `insert_many` and the same columns.
+/// `kpis::system::create`, the rest (if `bulk`) with `insert_many` and the same columns.
 async fn engagement_with_kpis(
     state: &AppState,
     input: EngagementInput,
@@ -270,7 +270,9 @@ async fn engagement_with_kpis(
     let mut ids = Vec::with_capacity(kpi_count);
     let through_store = if bulk { 1 } else { kpi_count };
     for k in 0..through_store {
-        ids.push(kpis::create(db, now, &actor, &e, kpi_input(kpi_name(k)), growth).await.map_err(fail("kpi"))?.id);
+        ids.push(
+            kpis::system::create(db, now, &actor, &e, kpi_input(kpi_name(k)), growth).await.map_err(fail("kpi"))?.id,
+        );
     }
     let mut rows = Vec::new();
     for k in through_store..kpi_count {

@@ -580,7 +580,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &WriteRu
             &[],
         ),
     ] {
-        kpis::create(db, now, &actor, &community, k, growth).await?;
+        kpis::system::create(db, now, &actor, &community, k, growth).await?;
     }
     for (user_id, team_role) in
         [(lead, TeamRole::Lead), (executive, TeamRole::Executive), (agency, TeamRole::AgencyContact)]
@@ -661,7 +661,7 @@ async fn load_inner(db: &DatabaseConnection, now: DateTime<Utc>, rules: &WriteRu
             &[],
         ),
     ] {
-        kpis::create(db, now, &actor, &crisis, k, growth).await?;
+        kpis::system::create(db, now, &actor, &crisis, k, growth).await?;
     }
     team::add(db, now, &actor, &crisis, TeamMemberInput { user_id: lead, team_role: TeamRole::Lead }).await?;
     team::add(db, now, &actor, &crisis, TeamMemberInput { user_id: agency, team_role: TeamRole::AgencyContact })

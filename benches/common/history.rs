@@ -142,7 +142,7 @@ async fn engagement(state: &AppState, vendor: Uuid, owner: Uuid, spec: HistorySp
     scope::create(db, now, &actor, &e, item).await.map_err(fail("scope"))?;
     let mut kpi_ids = Vec::with_capacity(spec.kpis);
     for k in 0..spec.kpis {
-        let view = kpis::create(db, now, &actor, &e, kpi_input(k), growth).await.map_err(fail("kpi"))?;
+        let view = kpis::system::create(db, now, &actor, &e, kpi_input(k), growth).await.map_err(fail("kpi"))?;
         kpi_ids.push((view.id, kpi_input(k)));
     }
     let rules = veedor::app::WriteRules::from_config(&veedor::config::Config::default())?;

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::{
     app::{
         audit::{self, Actor, AuditEntry},
-        engagements::{ensure_open, lock},
+        context::Ctx,
+        engagements::{self, ensure_open, lock},
     },
     db::entity::{engagement, kpi, report_value},
 };
@@ -21,6 +22,7 @@ use crate::{
         text,
     },
     error::{AppError, AppResult},
+    policy::engagement::Action as EngagementAction,
     views::KpiView,
 };
 
@@ -116,23 +118,6 @@ fn channels(k: &KpiInput) -> AppResult<serde_json::Value> {
     Ok(serde_json::to_value(&k.channels).map_err(anyhow::Error::from)?)
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    e: &engagement::Model,
-    input: KpiInput,
-    growth: f64,
-) -> AppResult<KpiView> {
-    let ValidKpi(k) = input.validate()?;
-    let txn = crate::db::begin_write(db).await?;
-    let e = &lock(&txn, e.id).await?;
-    ensure_open(e, "kpis", "KPIs")?;
-    let v = create_in(&txn, now, actor, e, k, growth).await?;
-    txn.commit().await?;
-    Ok(v)
-}
-
 /// Adds a validated KPI inside the caller's transaction (also how an amendment adds one):
 /// its name must be free and its ratio parts KPIs of the engagement.
 pub async fn create_in<C: ConnectionTrait>(
@@ -171,25 +156,6 @@ pub async fn create_in<C: ConnectionTrait>(
     let v = view(e, &model, growth)?;
     audit::record(txn, now, actor, AuditEntry::new("kpi.create", "kpi", model.id).engagement(e.id).after(&v)).await?;
     Ok(v)
-}
-
-pub async fn replace(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    e: &engagement::Model,
-    kpi_id: Uuid,
-    input: KpiInput,
-    growth: f64,
-) -> AppResult<KpiView> {
-    let txn = crate::db::begin_write(db).await?;
-    let e = &lock(&txn, e.id).await?;
-    let current = get(&txn, e.id, kpi_id).await?;
-    ensure_open(e, "kpis", "KPIs")?;
-    let ValidKpi(k) = input.validate()?;
-    let (_, after) = replace_in(&txn, now, actor, e, current, k, growth).await?;
-    txn.commit().await?;
-    Ok(after)
 }
 
 /// Replaces a KPI's definition with a validated one inside the caller's transaction;
@@ -231,23 +197,6 @@ pub async fn replace_in<C: ConnectionTrait>(
     Ok((before, after))
 }
 
-pub async fn delete(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    actor: &Actor,
-    e: &engagement::Model,
-    kpi_id: Uuid,
-    growth: f64,
-) -> AppResult<()> {
-    let txn = crate::db::begin_write(db).await?;
-    let e = &lock(&txn, e.id).await?;
-    let current = get(&txn, e.id, kpi_id).await?;
-    ensure_open(e, "kpis", "KPIs")?;
-    delete_in(&txn, now, actor, e, current, growth).await?;
-    txn.commit().await?;
-    Ok(())
-}
-
 /// Removes a KPI inside the caller's transaction; returns what it was. A KPI a ratio is
 /// computed from, or one with reported values, stays (409).
 pub async fn delete_in<C: ConnectionTrait>(
@@ -273,4 +222,127 @@ pub async fn delete_in<C: ConnectionTrait>(
     audit::record(txn, now, actor, AuditEntry::new("kpi.delete", "kpi", kpi_id).engagement(e.id).before(&before))
         .await?;
     Ok(before)
+}
+
+/// What the KPI editor shows of an engagement whose KPIs the caller manages.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KpiSheet {
+    pub engagement_id: Uuid,
+    pub title: String,
+    pub currency: String,
+    /// The term's length in days: the realism check's horizon.
+    pub term_days: i64,
+    pub kpis: Vec<KpiView>,
+}
+
+/// The KPIs of an engagement the caller manages, for the editor.
+pub async fn sheet(ctx: &Ctx<'_>, engagement_id: Uuid) -> AppResult<KpiSheet> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;
+    sheet_of(ctx, &e).await
+}
+
+/// As [`sheet`], refused (409) when the KPIs can no longer change directly.
+pub async fn open_sheet(ctx: &Ctx<'_>, engagement_id: Uuid) -> AppResult<KpiSheet> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;
+    ensure_open(&e, "kpis", "KPIs")?;
+    sheet_of(ctx, &e).await
+}
+
+async fn sheet_of(ctx: &Ctx<'_>, e: &engagement::Model) -> AppResult<KpiSheet> {
+    Ok(KpiSheet {
+        engagement_id: e.id,
+        title: e.title.clone(),
+        currency: e.currency.clone(),
+        term_days: (e.end_date - e.start_date).num_days(),
+        kpis: list(ctx.db, e, ctx.rules.max_yearly_growth).await?,
+    })
+}
+
+/// An engagement's KPIs, each with its realism check, for whoever may read the engagement.
+pub async fn listed(ctx: &Ctx<'_>, engagement_id: Uuid) -> AppResult<Vec<KpiView>> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Read).await?;
+    list(ctx.db, &e, ctx.rules.max_yearly_growth).await
+}
+
+/// One KPI of an engagement the caller may read.
+pub async fn read(ctx: &Ctx<'_>, engagement_id: Uuid, kpi_id: Uuid) -> AppResult<KpiView> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Read).await?;
+    view(&e, &get(ctx.db, e.id, kpi_id).await?, ctx.rules.max_yearly_growth)
+}
+
+/// Agrees a KPI (draft or pending engagements; later by amendment), for whoever manages it.
+pub async fn create(ctx: &Ctx<'_>, engagement_id: Uuid, input: KpiInput) -> AppResult<KpiView> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;
+    system::create(ctx.db, ctx.now, &ctx.actor, &e, input, ctx.rules.max_yearly_growth).await
+}
+
+/// Replaces a KPI of an engagement the caller manages.
+pub async fn replace(ctx: &Ctx<'_>, engagement_id: Uuid, kpi_id: Uuid, input: KpiInput) -> AppResult<KpiView> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;
+    system::replace(ctx.db, ctx.now, &ctx.actor, &e, kpi_id, input, ctx.rules.max_yearly_growth).await
+}
+
+/// Removes a KPI of an engagement the caller manages.
+pub async fn delete(ctx: &Ctx<'_>, engagement_id: Uuid, kpi_id: Uuid) -> AppResult<()> {
+    let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;
+    system::delete(ctx.db, ctx.now, &ctx.actor, &e, kpi_id, ctx.rules.max_yearly_growth).await
+}
+
+/// The writes themselves, for callers that have authorized already (the use cases above) or
+/// act as the system (fixtures, the demo): they check no permission.
+pub mod system {
+    use super::*;
+
+    pub async fn create(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        e: &engagement::Model,
+        input: KpiInput,
+        growth: f64,
+    ) -> AppResult<KpiView> {
+        let ValidKpi(k) = input.validate()?;
+        let txn = crate::db::begin_write(db).await?;
+        let e = &lock(&txn, e.id).await?;
+        ensure_open(e, "kpis", "KPIs")?;
+        let v = create_in(&txn, now, actor, e, k, growth).await?;
+        txn.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn replace(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        e: &engagement::Model,
+        kpi_id: Uuid,
+        input: KpiInput,
+        growth: f64,
+    ) -> AppResult<KpiView> {
+        let txn = crate::db::begin_write(db).await?;
+        let e = &lock(&txn, e.id).await?;
+        let current = get(&txn, e.id, kpi_id).await?;
+        ensure_open(e, "kpis", "KPIs")?;
+        let ValidKpi(k) = input.validate()?;
+        let (_, after) = replace_in(&txn, now, actor, e, current, k, growth).await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete(
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        e: &engagement::Model,
+        kpi_id: Uuid,
+        growth: f64,
+    ) -> AppResult<()> {
+        let txn = crate::db::begin_write(db).await?;
+        let e = &lock(&txn, e.id).await?;
+        let current = get(&txn, e.id, kpi_id).await?;
+        ensure_open(e, "kpis", "KPIs")?;
+        delete_in(&txn, now, actor, e, current, growth).await?;
+        txn.commit().await?;
+        Ok(())
+    }
 }

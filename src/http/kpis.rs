@@ -6,11 +6,10 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Empty};
 use crate::{
-    app::{engagements, kpis},
+    app::kpis,
     auth::Principal,
     domain::kpi::KpiInput,
     error::{AppResult, Problem},
-    policy::engagement::Action,
     state::AppState,
     views::KpiView,
 };
@@ -30,8 +29,7 @@ async fn list(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<KpiView>>> {
-    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
-    Ok(Json(kpis::list(&state.db, &e, state.config.realism_max_yearly_growth).await?))
+    Ok(Json(kpis::listed(&state.ctx(&principal), id).await?))
 }
 
 /// Agree a KPI (draft or pending engagements; later by amendment).
@@ -53,9 +51,7 @@ async fn create(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<KpiInput>,
 ) -> AppResult<(StatusCode, Json<KpiView>)> {
-    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    let growth = state.config.realism_max_yearly_growth;
-    let kpi = kpis::create(&state.db, state.clock.now(), &principal.actor(), &e, input, growth).await?;
+    let kpi = kpis::create(&state.ctx(&principal), id, input).await?;
     Ok((StatusCode::CREATED, Json(kpi)))
 }
 
@@ -70,9 +66,7 @@ async fn get(
     principal: Principal,
     ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<Json<KpiView>> {
-    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Read).await?;
-    let k = kpis::get(&state.db, e.id, kpi_id).await?;
-    Ok(Json(kpis::view(&e, &k, state.config.realism_max_yearly_growth)?))
+    Ok(Json(kpis::read(&state.ctx(&principal), id, kpi_id).await?))
 }
 
 /// Replace a KPI.
@@ -94,9 +88,7 @@ async fn replace(
     ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<KpiInput>,
 ) -> AppResult<Json<KpiView>> {
-    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    let growth = state.config.realism_max_yearly_growth;
-    Ok(Json(kpis::replace(&state.db, state.clock.now(), &principal.actor(), &e, kpi_id, input, growth).await?))
+    Ok(Json(kpis::replace(&state.ctx(&principal), id, kpi_id, input).await?))
 }
 
 /// Remove a KPI.
@@ -116,8 +108,6 @@ async fn delete(
     ApiPath((id, kpi_id)): ApiPath<(Uuid, Uuid)>,
     _: Empty,
 ) -> AppResult<StatusCode> {
-    let (e, _) = engagements::load(&state.db, &principal.viewer(), id, Action::Manage).await?;
-    kpis::delete(&state.db, state.clock.now(), &principal.actor(), &e, kpi_id, state.config.realism_max_yearly_growth)
-        .await?;
+    kpis::delete(&state.ctx(&principal), id, kpi_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

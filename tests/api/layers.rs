@@ -38,7 +38,6 @@ const SURFACES: &[&str] = &["http", "web", "scheduler"];
 const KNOWN: &[(&str, &str, &str)] = &[
     ("web/approvals/queue.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/content/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
-    ("web/engagement/kpi_editor.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/engagement/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/home.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/incidents.rs", "db::entity", "the use case returns the entity model it loaded"),

@@ -232,7 +232,9 @@ async fn target(f: &Fixture, own: bool) -> Target {
     for (user_id, team_role) in seats {
         team::add(db, now, &system, &e, TeamMemberInput { user_id, team_role }).await.unwrap();
     }
-    let kpi = kpis::create(db, now, &system, &e, serde_json::from_value(kpi_body("Base")).unwrap(), 3.0).await.unwrap();
+    let kpi = kpis::system::create(db, now, &system, &e, serde_json::from_value(kpi_body("Base")).unwrap(), 3.0)
+        .await
+        .unwrap();
     let item = scope::create(db, now, &system, &e, serde_json::from_value(scope_body()).unwrap()).await.unwrap();
     Target { engagement: e.id, kpi: kpi.id, item: item.id, period_start: e.start_date }
 }

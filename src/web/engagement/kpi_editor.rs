@@ -24,14 +24,12 @@ use super::{
     parse_id, texts,
 };
 use crate::{
-    app::{engagements, kpis},
-    db::entity::engagement,
+    app::kpis::{self, KpiSheet},
     domain::{
         FieldError,
         enums::{Aggregation, Channel, KpiDirection, KpiUnit, Language},
         kpi::RealismFlag,
     },
-    policy::engagement::Action,
     state::AppState,
     web::{
         error::PageResult,
@@ -58,37 +56,25 @@ fn options<T: IntoEnumIterator + std::fmt::Display>(prefix: &str, lang: Language
         .collect()
 }
 
-/// Loads the engagement for a change of its KPIs (403/404 as the API), refusing with 409
-/// when they can no longer change directly.
-async fn load_for_kpis(state: &AppState, user: &SignedIn, id: &str) -> PageResult<engagement::Model> {
-    let id = parse_id(id)?;
-    let (e, _) = engagements::load(&state.db, &user.principal.viewer(), id, Action::Manage).await?;
-    Ok(e)
-}
-
-fn term_days(e: &engagement::Model) -> i64 {
-    (e.end_date - e.start_date).num_days()
-}
-
 async fn render(
     state: &AppState,
     user: &SignedIn,
-    e: &engagement::Model,
+    e: &KpiSheet,
     kpi_id: Option<Uuid>,
     editor: Editor,
     status: StatusCode,
 ) -> PageResult<Response> {
     let lang = user.frame.lang;
-    let others = kpis::list(&state.db, e, state.config.realism_max_yearly_growth).await?;
+    let others = &e.kpis;
     let mut ratio_choices = vec![[String::new(), texts::text("eng.kpi_form.no_ratio", lang, &[])]];
     ratio_choices.extend(others.iter().filter(|k| Some(k.id) != kpi_id).map(|k| [k.id.to_string(), k.name.clone()]));
     let name = kpi_id.and_then(|id| others.iter().find(|k| k.id == id)).map(|k| k.name.clone());
     let action = match kpi_id {
-        Some(k) => format!("/engagements/{}/kpis/{k}/edit", e.id),
-        None => format!("/engagements/{}/kpis/new", e.id),
+        Some(k) => format!("/engagements/{}/kpis/{k}/edit", e.engagement_id),
+        None => format!("/engagements/{}/kpis/new", e.engagement_id),
     };
     let page = json!({
-        "engagement": { "id": e.id, "title": e.title, "currency": e.currency },
+        "engagement": { "id": e.engagement_id, "title": e.title, "currency": e.currency },
         "kpi_id": kpi_id,
         "kpi_name": name,
         "action": action,
@@ -107,8 +93,7 @@ async fn render(
 
 /// `GET /engagements/{id}/kpis/new`.
 pub async fn new(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Response> {
-    let e = load_for_kpis(&state, &user, &id).await?;
-    engagements::ensure_open(&e, "kpis", "KPIs")?;
+    let e = kpis::open_sheet(&state.ctx(&user.principal), parse_id(&id)?).await?;
     let editor = Editor { values: kpi_form::defaults(), channels: Vec::new(), errors: BTreeMap::new(), realism: None };
     render(&state, &user, &e, None, editor, StatusCode::OK).await
 }
@@ -119,10 +104,9 @@ pub async fn edit(
     user: SignedIn,
     Path((id, kpi_id)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    let e = load_for_kpis(&state, &user, &id).await?;
-    let k = kpis::get(&state.db, e.id, parse_id(&kpi_id)?).await?;
-    engagements::ensure_open(&e, "kpis", "KPIs")?;
-    let view = kpis::view(&e, &k, state.config.realism_max_yearly_growth)?;
+    let ctx = state.ctx(&user.principal);
+    let e = kpis::open_sheet(&ctx, parse_id(&id)?).await?;
+    let view = kpis::read(&ctx, e.engagement_id, parse_id(&kpi_id)?).await?;
     let editor = Editor {
         values: kpi_form::values_of(&view, user.frame.lang),
         channels: view.channels.iter().map(ToString::to_string).collect(),
@@ -134,7 +118,7 @@ pub async fn edit(
 
 /// `POST /engagements/{id}/kpis/new`.
 pub async fn create(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
-    let e = load_for_kpis(&state, &form.user, &id).await?;
+    let e = kpis::sheet(&state.ctx(&form.user.principal), parse_id(&id)?).await?;
     save(&state, &e, None, form).await
 }
 
@@ -144,14 +128,15 @@ pub async fn update(
     Path((id, kpi_id)): Path<(String, String)>,
     form: PageForm,
 ) -> PageResult<Response> {
-    let e = load_for_kpis(&state, &form.user, &id).await?;
-    let k = kpis::get(&state.db, e.id, parse_id(&kpi_id)?).await?;
+    let ctx = state.ctx(&form.user.principal);
+    let e = kpis::sheet(&ctx, parse_id(&id)?).await?;
+    let k = kpis::read(&ctx, e.engagement_id, parse_id(&kpi_id)?).await?;
     save(&state, &e, Some(k.id), form).await
 }
 
 /// Reads the form and asks the store to save it; on success opens the saved KPI in the
 /// editor, else shows the form again (422) as it was typed, with the errors.
-async fn save(state: &AppState, e: &engagement::Model, kpi_id: Option<Uuid>, form: PageForm) -> PageResult<Response> {
+async fn save(state: &AppState, e: &KpiSheet, kpi_id: Option<Uuid>, form: PageForm) -> PageResult<Response> {
     let user = &form.user;
     let lang = user.frame.lang;
     if let Err(err) = form.only(&kpi_form::FIELDS)
@@ -163,15 +148,14 @@ async fn save(state: &AppState, e: &engagement::Model, kpi_id: Option<Uuid>, for
         Ok(input) => input,
         Err(errors) => return refused(state, e, kpi_id, &form, &errors).await,
     };
-    let (db, now, actor, growth) =
-        (&state.db, state.clock.now(), user.principal.actor(), state.config.realism_max_yearly_growth);
+    let ctx = state.ctx(&user.principal);
     let saved = match kpi_id {
-        Some(k) => kpis::replace(db, now, &actor, e, k, input, growth).await,
-        None => kpis::create(db, now, &actor, e, input, growth).await,
+        Some(k) => kpis::replace(&ctx, e.engagement_id, k, input).await,
+        None => kpis::create(&ctx, e.engagement_id, input).await,
     };
     match saved {
         Ok(view) => {
-            let to = format!("/engagements/{}/kpis/{}/edit?notice=eng_kpi_saved", e.id, view.id);
+            let to = format!("/engagements/{}/kpis/{}/edit?notice=eng_kpi_saved", e.engagement_id, view.id);
             Ok(Redirect::to(&to).into_response())
         }
         Err(err) => match form_errors(&err) {
@@ -183,7 +167,7 @@ async fn save(state: &AppState, e: &engagement::Model, kpi_id: Option<Uuid>, for
 
 async fn refused(
     state: &AppState,
-    e: &engagement::Model,
+    e: &KpiSheet,
     kpi_id: Option<Uuid>,
     form: &PageForm,
     errors: &[FieldError],
@@ -195,7 +179,7 @@ async fn refused(
         values: form.values(),
         channels: posted.channels(),
         errors: texts::field_errors(errors, lang, kpi_form::form_field),
-        realism: kpi_form::realism_of_form(&posted, lang, term_days(e), growth),
+        realism: kpi_form::realism_of_form(&posted, lang, e.term_days, growth),
     };
     render(state, &form.user, e, kpi_id, editor, StatusCode::UNPROCESSABLE_ENTITY).await
 }
