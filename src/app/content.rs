@@ -187,11 +187,45 @@ pub async fn calendar<C: ConnectionTrait>(db: &C, engagements: &[Uuid], c: &Cale
 
 /// Loads a content item and its engagement for `action` (404 when the engagement is
 /// hidden, 403 when seen but not allowed).
-pub async fn load(ctx: &Ctx<'_>, id: Uuid, action: Action) -> AppResult<(ContentView, engagement::Model)> {
+pub async fn load(ctx: &Ctx<'_>, id: Uuid, action: Action) -> AppResult<(ContentView, EngagementTitle)> {
     let item = get(ctx.db, id).await?;
     let (e, seen) = engagements::load(ctx.db, &ctx.viewer, item.engagement_id, EngagementAction::Read).await?;
     authorize(&ctx.viewer, action, seen)?;
-    Ok((ContentView::try_from(&item)?, e))
+    Ok((ContentView::try_from(&item)?, EngagementTitle { id: e.id, title: e.title }))
+}
+
+/// The engagement an item belongs to, as its pages name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngagementTitle {
+    pub id: Uuid,
+    pub title: String,
+}
+
+/// The item's approval, in the reader's language, if the viewer may read it (agency users
+/// only read the approvals of what they authored).
+pub async fn readable_approval(ctx: &Ctx<'_>, item: &ContentView) -> AppResult<Option<approvals::ApprovalView>> {
+    let Some(id) = item.approval_id else { return Ok(None) };
+    let a = approvals::get(ctx.db, id).await?;
+    let (_, seen) = engagements::load(ctx.db, &ctx.viewer, a.engagement_id, EngagementAction::Read).await?;
+    let authored = a.author_id == Some(ctx.viewer.user_id);
+    if authorize(&ctx.viewer, Action::ReadApproval { authored }, seen).is_err() {
+        return Ok(None);
+    }
+    Ok(approvals::views(ctx.db, &[a], ctx.now, ctx.language).await?.into_iter().next())
+}
+
+/// The engagements the viewer may propose content on now (active, and writable under the
+/// content policy), by id and title.
+pub async fn proposable(ctx: &Ctx<'_>) -> AppResult<Vec<(Uuid, String)>> {
+    let mut out = Vec::new();
+    let visible = engagements::visible(ctx.db, &ctx.viewer).await?;
+    for e in visible.into_iter().filter(|e| e.status == EngagementStatus::Active) {
+        let (_, seen) = engagements::load(ctx.db, &ctx.viewer, e.id, EngagementAction::Read).await?;
+        if authorize(&ctx.viewer, Action::WriteContent, seen).is_ok() {
+            out.push((e.id, e.title));
+        }
+    }
+    Ok(out)
 }
 
 /// Proposes a publication on an engagement (the agency, leads and admins).

@@ -124,7 +124,7 @@ async fn render(
         "alerts": Paged::of(rows, page_number(query), PER_PAGE),
         "silences": silences,
         "filters": filters,
-        "engagements": engagement_options(&visible),
+        "engagements": engagement_options(visible.iter().map(|e| (e.id, e.title.as_str()))),
         "rules": all_of::<AlertRule>(),
         "states": all_of::<AlertState>(),
         "may_silence": authorize(&viewer, Action::Handle, false).is_ok(),

@@ -141,7 +141,7 @@ async fn list(
         json!({
             "incidents": incidents,
             "filters": filters,
-            "engagements": engagement_options(&visible),
+            "engagements": engagement_options(visible.iter().map(|e| (e.id, e.title.as_str()))),
             "severities": all_of::<IncidentSeverity>(),
             "statuses": all_of::<IncidentStatus>(),
         }),
@@ -172,7 +172,7 @@ async fn render_new(state: &AppState, user: &SignedIn, status: StatusCode, typed
         status,
         "incidents/new.html",
         json!({
-            "engagements": engagement_options(&visible),
+            "engagements": engagement_options(visible.iter().map(|e| (e.id, e.title.as_str()))),
             "severities": all_of::<IncidentSeverity>(),
             "values": typed.values,
             "errors": typed.errors,

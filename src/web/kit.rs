@@ -22,7 +22,6 @@ use super::{
     session::{PageForm, SignedIn},
 };
 use crate::{
-    db::entity::engagement,
     domain::{FieldError, enums::Language},
     error::{AppError, AppResult},
     present::{catalog::catalog, errors},
@@ -143,9 +142,10 @@ pub struct EngagementOption {
     pub title: String,
 }
 
-pub fn engagement_options(visible: &[engagement::Model]) -> Vec<EngagementOption> {
+/// The engagements (id and title) as a select's options, by title.
+pub fn engagement_options<'a>(visible: impl IntoIterator<Item = (Uuid, &'a str)>) -> Vec<EngagementOption> {
     let mut options: Vec<EngagementOption> =
-        visible.iter().map(|e| EngagementOption { id: e.id, title: e.title.clone() }).collect();
+        visible.into_iter().map(|(id, title)| EngagementOption { id, title: title.to_owned() }).collect();
     options.sort_by_key(|o| o.title.to_lowercase());
     options
 }

@@ -37,11 +37,9 @@ const SURFACES: &[&str] = &["http", "web", "scheduler"];
 /// Crossings not yet removed: (file, what it uses, why it is still there).
 const KNOWN: &[(&str, &str, &str)] = &[
     ("web/approvals/queue.rs", "db::entity", "the use case returns the entity model it loaded"),
-    ("web/content/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/engagement/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/home.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/incidents.rs", "db::entity", "the use case returns the entity model it loaded"),
-    ("web/kit.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/form.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/show.rs", "db::entity", "the use case returns the entity model it loaded"),

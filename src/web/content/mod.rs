@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::enums::Language;
 use crate::present::links::paths;
 use axum::{
     Router,
@@ -26,23 +25,18 @@ use self::calendar::Month;
 use super::kit::{area_errors as form_errors, path_id as parse_id, query_param, time_zone};
 use crate::{
     app::{
-        approvals,
-        content::{self, Calendar, ContentAction, ContentView},
+        content::{self, Calendar, ContentAction, ContentView, EngagementTitle},
         engagements,
     },
     auth::Principal,
-    db::entity::engagement,
     domain::{
         Violations,
         confidentiality::{Viewer, Visibility},
         content::{ContentInput, ContentStatus},
-        enums::{Channel, EngagementStatus, Role},
+        enums::{Channel, Role},
     },
     error::{AppError, AppResult},
-    policy::{
-        approval::{Action, authorize},
-        engagement::Action as EngagementAction,
-    },
+    policy::approval::{Action, authorize},
     state::AppState,
     web::{
         error::PageResult,
@@ -83,23 +77,6 @@ fn excerpt(body: &str) -> String {
     text
 }
 
-/// The engagements the viewer may propose content on now: active, and writable under the
-/// content policy.
-async fn proposable(
-    state: &AppState,
-    viewer: &Viewer,
-    visible: &[engagement::Model],
-) -> AppResult<Vec<(Uuid, String)>> {
-    let mut out = Vec::new();
-    for e in visible.iter().filter(|e| e.status == EngagementStatus::Active) {
-        let (_, seen) = engagements::load(&state.db, viewer, e.id, EngagementAction::Read).await?;
-        if authorize(viewer, Action::WriteContent, seen).is_ok() {
-            out.push((e.id, e.title.clone()));
-        }
-    }
-    Ok(out)
-}
-
 /// One item of the calendar.
 #[derive(Debug, Serialize)]
 struct Entry {
@@ -124,9 +101,9 @@ fn month_href(month: Month, filters: &BTreeMap<&str, String>) -> String {
 
 /// The months the previous/next links walk through: the span of the visible engagements'
 /// contracts and today (any other month is reached with the month field).
-fn span(visible: &[engagement::Model], today: NaiveDate) -> (Month, Month) {
-    let first = visible.iter().map(|e| e.start_date).min().unwrap_or(today).min(today);
-    let last = visible.iter().map(|e| e.end_date).max().unwrap_or(today).max(today);
+fn span(terms: &[(NaiveDate, NaiveDate)], today: NaiveDate) -> (Month, Month) {
+    let first = terms.iter().map(|t| t.0).min().unwrap_or(today).min(today);
+    let last = terms.iter().map(|t| t.1).max().unwrap_or(today).max(today);
     (Month::of(first), Month::of(last))
 }
 
@@ -177,10 +154,11 @@ async fn calendar_page(
         .into_iter()
         .map(|k| (k, query.get(k).map(|v| v.trim().to_string()).unwrap_or_default()))
         .collect();
-    let (first, last) = span(&visible, today);
+    let terms: Vec<(NaiveDate, NaiveDate)> = visible.iter().map(|e| (e.start_date, e.end_date)).collect();
+    let (first, last) = span(&terms, today);
     let previous = month.previous().filter(|p| *p >= first).map(|p| month_href(p, &filters));
     let next = month.next().filter(|n| *n <= last).map(|n| month_href(n, &filters));
-    let may_propose = !proposable(&state, &viewer, &visible).await?.is_empty();
+    let may_propose = !content::proposable(&state.ctx(&user.principal)).await?.is_empty();
     user.render(
         &state,
         "content/calendar.html",
@@ -201,25 +179,8 @@ async fn load(
     principal: &Principal,
     id: Uuid,
     action: Action,
-) -> AppResult<(ContentView, engagement::Model)> {
+) -> AppResult<(ContentView, EngagementTitle)> {
     content::load(&state.ctx(principal), id, action).await
-}
-
-/// The item's approval, if the viewer may read it (agency users only read the approvals of
-/// what they authored).
-async fn readable_approval(
-    state: &AppState,
-    viewer: &Viewer,
-    item: &ContentView,
-    language: Language,
-) -> AppResult<Option<approvals::ApprovalView>> {
-    let Some(id) = item.approval_id else { return Ok(None) };
-    let a = approvals::get(&state.db, id).await?;
-    let (_, seen) = engagements::load(&state.db, viewer, a.engagement_id, EngagementAction::Read).await?;
-    if authorize(viewer, Action::ReadApproval { authored: a.author_id == Some(viewer.user_id) }, seen).is_err() {
-        return Ok(None);
-    }
-    Ok(approvals::views(&state.db, &[a], state.clock.now(), language).await?.into_iter().next())
 }
 
 fn editable(status: ContentStatus) -> bool {
@@ -229,8 +190,7 @@ fn editable(status: ContentStatus) -> bool {
 async fn item_page(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult<Html<String>> {
     let id = parse_id(&id)?;
     let (item, e) = load(&state, &user.principal, id, Action::ReadContent).await?;
-    let viewer = user.principal.viewer();
-    let approval = readable_approval(&state, &viewer, &item, user.frame.lang).await?;
+    let approval = content::readable_approval(&state.ctx(&user.principal), &item).await?;
     let mut people: Vec<Uuid> = item.created_by.into_iter().collect();
     if let Some(a) = &approval {
         people.extend(a.decisions.iter().map(|d| d.decider_id));
@@ -300,8 +260,7 @@ async fn new_form(
     if !writes_content(&viewer) {
         return Err(AppError::forbidden("content is proposed by the agency, leads and admins").into());
     }
-    let visible = engagements::visible(&state.db, &viewer).await?;
-    let engagements = proposable(&state, &viewer, &visible).await?;
+    let engagements = content::proposable(&state.ctx(&user.principal)).await?;
     let values: BTreeMap<String, String> =
         query.get("engagement_id").map(|e| ("engagement_id".to_string(), e.clone())).into_iter().collect();
     render_form(&state, &user, StatusCode::OK, FormPage { item: None, engagements, values, errors: BTreeMap::new() })
@@ -391,8 +350,7 @@ async fn propose(State(state): State<AppState>, form: PageForm) -> PageResult<Re
         Ok(item) => Ok(Redirect::to(&format!("/content/{}?notice=cont_proposed", item.id)).into_response()),
         Err(err) => {
             let Some(errors) = form_failure(&err, user) else { return Err(err.into()) };
-            let visible = engagements::visible(&state.db, &viewer).await?;
-            let engagements = proposable(&state, &viewer, &visible).await?;
+            let engagements = content::proposable(&state.ctx(&user.principal)).await?;
             let page = FormPage { item: None, engagements, values: form.values(), errors };
             render_form(&state, user, StatusCode::UNPROCESSABLE_ENTITY, page)
         }
