@@ -116,6 +116,12 @@ impl<T> Paged<T> {
     }
 
     /// The same page with each item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        let items = self.items.into_iter().map(f).collect();
+        Paged { items, page: self.page, pages: self.pages, total: self.total, first: self.first, last: self.last }
+    }
+
+    /// The same page with each item converted, or the first conversion's error.
     pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Paged<U>, E> {
         let items = self.items.into_iter().map(f).collect::<Result<Vec<U>, E>>()?;
         Ok(Paged { items, page: self.page, pages: self.pages, total: self.total, first: self.first, last: self.last })

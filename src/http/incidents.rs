@@ -13,13 +13,13 @@ use crate::{
     app::{
         crisis::{self, CrisisState},
         engagements,
-        incidents::{self, IncidentDetail, IncidentFilter, IncidentView, Within},
+        incidents::{self, IncidentDetail, IncidentFilter, IncidentView},
     },
     auth::Principal,
     db::pagination::PageRequest,
     domain::incident::{AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput},
     error::{AppResult, Problem},
-    policy::{self, engagement::Action as EngagementAction, incident::Action},
+    policy::{engagement::Action as EngagementAction, incident::Action},
     state::AppState,
     views::Page,
 };
@@ -74,10 +74,10 @@ async fn list_engagement(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> AppResult<Json<Page<IncidentView>>> {
-    let (e, seen) = engagements::load(&state.db, &principal.viewer(), id, EngagementAction::Read).await?;
-    policy::incident::authorize(&principal.viewer(), Action::Read, seen)?;
+    let ctx = state.ctx(&principal);
+    incidents::engagement_for(&ctx, id, Action::Read).await?;
     let (filter, page) = q.split()?;
-    Ok(Json(incidents::list(&state.db, Within::Engagement(e.id), filter, page, state.clock.now()).await?))
+    Ok(Json(incidents::listed(&ctx, Some(id), filter, page).await?))
 }
 
 /// Every incident the caller may see, newest first.
@@ -94,8 +94,7 @@ async fn list_all(
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> AppResult<Json<Page<IncidentView>>> {
     let (filter, page) = q.split()?;
-    let viewer = principal.viewer();
-    Ok(Json(incidents::list(&state.db, Within::Visible(&viewer), filter, page, state.clock.now()).await?))
+    Ok(Json(incidents::listed(&state.ctx(&principal), None, filter, page).await?))
 }
 
 /// Report an incident (anyone on the engagement, the agency included). A critical one

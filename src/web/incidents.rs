@@ -18,7 +18,6 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use strum::IntoEnumIterator;
@@ -29,27 +28,20 @@ use super::kit::{
 };
 use super::{
     error::{PageError, PageResult},
-    paging::{PER_PAGE, Paged},
+    paging::PER_PAGE,
     session::{PageForm, SignedIn},
 };
 use crate::{
     app::{
         engagements,
-        incidents::{self, IncidentDetail, IncidentFilter, IncidentUpdateView, IncidentView, Within},
+        incidents::{self, IncidentDetail, IncidentFilter, IncidentUpdateView, IncidentView},
     },
     auth::Principal,
-    db::{
-        entity::engagement,
-        pagination::{MAX_LIMIT, PageRequest},
-    },
-    domain::{
-        confidentiality::Visibility,
-        incident::{
-            AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput, UpdateKind,
-        },
+    domain::incident::{
+        AcknowledgeInput, IncidentInput, IncidentSeverity, IncidentStatus, ResolveInput, UpdateInput, UpdateKind,
     },
     error::AppResult,
-    policy::{self, engagement::Action as EngagementAction, incident::Action},
+    policy::incident::Action,
     state::AppState,
 };
 
@@ -64,7 +56,6 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The most incidents the list pages through (the newest ones).
-const LIST_MOST: usize = 2_000;
 
 // ---------------------------------------------------------------------------------------
 // The list
@@ -79,26 +70,6 @@ struct Row {
     opened_by_name: Option<String>,
 }
 
-/// Every incident `within` that passes `filter`, newest first, through the API's pages.
-async fn every_incident(
-    state: &AppState,
-    within: Within<'_>,
-    filter: IncidentFilter,
-    now: DateTime<Utc>,
-) -> AppResult<Vec<IncidentView>> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let request = PageRequest::parse(cursor.as_deref(), Some(MAX_LIMIT))?;
-        let page = incidents::list(&state.db, within, filter.clone(), request, now).await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) if all.len() < LIST_MOST => cursor = Some(next),
-            _ => return Ok(all),
-        }
-    }
-}
-
 async fn list(
     State(state): State<AppState>,
     user: SignedIn,
@@ -110,31 +81,21 @@ async fn list(
         severity: param(&query, "severity")?,
         overdue: param(&query, "overdue")?,
     };
-    let within = match param::<Uuid>(&query, "engagement_id")? {
-        Some(id) => {
-            let (e, seen) = engagements::load(&state.db, &viewer, id, EngagementAction::Read).await?;
-            policy::incident::authorize(&viewer, Action::Read, seen)?;
-            Within::Engagement(e.id)
-        }
-        None => Within::Visible(&viewer),
-    };
-    let found = every_incident(&state, within, filter, state.clock.now()).await?;
+    let engagement_id = param::<Uuid>(&query, "engagement_id")?;
+    let ctx = state.ctx(&user.principal);
+    let found = incidents::numbered(&ctx, engagement_id, filter, page_number(&query), PER_PAGE).await?;
     let visible = engagements::visible(&state.db, &viewer).await?;
     let titles: HashMap<Uuid, &str> = visible.iter().map(|e| (e.id, e.title.as_str())).collect();
-    let people = people(&state, found.iter().map(|i| i.opened_by)).await?;
-    let rows: Vec<Row> = found
-        .into_iter()
-        .map(|i| Row {
-            engagement: titles.get(&i.engagement_id).copied().unwrap_or_default().to_string(),
-            opened_by_name: name_of(&people, i.opened_by),
-            incident: i,
-        })
-        .collect();
+    let people = people(&state, found.items.iter().map(|i| i.opened_by)).await?;
+    let incidents = found.map(|i| Row {
+        engagement: titles.get(&i.engagement_id).copied().unwrap_or_default().to_string(),
+        opened_by_name: name_of(&people, i.opened_by),
+        incident: i,
+    });
     let filters: BTreeMap<&str, String> = ["engagement_id", "status", "severity", "overdue"]
         .into_iter()
         .map(|k| (k, query.get(k).map(|v| v.trim().to_string()).unwrap_or_default()))
         .collect();
-    let incidents = Paged::of(rows, page_number(&query), PER_PAGE);
     user.render(
         &state,
         "incidents/list.html",
@@ -213,15 +174,11 @@ async fn open_incident(state: &AppState, form: &PageForm) -> AppResult<IncidentD
 // One incident and its timeline
 // ---------------------------------------------------------------------------------------
 
-/// Loads an incident's engagement, checking the caller may do `action` on the incident.
-async fn authorize(
-    state: &AppState,
-    principal: &Principal,
-    incident_id: Uuid,
-    action: Action,
-) -> AppResult<(engagement::Model, Visibility)> {
-    let (_, e, seen) = incidents::load(&state.ctx(principal), incident_id, action).await?;
-    Ok((e, seen))
+/// Checks the caller may do `action` on the incident before its form is read (so that a
+/// refusal answers like the API's, not as a form error).
+async fn authorize(state: &AppState, principal: &Principal, incident_id: Uuid, action: Action) -> AppResult<()> {
+    incidents::load(&state.ctx(principal), incident_id, action).await?;
+    Ok(())
 }
 
 /// One entry of the timeline as the page shows it.
@@ -352,6 +309,8 @@ async fn resolve(State(state): State<AppState>, Path(raw): Path<String>, form: P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
+
     use crate::error::AppError;
 
     fn view(severity: IncidentSeverity, status: IncidentStatus) -> IncidentView {

@@ -39,7 +39,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("web/approvals/queue.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/engagement/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/home.rs", "db::entity", "the use case returns the entity model it loaded"),
-    ("web/incidents.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/form.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/mod.rs", "db::entity", "the use case returns the entity model it loaded"),
     ("web/reports/show.rs", "db::entity", "the use case returns the entity model it loaded"),

@@ -224,6 +224,20 @@ impl Browser {
         }
     }
 
+    /// Waits up to 30 s for the browser to be on a path (and query) containing `part`: after
+    /// a click that navigates, the old page's elements can still be found for a moment.
+    pub async fn wait_for_path(&self, part: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let path = self.path().await;
+            if path.contains(part) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "still on {path}, waiting for {part}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The first element matching `css`, waiting up to 30 s for it to appear.
     pub async fn find(&self, css: &str) -> Element {
         self.client

@@ -208,15 +208,49 @@ pub enum Within<'a> {
     Visible(&'a Viewer),
 }
 
-/// Incidents, newest first.
-pub async fn list(
-    db: &DatabaseConnection,
-    within: Within<'_>,
+/// Which incidents a list shows: one engagement's (the caller must be allowed to read its
+/// incidents) or every one the caller may see.
+async fn within<'a>(ctx: &'a Ctx<'_>, engagement_id: Option<Uuid>) -> AppResult<Within<'a>> {
+    match engagement_id {
+        Some(id) => {
+            engagement_for(ctx, id, Action::Read).await?;
+            Ok(Within::Engagement(id))
+        }
+        None => Ok(Within::Visible(&ctx.viewer)),
+    }
+}
+
+/// A page of incidents by cursor, newest first (the API).
+pub async fn listed(
+    ctx: &Ctx<'_>,
+    engagement_id: Option<Uuid>,
     filter: IncidentFilter,
     page: PageRequest,
-    now: DateTime<Utc>,
 ) -> AppResult<Page<IncidentView>> {
-    let mut q = incident::Entity::find().order_by_desc(incident::Column::Id).limit(page.limit + 1);
+    let mut q = select(within(ctx, engagement_id).await?, filter, ctx.now).limit(page.limit + 1);
+    if let Some(after) = page.after {
+        q = q.filter(incident::Column::Id.lt(after));
+    }
+    let rows = q.all(ctx.db).await?;
+    Ok(page.page(rows, |m| m.id, |m| IncidentView::new(m, ctx.now))?)
+}
+
+/// Page `page` of the incidents, newest first, with their count (the pages).
+pub async fn numbered(
+    ctx: &Ctx<'_>,
+    engagement_id: Option<Uuid>,
+    filter: IncidentFilter,
+    page: Option<usize>,
+    per_page: usize,
+) -> AppResult<crate::db::pagination::Paged<IncidentView>> {
+    let q = select(within(ctx, engagement_id).await?, filter, ctx.now);
+    let shown = crate::db::pagination::numbered(ctx.db, q, page, per_page).await?;
+    Ok(shown.try_map(|m| IncidentView::new(&m, ctx.now))?)
+}
+
+/// The incidents of `within` that pass `filter`, newest first.
+fn select(within: Within<'_>, filter: IncidentFilter, now: DateTime<Utc>) -> sea_orm::Select<incident::Entity> {
+    let mut q = incident::Entity::find().order_by_desc(incident::Column::Id);
     q = match within {
         Within::Engagement(id) => q.filter(incident::Column::EngagementId.eq(id)),
         Within::Visible(viewer) => q.filter(
@@ -229,16 +263,13 @@ pub async fn list(
             ),
         ),
     };
-    if let Some(after) = page.after {
-        q = q.filter(incident::Column::Id.lt(after));
-    }
     if let Some(status) = filter.status {
         q = q.filter(incident::Column::Status.eq(status));
     }
     if let Some(severity) = filter.severity {
         q = q.filter(incident::Column::Severity.eq(severity));
     }
-    let open = IncidentStatus::Open.to_string();
+    let open = IncidentStatus::Open;
     match filter.overdue {
         None => {}
         Some(true) => q = q.filter(incident::Column::Status.eq(open)).filter(incident::Column::AckDueAt.lte(now)),
@@ -247,8 +278,7 @@ pub async fn list(
                 .filter(Condition::any().add(incident::Column::Status.ne(open)).add(incident::Column::AckDueAt.gt(now)))
         }
     }
-    let rows = q.all(db).await?;
-    Ok(page.page(rows, |m| m.id, |m| IncidentView::new(m, now))?)
+    q
 }
 
 /// Loads an engagement for `action` on its incidents (404 when hidden, 403 when not allowed).

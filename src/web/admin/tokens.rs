@@ -88,13 +88,11 @@ async fn render(state: &AppState, user: &SignedIn, page: Option<usize>, extras: 
     let shown = tokens::newest_first(&state.db, scope, page, PER_PAGE).await?;
     let owners = owner_names(state, &shown.items).await?;
     let now = state.clock.now();
-    let rows = shown.try_map(|t| {
-        Ok::<_, AppError>(Row {
-            owner: owners.get(&t.user_id).cloned().unwrap_or_default(),
-            state: state_of(&t, now),
-            token: t,
-        })
-    })?;
+    let rows = shown.map(|t| Row {
+        owner: owners.get(&t.user_id).cloned().unwrap_or_default(),
+        state: state_of(&t, now),
+        token: t,
+    });
     let context = json!({
         "tokens": rows,
         "everyone": scope.is_none(),

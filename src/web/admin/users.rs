@@ -68,10 +68,10 @@ async fn render_list(
 ) -> PageResult<Response> {
     let shown = users::by_name(&state.db, role, page, PER_PAGE).await?;
     let vendors = vendor_names(state).await?;
-    let rows = shown.try_map(|u| {
+    let rows = shown.map(|u| {
         let vendor = u.identity.vendor_id.and_then(|v| vendors.get(&v).cloned());
-        Ok::<_, AppError>(json!({ "user": u, "vendor": vendor }))
-    })?;
+        json!({ "user": u, "vendor": vendor })
+    });
     let context = json!({
         "users": rows,
         "role": role.map(|r| r.to_string()).unwrap_or_default(),
