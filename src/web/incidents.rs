@@ -55,8 +55,6 @@ pub fn router() -> Router<AppState> {
         .route(paths::INCIDENT_RESOLVE, post(resolve))
 }
 
-/// The most incidents the list pages through (the newest ones).
-
 // ---------------------------------------------------------------------------------------
 // The list
 // ---------------------------------------------------------------------------------------
