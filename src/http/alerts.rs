@@ -14,10 +14,7 @@ use crate::{
     },
     auth::Principal,
     error::{AppResult, Problem},
-    policy::{
-        alert::{Action, authorize},
-        engagement::Action as EngagementAction,
-    },
+    policy::alert::{Action, authorize},
     state::AppState,
 };
 
@@ -78,14 +75,8 @@ async fn acknowledge(
     ApiPath(id): ApiPath<Uuid>,
     _: Empty,
 ) -> AppResult<Json<AlertView>> {
-    let a = alerts::get(&state.db, id).await?;
-    let viewer = principal.viewer();
-    if let Some(e) = a.engagement_id {
-        engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
-    }
-    authorize(&viewer, Action::Handle, a.engagement_id.is_none())?;
     let reader = ReadBy::new(principal.user.language, &principal.user.timezone);
-    Ok(Json(alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, reader).await?))
+    Ok(Json(alerts::acknowledge(&state.ctx(&principal), id, reader).await?))
 }
 
 /// Silences still running on the engagements I see.
@@ -116,12 +107,7 @@ async fn silence(
     principal: Principal,
     ApiJson(input): ApiJson<SilenceInput>,
 ) -> AppResult<(StatusCode, Json<SilenceView>)> {
-    let viewer = principal.viewer();
-    if let Some(e) = input.engagement_id {
-        engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
-    }
-    authorize(&viewer, Action::Handle, input.engagement_id.is_none())?;
-    let view = alerts::silence(&state.db, state.clock.now(), &principal.actor(), input).await?;
+    let view = alerts::silence(&state.ctx(&principal), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

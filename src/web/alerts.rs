@@ -34,10 +34,7 @@ use crate::{
         alert::{AlertRule, AlertState},
     },
     error::AppResult,
-    policy::{
-        alert::{Action, authorize},
-        engagement::Action as EngagementAction,
-    },
+    policy::alert::{Action, authorize},
     state::AppState,
     web::{
         error::PageResult,
@@ -163,15 +160,9 @@ fn back_to_list(form: &PageForm, notice: &str) -> String {
 async fn acknowledge(State(state): State<AppState>, Path(raw): Path<String>, form: PageForm) -> PageResult<Response> {
     let id = object_id(&raw)?;
     let principal = &form.user.principal;
-    let viewer = principal.viewer();
-    let a = alerts::get(&state.db, id).await?;
-    if let Some(e) = a.engagement_id {
-        engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
-    }
-    authorize(&viewer, Action::Handle, a.engagement_id.is_none())?;
     form.only(&FILTERS)?;
     let reader = ReadBy::new(principal.user.language, &principal.user.timezone);
-    alerts::acknowledge(&state.db, state.clock.now(), &principal.actor(), id, reader).await?;
+    alerts::acknowledge(&state.ctx(principal), id, reader).await?;
     Ok(Redirect::to(&back_to_list(&form, "alert_acknowledged")).into_response())
 }
 
@@ -218,15 +209,9 @@ fn silence_input(fields: SilenceForm, tz: &str) -> AppResult<SilenceInput> {
 
 async fn silence(State(state): State<AppState>, form: PageForm) -> PageResult<Response> {
     let principal = &form.user.principal;
-    let viewer = principal.viewer();
-    // In the API's order: the input, the engagement (404 when hidden), then the role.
     let result = async {
         let input = silence_input(form.parse()?, &principal.user.timezone)?;
-        if let Some(e) = input.engagement_id {
-            engagements::load(&state.db, &viewer, e, EngagementAction::ReadGovernance).await?;
-        }
-        authorize(&viewer, Action::Handle, input.engagement_id.is_none())?;
-        alerts::silence(&state.db, state.clock.now(), &principal.actor(), input).await
+        alerts::silence(&state.ctx(principal), input).await
     }
     .await;
     match result {

@@ -2,10 +2,16 @@
 
 use super::*;
 
-/// Acknowledges a firing alert: no more repeats; it still resolves (and says so). An
-/// acknowledged `delivery_failed` or `digest_skipped` alert is resolved, as nothing else
-/// would resolve it.
-pub async fn acknowledge(
+/// Acknowledges a firing alert the caller may handle: no more repeats; it still resolves
+/// (and says so). An acknowledged `delivery_failed` or `digest_skipped` alert is resolved, as
+/// nothing else would resolve it.
+pub async fn acknowledge(ctx: &Ctx<'_>, id: Uuid, reader: ReadBy) -> AppResult<AlertView> {
+    let a = get(ctx.db, id).await?;
+    may_handle(ctx, a.engagement_id).await?;
+    acknowledged(ctx.db, ctx.now, &ctx.actor, id, reader).await
+}
+
+async fn acknowledged(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     actor: &Actor,

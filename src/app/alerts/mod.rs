@@ -44,6 +44,8 @@ use uuid::Uuid;
 use crate::{
     app::{
         audit::{self, Actor, AuditEntry},
+        context::Ctx,
+        engagements,
         evaluation::thresholds,
         outbox::{self, NewNotification},
         portfolio,
@@ -68,6 +70,10 @@ use crate::{
     },
     error::{AppError, AppResult},
     mail::{Templates, templates::Brand},
+    policy::{
+        alert::{Action, authorize},
+        engagement::Action as EngagementAction,
+    },
 };
 
 /// Turns alerts into emails: the templates and the lifecycle's intervals.
@@ -336,4 +342,13 @@ pub async fn firing_counts<C: ConnectionTrait>(db: &C, engagements: &[Uuid]) -> 
         .all(db)
         .await?;
     Ok(rows.into_iter().filter_map(|(e, n)| e.map(|e| (e, n as u32))).collect())
+}
+
+/// Who may handle an alert: on an engagement, whoever may read its governance (else 404)
+/// and handles alerts; an alert of no engagement (operations), admins.
+async fn may_handle(ctx: &Ctx<'_>, engagement_id: Option<Uuid>) -> AppResult<()> {
+    if let Some(e) = engagement_id {
+        engagements::load(ctx.db, &ctx.viewer, e, EngagementAction::ReadGovernance).await?;
+    }
+    authorize(&ctx.viewer, Action::Handle, engagement_id.is_none())
 }

@@ -27,7 +27,12 @@ pub struct SilenceView {
 /// Longest silence: 90 days.
 pub const MAX_SILENCE_DAYS: i64 = 90;
 
-pub async fn silence(
+pub async fn silence(ctx: &Ctx<'_>, input: SilenceInput) -> AppResult<SilenceView> {
+    may_handle(ctx, input.engagement_id).await?;
+    silenced(ctx.db, ctx.now, &ctx.actor, input).await
+}
+
+async fn silenced(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     actor: &Actor,
