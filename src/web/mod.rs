@@ -1,8 +1,8 @@
 //! The pages people use: server-rendered HTML in Spanish or English, forms that work
 //! without JavaScript (`veedor.js` only adds conveniences), every asset served by Veedor.
 //!
-//! Handlers are as thin as the API's and call the same store functions under the same
-//! policy (`crate::policy`), so a page never shows what the API would refuse. They take a
+//! Handlers are as thin as the API's and call the same use cases (`crate::app`), which
+//! authorize through `crate::policy`, so a page never shows what the API would refuse. They take a
 //! [`session::SignedIn`] (or [`session::PageForm`] for posts, which checks the CSRF token),
 //! and answer [`error::PageError`], rendered as an error page in the visitor's language.
 //! Their security headers are set for every response in `crate::security_headers`.
