@@ -8,7 +8,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    app::audit::{self, Actor, AuditEntry},
+    app::{
+        audit::{self, Actor, AuditEntry},
+        context::Ctx,
+    },
     db::{
         entity::api_token,
         pagination::{PageRequest, Paged, numbered},
@@ -87,7 +90,12 @@ pub async fn issue(
     Ok(IssuedToken { token: model, secret })
 }
 
-pub async fn list(db: &DatabaseConnection, owner: Option<Uuid>, page: PageRequest) -> AppResult<Page<TokenView>> {
+/// The tokens the caller may see (their own; admins everyone's), by cursor.
+pub async fn listed(ctx: &Ctx<'_>, page: PageRequest) -> AppResult<Page<TokenView>> {
+    list(ctx.db, crate::policy::token::list_scope(&ctx.viewer), page).await
+}
+
+async fn list(db: &DatabaseConnection, owner: Option<Uuid>, page: PageRequest) -> AppResult<Page<TokenView>> {
     let mut q = api_token::Entity::find().order_by_asc(api_token::Column::Id).limit(page.limit + 1);
     if let Some(after) = page.after {
         q = q.filter(api_token::Column::Id.gt(after));
@@ -99,13 +107,9 @@ pub async fn list(db: &DatabaseConnection, owner: Option<Uuid>, page: PageReques
     Ok(page.page(rows, |t| t.id, |t| Ok(TokenView::from(t)))?)
 }
 
-/// Page `page` of the tokens (one person's, or everyone's), newest first, for the admin page.
-pub async fn newest_first(
-    db: &DatabaseConnection,
-    owner: Option<Uuid>,
-    page: Option<usize>,
-    per_page: usize,
-) -> AppResult<Paged<TokenView>> {
+/// Page `page` of the tokens the caller may see, newest first, for the tokens page.
+pub async fn newest_first(ctx: &Ctx<'_>, page: Option<usize>, per_page: usize) -> AppResult<Paged<TokenView>> {
+    let (db, owner) = (ctx.db, crate::policy::token::list_scope(&ctx.viewer));
     let mut q = api_token::Entity::find().order_by_desc(api_token::Column::Id);
     if let Some(owner) = owner {
         q = q.filter(api_token::Column::UserId.eq(owner));
@@ -119,7 +123,15 @@ pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<api_token::Mode
 
 /// Revokes a token; revoking twice is harmless. Returns the digest so the caller can drop
 /// it from the cache.
-pub async fn revoke(
+/// Revokes a token the caller may manage (their own; admins any); another user's answers
+/// like a missing one.
+pub async fn revoke(ctx: &Ctx<'_>, id: Uuid, cache: &TokenCache) -> AppResult<()> {
+    let token = get(ctx.db, id).await?;
+    crate::policy::token::manage(&ctx.viewer, token.user_id)?;
+    revoked(ctx.db, ctx.now, &ctx.actor, token, cache).await
+}
+
+async fn revoked(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     actor: &Actor,

@@ -12,7 +12,6 @@ use crate::{
     auth::Principal,
     db::pagination::{PageQuery, PageRequest},
     error::{AppResult, Problem},
-    policy,
     state::AppState,
     views::{Page, TokenView},
 };
@@ -50,7 +49,7 @@ async fn list(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Page<TokenView>>> {
     let page = PageRequest::try_from(&q)?;
-    Ok(Json(tokens::list(&state.db, policy::token::list_scope(&principal.viewer()), page).await?))
+    Ok(Json(tokens::listed(&state.ctx(&principal), page).await?))
 }
 
 /// Issue a token for myself; the secret is in this answer only.
@@ -92,8 +91,6 @@ async fn revoke(
     ApiPath(id): ApiPath<Uuid>,
     _: Empty,
 ) -> AppResult<StatusCode> {
-    let token = tokens::get(&state.db, id).await?;
-    policy::token::manage(&principal.viewer(), token.user_id)?;
-    tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token, &state.tokens).await?;
+    tokens::revoke(&state.ctx(&principal), id, &state.tokens).await?;
     Ok(StatusCode::NO_CONTENT)
 }

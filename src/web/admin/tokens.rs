@@ -85,7 +85,7 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Que
 async fn render(state: &AppState, user: &SignedIn, page: Option<usize>, extras: Extras) -> PageResult<Response> {
     let viewer = user.principal.viewer();
     let scope = policy::token::list_scope(&viewer);
-    let shown = tokens::newest_first(&state.db, scope, page, PER_PAGE).await?;
+    let shown = tokens::newest_first(&state.ctx(&user.principal), page, PER_PAGE).await?;
     let owners = owner_names(state, &shown.items).await?;
     let now = state.clock.now();
     let rows = shown.map(|t| Row {
@@ -143,11 +143,9 @@ async fn issue(State(state): State<AppState>, form: PageForm) -> PageResult<Resp
 }
 
 async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: PageForm) -> PageResult<Response> {
-    let principal = &form.user.principal;
-    let token = tokens::get(&state.db, path_id(&id)?).await?;
-    policy::token::manage(&principal.viewer(), token.user_id)?;
+    let id = path_id(&id)?;
     form.only(&[])?;
-    tokens::revoke(&state.db, state.clock.now(), &principal.actor(), token, &state.tokens).await?;
+    tokens::revoke(&state.ctx(&form.user.principal), id, &state.tokens).await?;
     Ok(Redirect::to("/admin/tokens?notice=adm_token_revoked").into_response())
 }
 
