@@ -220,7 +220,8 @@ pub async fn proposable(ctx: &Ctx<'_>) -> AppResult<Vec<(Uuid, String)>> {
     let mut out = Vec::new();
     let visible = engagements::visible(ctx.db, &ctx.viewer).await?;
     for e in visible.into_iter().filter(|e| e.status == EngagementStatus::Active) {
-        let (_, seen) = engagements::load(ctx.db, &ctx.viewer, e.id, EngagementAction::Read).await?;
+        let access = engagements::access(ctx.db, &ctx.viewer, &e).await?;
+        let seen = crate::policy::engagement::authorize(&ctx.viewer, EngagementAction::Read, &access)?;
         if authorize(&ctx.viewer, Action::WriteContent, seen).is_ok() {
             out.push((e.id, e.title));
         }

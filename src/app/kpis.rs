@@ -235,6 +235,13 @@ pub struct KpiSheet {
     pub kpis: Vec<KpiView>,
 }
 
+impl KpiSheet {
+    /// One KPI of the sheet; an id of another engagement's KPI answers like a missing one.
+    pub fn kpi(&self, id: Uuid) -> AppResult<&KpiView> {
+        self.kpis.iter().find(|k| k.id == id).ok_or(AppError::NotFound)
+    }
+}
+
 /// The KPIs of an engagement the caller manages, for the editor.
 pub async fn sheet(ctx: &Ctx<'_>, engagement_id: Uuid) -> AppResult<KpiSheet> {
     let (e, _) = engagements::load(ctx.db, &ctx.viewer, engagement_id, EngagementAction::Manage).await?;

@@ -104,9 +104,8 @@ pub async fn edit(
     user: SignedIn,
     Path((id, kpi_id)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    let ctx = state.ctx(&user.principal);
-    let e = kpis::open_sheet(&ctx, parse_id(&id)?).await?;
-    let view = kpis::read(&ctx, e.engagement_id, parse_id(&kpi_id)?).await?;
+    let e = kpis::open_sheet(&state.ctx(&user.principal), parse_id(&id)?).await?;
+    let view = e.kpi(parse_id(&kpi_id)?)?.clone();
     let editor = Editor {
         values: kpi_form::values_of(&view, user.frame.lang),
         channels: view.channels.iter().map(ToString::to_string).collect(),
@@ -128,10 +127,9 @@ pub async fn update(
     Path((id, kpi_id)): Path<(String, String)>,
     form: PageForm,
 ) -> PageResult<Response> {
-    let ctx = state.ctx(&form.user.principal);
-    let e = kpis::sheet(&ctx, parse_id(&id)?).await?;
-    let k = kpis::read(&ctx, e.engagement_id, parse_id(&kpi_id)?).await?;
-    save(&state, &e, Some(k.id), form).await
+    let e = kpis::sheet(&state.ctx(&form.user.principal), parse_id(&id)?).await?;
+    let kpi_id = e.kpi(parse_id(&kpi_id)?)?.id;
+    save(&state, &e, Some(kpi_id), form).await
 }
 
 /// Reads the form and asks the store to save it; on success opens the saved KPI in the
